@@ -1,0 +1,21 @@
+/** @internal Metadata key under which `@Migration()` stores its options. */
+export const MIGRATION_METADATA = 'nestjs-auto-migration:migration';
+/** @internal Injection token of the application's database connection. */
+export const MIGRATION_DATABASE = Symbol('AUTO_MIGRATION_DATABASE');
+/** @internal Injection token of the validated options with defaults applied. */
+export const RESOLVED_OPTIONS = Symbol('AUTO_MIGRATION_RESOLVED_OPTIONS');
+/** @internal Injection token of the discovered, validated, sorted migrations. */
+export const DISCOVERED_MIGRATIONS = Symbol('AUTO_MIGRATION_DISCOVERED_MIGRATIONS');
+/** @internal Injection token of the history store / transaction driver. */
+export const MIGRATION_DRIVER = Symbol('AUTO_MIGRATION_DRIVER');
+/** @internal Injection token of the cross-process lock. */
+export const MIGRATION_LOCK = Symbol('AUTO_MIGRATION_LOCK');
+
+/** Logger context of every line this module writes. */
+export const LOG_CONTEXT = 'AutoMigration';
+
+export const DEFAULT_STATUS_PATH = 'migrations/status';
+export const DEFAULT_LOCK_TIMEOUT_MS = 60_000;
+export const DEFAULT_LOCK_STALE_AFTER_MS = 15_000;
+export const DEFAULT_BACKUP_KEEP = 5;
+export const DEFAULT_BACKUP_DIR_NAME = 'backups';

@@ -1,0 +1,74 @@
+import { Logger, Module } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { HealthIndicatorService } from '@nestjs/terminus';
+import {
+  DISCOVERED_MIGRATIONS,
+  LOG_CONTEXT,
+  MIGRATION_DATABASE,
+  MIGRATION_DRIVER,
+  MIGRATION_LOCK,
+  RESOLVED_OPTIONS,
+} from './auto-migration.constants';
+import { AUTO_MIGRATION_MODULE_OPTIONS, ConfigurableAutoMigrationModule } from './auto-migration.module-definition';
+import type { ResolvedAutoMigrationOptions } from './auto-migration.options';
+import { AutoMigrationService } from './auto-migration.service';
+import { DatabaseConnections } from './database/database-connections';
+import { MigrationExplorer } from './discovery/migration.explorer';
+import type { MigrationDriver, MigrationLock } from './driver/migration-driver';
+import { SqliteDriver } from './driver/sqlite/sqlite-driver';
+import { MigrationHealthIndicator } from './health/migration.health';
+import { InProcessLock } from './lock/in-process-lock';
+import { SqliteFileLock } from './lock/sqlite-file-lock';
+import { resolveOptions } from './options/resolve-options';
+import { MigrationRunner } from './runner/migration.runner';
+import { MigrationState } from './status/migration.state';
+
+/**
+ * Applies the app's pending `@Migration()` classes to a SQLite database at bootstrap, exactly
+ * once across processes. Import it once, with `forRoot()` or `forRootAsync()`; it is global.
+ */
+@Module({
+  imports: [DiscoveryModule],
+  providers: [
+    {
+      provide: RESOLVED_OPTIONS,
+      useFactory: (raw: unknown) => resolveOptions(raw),
+      inject: [AUTO_MIGRATION_MODULE_OPTIONS],
+    },
+    MigrationExplorer,
+    {
+      provide: DISCOVERED_MIGRATIONS,
+      useFactory: (explorer: MigrationExplorer) => explorer.explore(),
+      inject: [MigrationExplorer],
+    },
+    DatabaseConnections,
+    {
+      provide: MIGRATION_DATABASE,
+      useFactory: (connections: DatabaseConnections) => connections.app,
+      inject: [DatabaseConnections],
+    },
+    {
+      provide: MIGRATION_DRIVER,
+      useFactory: (connections: DatabaseConnections): MigrationDriver => new SqliteDriver(connections.migration),
+      inject: [DatabaseConnections],
+    },
+    {
+      provide: MIGRATION_LOCK,
+      useFactory: (options: ResolvedAutoMigrationOptions): MigrationLock => {
+        if (options.inMemory) return new InProcessLock();
+        const logger = new Logger(LOG_CONTEXT);
+        return new SqliteFileLock(`${options.database}.migration-lock`, () =>
+          logger.log(`Another process holds the migration lock; waiting up to ${options.lock.timeoutMs} ms`),
+        );
+      },
+      inject: [RESOLVED_OPTIONS],
+    },
+    MigrationState,
+    MigrationRunner,
+    AutoMigrationService,
+    HealthIndicatorService,
+    MigrationHealthIndicator,
+  ],
+  exports: [MIGRATION_DATABASE, AutoMigrationService, MigrationHealthIndicator],
+})
+export class AutoMigrationModule extends ConfigurableAutoMigrationModule {}

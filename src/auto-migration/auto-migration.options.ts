@@ -1,0 +1,100 @@
+import type { CanActivate, Type } from '@nestjs/common';
+
+/** Options of `AutoMigrationModule.forRoot()` and of the factory of `forRootAsync()`. */
+export interface AutoMigrationModuleOptions {
+  /**
+   * SQLite file path, or `':memory:'`. A relative path is resolved against the working
+   * directory; missing parent folders are created.
+   */
+  database: string;
+  /**
+   * Backup written before a run that has something to apply, or `false`.
+   * Validated now; backups themselves arrive in a later release (logged once at start-up).
+   * @default { dir: '<database folder>/backups', keep: 5, verify: 'quick' }
+   */
+  backup?: false | BackupOptions;
+  /** Cross-process lock. */
+  lock?: LockOptions;
+  /**
+   * A failed migration fails application start-up. With `false` the app starts, status is
+   * `failed` and the health indicator is down. Invalid definitions always fail start-up.
+   * @default true
+   */
+  failOnError?: boolean;
+  /**
+   * What to do when an applied migration's checksum changed: fail, warn, or skip the check.
+   * Checksums are stored from this release on; the check itself arrives in a later release.
+   * @default true
+   */
+  validateChecksums?: boolean | 'warn';
+  /**
+   * `'each'`: one transaction per migration (a failure keeps the migrations before it).
+   * `'all'`: the whole pending batch in one transaction (a failure leaves the database as it
+   * was before the run); a `transaction: false` migration splits the batch.
+   * @default 'each'
+   */
+  transactionMode?: 'each' | 'all';
+  /**
+   * PRAGMAs applied to every connection the module opens. Only these are accepted; the
+   * module never changes the journal mode unless `journal_mode` is given here.
+   * @default {}
+   */
+  pragmas?: SqlitePragmas;
+  /**
+   * The `GET /migrations/status` endpoint: `false` to leave it out, or its path and guards.
+   * With `forRootAsync()`, give it beside `useFactory` (routes are fixed before factories run).
+   * @default { path: 'migrations/status', guards: [] }
+   */
+  statusController?: false | StatusControllerOptions;
+}
+
+/** Backup options (feature arriving in a later release; validated now). */
+export interface BackupOptions {
+  /** @default '<database folder>/backups' */
+  dir?: string;
+  /** How many of this database's backups to keep. @default 5 */
+  keep?: number;
+  /** Check of the copy: `PRAGMA quick_check` or full `integrity_check`. @default 'quick' */
+  verify?: 'quick' | 'full';
+}
+
+/** Lock options. */
+export interface LockOptions {
+  /** How long to wait for another process's run to finish before failing with `LockTimeoutError`. @default 60000 */
+  timeoutMs?: number;
+  /** Heartbeat age after which status calls the holder suspect (arrives in a later release). @default 15000 */
+  staleAfterMs?: number;
+}
+
+/** The PRAGMAs the module accepts, applied in this order on every connection it opens. */
+export interface SqlitePragmas {
+  /** Milliseconds a statement waits for another connection's lock. Default of better-sqlite3: 5000. */
+  busy_timeout?: number;
+  journal_mode?: 'delete' | 'truncate' | 'persist' | 'memory' | 'wal' | 'off';
+  synchronous?: 'off' | 'normal' | 'full' | 'extra';
+  foreign_keys?: boolean;
+  /** Pages when positive, KiB when negative, as in SQLite. */
+  cache_size?: number;
+}
+
+/** Options of the status endpoint. */
+export interface StatusControllerOptions {
+  /** @default 'migrations/status' */
+  path?: string;
+  /** Guards (classes or instances) in front of the endpoint, e.g. your auth guard. @default [] */
+  guards?: (Type<CanActivate> | CanActivate)[];
+}
+
+/** @internal Options after validation, with every default filled in and paths absolute. */
+export interface ResolvedAutoMigrationOptions {
+  readonly database: string;
+  readonly inMemory: boolean;
+  readonly backup: false | Required<BackupOptions>;
+  readonly lock: Required<LockOptions>;
+  readonly failOnError: boolean;
+  readonly validateChecksums: boolean | 'warn';
+  readonly transactionMode: 'each' | 'all';
+  readonly pragmas: SqlitePragmas;
+  /** Options the user set whose feature is not active in this release. */
+  readonly inactive: readonly string[];
+}

@@ -1,0 +1,42 @@
+import { accessSync, constants, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import BetterSqlite3, { type Database } from 'better-sqlite3';
+import type { SqlitePragmas } from '../auto-migration.options';
+import { DatabaseOpenError } from '../errors/database-open.error';
+
+/** Order in which PRAGMAs apply: the busy timeout first, so the others can wait for a lock. */
+const PRAGMA_ORDER: readonly (keyof SqlitePragmas)[] = ['busy_timeout', 'journal_mode', 'synchronous', 'foreign_keys', 'cache_size'];
+
+/**
+ * Opens a SQLite connection, creating missing parent folders, checking that the file can be
+ * written (SQLite would otherwise silently fall back to read-only) and that it is a database,
+ * then applies the allow-listed PRAGMAs. Every failure names the path.
+ */
+export function openSqlite(path: string, pragmas: SqlitePragmas, options: { timeout?: number } = {}): Database {
+  let db: Database | undefined;
+  try {
+    if (path !== ':memory:') {
+      mkdirSync(dirname(path), { recursive: true });
+      accessSync(dirname(path), constants.W_OK);
+    }
+    db = new BetterSqlite3(path, options.timeout === undefined ? {} : { timeout: options.timeout });
+    if (path !== ':memory:') accessSync(path, constants.R_OK | constants.W_OK);
+    // Reads the header: fails here, naming the file, when it is not a SQLite database.
+    db.pragma('schema_version');
+    for (const key of PRAGMA_ORDER) {
+      const value = pragmas[key];
+      if (value !== undefined) db.pragma(`${key} = ${pragmaValue(value)}`);
+    }
+    return db;
+  } catch (cause) {
+    db?.close();
+    throw new DatabaseOpenError(path, cause);
+  }
+}
+
+/** Values were validated against an allow-list; this only spells them the way SQLite reads them. */
+function pragmaValue(value: string | number | boolean): string {
+  if (typeof value === 'boolean') return value ? 'ON' : 'OFF';
+  if (typeof value === 'number') return String(Math.trunc(value));
+  return value.toUpperCase();
+}

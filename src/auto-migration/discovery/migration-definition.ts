@@ -1,0 +1,25 @@
+import type { Type } from '@nestjs/common';
+import type { MigrationInterface } from '../migration.interface';
+
+/** A discovered, validated migration, ready to run. */
+export interface MigrationDefinition {
+  readonly name: string;
+  readonly version: string;
+  readonly description: string;
+  readonly transaction: boolean;
+  /** Explicit decorator checksum, or the one derived from the class source. */
+  readonly checksum: string;
+  /** Class name, for messages. */
+  readonly className: string;
+  /** The provider instance, created by Nest's container. */
+  instance(): MigrationInterface;
+}
+
+/** @internal A decorated provider as found in the container, before validation. */
+export interface MigrationCandidate {
+  readonly type: Type<unknown>;
+  readonly metadata: unknown;
+  /** False for request-scoped or transient providers, which have no single instance to run. */
+  readonly isSingleton: boolean;
+  instance(): unknown;
+}

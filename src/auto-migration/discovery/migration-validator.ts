@@ -1,0 +1,90 @@
+import type { Type } from '@nestjs/common';
+import * as semver from 'semver';
+import { DuplicateMigrationError } from '../errors/duplicate-migration.error';
+import { InvalidMigrationError } from '../errors/invalid-migration.error';
+import { MixedPrefixWidthError } from '../errors/mixed-prefix-width.error';
+import type { MigrationInterface, MigrationOptions } from '../migration.interface';
+import { classChecksum } from './migration-checksum';
+import type { MigrationCandidate, MigrationDefinition } from './migration-definition';
+
+/** A numeric or timestamp prefix, then optionally a separator and a plain-character rest. */
+const NAME_PATTERN = /^(\d+)(?:[_.-][A-Za-z0-9_.-]*)?$/;
+const MAX_NAME_LENGTH = 200;
+
+/**
+ * Turns the decorated providers found in the container into the ordered list of migrations,
+ * or throws one error describing every problem of its kind. Pure: touches no database.
+ */
+export function validateMigrations(candidates: readonly MigrationCandidate[]): MigrationDefinition[] {
+  const unique = [...new Map(candidates.map((c) => [c.type, c])).values()];
+
+  const problems = unique.flatMap(definitionProblems);
+  if (problems.length > 0) throw new InvalidMigrationError(problems);
+
+  const definitions = unique.map(toDefinition);
+  rejectDuplicateNames(definitions);
+  rejectMixedPrefixWidths(definitions);
+  return definitions.sort((a, b) => compareNames(a.name, b.name));
+}
+
+/** Code-unit order, never locale-aware: the order the contract promises. */
+export function compareNames(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function definitionProblems(candidate: MigrationCandidate): string[] {
+  const label = candidate.type.name || '(anonymous class)';
+  const meta = candidate.metadata as Partial<Record<keyof MigrationOptions, unknown>> | null;
+  if (typeof meta !== 'object' || meta === null) return [`${label}: @Migration() needs an options object`];
+
+  const problems: string[] = [];
+  const { name, version, description, transaction, checksum } = meta;
+  if (typeof name !== 'string' || !NAME_PATTERN.test(name) || name.length > MAX_NAME_LENGTH) {
+    problems.push(
+      `${label}: name ${JSON.stringify(name)} must start with a numeric or timestamp prefix and use only letters, digits, "_", "-" and "." (for example "001_create_users"), at most ${MAX_NAME_LENGTH} characters`,
+    );
+  }
+  const display = typeof name === 'string' ? `${label} ("${name}")` : label;
+  if (typeof version !== 'string' || semver.valid(version) !== version) {
+    problems.push(`${display}: version ${JSON.stringify(version)} is not a semantic version such as "1.4.0"`);
+  }
+  if (description !== undefined && typeof description !== 'string') problems.push(`${display}: description must be a string`);
+  if (transaction !== undefined && typeof transaction !== 'boolean') problems.push(`${display}: transaction must be true or false`);
+  if (checksum !== undefined && (typeof checksum !== 'string' || checksum.length === 0)) {
+    problems.push(`${display}: checksum must be a non-empty string`);
+  }
+  if (typeof (candidate.type.prototype as Partial<MigrationInterface>)?.up !== 'function') {
+    problems.push(`${display}: has no up(db) method`);
+  }
+  if (!candidate.isSingleton) problems.push(`${display}: must be a singleton provider (not request-scoped or transient)`);
+  return problems;
+}
+
+function toDefinition(candidate: MigrationCandidate): MigrationDefinition {
+  const meta = candidate.metadata as MigrationOptions;
+  return {
+    name: meta.name,
+    version: meta.version,
+    description: meta.description ?? '',
+    transaction: meta.transaction ?? true,
+    checksum: meta.checksum ?? classChecksum(candidate.type as Type<unknown>),
+    className: candidate.type.name,
+    instance: () => candidate.instance() as MigrationInterface,
+  };
+}
+
+function rejectDuplicateNames(definitions: readonly MigrationDefinition[]): void {
+  const classesByName = new Map<string, string[]>();
+  for (const d of definitions) classesByName.set(d.name, [...(classesByName.get(d.name) ?? []), d.className]);
+  const duplicates = new Map([...classesByName].filter(([, classes]) => classes.length > 1));
+  if (duplicates.size > 0) throw new DuplicateMigrationError(duplicates);
+}
+
+function rejectMixedPrefixWidths(definitions: readonly MigrationDefinition[]): void {
+  const byWidth = new Map<number, string[]>();
+  for (const d of definitions) {
+    const width = NAME_PATTERN.exec(d.name)![1].length;
+    byWidth.set(width, [...(byWidth.get(width) ?? []), d.name]);
+  }
+  if (byWidth.size > 1) throw new MixedPrefixWidthError(new Map([...byWidth].sort(([a], [b]) => a - b)));
+}

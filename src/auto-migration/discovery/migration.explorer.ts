@@ -1,0 +1,45 @@
+import { Injectable, Scope } from '@nestjs/common';
+import { DiscoveryService } from '@nestjs/core';
+import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
+import { MIGRATION_METADATA } from '../auto-migration.constants';
+import { InvalidMigrationError } from '../errors/invalid-migration.error';
+import type { MigrationCandidate, MigrationDefinition } from './migration-definition';
+import { validateMigrations } from './migration-validator';
+
+/**
+ * Finds the `@Migration()` providers of every module through Nest's container and returns them
+ * validated and sorted. It reads class metadata only, so it can run before any provider
+ * instance exists, and therefore before the database is opened.
+ */
+@Injectable()
+export class MigrationExplorer {
+  constructor(private readonly discovery: DiscoveryService) {}
+
+  explore(): MigrationDefinition[] {
+    const candidates = this.discovery
+      .getProviders()
+      .filter((wrapper) => typeof wrapper.metatype === 'function' && !wrapper.inject)
+      .filter((wrapper) => Reflect.getMetadata(MIGRATION_METADATA, wrapper.metatype as object) !== undefined)
+      .map(toCandidate);
+    return validateMigrations(candidates);
+  }
+}
+
+function toCandidate(wrapper: InstanceWrapper): MigrationCandidate {
+  const type = wrapper.metatype as MigrationCandidate['type'];
+  return {
+    type,
+    metadata: Reflect.getMetadata(MIGRATION_METADATA, type),
+    // Only the declared scope is known before instantiation; asking Nest for the whole tree now
+    // would cache an answer computed before its dependencies are known.
+    isSingleton: wrapper.scope !== Scope.REQUEST && !wrapper.isTransient,
+    instance: () => {
+      if (!wrapper.isDependencyTreeStatic() || wrapper.instance === undefined) {
+        throw new InvalidMigrationError([
+          `${type.name}: depends on a request-scoped provider, so it has no single instance to run; inject only singleton providers into migrations`,
+        ]);
+      }
+      return wrapper.instance;
+    },
+  };
+}

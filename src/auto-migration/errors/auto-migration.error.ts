@@ -1,0 +1,22 @@
+/**
+ * Base class of every error this module throws. `code` is stable across releases, so
+ * callers and alerting can match on it instead of on the message.
+ */
+export abstract class AutoMigrationError extends Error {
+  /** Stable, machine-readable identifier of the failure. */
+  abstract readonly code: string;
+  /** Name of the migration involved, when there is one. */
+  readonly migration?: string;
+
+  protected constructor(message: string, options: { migration?: string; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.migration = options.migration;
+  }
+}
+
+/** Message of an unknown thrown value, for embedding in our own messages. */
+export function describeCause(cause: unknown): string {
+  if (cause instanceof Error) return cause.message;
+  return String(cause);
+}

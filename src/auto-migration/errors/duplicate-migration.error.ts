@@ -1,0 +1,15 @@
+import { AutoMigrationError } from './auto-migration.error';
+
+/** Two different classes declare the same migration name. Raised before the database is touched. */
+export class DuplicateMigrationError extends AutoMigrationError {
+  readonly code = 'DUPLICATE_MIGRATION';
+
+  constructor(readonly duplicates: ReadonlyMap<string, readonly string[]>) {
+    const lines = [...duplicates].map(([name, classes]) => `  - "${name}" is declared by ${classes.join(' and ')}`);
+    super(
+      `Duplicate migration name${duplicates.size === 1 ? '' : 's'}:\n${lines.join('\n')}\n` +
+        'Give each migration a unique name (rename the newer one); the database was not touched.',
+      { migration: [...duplicates.keys()][0] },
+    );
+  }
+}

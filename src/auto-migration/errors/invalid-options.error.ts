@@ -1,0 +1,14 @@
+import { AutoMigrationError } from './auto-migration.error';
+
+/** The options given to `AutoMigrationModule.forRoot()` / `forRootAsync()` are not valid. */
+export class InvalidOptionsError extends AutoMigrationError {
+  readonly code = 'INVALID_OPTIONS';
+
+  constructor(readonly problems: readonly string[]) {
+    super(
+      `Invalid AutoMigrationModule options (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n` +
+        problems.map((p) => `  - ${p}`).join('\n') +
+        '\nFix these fields in AutoMigrationModule.forRoot() / forRootAsync(); nothing was opened or changed.',
+    );
+  }
+}

@@ -1,0 +1,11 @@
+import type { MigrationLock } from '../driver/migration-driver';
+
+/**
+ * Lock for `:memory:` databases: such a database lives inside one connection of one process,
+ * so no other process can migrate it and there is nothing to exclude.
+ */
+export class InProcessLock implements MigrationLock {
+  async acquire(): Promise<void> {}
+
+  release(): void {}
+}

@@ -1,0 +1,36 @@
+import type { Database } from 'better-sqlite3';
+
+/**
+ * What a migration class implements. `up` receives the migration connection: a connection of
+ * its own, so nothing the application does meanwhile can land inside the migration's transaction.
+ */
+export interface MigrationInterface {
+  /** Applies the change. May be synchronous or return a Promise. */
+  up(db: Database): void | Promise<void>;
+  /** Reverts the change (used by the revert commands of a later release). */
+  down?(db: Database): void | Promise<void>;
+}
+
+/** Fields of the `@Migration()` decorator. */
+export interface MigrationOptions {
+  /**
+   * Unique name; migrations apply in ascending code-unit order of their names. Starts with a
+   * numeric or timestamp prefix of the same width as every other migration's (`001_create_users`).
+   */
+  name: string;
+  /** Semantic version of the application release that introduced the migration (`1.4.0`). */
+  version: string;
+  /** Free text shown in status and history. */
+  description?: string;
+  /**
+   * Run inside a transaction together with its history row.
+   * Set `false` for statements SQLite refuses inside a transaction (`VACUUM`, `PRAGMA journal_mode`).
+   * @default true
+   */
+  transaction?: boolean;
+  /**
+   * Explicit checksum stored in history instead of the one derived from the class source.
+   * Use it to pin a migration whose compiled code may change without its meaning changing.
+   */
+  checksum?: string;
+}

@@ -1,0 +1,117 @@
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import type { CanActivate, Type } from '@nestjs/common';
+import { plainToInstance } from 'class-transformer';
+import { validateSync, type ValidationError } from 'class-validator';
+import {
+  DEFAULT_BACKUP_DIR_NAME,
+  DEFAULT_BACKUP_KEEP,
+  DEFAULT_LOCK_STALE_AFTER_MS,
+  DEFAULT_LOCK_TIMEOUT_MS,
+  DEFAULT_STATUS_PATH,
+} from '../auto-migration.constants';
+import type { AutoMigrationModuleOptions, ResolvedAutoMigrationOptions, StatusControllerOptions } from '../auto-migration.options';
+import { InvalidOptionsError } from '../errors/invalid-options.error';
+import { AutoMigrationOptionsSchema, StatusControllerSchema } from './options.schema';
+
+const MEMORY = ':memory:';
+
+/**
+ * Validates the module options and fills in every default. Throws one `InvalidOptionsError`
+ * listing every bad field, unknown keys included.
+ */
+export function resolveOptions(raw: unknown, cwd = process.cwd()): ResolvedAutoMigrationOptions {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new InvalidOptionsError([`options must be an object with at least "database" (got ${describe(raw)})`]);
+  }
+  const { instance, problems: found } = checkSchema(AutoMigrationOptionsSchema, raw);
+  const problems = found.map((p) =>
+    p.startsWith('statusController:')
+      ? 'statusController: give it to forRootAsync() beside useFactory, not in the factory result (routes are fixed before factories run)'
+      : p,
+  );
+  if (problems.length > 0) throw new InvalidOptionsError(problems);
+
+  const options = raw as AutoMigrationModuleOptions;
+  const inMemory = options.database === MEMORY;
+  const database = inMemory ? MEMORY : resolve(cwd, options.database);
+  const backup =
+    options.backup === false
+      ? false
+      : {
+          dir: resolveBackupDir(options.backup?.dir, database, inMemory, cwd),
+          keep: options.backup?.keep ?? DEFAULT_BACKUP_KEEP,
+          verify: options.backup?.verify ?? 'quick',
+        };
+  return {
+    database,
+    inMemory,
+    backup,
+    lock: {
+      timeoutMs: options.lock?.timeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS,
+      staleAfterMs: options.lock?.staleAfterMs ?? DEFAULT_LOCK_STALE_AFTER_MS,
+    },
+    failOnError: options.failOnError ?? true,
+    validateChecksums: options.validateChecksums ?? true,
+    transactionMode: options.transactionMode ?? 'each',
+    pragmas: { ...(instance as AutoMigrationModuleOptions).pragmas },
+    inactive: inactiveOptions(options, inMemory),
+  };
+}
+
+/** Validates the `statusController` option, which is read when the module is defined. */
+export function resolveStatusController(raw: unknown): false | { path: string; guards: (Type<CanActivate> | CanActivate)[] } {
+  if (raw === false) return false;
+  if (raw === undefined) return { path: DEFAULT_STATUS_PATH, guards: [] };
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new InvalidOptionsError([`statusController: must be an object or false (got ${describe(raw)})`]);
+  }
+  const { guards, ...rest } = raw as StatusControllerOptions;
+  const problems = checkSchema(StatusControllerSchema, rest).problems.map((p) => `statusController.${p}`);
+  if (guards !== undefined && (!Array.isArray(guards) || !guards.every(isGuard))) {
+    problems.push('statusController.guards: must be an array of guard classes or objects with a canActivate() method');
+  }
+  if (problems.length > 0) throw new InvalidOptionsError(problems);
+  return { path: rest.path ?? DEFAULT_STATUS_PATH, guards: guards ?? [] };
+}
+
+function resolveBackupDir(dir: string | undefined, database: string, inMemory: boolean, cwd: string): string {
+  if (dir !== undefined) return isAbsolute(dir) ? dir : resolve(cwd, dir);
+  return inMemory ? resolve(cwd, DEFAULT_BACKUP_DIR_NAME) : join(dirname(database), DEFAULT_BACKUP_DIR_NAME);
+}
+
+/** Features whose options are accepted now but act only in a later release. */
+function inactiveOptions(options: AutoMigrationModuleOptions, inMemory: boolean): string[] {
+  const inactive: string[] = [];
+  if (options.backup !== false && !inMemory) inactive.push('backup');
+  if ((options.validateChecksums ?? true) !== false) inactive.push('validateChecksums');
+  if (options.lock?.staleAfterMs !== undefined) inactive.push('lock.staleAfterMs');
+  return inactive;
+}
+
+function checkSchema(schema: new () => object, raw: object): { instance: object; problems: string[] } {
+  const instance = plainToInstance(schema, raw) as object;
+  const errors = validateSync(instance, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true });
+  return { instance, problems: errors.flatMap((e) => flatten(e, '')) };
+}
+
+function flatten(error: ValidationError, parent: string): string[] {
+  const path = parent ? `${parent}.${error.property}` : error.property;
+  const constraints = { ...error.constraints };
+  // "nested property must be an object" only repeats the field's own type message.
+  if (Object.keys(constraints).length > 1) delete constraints.nestedValidation;
+  const own = Object.values(constraints).map((message) =>
+    message.startsWith('property ') ? `${path}: unknown option` : `${path}: ${message} (got ${describe(error.value)})`,
+  );
+  return [...own, ...(error.children ?? []).flatMap((child) => flatten(child, path))];
+}
+
+function isGuard(value: unknown): boolean {
+  if (typeof value === 'function') return true;
+  return typeof value === 'object' && value !== null && typeof (value as CanActivate).canActivate === 'function';
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (value === null || typeof value !== 'object') return String(value);
+  return Array.isArray(value) ? 'an array' : 'an object';
+}

@@ -1,0 +1,111 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { DISCOVERED_MIGRATIONS, LOG_CONTEXT, MIGRATION_DRIVER, RESOLVED_OPTIONS } from '../auto-migration.constants';
+import type { ResolvedAutoMigrationOptions } from '../auto-migration.options';
+import type { MigrationDefinition } from '../discovery/migration-definition';
+import type { HistoryRecord, MigrationDriver } from '../driver/migration-driver';
+import { AutoMigrationError, describeCause } from '../errors/auto-migration.error';
+import type { MigrationStatus, MigrationStatusError } from './migration-status.interface';
+import { redactPaths } from './redact';
+
+/** How long `whenReady()` may wait for a run that has not started before we suspect a deadlock. */
+const NOT_STARTED_WARNING_MS = 10_000;
+
+/**
+ * The state of migrations in this instance, shared by the runner (which writes it) and the
+ * status endpoint, health indicator and service (which read it).
+ */
+@Injectable()
+export class MigrationState {
+  private running = false;
+  private started = false;
+  private lockHeld = false;
+  private lastError: MigrationStatusError | null = null;
+  private history: HistoryRecord[] = [];
+  private readonly ready: Promise<void>;
+  private settle!: { resolve: () => void; reject: (error: unknown) => void };
+  private readonly logger = new Logger(LOG_CONTEXT);
+
+  constructor(
+    @Inject(DISCOVERED_MIGRATIONS) private readonly migrations: readonly MigrationDefinition[],
+    @Inject(MIGRATION_DRIVER) private readonly driver: MigrationDriver,
+    @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAutoMigrationOptions,
+  ) {
+    this.ready = new Promise<void>((resolve, reject) => (this.settle = { resolve, reject }));
+    // Nobody may be waiting: an unobserved rejection must not crash the process.
+    this.ready.catch(() => undefined);
+  }
+
+  runStarted(): void {
+    this.started = true;
+    this.running = true;
+    this.lastError = null;
+  }
+
+  setLockHeld(held: boolean): void {
+    this.lockHeld = held;
+  }
+
+  /** Records the history as the runner last read or wrote it. */
+  setHistory(history: HistoryRecord[]): void {
+    this.history = history;
+  }
+
+  runSucceeded(): void {
+    this.running = false;
+    this.settle.resolve();
+  }
+
+  runFailed(error: unknown): void {
+    this.running = false;
+    this.lastError = {
+      migration: error instanceof AutoMigrationError ? (error.migration ?? null) : null,
+      code: error instanceof AutoMigrationError ? error.code : 'UNEXPECTED_ERROR',
+      message: redactPaths(describeCause(error), [this.options.database]),
+    };
+    this.settle.reject(error);
+  }
+
+  whenReady(): Promise<void> {
+    if (!this.started) {
+      const timer = setTimeout(() => {
+        if (!this.started) {
+          this.logger.warn(
+            'whenReady() has waited 10 s for migrations that have not started. They start in onApplicationBootstrap, ' +
+              'after every onModuleInit: awaiting whenReady() inside onModuleInit waits forever. Move that code to onApplicationBootstrap.',
+          );
+        }
+      }, NOT_STARTED_WARNING_MS);
+      timer.unref();
+      this.ready.then(
+        () => clearTimeout(timer),
+        () => clearTimeout(timer),
+      );
+    }
+    return this.ready;
+  }
+
+  async getStatus(): Promise<MigrationStatus> {
+    if (!this.running) await this.refreshHistory();
+    const appliedNames = new Set(this.history.map((h) => h.name));
+    const pending = this.migrations
+      .filter((m) => !appliedNames.has(m.name))
+      .map(({ name, version, description }) => ({ name, version, description }));
+    const state = this.lastError ? 'failed' : this.running ? 'running' : pending.length > 0 ? 'pending' : 'up-to-date';
+    return {
+      state,
+      applied: this.history.map((h) => ({ ...h })),
+      pending,
+      lastError: this.lastError ? { ...this.lastError } : null,
+      lock: { held: this.lockHeld },
+    };
+  }
+
+  /** Re-reads the history, so status reflects runs by other instances; keeps the last copy if the read fails. */
+  private async refreshHistory(): Promise<void> {
+    try {
+      this.history = (await this.driver.isSchemaCurrent()) ? await this.driver.readHistory() : [];
+    } catch (error) {
+      this.logger.warn(`Could not re-read the migration history for status: ${redactPaths(describeCause(error), [this.options.database])}`);
+    }
+  }
+}
