@@ -1,0 +1,161 @@
+import { type CanActivate, Controller, type ExecutionContext, Get, Injectable, Module } from '@nestjs/common';
+import { HealthCheck, HealthCheckService, TerminusModule } from '@nestjs/terminus';
+import request from 'supertest';
+import { AutoMigrationModule, AutoMigrationService, MigrationHealthIndicator } from '../../src/auto-migration';
+import { bootApp } from '../helpers/boot';
+import { migration } from '../helpers/migrations';
+import { historyNames } from '../helpers/sqlite';
+import { tempDir } from '../helpers/temp-dir';
+
+/** A readiness endpoint built the way the README tells users to build it. */
+@Controller('health')
+class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly migrations: MigrationHealthIndicator,
+  ) {}
+
+  @Get()
+  @HealthCheck()
+  check() {
+    return this.health.check([() => this.migrations.isHealthy()]);
+  }
+}
+
+describe('status endpoint and health indicator', () => {
+  let dir: ReturnType<typeof tempDir>;
+  let db: string;
+  beforeEach(() => {
+    dir = tempDir();
+    db = dir.file('app.db');
+  });
+  afterEach(() => dir.remove());
+
+  const withHealth = { imports: [TerminusModule], controllers: [HealthController] };
+
+  it('serves the contract status JSON and health 200 once up to date', async () => {
+    const { app } = await bootApp({ database: db, backup: false }, { migrations: [migration('001_a'), migration('002_b')], ...withHealth });
+    const server = app.getHttpServer();
+
+    const status = await request(server).get('/migrations/status').expect(200);
+    expect(status.body).toEqual({
+      state: 'up-to-date',
+      applied: [
+        { name: '001_a', version: '1.0.0', description: 'test 001_a', checksum: expect.stringMatching(/^[0-9a-f]{64}$/), appliedAt: expect.any(String), executionTimeMs: expect.any(Number) },
+        { name: '002_b', version: '1.0.0', description: 'test 002_b', checksum: expect.stringMatching(/^[0-9a-f]{64}$/), appliedAt: expect.any(String), executionTimeMs: expect.any(Number) },
+      ],
+      pending: [],
+      lastError: null,
+      lock: { held: false },
+    });
+    expect(JSON.stringify(status.body)).not.toContain(dir.path);
+    expect(await app.get(AutoMigrationService).getStatus()).toEqual(status.body);
+
+    const health = await request(server).get('/health').expect(200);
+    expect(health.body.info.migrations).toMatchObject({ status: 'up', state: 'up-to-date' });
+    await app.close();
+  });
+
+  it('answers running and 503 while a migration runs, then up-to-date and 200', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let entered!: () => void;
+    const started = new Promise<void>((resolve) => (entered = resolve));
+    const slow = migration('002_slow', async (d) => {
+      d.exec('CREATE TABLE slow (id INTEGER)');
+      entered();
+      await gate;
+    });
+    const { app } = await bootApp({ database: db, backup: false }, { migrations: [migration('001_a'), slow], ...withHealth }, { init: false });
+
+    // Before the bootstrap hook: nothing has run yet.
+    const before = await app.get(AutoMigrationService).getStatus();
+    expect(before.state).toBe('pending');
+    expect(before.pending.map((m) => m.name)).toEqual(['001_a', '002_slow']);
+    const indicator = await app.get(MigrationHealthIndicator).isHealthy();
+    expect(indicator).toEqual({ migrations: { status: 'down', state: 'pending', pending: ['001_a', '002_slow'] } });
+
+    const init = app.init();
+    await started;
+    const server = app.getHttpServer();
+    const running = await request(server).get('/migrations/status').expect(200);
+    expect(running.body).toMatchObject({ state: 'running', lock: { held: true }, pending: [{ name: '002_slow' }] });
+    expect(running.body.applied.map((m: { name: string }) => m.name)).toEqual(['001_a']);
+    const down = await request(server).get('/health').expect(503);
+    expect(down.body.error.migrations).toMatchObject({ status: 'down', state: 'running' });
+
+    release();
+    await init;
+    await app.get(AutoMigrationService).whenReady();
+    await request(server).get('/health').expect(200);
+    expect((await request(server).get('/migrations/status')).body).toMatchObject({ state: 'up-to-date', lock: { held: false }, pending: [] });
+    await app.close();
+  });
+
+  it('answers 503 with the error when a migration failed (failOnError: false)', async () => {
+    const failing = migration('001_fails', () => {
+      throw new Error('no such luck');
+    });
+    const { app } = await bootApp({ database: db, backup: false, failOnError: false }, { migrations: [failing], ...withHealth });
+    const res = await request(app.getHttpServer()).get('/health').expect(503);
+    expect(res.body.error.migrations).toMatchObject({
+      status: 'down',
+      state: 'failed',
+      error: { migration: '001_fails', code: 'MIGRATION_FAILED' },
+    });
+    await app.close();
+  });
+
+  it('moves the endpoint, puts guards in front of it, or leaves it out', async () => {
+    @Injectable()
+    class OnlyWithToken implements CanActivate {
+      canActivate(context: ExecutionContext): boolean {
+        return context.switchToHttp().getRequest().headers['x-token'] === 'let-me-in';
+      }
+    }
+    const moved = await bootApp({}, {
+      autoMigration: AutoMigrationModule.forRoot({ database: db, backup: false, statusController: { path: 'admin/schema', guards: [OnlyWithToken] } }),
+    });
+    const server = moved.app.getHttpServer();
+    await request(server).get('/migrations/status').expect(404);
+    await request(server).get('/admin/schema').expect(403);
+    await request(server).get('/admin/schema').set('x-token', 'let-me-in').expect(200);
+    await moved.app.close();
+
+    const off = await bootApp({}, { autoMigration: AutoMigrationModule.forRoot({ database: db, backup: false, statusController: false }) });
+    await request(off.app.getHttpServer()).get('/migrations/status').expect(404);
+    await off.app.close();
+  });
+
+  it('takes its options from forRootAsync, with injected configuration', async () => {
+    @Injectable()
+    class Config {
+      readonly databasePath = db;
+    }
+    @Module({ providers: [Config], exports: [Config] })
+    class ConfigModule {}
+
+    const { app } = await bootApp({}, {
+      migrations: [migration('001_async_config')],
+      autoMigration: AutoMigrationModule.forRootAsync({
+        imports: [ConfigModule],
+        inject: [Config],
+        useFactory: (config: Config) => ({ database: config.databasePath, backup: false as const }),
+        statusController: { path: 'ops/migrations' },
+      }),
+    });
+    await request(app.getHttpServer()).get('/ops/migrations').expect(200);
+    await app.close();
+    expect(historyNames(db)).toEqual(['001_async_config']);
+  });
+
+  it('refuses statusController returned by a forRootAsync factory', async () => {
+    await expect(
+      bootApp({}, {
+        autoMigration: AutoMigrationModule.forRootAsync({
+          useFactory: () => ({ database: db, statusController: false }),
+        }),
+      }),
+    ).rejects.toMatchObject({ code: 'INVALID_OPTIONS', message: expect.stringContaining('beside useFactory') });
+  });
+});

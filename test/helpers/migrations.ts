@@ -1,0 +1,32 @@
+import type { Type } from '@nestjs/common';
+import type { Database } from 'better-sqlite3';
+import { Migration, type MigrationOptions } from '../../src/auto-migration';
+
+/**
+ * Builds a migration class at runtime. `up` defaults to creating a table named after the
+ * migration, so tests can see what ran.
+ */
+export function migration(
+  name: string,
+  up: (db: Database) => void | Promise<void> = (db) => {
+    db.exec(`CREATE TABLE ${tableFor(name)} (id INTEGER PRIMARY KEY)`);
+  },
+  options: Partial<MigrationOptions> = {},
+): Type<unknown> {
+  const className = `M${name.replace(/\W/g, '_')}`;
+  const holder = {
+    [className]: class {
+      up(db: Database) {
+        return up(db);
+      }
+    },
+  };
+  const type = holder[className];
+  Migration({ name, version: '1.0.0', description: `test ${name}`, ...options })(type);
+  return type;
+}
+
+/** The table the default `up` of `migration(name)` creates. */
+export function tableFor(name: string): string {
+  return `t_${name.replace(/\W/g, '_')}`;
+}
