@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { LOG_CONTEXT, RESOLVED_OPTIONS } from './auto-migration.constants';
 import type { ResolvedAutoMigrationOptions } from './auto-migration.options';
+import { describeCause } from './errors/auto-migration.error';
 import { MigrationRunner } from './runner/migration.runner';
 import type { MigrationStatus } from './status/migration-status.interface';
 import { MigrationState } from './status/migration.state';
@@ -28,6 +29,8 @@ export class AutoMigrationService implements OnApplicationBootstrap {
     try {
       await this.runner.run();
     } catch (error) {
+      // Logged here, with our context: a throwing bootstrap hook otherwise surfaces only as a bare stack.
+      this.logger.error(describeCause(error));
       if (this.options.failOnError) throw error;
       this.logger.warn('failOnError is false: the application starts with migration state "failed" and health down');
     }

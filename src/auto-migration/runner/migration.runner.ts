@@ -85,10 +85,8 @@ export class MigrationRunner {
       } catch (cause) {
         if (batch.transactional) await this.driver.rollback();
         const scope = !batch.transactional ? 'none' : batch.migrations.length > 1 ? 'batch' : 'migration';
-        const error = new MigrationFailedError(current!.name, cause, scope);
-        this.logger.error(error.message);
         this.state.setHistory([...history]);
-        throw error;
+        throw new MigrationFailedError(current!.name, cause, scope);
       }
       history.push(...records);
       this.state.setHistory([...history]);

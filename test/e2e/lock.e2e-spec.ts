@@ -1,0 +1,73 @@
+import BetterSqlite3, { type Database } from 'better-sqlite3';
+import { LockTimeoutError } from '../../src/auto-migration';
+import { bootApp, bootFailure } from '../helpers/boot';
+import { migration } from '../helpers/migrations';
+import { historyNames, tableNames } from '../helpers/sqlite';
+import { tempDir } from '../helpers/temp-dir';
+
+/** Holds the migration lock the way another instance would: an open BEGIN IMMEDIATE on the sidecar file. */
+function holdLock(database: string): Database {
+  const holder = new BetterSqlite3(`${database}.migration-lock`);
+  holder.exec('BEGIN IMMEDIATE');
+  return holder;
+}
+
+describe('the cross-process migration lock', () => {
+  let dir: ReturnType<typeof tempDir>;
+  let db: string;
+  beforeEach(() => {
+    dir = tempDir();
+    db = dir.file('app.db');
+  });
+  afterEach(() => dir.remove());
+
+  it('waits for the holder, then gives up after lock.timeoutMs with LockTimeoutError, applying nothing', async () => {
+    const holder = holdLock(db);
+    try {
+      const { error, logger } = await bootFailure({ database: db, backup: false, lock: { timeoutMs: 300 } }, { migrations: [migration('001_a')] });
+      expect(error).toBeInstanceOf(LockTimeoutError);
+      expect(error).toMatchObject({ code: 'LOCK_TIMEOUT' });
+      expect((error as LockTimeoutError).waitedMs).toBeGreaterThanOrEqual(300);
+      expect(logger.lines).toContain('LOG [AutoMigration] Another process holds the migration lock; waiting up to 300 ms');
+      expect(logger.lines).toEqual(expect.arrayContaining([expect.stringMatching(/^ERROR \[AutoMigration\] Gave up waiting for the migration lock/)]));
+      // Nothing was written: not even the module's own tables, which are created under the lock.
+      expect(tableNames(db)).toEqual([]);
+    } finally {
+      holder.close();
+    }
+  });
+
+  it('proceeds as soon as the holder lets go', async () => {
+    const holder = holdLock(db);
+    setTimeout(() => holder.close(), 200);
+    const { app, logger } = await bootApp({ database: db, backup: false, lock: { timeoutMs: 10_000 } }, { migrations: [migration('001_a')] });
+    await app.close();
+    expect(logger.lines).toContain('LOG [AutoMigration] Another process holds the migration lock; waiting up to 10000 ms');
+    expect(historyNames(db)).toEqual(['001_a']);
+  });
+
+  it('is not needed when nothing is pending: a held lock does not delay an up-to-date start', async () => {
+    await (await bootApp({ database: db, backup: false }, { migrations: [migration('001_a')] })).app.close();
+    const holder = holdLock(db);
+    try {
+      const { app, logger } = await bootApp({ database: db, backup: false, lock: { timeoutMs: 0 } }, { migrations: [migration('001_a')] });
+      await app.close();
+      expect(logger.lines).toContain('LOG [AutoMigration] Schema up to date (1 applied, nothing pending)');
+    } finally {
+      holder.close();
+    }
+  });
+
+  it('marks the visible lease row while applying and clears it afterwards', async () => {
+    let seen: unknown;
+    const peek = migration('001_peek', (d) => {
+      seen = d.prepare('SELECT in_progress, started_at FROM migration_lock WHERE id = 1').get();
+    });
+    const { app } = await bootApp({ database: db, backup: false }, { migrations: [peek] });
+    await app.close();
+    expect(seen).toEqual({ in_progress: 1, started_at: expect.stringMatching(/^\d{4}-.*Z$/) });
+    const after = new BetterSqlite3(db, { readonly: true });
+    expect(after.prepare('SELECT in_progress, started_at FROM migration_lock').get()).toEqual({ in_progress: 0, started_at: null });
+    after.close();
+  });
+});
