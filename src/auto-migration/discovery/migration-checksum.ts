@@ -3,26 +3,40 @@ import type { Type } from '@nestjs/common';
 import { normalizeSource } from './source-normalizer';
 
 /**
- * The checksum derived from a migration class: SHA-256 (hex) over the normalised source of
- * every method on its prototype chain (most derived definition of each name, constructor
- * excluded, sorted by name), as `name:source` lines. Normalisation drops comments and
- * formatting (see `normalizeSource`), so only a change to what the code does changes it.
+ * The checksum derived from a migration class: SHA-256 (hex) over `name:source` lines, one per
+ * method on its prototype chain (most derived definition of each name; getters and setters
+ * included; sorted by name), plus one `constructor:` line per class of the chain holding what
+ * the class text has besides its methods: the constructor and, as TypeScript compiles them into
+ * it, instance field initialisers (SQL kept in a field counts). Class names are left out, so a
+ * rename alone changes nothing; every source is normalised (see `normalizeSource`), so comments
+ * and formatting do not count either.
  */
 export function classChecksum(type: Type<unknown>): string {
   const hash = createHash('sha256');
-  for (const [name, source] of methodSources(type)) hash.update(`${name}:${normalizeSource(source)}\n`);
+  for (const [name, source] of sourcesOf(type)) hash.update(`${name}:${normalizeSource(source)}\n`);
   return hash.digest('hex');
 }
 
-function methodSources(type: Type<unknown>): [string, string][] {
-  const sources = new Map<string, string>();
-  for (let proto = type.prototype; proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
+function sourcesOf(type: Type<unknown>): [string, string][] {
+  const methods = new Map<string, string>();
+  const constructors: [string, string][] = [];
+  for (let cls: Function | null = type; cls && cls !== Function.prototype; cls = Object.getPrototypeOf(cls)) {
+    const proto = cls.prototype as object | undefined;
+    if (!proto || proto === Object.prototype) break;
+    let rest = Function.prototype.toString.call(cls);
     for (const name of Object.getOwnPropertyNames(proto)) {
-      if (name === 'constructor' || sources.has(name)) continue;
+      if (name === 'constructor') continue;
       const descriptor = Object.getOwnPropertyDescriptor(proto, name)!;
       const parts = [descriptor.value, descriptor.get, descriptor.set].filter((f): f is Function => typeof f === 'function');
-      if (parts.length > 0) sources.set(name, parts.map((f) => Function.prototype.toString.call(f)).join('\n'));
+      const sources = parts.map((f) => Function.prototype.toString.call(f));
+      for (const source of sources) rest = rest.replace(source, '');
+      if (sources.length > 0 && !methods.has(name)) methods.set(name, sources.join('\n'));
     }
+    constructors.push(['constructor', withoutClassName(rest)]);
   }
-  return [...sources].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return [...constructors, ...[...methods].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))];
+}
+
+function withoutClassName(classText: string): string {
+  return classText.replace(/^\s*class(\s+[A-Za-z0-9_$\u0080-\uffff]+)?/, 'class');
 }

@@ -45,7 +45,7 @@ function definitionProblems(candidate: MigrationCandidate): string[] {
     );
   }
   const display = typeof name === 'string' ? `${label} ("${name}")` : label;
-  if (typeof version !== 'string' || semver.valid(version) !== version) {
+  if (!isSemver(version)) {
     problems.push(`${display}: version ${JSON.stringify(version)} is not a semantic version such as "1.4.0"`);
   }
   if (description !== undefined && typeof description !== 'string') problems.push(`${display}: description must be a string`);
@@ -54,10 +54,15 @@ function definitionProblems(candidate: MigrationCandidate): string[] {
     problems.push(`${display}: checksum must be a non-empty string`);
   }
   if (typeof (candidate.type.prototype as Partial<MigrationInterface>)?.up !== 'function') {
-    problems.push(`${display}: has no up(db) method`);
+    problems.push(`${display}: has no up(db) method (define up as a method, not as an arrow-function property)`);
   }
   if (!candidate.isSingleton) problems.push(`${display}: must be a singleton provider (not request-scoped or transient)`);
   return problems;
+}
+
+/** Strict semver, build metadata allowed; no `v` prefix or padding, which semver itself would forgive. */
+function isSemver(version: unknown): version is string {
+  return typeof version === 'string' && /^\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]*)?$/.test(version) && semver.valid(version) !== null;
 }
 
 function toDefinition(candidate: MigrationCandidate): MigrationDefinition {

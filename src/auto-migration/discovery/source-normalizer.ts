@@ -11,7 +11,8 @@ export function normalizeSource(source: string): string {
 const WORD = /[A-Za-z0-9_$\u0080-\uffff]/;
 /** After these, a `/` starts a regular expression literal rather than a division. */
 const BEFORE_REGEX = new Set([...'(,=:[!&|?{};+-*%<>~^']);
-const KEYWORDS_BEFORE_REGEX = /(?:^|[^A-Za-z0-9_$])(?:return|typeof|case|do|else|in|of|new|delete|void|throw|yield|await)$/;
+/** A keyword, not a property of the same name (`x.return / 2`). */
+const KEYWORDS_BEFORE_REGEX = /(?:^|[^A-Za-z0-9_$.])(?:return|typeof|case|do|else|in|of|new|delete|void|throw|yield|await)$/;
 
 type Frame = { kind: 'code'; depth: number } | { kind: 'template' };
 
@@ -127,7 +128,10 @@ class Normalizer {
 
   private regexAllowed(): boolean {
     const last = this.out[this.out.length - 1];
-    return last === undefined || BEFORE_REGEX.has(last) || KEYWORDS_BEFORE_REGEX.test(this.out);
+    if (last === undefined) return true;
+    // `a++ / 2`: a postfix increment ends an operand, so the slash divides.
+    if ((last === '+' || last === '-') && this.out[this.out.length - 2] === last) return false;
+    return BEFORE_REGEX.has(last) || KEYWORDS_BEFORE_REGEX.test(this.out);
   }
 }
 

@@ -1,11 +1,10 @@
-import { Transform, Type } from 'class-transformer';
+import { Type } from 'class-transformer';
 import {
   IsBoolean,
   IsIn,
   IsInt,
   IsNotEmpty,
   IsObject,
-  IsOptional,
   IsString,
   Matches,
   Min,
@@ -18,33 +17,40 @@ import {
  * type declarations carry no decorators, and so every bad field is reported in one pass.
  */
 
+/** Like `@Optional()`, but only for `undefined`: a `null` is a value, and a wrong one. */
+const Optional = () => ValidateIf((_: unknown, value: unknown) => value !== undefined);
 const notFalse = (field: string) => ValidateIf((o: Record<string, unknown>) => o[field] !== undefined && o[field] !== false);
 
 export class BackupOptionsSchema {
-  @IsOptional() @IsString() @IsNotEmpty() dir?: string;
-  @IsOptional() @IsInt() @Min(1) keep?: number;
-  @IsOptional() @IsIn(['quick', 'full']) verify?: string;
+  @Optional() @IsString() @IsNotEmpty() dir?: string;
+  @Optional() @IsInt() @Min(1) keep?: number;
+  @Optional() @IsIn(['quick', 'full']) verify?: string;
 }
 
 export class LockOptionsSchema {
-  @IsOptional() @IsInt() @Min(0) timeoutMs?: number;
-  @IsOptional() @IsInt() @Min(1) staleAfterMs?: number;
+  @Optional() @IsInt() @Min(0) timeoutMs?: number;
+  @Optional() @IsInt() @Min(1) staleAfterMs?: number;
 }
 
-const lowerCase = () => Transform(({ value }) => (typeof value === 'string' ? value.toLowerCase() : value));
+/** Case-insensitive choice (SQLite spells `WAL` and `wal` alike); lower-cased when options are resolved. */
+const OneOf = (field: string, values: string[]) =>
+  Matches(new RegExp(`^(?:${values.join('|')})$`, 'i'), { message: `${field} must be one of ${values.join(', ')}` });
 
 export class PragmasSchema {
-  @IsOptional() @IsInt() @Min(0) busy_timeout?: number;
-  @IsOptional() @lowerCase() @IsIn(['delete', 'truncate', 'persist', 'memory', 'wal', 'off']) journal_mode?: string;
-  @IsOptional() @lowerCase() @IsIn(['off', 'normal', 'full', 'extra']) synchronous?: string;
-  @IsOptional() @IsBoolean() foreign_keys?: boolean;
-  @IsOptional() @IsInt() cache_size?: number;
+  @Optional() @IsInt() @Min(0) busy_timeout?: number;
+  @Optional() @IsString() @OneOf('journal_mode', ['delete', 'truncate', 'persist', 'memory', 'wal', 'off']) journal_mode?: string;
+  @Optional() @IsString() @OneOf('synchronous', ['off', 'normal', 'full', 'extra']) synchronous?: string;
+  @Optional() @IsBoolean() foreign_keys?: boolean;
+  @Optional() @IsInt() cache_size?: number;
 }
 
 export class StatusControllerSchema {
-  @IsOptional()
+  @Optional()
   @IsString()
-  @Matches(/^\/?[A-Za-z0-9_.~:-]+(?:\/[A-Za-z0-9_.~:-]+)*\/?$/, { message: 'path must be a plain URL path such as "migrations/status"' })
+  // Plain segments only: no `..`, no `:param`, nothing a router would read as a pattern.
+  @Matches(/^\/?[A-Za-z0-9_~-][A-Za-z0-9_.~-]*(?:\/[A-Za-z0-9_~-][A-Za-z0-9_.~-]*)*\/?$/, {
+    message: 'path must be a plain URL path such as "migrations/status" (letters, digits, "_", "-", "~", "." and "/"; no ".." or ":param")',
+  })
   path?: string;
   // Guards are classes or instances: checked by hand, because class-transformer would copy them.
   guards?: unknown;
@@ -59,14 +65,14 @@ export class AutoMigrationOptionsSchema {
   @Type(() => BackupOptionsSchema)
   backup?: BackupOptionsSchema | false;
 
-  @IsOptional() @IsObject() @ValidateNested() @Type(() => LockOptionsSchema) lock?: LockOptionsSchema;
+  @Optional() @IsObject() @ValidateNested() @Type(() => LockOptionsSchema) lock?: LockOptionsSchema;
 
-  @IsOptional() @IsBoolean() failOnError?: boolean;
+  @Optional() @IsBoolean() failOnError?: boolean;
 
-  @IsOptional() @IsIn([true, false, 'warn'], { message: "validateChecksums must be true, false or 'warn'" }) validateChecksums?: boolean | 'warn';
+  @Optional() @IsIn([true, false, 'warn'], { message: "validateChecksums must be true, false or 'warn'" }) validateChecksums?: boolean | 'warn';
 
-  @IsOptional() @IsIn(['each', 'all']) transactionMode?: string;
+  @Optional() @IsIn(['each', 'all']) transactionMode?: string;
 
-  @IsOptional() @IsObject() @ValidateNested() @Type(() => PragmasSchema) pragmas?: PragmasSchema;
+  @Optional() @IsObject() @ValidateNested() @Type(() => PragmasSchema) pragmas?: PragmasSchema;
 
 }

@@ -9,7 +9,7 @@ import {
   DEFAULT_LOCK_TIMEOUT_MS,
   DEFAULT_STATUS_PATH,
 } from '../auto-migration.constants';
-import type { AutoMigrationModuleOptions, ResolvedAutoMigrationOptions, StatusControllerOptions } from '../auto-migration.options';
+import type { AutoMigrationModuleOptions, ResolvedAutoMigrationOptions, SqlitePragmas, StatusControllerOptions } from '../auto-migration.options';
 import { InvalidOptionsError } from '../errors/invalid-options.error';
 import { AutoMigrationOptionsSchema, StatusControllerSchema } from './options.schema';
 
@@ -23,7 +23,7 @@ export function resolveOptions(raw: unknown, cwd = process.cwd()): ResolvedAutoM
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new InvalidOptionsError([`options must be an object with at least "database" (got ${describe(raw)})`]);
   }
-  const { instance, problems: found } = checkSchema(AutoMigrationOptionsSchema, raw);
+  const { problems: found } = checkSchema(AutoMigrationOptionsSchema, { ...raw });
   const problems = found.map((p) =>
     p.startsWith('statusController:')
       ? 'statusController: give it to forRootAsync() beside useFactory, not in the factory result (routes are fixed before factories run)'
@@ -53,7 +53,7 @@ export function resolveOptions(raw: unknown, cwd = process.cwd()): ResolvedAutoM
     failOnError: options.failOnError ?? true,
     validateChecksums: options.validateChecksums ?? true,
     transactionMode: options.transactionMode ?? 'each',
-    pragmas: { ...(instance as AutoMigrationModuleOptions).pragmas },
+    pragmas: lowerCaseChoices(options.pragmas ?? {}),
     inactive: inactiveOptions(options, inMemory),
   };
 }
@@ -74,6 +74,15 @@ export function resolveStatusController(raw: unknown): false | { path: string; g
   return { path: rest.path ?? DEFAULT_STATUS_PATH, guards: guards ?? [] };
 }
 
+function lowerCaseChoices(pragmas: SqlitePragmas): SqlitePragmas {
+  const { journal_mode, synchronous, ...rest } = pragmas;
+  return {
+    ...rest,
+    ...(journal_mode && { journal_mode: journal_mode.toLowerCase() as SqlitePragmas['journal_mode'] }),
+    ...(synchronous && { synchronous: synchronous.toLowerCase() as SqlitePragmas['synchronous'] }),
+  };
+}
+
 function resolveBackupDir(dir: string | undefined, database: string, inMemory: boolean, cwd: string): string {
   if (dir !== undefined) return isAbsolute(dir) ? dir : resolve(cwd, dir);
   return inMemory ? resolve(cwd, DEFAULT_BACKUP_DIR_NAME) : join(dirname(database), DEFAULT_BACKUP_DIR_NAME);
@@ -91,7 +100,13 @@ function inactiveOptions(options: AutoMigrationModuleOptions, inMemory: boolean)
 function checkSchema(schema: new () => object, raw: object): { instance: object; problems: string[] } {
   const instance = plainToInstance(schema, raw) as object;
   const errors = validateSync(instance, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true });
-  return { instance, problems: errors.flatMap((e) => flatten(e, '')) };
+  // One message per field: a missing value would otherwise be reported once per rule it breaks.
+  const byField = new Map<string, string>();
+  for (const problem of errors.flatMap((e) => flatten(e, ''))) {
+    const field = problem.slice(0, problem.indexOf(':'));
+    if (!byField.has(field)) byField.set(field, problem);
+  }
+  return { instance, problems: [...byField.values()] };
 }
 
 function flatten(error: ValidationError, parent: string): string[] {
@@ -106,7 +121,7 @@ function flatten(error: ValidationError, parent: string): string[] {
 }
 
 function isGuard(value: unknown): boolean {
-  if (typeof value === 'function') return true;
+  if (typeof value === 'function') return typeof (value.prototype as Partial<CanActivate> | undefined)?.canActivate === 'function';
   return typeof value === 'object' && value !== null && typeof (value as CanActivate).canActivate === 'function';
 }
 

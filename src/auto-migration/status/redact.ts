@@ -4,7 +4,10 @@
  */
 export function redactPaths(message: string, knownPaths: readonly string[]): string {
   let result = message;
-  for (const path of knownPaths) if (path) result = result.split(path).join('<path>');
-  // Any other absolute path (two segments or more), POSIX or Windows.
-  return result.replace(/(?:[A-Za-z]:)?(?:[\\/][\w.@~-]+){2,}[\\/]?/g, '<path>');
+  for (const path of [...knownPaths, process.cwd()].filter((p) => p.length > 1).sort((a, b) => b.length - a.length)) {
+    result = result.split(path).join('<path>');
+  }
+  // Any other absolute path of two segments or more, POSIX or Windows, where it starts a token
+  // (so `6/2/1` and URLs stay as they are).
+  return result.replace(/(?<=^|[\s"'`(=,[])(?:[A-Za-z]:)?(?:[\\/][^\s\\/"'`<>|:*?]+){2,}[\\/]?/g, '<path>');
 }
