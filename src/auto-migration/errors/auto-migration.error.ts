@@ -15,8 +15,12 @@ export abstract class AutoMigrationError extends Error {
   }
 }
 
-/** Message of an unknown thrown value, for embedding in our own messages. */
+/**
+ * Message of an unknown thrown value, for embedding in our own messages. Duck-typed: errors
+ * from better-sqlite3's native layer may come from another realm (Jest, worker contexts),
+ * where `instanceof Error` is false.
+ */
 export function describeCause(cause: unknown): string {
-  if (cause instanceof Error) return cause.message;
-  return String(cause);
+  const message = (cause as { message?: unknown } | null)?.message;
+  return typeof message === 'string' ? message : String(cause);
 }

@@ -1,4 +1,5 @@
 import type { Database, Statement } from 'better-sqlite3';
+import { describeCause } from '../../errors/auto-migration.error';
 import type { HistoryRecord, MigrationDriver } from '../migration-driver';
 import { CREATE_SCHEMA, INSERT_HISTORY, SCHEMA_VERSION, SELECT_HISTORY, SELECT_SCHEMA_VERSION, UPDATE_LEASE } from './sqlite-schema';
 
@@ -75,5 +76,5 @@ export class SqliteDriver implements MigrationDriver {
 }
 
 function isMissingTable(error: unknown): boolean {
-  return error instanceof Error && /no such table/i.test(error.message);
+  return /no such table/i.test(describeCause(error));
 }
