@@ -1,4 +1,4 @@
-import { accessSync, constants, mkdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3, { type Database } from 'better-sqlite3';
 import type { SqlitePragmas } from '../auto-migration.options';
@@ -16,7 +16,7 @@ export function openSqlite(path: string, pragmas: SqlitePragmas, options: { time
   let db: Database | undefined;
   try {
     if (path !== ':memory:') {
-      mkdirSync(dirname(path), { recursive: true });
+      makeFolder(dirname(path));
       accessSync(dirname(path), constants.W_OK);
     }
     db = new BetterSqlite3(path, options.timeout === undefined ? {} : { timeout: options.timeout });
@@ -31,6 +31,19 @@ export function openSqlite(path: string, pragmas: SqlitePragmas, options: { time
   } catch (cause) {
     db?.close();
     throw new DatabaseOpenError(path, cause);
+  }
+}
+
+/** mkdir -p, with a message that says which part of the path is not a folder. */
+function makeFolder(folder: string): void {
+  try {
+    mkdirSync(folder, { recursive: true });
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code !== 'EEXIST' && code !== 'ENOTDIR') throw error;
+    let blocker = folder;
+    while (!existsSync(blocker) && dirname(blocker) !== blocker) blocker = dirname(blocker);
+    throw new Error(`"${blocker}" is a file, not a folder`);
   }
 }
 
