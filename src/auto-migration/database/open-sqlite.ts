@@ -1,4 +1,4 @@
-import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3, { type Database } from 'better-sqlite3';
 import type { SqlitePragmas } from '../auto-migration.options';
@@ -8,9 +8,9 @@ import { DatabaseOpenError } from '../errors/database-open.error';
 const PRAGMA_ORDER: readonly (keyof SqlitePragmas)[] = ['busy_timeout', 'journal_mode', 'synchronous', 'foreign_keys', 'cache_size'];
 
 /**
- * Opens a SQLite connection, creating missing parent folders, checking that the file can be
- * written (SQLite would otherwise silently fall back to read-only) and that it is a database,
- * then applies the allow-listed PRAGMAs. Every failure names the path.
+ * Opens a SQLite connection, creating missing parent folders, checking that an existing file is
+ * a database and can be written (SQLite would otherwise silently fall back to read-only), then
+ * applies the allow-listed PRAGMAs. Every failure names the path.
  */
 export function openSqlite(path: string, pragmas: SqlitePragmas, options: { timeout?: number } = {}): Database {
   let db: Database | undefined;
@@ -19,10 +19,9 @@ export function openSqlite(path: string, pragmas: SqlitePragmas, options: { time
       makeFolder(dirname(path));
       accessSync(dirname(path), constants.W_OK);
     }
+    if (path !== ':memory:') assertSqliteFile(path);
     db = new BetterSqlite3(path, options.timeout === undefined ? {} : { timeout: options.timeout });
     if (path !== ':memory:') accessSync(path, constants.R_OK | constants.W_OK);
-    // Reads the header: fails here, naming the file, when it is not a SQLite database.
-    db.pragma('schema_version');
     for (const key of PRAGMA_ORDER) {
       const value = pragmas[key];
       if (value !== undefined) db.pragma(`${key} = ${pragmaValue(value)}`);
@@ -31,6 +30,29 @@ export function openSqlite(path: string, pragmas: SqlitePragmas, options: { time
   } catch (cause) {
     db?.close();
     throw new DatabaseOpenError(path, cause);
+  }
+}
+
+const SQLITE_HEADER = Buffer.from('SQLite format 3\0', 'latin1');
+
+/**
+ * Refuses an existing non-empty file that is not a SQLite database, by its header. Cheaper than
+ * asking SQLite, which would parse the whole schema first (milliseconds on a large database).
+ */
+function assertSqliteFile(path: string): void {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ENOENT') return;
+    throw error;
+  }
+  try {
+    const header = Buffer.alloc(SQLITE_HEADER.length);
+    const read = readSync(fd, header, 0, header.length, 0);
+    if (read > 0 && !header.equals(SQLITE_HEADER)) throw new Error('file is not a database (no SQLite header)');
+  } finally {
+    closeSync(fd);
   }
 }
 

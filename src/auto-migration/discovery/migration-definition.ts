@@ -7,7 +7,7 @@ export interface MigrationDefinition {
   readonly version: string;
   readonly description: string;
   readonly transaction: boolean;
-  /** Explicit decorator checksum, or the one derived from the class source. */
+  /** Explicit decorator checksum, or the one derived from the class source (computed once, on first use). */
   readonly checksum: string;
   /** Class name, for messages. */
   readonly className: string;

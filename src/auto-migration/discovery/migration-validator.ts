@@ -67,29 +67,39 @@ function isSemver(version: unknown): version is string {
 
 function toDefinition(candidate: MigrationCandidate): MigrationDefinition {
   const meta = candidate.metadata as MigrationOptions;
+  let checksum = meta.checksum;
   return {
     name: meta.name,
     version: meta.version,
     description: meta.description ?? '',
     transaction: meta.transaction ?? true,
-    checksum: meta.checksum ?? classChecksum(candidate.type as Type<unknown>),
+    // Computed on first use, then kept: a start with nothing pending never pays for it.
+    get checksum() {
+      return (checksum ??= classChecksum(candidate.type as Type<unknown>));
+    },
     className: candidate.type.name,
     instance: () => candidate.instance() as MigrationInterface,
   };
 }
 
 function rejectDuplicateNames(definitions: readonly MigrationDefinition[]): void {
-  const classesByName = new Map<string, string[]>();
-  for (const d of definitions) classesByName.set(d.name, [...(classesByName.get(d.name) ?? []), d.className]);
+  const classesByName = groupBy(definitions, (d) => d.name, (d) => d.className);
   const duplicates = new Map([...classesByName].filter(([, classes]) => classes.length > 1));
   if (duplicates.size > 0) throw new DuplicateMigrationError(duplicates);
 }
 
 function rejectMixedPrefixWidths(definitions: readonly MigrationDefinition[]): void {
-  const byWidth = new Map<number, string[]>();
-  for (const d of definitions) {
-    const width = NAME_PATTERN.exec(d.name)![1].length;
-    byWidth.set(width, [...(byWidth.get(width) ?? []), d.name]);
-  }
+  const byWidth = groupBy(definitions, (d) => NAME_PATTERN.exec(d.name)![1].length, (d) => d.name);
   if (byWidth.size > 1) throw new MixedPrefixWidthError(new Map([...byWidth].sort(([a], [b]) => a - b)));
+}
+
+function groupBy<T, K, V>(items: readonly T[], key: (item: T) => K, value: (item: T) => V): Map<K, V[]> {
+  const groups = new Map<K, V[]>();
+  for (const item of items) {
+    const k = key(item);
+    const group = groups.get(k);
+    if (group) group.push(value(item));
+    else groups.set(k, [value(item)]);
+  }
+  return groups;
 }

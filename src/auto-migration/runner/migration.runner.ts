@@ -52,6 +52,7 @@ export class MigrationRunner {
       await this.driver.ensureSchema();
       // Re-read under the lock: another process may have applied migrations while we waited.
       const history = await this.driver.readHistory();
+      this.state.setHistory(history);
       const pending = this.pendingAfter(history);
       if (pending.length === 0) return this.upToDate(history);
       await this.driver.writeLease(true);
@@ -85,11 +86,10 @@ export class MigrationRunner {
       } catch (cause) {
         if (batch.transactional) await this.driver.rollback();
         const scope = !batch.transactional ? 'none' : batch.migrations.length > 1 ? 'batch' : 'migration';
-        this.state.setHistory([...history]);
         throw new MigrationFailedError(current!.name, cause, scope);
       }
+      // The state holds this very array: status sees each batch once it is committed.
       history.push(...records);
-      this.state.setHistory([...history]);
     }
     const total = Math.round(performance.now() - runStart);
     this.logger.log(`Applied ${pending.length} migration${pending.length === 1 ? '' : 's'} in ${total} ms; schema up to date`);

@@ -7,6 +7,7 @@ import { CREATE_SCHEMA, INSERT_HISTORY, SCHEMA_VERSION, SELECT_HISTORY, SELECT_S
 export class SqliteDriver implements MigrationDriver {
   // Prepared once the tables exist, then reused for every migration of every run.
   private statements?: { insert: Statement; history: Statement; lease: Statement };
+  private schemaVersion?: Statement;
   private readonly begin_: Statement;
   private readonly commit_: Statement;
   private readonly rollback_: Statement;
@@ -21,7 +22,9 @@ export class SqliteDriver implements MigrationDriver {
 
   isSchemaCurrent(): boolean {
     try {
-      const row = this.connection.prepare(SELECT_SCHEMA_VERSION).get() as { version: number } | undefined;
+      // Prepared once the table exists: preparing fails with "no such table" before that.
+      this.schemaVersion ??= this.connection.prepare(SELECT_SCHEMA_VERSION);
+      const row = this.schemaVersion.get() as { version: number } | undefined;
       return row !== undefined && row.version >= SCHEMA_VERSION;
     } catch (error) {
       if (isMissingTable(error)) return false;

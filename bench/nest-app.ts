@@ -1,0 +1,45 @@
+/** The Nest application the module workloads boot, with or without AutoMigrationModule. */
+import { Module, type Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { AutoMigrationModule, Migration } from '../src/auto-migration';
+import { migrationClasses, migrationName } from './shared';
+
+const MODULE_SIZE = 1000;
+
+/** `n` decorated migration classes. Build them once per process: an app defines its classes once. */
+export function decoratedMigrations(n: number): Type<unknown>[] {
+  return migrationClasses(n).map((type, k) => {
+    Migration({ name: migrationName(k + 1, n), version: '1.0.0' })(type);
+    return type as Type<unknown>;
+  });
+}
+
+/**
+ * Boots an application context whose feature module lists `migrations` as providers and, when
+ * `database` is given, imports AutoMigrationModule. Without it the classes are still
+ * instantiated (`@Migration` includes `@Injectable`) but nothing runs them: that is the
+ * "empty app" that isolates Nest's own boot cost.
+ */
+export async function bootApp(migrations: Type<unknown>[], database?: { file: string; transactionMode: 'each' | 'all' }) {
+  const imports: unknown[] = [];
+  // Nest 11's lifecycle hooks overflow the stack with ~9000 providers in one module (recursion in
+  // iterare's flatten), so larger sets are spread over feature modules of 1000, as an app would.
+  for (let start = 0; start < migrations.length; start += MODULE_SIZE) {
+    @Module({ providers: migrations.slice(start, start + MODULE_SIZE) })
+    class MigrationsModule {}
+    imports.push(MigrationsModule);
+  }
+  if (database) {
+    imports.unshift(
+      AutoMigrationModule.forRoot({ database: database.file, transactionMode: database.transactionMode, backup: false, statusController: false }),
+    );
+  }
+
+  @Module({ imports: imports as Type<unknown>[] })
+  class AppModule {}
+
+  // abortOnError: false, so a failed boot rejects (and the parent reports it) instead of aborting.
+  const app = await NestFactory.createApplicationContext(AppModule, { logger: false, abortOnError: false });
+  await app.init();
+  return app;
+}
