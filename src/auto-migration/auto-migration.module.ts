@@ -1,9 +1,8 @@
-import { Logger, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import {
   DISCOVERED_MIGRATIONS,
-  LOG_CONTEXT,
   MIGRATION_DATABASE,
   MIGRATION_DRIVER,
   MIGRATION_LOCK,
@@ -16,7 +15,10 @@ import { DatabaseConnections } from './database/database-connections';
 import { MigrationExplorer } from './discovery/migration.explorer';
 import type { MigrationDriver, MigrationLock } from './driver/migration-driver';
 import { SqliteDriver } from './driver/sqlite/sqlite-driver';
+import { MigrationEventLogger } from './events/migration-event.logger';
+import { MigrationEvents } from './events/migration-events';
 import { MigrationHealthIndicator } from './health/migration.health';
+import { MigrationLease } from './lock/migration-lease';
 import { InProcessLock } from './lock/in-process-lock';
 import { SqliteFileLock } from './lock/sqlite-file-lock';
 import { resolveOptions } from './options/resolve-options';
@@ -54,15 +56,13 @@ import { MigrationState } from './status/migration.state';
     },
     {
       provide: MIGRATION_LOCK,
-      useFactory: (options: ResolvedAutoMigrationOptions): MigrationLock => {
-        if (options.inMemory) return new InProcessLock();
-        const logger = new Logger(LOG_CONTEXT);
-        return new SqliteFileLock(`${options.database}.migration-lock`, () =>
-          logger.log(`Another process holds the migration lock; waiting up to ${options.lock.timeoutMs} ms`),
-        );
-      },
+      useFactory: (options: ResolvedAutoMigrationOptions): MigrationLock =>
+        options.inMemory ? new InProcessLock() : new SqliteFileLock(`${options.database}.migration-lock`),
       inject: [RESOLVED_OPTIONS],
     },
+    MigrationEvents,
+    MigrationEventLogger,
+    MigrationLease,
     MigrationState,
     MigrationRunner,
     AutoMigrationService,

@@ -28,6 +28,12 @@ export interface AutoMigrationModuleOptions {
    */
   validateChecksums?: boolean | 'warn';
   /**
+   * Apply a pending migration whose name sorts before the newest applied one. Off by default:
+   * such a migration was added after later ones ran, so databases would diverge in order.
+   * @default false
+   */
+  allowOutOfOrder?: boolean;
+  /**
    * `'each'`: one transaction per migration (a failure keeps the migrations before it).
    * `'all'`: the whole pending batch in one transaction (a failure leaves the database as it
    * was before the run); a `transaction: false` migration splits the batch.
@@ -62,7 +68,11 @@ export interface BackupOptions {
 export interface LockOptions {
   /** How long to wait for another process's run to finish before failing with `LockTimeoutError`. @default 60000 */
   timeoutMs?: number;
-  /** Heartbeat age after which status calls the holder suspect (arrives in a later release). @default 15000 */
+  /**
+   * Heartbeat age after which status calls the lock holder suspect (it may be inside a long
+   * synchronous statement). Never frees the lock. The heartbeat is written every third of it.
+   * @default 15000
+   */
   staleAfterMs?: number;
 }
 
@@ -94,6 +104,7 @@ export interface ResolvedAutoMigrationOptions {
   readonly failOnError: boolean;
   readonly validateChecksums: boolean | 'warn';
   readonly transactionMode: 'each' | 'all';
+  readonly allowOutOfOrder: boolean;
   readonly pragmas: SqlitePragmas;
   /** Options the user set whose feature is not active in this release. */
   readonly inactive: readonly string[];

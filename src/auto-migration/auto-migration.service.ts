@@ -1,7 +1,10 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import type { Observable } from 'rxjs';
 import { LOG_CONTEXT, RESOLVED_OPTIONS } from './auto-migration.constants';
 import type { ResolvedAutoMigrationOptions } from './auto-migration.options';
-import { describeCause } from './errors/auto-migration.error';
+import { NothingToResolveError } from './errors/nothing-to-resolve.error';
+import type { MigrationEvent } from './events/migration-event';
+import { MigrationEvents } from './events/migration-events';
 import { MigrationRunner } from './runner/migration.runner';
 import type { MigrationStatus } from './status/migration-status.interface';
 import { MigrationState } from './status/migration.state';
@@ -13,27 +16,29 @@ import { MigrationState } from './status/migration.state';
  */
 @Injectable()
 export class AutoMigrationService implements OnApplicationBootstrap {
+  /**
+   * What happens during runs: lock waited / acquired / released, migration started / applied /
+   * failed, run started / finished. The module's log lines are written from the same events.
+   * Completes when the application shuts down.
+   */
+  readonly events$: Observable<MigrationEvent>;
   private readonly logger = new Logger(LOG_CONTEXT);
 
   constructor(
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAutoMigrationOptions,
     private readonly runner: MigrationRunner,
     private readonly state: MigrationState,
-  ) {}
+    events: MigrationEvents,
+  ) {
+    this.events$ = events.events$;
+  }
 
   /** @internal Nest lifecycle hook: applies pending migrations before the app listens. */
   async onApplicationBootstrap(): Promise<void> {
     if (this.options.inactive.length > 0) {
       this.logger.log(`Accepted, not yet active in this release: ${this.options.inactive.join(', ')}`);
     }
-    try {
-      await this.runner.run();
-    } catch (error) {
-      // Logged here, with our context: a throwing bootstrap hook otherwise surfaces only as a bare stack.
-      this.logger.error(describeCause(error));
-      if (this.options.failOnError) throw error;
-      this.logger.warn('failOnError is false: the application starts with migration state "failed" and health down');
-    }
+    await this.runWithPolicy();
   }
 
   /** The status document served at `GET /migrations/status`. */
@@ -48,5 +53,31 @@ export class AutoMigrationService implements OnApplicationBootstrap {
    */
   whenReady(): Promise<void> {
     return this.state.whenReady();
+  }
+
+  /**
+   * The way out of an `InterruptedMigrationError`, after you have checked the database (or
+   * restored a backup): `'applied'` records the interrupted `transaction: false` migration as
+   * applied (its changes are all in place); `'rolled-back'` clears the attempt so that it runs
+   * again (none of its changes are in place). Takes the migration lock, then runs whatever is
+   * pending, as a start would. Rejects with `NothingToResolveError` if `name` has no
+   * interrupted attempt.
+   */
+  async resolve(name: string, resolution: 'applied' | 'rolled-back'): Promise<MigrationStatus> {
+    if (resolution !== 'applied' && resolution !== 'rolled-back') {
+      throw new TypeError(`resolve(): resolution must be 'applied' or 'rolled-back', got ${JSON.stringify(resolution)}`);
+    }
+    await this.runner.resolve(name, resolution, (interrupted) => new NothingToResolveError(name, interrupted));
+    await this.runWithPolicy();
+    return this.getStatus();
+  }
+
+  private async runWithPolicy(): Promise<void> {
+    try {
+      await this.runner.run();
+    } catch (error) {
+      if (this.options.failOnError) throw error;
+      this.logger.warn('failOnError is false: the application runs with migration state "failed" and health down');
+    }
   }
 }

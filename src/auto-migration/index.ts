@@ -9,13 +9,17 @@ export type {
 export { AutoMigrationService } from './auto-migration.service';
 export { InjectMigrationDatabase } from './database/inject-migration-database.decorator';
 export * from './errors';
+export type { LockHolder } from './errors/describe-holder';
+export type { MigrationEvent, MigrationEventType } from './events/migration-event';
 export { MigrationHealthIndicator } from './health/migration.health';
 export { Migration } from './migration.decorator';
 export type { MigrationInterface, MigrationOptions } from './migration.interface';
 export type {
   AppliedMigrationStatus,
+  MigrationLockStatus,
   MigrationRunState,
   MigrationStatus,
   MigrationStatusError,
   PendingMigrationStatus,
+  UnknownMigrationStatus,
 } from './status/migration-status.interface';

@@ -197,11 +197,11 @@ describe('applying migrations at bootstrap', () => {
       const [history, one, lock, reset] = seed;
       expect((conn.prepare(history).all() as { name: string }[]).map((r) => r.name).sort()).toEqual(['001_a', '002_b', '003_c']);
       expect(conn.prepare(one.replace("'migration_name'", "'002_b'")).all()).toHaveLength(1);
-      expect(conn.prepare(lock).all()).toEqual([{ id: 1, in_progress: 0, started_at: null }]);
+      expect(conn.prepare(lock).all()).toEqual([expect.objectContaining({ id: 1, in_progress: 0, started_at: null })]);
       expect(conn.prepare(reset).run().changes).toBe(1);
       const indexes = (conn.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'migrations'").all() as { name: string }[]).map((r) => r.name);
       expect(indexes).toEqual(expect.arrayContaining(['idx_migrations_name', 'idx_migrations_applied_at', 'idx_migrations_version']));
-      expect(conn.prepare("SELECT value FROM migration_meta WHERE key = 'schema_version'").get()).toEqual({ value: '1' });
+      expect(conn.prepare("SELECT value FROM migration_meta WHERE key = 'schema_version'").get()).toEqual({ value: '2' });
     } finally {
       conn.close();
     }

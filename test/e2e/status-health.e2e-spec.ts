@@ -45,8 +45,9 @@ describe('status endpoint and health indicator', () => {
         { name: '002_b', version: '1.0.0', description: 'test 002_b', checksum: expect.stringMatching(/^[0-9a-f]{64}$/), appliedAt: expect.any(String), executionTimeMs: expect.any(Number) },
       ],
       pending: [],
+      unknown: [],
       lastError: null,
-      lock: { held: false },
+      lock: { held: false, owner: null, since: null, heartbeatAt: null, current: null, suspect: false },
     });
     expect(JSON.stringify(status.body)).not.toContain(dir.path);
     expect(await app.get(AutoMigrationService).getStatus()).toEqual(status.body);

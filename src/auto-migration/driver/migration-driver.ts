@@ -1,7 +1,7 @@
 /**
- * The database seam. The runner speaks only to these two small contracts, so a driver for
- * another database (PostgreSQL is next) plugs in without touching it. Methods may answer
- * synchronously (SQLite) or with a Promise (a networked database); the runner awaits both.
+ * The database seam. The runner speaks only to these small contracts, so a driver for another
+ * database (PostgreSQL is next) plugs in without touching it. Methods may answer synchronously
+ * (SQLite) or with a Promise (a networked database); the runner awaits both.
  */
 
 type MaybePromise<T> = T | Promise<T>;
@@ -17,7 +17,36 @@ export interface HistoryRecord {
   readonly executionTimeMs: number;
 }
 
-/** History store and transactions of one database. */
+/** Who holds, or held, the migration lock. */
+export interface LockOwner {
+  readonly host: string;
+  readonly pid: number;
+  /** Random per module instance: tells apart two apps in one process, or a reused pid. */
+  readonly instanceId: string;
+}
+
+/** The visible lease row. Informational: the operating-system lock decides who runs. */
+export interface LeaseRecord {
+  readonly inProgress: boolean;
+  readonly owner: LockOwner | null;
+  readonly startedAt: string | null;
+  readonly heartbeatAt: string | null;
+  /** The `transaction: false` migration running, if any. */
+  readonly current: string | null;
+}
+
+/** A `transaction: false` migration that started and did not finish: it may be half-applied. */
+export interface AttemptRecord {
+  readonly name: string;
+  readonly version: string;
+  readonly startedAt: string;
+  /** Set when it threw; null when its runner died (or is still running it). */
+  readonly failedAt: string | null;
+  readonly error: string | null;
+  readonly owner: LockOwner | null;
+}
+
+/** History store, lease row and transactions of one database. */
 export interface MigrationDriver {
   /** The connection handed to `up(db)` and `down(db)`. */
   readonly connection: unknown;
@@ -29,8 +58,18 @@ export interface MigrationDriver {
   readHistory(): MaybePromise<HistoryRecord[]>;
   /** Writes a history row (inside the migration's transaction when it has one). */
   recordApplied(record: HistoryRecord): MaybePromise<void>;
-  /** Marks the visible lease row taken (`in_progress = 1`) or free. Informational only. */
-  writeLease(held: boolean): MaybePromise<void>;
+  /** The lease row, or null before the module's tables exist. */
+  readLease(): MaybePromise<LeaseRecord | null>;
+  /** Marks the lease taken by `owner` (now), or clears it. */
+  writeLease(owner: LockOwner | null): MaybePromise<void>;
+  /** Refreshes the lease heartbeat; with `current`, also names the running migration (null clears it). */
+  heartbeat(current?: string | null): MaybePromise<void>;
+  readAttempts(): MaybePromise<AttemptRecord[]>;
+  startAttempt(name: string, version: string, owner: LockOwner): MaybePromise<void>;
+  failAttempt(name: string, error: string): MaybePromise<void>;
+  clearAttempt(name: string): MaybePromise<void>;
+  /** Whether the migration connection is inside a transaction (a heartbeat must wait for its end). */
+  inTransaction(): boolean;
   begin(): MaybePromise<void>;
   commit(): MaybePromise<void>;
   rollback(): MaybePromise<void>;
@@ -39,10 +78,12 @@ export interface MigrationDriver {
 /** Mutual exclusion between processes migrating the same database. */
 export interface MigrationLock {
   /**
-   * Resolves once this process holds the lock. Waits without blocking the event loop and
-   * rejects with `LockTimeoutError` after `timeoutMs`.
+   * Resolves once this process holds the lock. Waits without blocking the event loop, calls
+   * `onWait` once if the lock is taken, and rejects with `LockTimeoutError` after `timeoutMs`.
    */
-  acquire(timeoutMs: number): Promise<void>;
+  acquire(timeoutMs: number, onWait?: () => void): Promise<void>;
   /** Gives the lock up. Idempotent: shutdown may call it while a run is still unwinding. */
   release(): void;
+  /** Whether any process (this one included) holds the lock right now. Does not wait. */
+  isHeld(): boolean;
 }

@@ -1,13 +1,17 @@
 import { AutoMigrationError } from './auto-migration.error';
+import { describeHolder, type LockHolder } from './describe-holder';
 
 /** Another process held the migration lock for longer than `lock.timeoutMs`. */
 export class LockTimeoutError extends AutoMigrationError {
   readonly code = 'LOCK_TIMEOUT';
 
-  constructor(readonly waitedMs: number) {
+  constructor(
+    readonly waitedMs: number,
+    readonly holder: LockHolder | null = null,
+  ) {
     super(
-      `Gave up waiting for the migration lock after ${waitedMs} ms: another process is still migrating this database. ` +
-        'Let it finish and restart this instance, or raise lock.timeoutMs if migrations legitimately take longer.',
+      `Gave up waiting for the migration lock after ${waitedMs} ms: it is held by ${describeHolder(holder)}. ` +
+        'Let that process finish and restart this instance, or raise lock.timeoutMs if migrations legitimately take longer.',
     );
   }
 }

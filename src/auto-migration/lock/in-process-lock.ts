@@ -5,7 +5,17 @@ import type { MigrationLock } from '../driver/migration-driver';
  * so no other process can migrate it and there is nothing to exclude.
  */
 export class InProcessLock implements MigrationLock {
-  async acquire(): Promise<void> {}
+  private held = false;
 
-  release(): void {}
+  async acquire(): Promise<void> {
+    this.held = true;
+  }
+
+  release(): void {
+    this.held = false;
+  }
+
+  isHeld(): boolean {
+    return this.held;
+  }
 }

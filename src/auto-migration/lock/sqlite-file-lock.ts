@@ -20,9 +20,9 @@ const MAX_RETRY_MS = 200;
 export class SqliteFileLock implements MigrationLock {
   private held?: Database;
 
-  constructor(readonly lockPath: string, private readonly onWait: () => void = () => undefined) {}
+  constructor(readonly lockPath: string) {}
 
-  async acquire(timeoutMs: number): Promise<void> {
+  async acquire(timeoutMs: number, onWait: () => void = () => undefined): Promise<void> {
     if (this.held) return;
     const db = openSqlite(this.lockPath, {}, { timeout: 0 });
     const begin = db.prepare('BEGIN IMMEDIATE');
@@ -35,7 +35,7 @@ export class SqliteFileLock implements MigrationLock {
         }
         const waited = Date.now() - started;
         if (waited >= timeoutMs) throw new LockTimeoutError(waited);
-        if (!waiting) this.onWait();
+        if (!waiting) onWait();
         waiting = true;
         // Jitter keeps processes that started together from retrying in lockstep.
         await sleep(Math.min(timeoutMs - waited, delay + Math.random() * delay));
@@ -43,6 +43,20 @@ export class SqliteFileLock implements MigrationLock {
     } catch (error) {
       db.close();
       throw error;
+    }
+  }
+
+  isHeld(): boolean {
+    if (this.held) return true;
+    // Probe: take the lock and give it back at once. A runner that tries in the same instant
+    // sees SQLITE_BUSY and retries after its backoff, as with any other holder.
+    const probe = openSqlite(this.lockPath, {}, { timeout: 0 });
+    try {
+      if (!tryBegin(probe.prepare('BEGIN IMMEDIATE'), this.lockPath)) return true;
+      probe.exec('ROLLBACK');
+      return false;
+    } finally {
+      probe.close();
     }
   }
 

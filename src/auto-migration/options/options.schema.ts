@@ -73,6 +73,8 @@ export class AutoMigrationOptionsSchema {
 
   @Optional() @IsIn(['each', 'all']) transactionMode?: string;
 
+  @Optional() @IsBoolean() allowOutOfOrder?: boolean;
+
   @Optional() @IsObject() @ValidateNested() @Type(() => PragmasSchema) pragmas?: PragmasSchema;
 
 }

@@ -53,6 +53,7 @@ export function resolveOptions(raw: unknown, cwd = process.cwd()): ResolvedAutoM
     failOnError: options.failOnError ?? true,
     validateChecksums: options.validateChecksums ?? true,
     transactionMode: options.transactionMode ?? 'each',
+    allowOutOfOrder: options.allowOutOfOrder ?? false,
     pragmas: lowerCaseChoices(options.pragmas ?? {}),
     inactive: inactiveOptions(options, inMemory),
   };
@@ -93,7 +94,6 @@ function inactiveOptions(options: AutoMigrationModuleOptions, inMemory: boolean)
   const inactive: string[] = [];
   if (options.backup !== false && !inMemory) inactive.push('backup');
   if ((options.validateChecksums ?? true) !== false) inactive.push('validateChecksums');
-  if (options.lock?.staleAfterMs !== undefined) inactive.push('lock.staleAfterMs');
   return inactive;
 }
 

@@ -19,6 +19,13 @@ export interface PendingMigrationStatus {
   description: string;
 }
 
+/** An applied migration this code does not have (a newer release applied it). */
+export interface UnknownMigrationStatus {
+  name: string;
+  version: string;
+  appliedAt: string;
+}
+
 /** The failure behind state `failed`. Never carries a file path or a stack trace. */
 export interface MigrationStatusError {
   /** The migration that failed, or `null` when the failure is not tied to one (a lock timeout). */
@@ -28,14 +35,32 @@ export interface MigrationStatusError {
   message: string;
 }
 
+/** The migration lock, as seen from this instance. */
+export interface MigrationLockStatus {
+  /** Whether any process holds the migration lock right now (the operating-system lock, probed). */
+  held: boolean;
+  /** The holder, from the lease row: host name, process id and module instance id. */
+  owner: { host: string; pid: number; instanceId: string } | null;
+  /** When the holder took the lock. */
+  since: string | null;
+  /** The holder's last heartbeat. */
+  heartbeatAt: string | null;
+  /** The `transaction: false` migration the holder is running, if any. */
+  current: string | null;
+  /**
+   * The heartbeat is older than `lock.staleAfterMs`. The holder is alive (it holds the lock) but
+   * may be inside a long synchronous statement; this never frees the lock.
+   */
+  suspect: boolean;
+}
+
 /** The status document. */
 export interface MigrationStatus {
   state: MigrationRunState;
   applied: AppliedMigrationStatus[];
   pending: PendingMigrationStatus[];
+  /** Applied migrations missing from this code (rolling deployments); they count as applied. */
+  unknown: UnknownMigrationStatus[];
   lastError: MigrationStatusError | null;
-  lock: {
-    /** Whether this instance holds the migration lock right now. */
-    held: boolean;
-  };
+  lock: MigrationLockStatus;
 }

@@ -3,8 +3,10 @@ import { DISCOVERED_MIGRATIONS, LOG_CONTEXT, MIGRATION_DRIVER, RESOLVED_OPTIONS 
 import type { ResolvedAutoMigrationOptions } from '../auto-migration.options';
 import type { MigrationDefinition } from '../discovery/migration-definition';
 import type { HistoryRecord, MigrationDriver } from '../driver/migration-driver';
+import type { LockHolder } from '../errors/describe-holder';
+import { MigrationLease } from '../lock/migration-lease';
 import { AutoMigrationError, describeCause } from '../errors/auto-migration.error';
-import type { MigrationStatus, MigrationStatusError } from './migration-status.interface';
+import type { MigrationLockStatus, MigrationStatus, MigrationStatusError } from './migration-status.interface';
 import { redactPaths } from './redact';
 
 /** How long `whenReady()` may wait for a run that has not started before we suspect a deadlock. */
@@ -21,7 +23,7 @@ export class MigrationState {
   private lockHeld = false;
   private lastError: MigrationStatusError | null = null;
   private history: HistoryRecord[] = [];
-  private readonly ready: Promise<void>;
+  private ready!: Promise<void>;
   private settle!: { resolve: () => void; reject: (error: unknown) => void };
   private readonly logger = new Logger(LOG_CONTEXT);
 
@@ -29,13 +31,14 @@ export class MigrationState {
     @Inject(DISCOVERED_MIGRATIONS) private readonly migrations: readonly MigrationDefinition[],
     @Inject(MIGRATION_DRIVER) private readonly driver: MigrationDriver,
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAutoMigrationOptions,
+    private readonly lease: MigrationLease,
   ) {
-    this.ready = new Promise<void>((resolve, reject) => (this.settle = { resolve, reject }));
-    // Nobody may be waiting: an unobserved rejection must not crash the process.
-    this.ready.catch(() => undefined);
+    this.arm();
   }
 
   runStarted(): void {
+    // A new run after a failed one (resolve()) gets a fresh promise for whenReady().
+    if (this.lastError) this.arm();
     this.started = true;
     this.running = true;
     this.lastError = null;
@@ -43,6 +46,11 @@ export class MigrationState {
 
   setLockHeld(held: boolean): void {
     this.lockHeld = held;
+  }
+
+  /** How many migrations the history holds, as last read or written. */
+  appliedCount(): number {
+    return this.history.length;
   }
 
   /** Records the history as the runner last read or wrote it. */
@@ -63,6 +71,12 @@ export class MigrationState {
       message: redactPaths(describeCause(error), [this.options.database]),
     };
     this.settle.reject(error);
+  }
+
+  private arm(): void {
+    this.ready = new Promise<void>((resolve, reject) => (this.settle = { resolve, reject }));
+    // Nobody may be waiting: an unobserved rejection must not crash the process.
+    this.ready.catch(() => undefined);
   }
 
   whenReady(): Promise<void> {
@@ -87,6 +101,7 @@ export class MigrationState {
   async getStatus(): Promise<MigrationStatus> {
     if (!this.running) await this.refreshHistory();
     const appliedNames = new Set(this.history.map((h) => h.name));
+    const known = new Set(this.migrations.map((m) => m.name));
     const pending = this.migrations
       .filter((m) => !appliedNames.has(m.name))
       .map(({ name, version, description }) => ({ name, version, description }));
@@ -95,10 +110,30 @@ export class MigrationState {
       state,
       applied: this.history.map((h) => ({ ...h })),
       pending,
+      unknown: this.history.filter((h) => !known.has(h.name)).map(({ name, version, appliedAt }) => ({ name, version, appliedAt })),
       lastError: this.lastError ? { ...this.lastError } : null,
-      lock: { held: this.lockHeld },
+      lock: await this.lockStatus(),
     };
   }
+
+  private async lockStatus(): Promise<MigrationLockStatus> {
+    let holder: LockHolder | null;
+    try {
+      holder = await this.lease.currentHolder();
+    } catch (error) {
+      this.logger.warn(`Could not read the migration lock for status: ${redactPaths(describeCause(error), [this.options.database])}`);
+      holder = null;
+    }
+    return {
+      held: holder !== null || this.lockHeld,
+      owner: holder?.owner ? { ...holder.owner } : null,
+      since: holder?.since ?? null,
+      heartbeatAt: holder?.heartbeatAt ?? null,
+      current: holder?.current ?? null,
+      suspect: holder?.suspect ?? false,
+    };
+  }
+
 
   /** Re-reads the history, so status reflects runs by other instances; keeps the last copy if the read fails. */
   private async refreshHistory(): Promise<void> {

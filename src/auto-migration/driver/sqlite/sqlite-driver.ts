@@ -1,31 +1,22 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { describeCause } from '../../errors/auto-migration.error';
-import type { HistoryRecord, MigrationDriver } from '../migration-driver';
-import { CREATE_SCHEMA, INSERT_HISTORY, SCHEMA_VERSION, SELECT_HISTORY, SELECT_SCHEMA_VERSION, UPDATE_LEASE } from './sqlite-schema';
+import type { AttemptRecord, HistoryRecord, LeaseRecord, LockOwner, MigrationDriver } from '../migration-driver';
+import * as sql from './sqlite-schema';
+
+type LeaseRow = { inProgress: number; startedAt: string | null; heartbeatAt: string | null; current: string | null } & OwnerRow;
+type OwnerRow = { host: string | null; pid: number | null; instanceId: string | null };
+type AttemptRow = Omit<AttemptRecord, 'owner'> & OwnerRow;
 
 /** `MigrationDriver` on a better-sqlite3 connection: the migration connection. */
 export class SqliteDriver implements MigrationDriver {
-  // Prepared once the tables exist, then reused for every migration of every run.
-  private statements?: { insert: Statement; history: Statement; lease: Statement };
-  private schemaVersion?: Statement;
-  private readonly begin_: Statement;
-  private readonly commit_: Statement;
-  private readonly rollback_: Statement;
+  private readonly prepared = new Map<string, Statement>();
 
-  constructor(readonly connection: Database) {
-    // IMMEDIATE takes the write lock up front, so a migration never fails half-way on a
-    // read-to-write lock upgrade (SQLITE_BUSY) when another connection writes.
-    this.begin_ = connection.prepare('BEGIN IMMEDIATE');
-    this.commit_ = connection.prepare('COMMIT');
-    this.rollback_ = connection.prepare('ROLLBACK');
-  }
+  constructor(readonly connection: Database) {}
 
   isSchemaCurrent(): boolean {
     try {
-      // Prepared once the table exists: preparing fails with "no such table" before that.
-      this.schemaVersion ??= this.connection.prepare(SELECT_SCHEMA_VERSION);
-      const row = this.schemaVersion.get() as { version: number } | undefined;
-      return row !== undefined && row.version >= SCHEMA_VERSION;
+      const row = this.statement(sql.SELECT_SCHEMA_VERSION).get() as { version: number } | undefined;
+      return row !== undefined && row.version >= sql.SCHEMA_VERSION;
     } catch (error) {
       if (isMissingTable(error)) return false;
       throw error;
@@ -35,7 +26,7 @@ export class SqliteDriver implements MigrationDriver {
   ensureSchema(): void {
     this.begin();
     try {
-      this.connection.exec(CREATE_SCHEMA);
+      sql.upgradeSchema(this.connection);
       this.commit();
     } catch (error) {
       this.rollback();
@@ -44,38 +35,91 @@ export class SqliteDriver implements MigrationDriver {
   }
 
   readHistory(): HistoryRecord[] {
-    return this.prepared().history.all() as HistoryRecord[];
+    return this.statement(sql.SELECT_HISTORY).all() as HistoryRecord[];
   }
 
   recordApplied(record: HistoryRecord): void {
-    this.prepared().insert.run(record);
+    this.statement(sql.INSERT_HISTORY).run(record);
   }
 
-  writeLease(held: boolean): void {
-    this.prepared().lease.run({ inProgress: held ? 1 : 0, startedAt: held ? new Date().toISOString() : null });
+  readLease(): LeaseRecord | null {
+    let row: LeaseRow | undefined;
+    try {
+      row = this.statement(sql.SELECT_LEASE).get() as LeaseRow | undefined;
+    } catch (error) {
+      // Before our tables exist (or before a v1 database is upgraded) there is no lease to show.
+      if (isMissingTable(error) || /no such column/i.test(describeCause(error))) return null;
+      throw error;
+    }
+    if (!row) return null;
+    return { inProgress: row.inProgress === 1, startedAt: row.startedAt, heartbeatAt: row.heartbeatAt, current: row.current, owner: owner(row) };
+  }
+
+  writeLease(lockOwner: LockOwner | null): void {
+    if (lockOwner) this.statement(sql.TAKE_LEASE).run({ ...lockOwner, now: now() });
+    else this.statement(sql.CLEAR_LEASE).run();
+  }
+
+  heartbeat(current?: string | null): void {
+    if (current === undefined) this.statement(sql.HEARTBEAT).run({ now: now() });
+    else this.statement(sql.SET_CURRENT).run({ current, now: now() });
+  }
+
+  readAttempts(): AttemptRecord[] {
+    return (this.statement(sql.SELECT_ATTEMPTS).all() as AttemptRow[]).map(({ host, pid, instanceId, ...rest }) => ({
+      ...rest,
+      owner: owner({ host, pid, instanceId }),
+    }));
+  }
+
+  startAttempt(name: string, version: string, lockOwner: LockOwner): void {
+    this.statement(sql.INSERT_ATTEMPT).run({ name, version, ...lockOwner, now: now() });
+  }
+
+  failAttempt(name: string, error: string): void {
+    this.statement(sql.FAIL_ATTEMPT).run({ name, error, now: now() });
+  }
+
+  clearAttempt(name: string): void {
+    this.statement(sql.DELETE_ATTEMPT).run({ name });
+  }
+
+  inTransaction(): boolean {
+    return this.connection.inTransaction;
   }
 
   begin(): void {
-    this.begin_.run();
+    // IMMEDIATE takes the write lock up front, so a migration never fails half-way on a
+    // read-to-write lock upgrade (SQLITE_BUSY) when another connection writes.
+    this.statement('BEGIN IMMEDIATE').run();
   }
 
   commit(): void {
-    this.commit_.run();
+    this.statement('COMMIT').run();
   }
 
   rollback(): void {
     // A failed statement may already have ended the transaction (SQLite rolls back on some errors).
-    if (this.connection.inTransaction) this.rollback_.run();
+    if (this.connection.inTransaction) this.statement('ROLLBACK').run();
   }
 
-  private prepared() {
-    this.statements ??= {
-      insert: this.connection.prepare(INSERT_HISTORY),
-      history: this.connection.prepare(SELECT_HISTORY),
-      lease: this.connection.prepare(UPDATE_LEASE),
-    };
-    return this.statements;
+  /** Prepared on first use (they need our tables), then reused by every migration of every run. */
+  private statement(text: string): Statement {
+    let statement = this.prepared.get(text);
+    if (!statement) {
+      statement = this.connection.prepare(text);
+      this.prepared.set(text, statement);
+    }
+    return statement;
   }
+}
+
+function owner(row: OwnerRow): LockOwner | null {
+  return row.host === null || row.pid === null ? null : { host: row.host, pid: row.pid, instanceId: row.instanceId ?? '' };
+}
+
+function now(): string {
+  return new Date().toISOString();
 }
 
 function isMissingTable(error: unknown): boolean {

@@ -1,11 +1,15 @@
 /**
  * The module's own tables on SQLite. The layout is public (see the contract): the design
- * document's SQL runs against it verbatim. `SCHEMA_VERSION` is recorded in `migration_meta`
- * so that a later release can upgrade a database created by this one in place.
+ * document's SQL runs against it verbatim. `SCHEMA_VERSION` is recorded in `migration_meta`;
+ * `upgradeSchema` brings a database created by an earlier release up to it in place, and an
+ * earlier release keeps working on an upgraded one (it names the columns it reads and writes).
+ *
+ * Versions: 1 = migrations, migration_lock (in_progress, started_at), migration_meta.
+ *           2 = lease owner, heartbeat and current migration on migration_lock; migration_attempts.
  */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
-export const CREATE_SCHEMA = `
+const CREATE_TABLES = `
 CREATE TABLE IF NOT EXISTS migrations (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   name TEXT NOT NULL UNIQUE,
@@ -28,9 +32,40 @@ CREATE TABLE IF NOT EXISTS migration_meta (
   key TEXT PRIMARY KEY,
   value TEXT NOT NULL
 );
-INSERT INTO migration_meta (key, value) VALUES ('schema_version', '${SCHEMA_VERSION}')
-  ON CONFLICT (key) DO UPDATE SET value = excluded.value WHERE CAST(value AS INTEGER) < ${SCHEMA_VERSION};
+CREATE TABLE IF NOT EXISTS migration_attempts (
+  name TEXT PRIMARY KEY,
+  version TEXT NOT NULL,
+  started_at TEXT NOT NULL,
+  failed_at TEXT,
+  error TEXT,
+  owner_host TEXT,
+  owner_pid INTEGER,
+  owner_instance TEXT
+);
 `;
+
+/** Columns added to `migration_lock` by version 2 (ALTER TABLE cannot say IF NOT EXISTS). */
+const LEASE_COLUMNS: readonly [string, string][] = [
+  ['owner_host', 'TEXT'],
+  ['owner_pid', 'INTEGER'],
+  ['owner_instance', 'TEXT'],
+  ['heartbeat_at', 'TEXT'],
+  ['current_migration', 'TEXT'],
+];
+
+const RECORD_VERSION = `
+INSERT INTO migration_meta (key, value) VALUES ('schema_version', '${SCHEMA_VERSION}')
+  ON CONFLICT (key) DO UPDATE SET value = excluded.value WHERE CAST(value AS INTEGER) < ${SCHEMA_VERSION}`;
+
+/** Creates or upgrades the tables. Runs inside the caller's transaction, under the migration lock. */
+export function upgradeSchema(db: { exec(sql: string): unknown; pragma(sql: string): unknown }): void {
+  db.exec(CREATE_TABLES);
+  const present = new Set((db.pragma('table_info(migration_lock)') as { name: string }[]).map((c) => c.name));
+  for (const [column, type] of LEASE_COLUMNS) {
+    if (!present.has(column)) db.exec(`ALTER TABLE migration_lock ADD COLUMN ${column} ${type}`);
+  }
+  db.exec(RECORD_VERSION);
+}
 
 export const SELECT_SCHEMA_VERSION = `SELECT CAST(value AS INTEGER) AS version FROM migration_meta WHERE key = 'schema_version'`;
 
@@ -42,4 +77,34 @@ export const INSERT_HISTORY = `
 INSERT INTO migrations (name, version, description, checksum, applied_at, execution_time_ms)
 VALUES (@name, @version, @description, @checksum, @appliedAt, @executionTimeMs)`;
 
-export const UPDATE_LEASE = `UPDATE migration_lock SET in_progress = @inProgress, started_at = @startedAt WHERE id = 1`;
+export const SELECT_LEASE = `
+SELECT in_progress AS inProgress, started_at AS startedAt, heartbeat_at AS heartbeatAt, current_migration AS current,
+       owner_host AS host, owner_pid AS pid, owner_instance AS instanceId
+FROM migration_lock WHERE id = 1`;
+
+export const TAKE_LEASE = `
+UPDATE migration_lock SET in_progress = 1, started_at = @now, heartbeat_at = @now, current_migration = NULL,
+  owner_host = @host, owner_pid = @pid, owner_instance = @instanceId
+WHERE id = 1`;
+
+export const CLEAR_LEASE = `
+UPDATE migration_lock SET in_progress = 0, started_at = NULL, heartbeat_at = NULL, current_migration = NULL,
+  owner_host = NULL, owner_pid = NULL, owner_instance = NULL
+WHERE id = 1`;
+
+export const HEARTBEAT = `UPDATE migration_lock SET heartbeat_at = @now WHERE id = 1`;
+
+export const SET_CURRENT = `UPDATE migration_lock SET current_migration = @current, heartbeat_at = @now WHERE id = 1`;
+
+export const SELECT_ATTEMPTS = `
+SELECT name, version, started_at AS startedAt, failed_at AS failedAt, error,
+       owner_host AS host, owner_pid AS pid, owner_instance AS instanceId
+FROM migration_attempts ORDER BY name`;
+
+export const INSERT_ATTEMPT = `
+INSERT OR REPLACE INTO migration_attempts (name, version, started_at, failed_at, error, owner_host, owner_pid, owner_instance)
+VALUES (@name, @version, @now, NULL, NULL, @host, @pid, @instanceId)`;
+
+export const FAIL_ATTEMPT = `UPDATE migration_attempts SET failed_at = @now, error = @error WHERE name = @name`;
+
+export const DELETE_ATTEMPT = `DELETE FROM migration_attempts WHERE name = @name`;

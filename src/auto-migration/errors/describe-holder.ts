@@ -1,0 +1,23 @@
+import type { LockOwner } from '../driver/migration-driver';
+
+/** What the lease row says about the process holding the migration lock. */
+export interface LockHolder {
+  readonly owner: LockOwner | null;
+  readonly heldForMs: number | null;
+  /** When it took the lock, and its last heartbeat (ISO-8601). */
+  readonly since: string | null;
+  readonly heartbeatAt: string | null;
+  /** The `transaction: false` migration it is running, if any. */
+  readonly current: string | null;
+  /** Its heartbeat is older than `lock.staleAfterMs`. */
+  readonly suspect: boolean;
+}
+
+/** "host/pid (instance abc) for 12 s, running 004_x", for log lines and error messages. */
+export function describeHolder(holder: LockHolder | null): string {
+  if (!holder?.owner) return 'another process (not identified yet: it has not written the lease row)';
+  const { host, pid, instanceId } = holder.owner;
+  const since = holder.heldForMs === null ? '' : ` for ${Math.round(holder.heldForMs / 1000)} s`;
+  const current = holder.current ? `, running ${holder.current}` : '';
+  return `${host}/${pid} (instance ${instanceId})${since}${current}`;
+}

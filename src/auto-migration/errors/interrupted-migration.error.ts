@@ -1,0 +1,24 @@
+import type { AttemptRecord } from '../driver/migration-driver';
+import { AutoMigrationError } from './auto-migration.error';
+
+/**
+ * A `transaction: false` migration started earlier and never finished (it threw, or its process
+ * died). It may be half-applied, so it is never retried blindly.
+ */
+export class InterruptedMigrationError extends AutoMigrationError {
+  readonly code = 'INTERRUPTED_MIGRATION';
+
+  constructor(readonly attempts: readonly AttemptRecord[]) {
+    const lines = attempts.map(
+      (a) =>
+        `  - "${a.name}" started ${a.startedAt}` +
+        (a.failedAt ? ` and failed ${a.failedAt}: ${a.error}` : ', and its process stopped before it finished'),
+    );
+    super(
+      `Interrupted non-transactional migration${attempts.length === 1 ? '' : 's'}, possibly half-applied:\n${lines.join('\n')}\n` +
+        "Check the database (or restore a backup), then call AutoMigrationService.resolve(name, 'applied') if its changes are all in place, " +
+        "or resolve(name, 'rolled-back') if none are, so that it runs again.",
+      { migration: attempts[0]?.name },
+    );
+  }
+}

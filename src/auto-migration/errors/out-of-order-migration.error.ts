@@ -1,0 +1,22 @@
+import { AutoMigrationError } from './auto-migration.error';
+
+/**
+ * A pending migration sorts before the newest applied one: it was added (or renamed) after later
+ * migrations had already run, so applying it now would run migrations in a different order here
+ * than on a fresh database.
+ */
+export class OutOfOrderMigrationError extends AutoMigrationError {
+  readonly code = 'OUT_OF_ORDER_MIGRATION';
+
+  constructor(
+    readonly outOfOrder: readonly string[],
+    readonly newestApplied: string,
+  ) {
+    super(
+      `Pending migration${outOfOrder.length === 1 ? '' : 's'} ${outOfOrder.map((n) => `"${n}"`).join(', ')} ` +
+        `sort${outOfOrder.length === 1 ? 's' : ''} before "${newestApplied}", which is already applied. ` +
+        'Rename it with a prefix after the newest applied migration, or set allowOutOfOrder: true if applying it late is safe.',
+      { migration: outOfOrder[0] },
+    );
+  }
+}

@@ -1,0 +1,40 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { LOG_CONTEXT, RESOLVED_OPTIONS } from '../auto-migration.constants';
+import type { ResolvedAutoMigrationOptions } from '../auto-migration.options';
+import { describeHolder } from '../errors/describe-holder';
+import type { MigrationEvent } from './migration-event';
+import { MigrationEvents } from './migration-events';
+
+/** Writes the run's log from its events, so the log and `events$` always tell the same story. */
+@Injectable()
+export class MigrationEventLogger {
+  private readonly logger = new Logger(LOG_CONTEXT);
+
+  constructor(events: MigrationEvents, @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAutoMigrationOptions) {
+    events.events$.subscribe((event) => this.log(event));
+  }
+
+  private log(event: MigrationEvent): void {
+    switch (event.type) {
+      case 'lock-waiting': {
+        const suspect = event.holder?.suspect
+          ? ` Its heartbeat is older than lock.staleAfterMs (${this.options.lock.staleAfterMs} ms): it is alive (it holds the lock) but may be in a long statement.`
+          : '';
+        return this.logger.log(`Migration lock held by ${describeHolder(event.holder)}; waiting up to ${this.options.lock.timeoutMs} ms.${suspect}`);
+      }
+      case 'lock-acquired':
+        if (event.waitedMs > 0) this.logger.log(`Took the migration lock after waiting ${event.waitedMs} ms`);
+        return;
+      case 'run-started':
+        return this.logger.log(`${event.pending} pending migration${event.pending === 1 ? '' : 's'} (transactionMode "${event.transactionMode}")`);
+      case 'migration-applied':
+        return this.logger.log(`[${event.index}/${event.total}] ${event.name} (${event.executionTimeMs} ms)`);
+      case 'run-finished':
+        if (event.error) return this.logger.error(event.error.message);
+        if (event.applied === 0) return this.logger.log(`Schema up to date (${event.total} applied, nothing pending)`);
+        return this.logger.log(`Applied ${event.applied} migration${event.applied === 1 ? '' : 's'} in ${event.durationMs} ms; schema up to date`);
+      default:
+        return;
+    }
+  }
+}

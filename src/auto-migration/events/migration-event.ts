@@ -1,0 +1,38 @@
+import type { LockHolder } from '../errors/describe-holder';
+
+/** Fields every event carries. */
+interface EventBase {
+  /** ISO-8601 UTC time the event happened. */
+  readonly at: string;
+}
+
+/**
+ * What `AutoMigrationService.events$` emits during a run, in this order: `lock-waiting` (only if
+ * another process holds the lock), `lock-acquired`, `run-started`, then per migration
+ * `migration-started` and `migration-applied` or `migration-failed`, `lock-released`, and last
+ * `run-finished`. A start with nothing pending emits only `run-finished`.
+ */
+export type MigrationEvent =
+  | (EventBase & { type: 'lock-waiting'; holder: LockHolder | null })
+  | (EventBase & { type: 'lock-acquired'; waitedMs: number })
+  | (EventBase & { type: 'lock-released' })
+  | (EventBase & { type: 'run-started'; pending: number; transactionMode: 'each' | 'all' })
+  | (EventBase & { type: 'migration-started'; name: string; index: number; total: number })
+  | (EventBase & { type: 'migration-applied'; name: string; index: number; total: number; executionTimeMs: number })
+  | (EventBase & { type: 'migration-failed'; name: string; code: string; message: string })
+  | (EventBase & {
+      type: 'run-finished';
+      outcome: 'up-to-date' | 'failed';
+      /** Migrations this run applied. */
+      applied: number;
+      /** Migrations in the history after the run. */
+      total: number;
+      durationMs: number;
+      error?: { code: string; message: string };
+    });
+
+/** The event types, for filtering: `events$.pipe(filter((e) => e.type === 'migration-applied'))`. */
+export type MigrationEventType = MigrationEvent['type'];
+
+/** An event as emitted, without its time stamp (the emitter adds it). */
+export type MigrationEventInput = MigrationEvent extends infer E ? (E extends MigrationEvent ? Omit<E, 'at'> : never) : never;

@@ -1,0 +1,157 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { Inject, Injectable, Logger, type OnModuleDestroy, Optional } from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { LOG_CONTEXT, MIGRATION_DRIVER, MIGRATION_LOCK, RESOLVED_OPTIONS } from '../auto-migration.constants';
+import type { ResolvedAutoMigrationOptions } from '../auto-migration.options';
+import type { LeaseRecord, LockOwner, MigrationDriver, MigrationLock } from '../driver/migration-driver';
+import { describeCause } from '../errors/auto-migration.error';
+import type { LockHolder } from '../errors/describe-holder';
+import { LockTimeoutError } from '../errors/lock-timeout.error';
+import { MigrationEvents } from '../events/migration-events';
+
+const MIN_HEARTBEAT_MS = 50;
+
+/**
+ * The migration lock as a run uses it: the operating-system lock (which decides who runs), the
+ * visible lease row (which tells everyone else who holds it, since when, and whether it is
+ * still beating), and the heartbeat that keeps that row fresh.
+ *
+ * The heartbeat is written between migrations, never inside one's transaction: by the runner
+ * (`beat()`, at most once per period, so quick migrations do not pay a write each), and by an
+ * interval for the time the event loop is free, e.g. while an async migration awaits.
+ */
+@Injectable()
+export class MigrationLease implements OnModuleDestroy {
+  /** This module instance, as the lease row names it. */
+  readonly owner: LockOwner = { host: hostname(), pid: process.pid, instanceId: randomUUID().slice(0, 8) };
+  private readonly periodMs: number;
+  private readonly intervalName = `nestjs-auto-migration:heartbeat:${this.owner.instanceId}`;
+  private readonly registry: SchedulerRegistry;
+  private lastBeat = 0;
+  private held = false;
+  private readonly logger = new Logger(LOG_CONTEXT);
+
+  constructor(
+    @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAutoMigrationOptions,
+    @Inject(MIGRATION_DRIVER) private readonly driver: MigrationDriver,
+    @Inject(MIGRATION_LOCK) private readonly lock: MigrationLock,
+    private readonly events: MigrationEvents,
+    // The app's registry when it imports ScheduleModule.forRoot(), so the interval is visible
+    // there; a private one otherwise. Either way this class stops it, in onModuleDestroy.
+    @Optional() registry?: SchedulerRegistry,
+  ) {
+    this.registry = registry ?? new SchedulerRegistry();
+    this.periodMs = Math.max(MIN_HEARTBEAT_MS, Math.floor(options.lock.staleAfterMs / 3));
+  }
+
+  /**
+   * Takes the lock, waiting for another holder as long as `lock.timeoutMs` allows, then creates
+   * or upgrades the module's tables and writes the lease row.
+   */
+  async acquire(): Promise<void> {
+    const started = Date.now();
+    try {
+      await this.lock.acquire(this.options.lock.timeoutMs, () => {
+        void this.holderFromLeaseRow().then((holder) => this.events.emit({ type: 'lock-waiting', holder }));
+      });
+    } catch (error) {
+      if (error instanceof LockTimeoutError) throw new LockTimeoutError(error.waitedMs, await this.holderFromLeaseRow());
+      throw error;
+    }
+    this.held = true;
+    this.events.emit({ type: 'lock-acquired', waitedMs: Date.now() - started });
+    try {
+      await this.driver.ensureSchema();
+      await this.driver.writeLease(this.owner);
+      this.lastBeat = Date.now();
+      this.startHeartbeat();
+    } catch (error) {
+      await this.release();
+      throw error;
+    }
+  }
+
+  /** Between migrations: refreshes the heartbeat if a period has passed since the last one. */
+  async beat(): Promise<void> {
+    if (this.held && Date.now() - this.lastBeat >= this.periodMs) await this.writeHeartbeat();
+  }
+
+  /** Names the `transaction: false` migration about to run (or clears it), so others can see it. */
+  async setCurrent(name: string | null): Promise<void> {
+    await this.driver.heartbeat(name);
+    this.lastBeat = Date.now();
+  }
+
+  /** Clears the lease row and gives the lock up. Idempotent: shutdown may call it mid-run. */
+  async release(): Promise<void> {
+    if (!this.held) return;
+    this.held = false;
+    this.stopHeartbeat();
+    try {
+      await this.driver.writeLease(null);
+    } catch (error) {
+      // The lock is what matters, and it is released below whatever happens here.
+      this.logger.warn(`Could not clear the lease row: ${describeCause(error)}`);
+    }
+    this.lock.release();
+    this.events.emit({ type: 'lock-released' });
+  }
+
+  /** Who holds the lock right now, or null when nobody does. Probes the lock; does not wait. */
+  async currentHolder(): Promise<LockHolder | null> {
+    if (!this.lock.isHeld()) return null;
+    return this.holderFromLeaseRow();
+  }
+
+  onModuleDestroy(): void {
+    this.stopHeartbeat();
+  }
+
+  private async holderFromLeaseRow(): Promise<LockHolder> {
+    let lease: LeaseRecord | null;
+    try {
+      lease = await this.driver.readLease();
+    } catch {
+      // Unreadable for a moment (the holder is committing): the holder stays unnamed.
+      lease = null;
+    }
+    if (!lease?.inProgress) return { owner: null, heldForMs: null, since: null, heartbeatAt: null, current: null, suspect: false };
+    const now = Date.now();
+    const heartbeat = lease.heartbeatAt ? Date.parse(lease.heartbeatAt) : null;
+    return {
+      owner: lease.owner,
+      heldForMs: lease.startedAt ? now - Date.parse(lease.startedAt) : null,
+      since: lease.startedAt,
+      heartbeatAt: lease.heartbeatAt,
+      current: lease.current,
+      suspect: heartbeat !== null && now - heartbeat > this.options.lock.staleAfterMs,
+    };
+  }
+
+  private startHeartbeat(): void {
+    const timer = setInterval(() => {
+      // Inside a migration's transaction the write would commit or roll back with it: leave it
+      // to beat() after the commit.
+      if (this.held && !this.driver.inTransaction()) void this.writeHeartbeat();
+    }, this.periodMs);
+    timer.unref();
+    this.registry.addInterval(this.intervalName, timer);
+  }
+
+  private stopHeartbeat(): void {
+    // @nestjs/schedule deletes every interval itself in beforeApplicationShutdown; ours may be gone.
+    if (!this.registry.doesExist('interval', this.intervalName)) return;
+    clearInterval(this.registry.getInterval(this.intervalName));
+    this.registry.deleteInterval(this.intervalName);
+  }
+
+  private async writeHeartbeat(): Promise<void> {
+    try {
+      await this.driver.heartbeat();
+      this.lastBeat = Date.now();
+    } catch (error) {
+      this.logger.warn(`Could not write the lease heartbeat: ${describeCause(error)}`);
+    }
+  }
+}
