@@ -3,6 +3,7 @@ import type { Observable } from 'rxjs';
 import { LOG_CONTEXT, RESOLVED_OPTIONS } from './auto-migration.constants';
 import type { ResolvedAutoMigrationOptions } from './auto-migration.options';
 import { NothingToResolveError } from './errors/nothing-to-resolve.error';
+import { OutOfOrderMigrationError } from './errors/out-of-order-migration.error';
 import type { MigrationEvent } from './events/migration-event';
 import { MigrationEvents } from './events/migration-events';
 import { MigrationRunner } from './runner/migration.runner';
@@ -76,7 +77,8 @@ export class AutoMigrationService implements OnApplicationBootstrap {
     try {
       await this.runner.run();
     } catch (error) {
-      if (this.options.failOnError) throw error;
+      // Code that contradicts the history is a deployment mistake, not a runtime failure.
+      if (this.options.failOnError || error instanceof OutOfOrderMigrationError) throw error;
       this.logger.warn('failOnError is false: the application runs with migration state "failed" and health down');
     }
   }

@@ -24,6 +24,8 @@ import { type Batch, planBatches } from './batch-plan';
 export class MigrationRunner {
   private readonly logger = new Logger(LOG_CONTEXT);
   private unknownReported = false;
+  /** Migrations committed by the current run, for its run-finished event even when it fails. */
+  private appliedThisRun = 0;
 
   constructor(
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAutoMigrationOptions,
@@ -38,14 +40,14 @@ export class MigrationRunner {
   async run(): Promise<void> {
     const started = performance.now();
     this.state.runStarted();
-    let applied = 0;
+    this.appliedThisRun = 0;
     try {
-      applied = await this.runLocked();
+      await this.runLocked();
       this.state.runSucceeded();
-      this.finished(started, applied);
+      this.finished(started);
     } catch (error) {
       this.state.runFailed(error);
-      this.finished(started, applied, error);
+      this.finished(started, error);
       throw error;
     }
   }
@@ -79,15 +81,14 @@ export class MigrationRunner {
     }
   }
 
-  /** @returns how many migrations this run applied. */
-  private async runLocked(): Promise<number> {
+  private async runLocked(): Promise<void> {
     // Lock-free fast path for the common start: tables current and nothing pending. Other
     // runners can only add history rows, so "nothing pending" read now stays true.
     if (await this.driver.isSchemaCurrent()) {
       const history = await this.driver.readHistory();
       this.state.setHistory(history);
       this.reportUnknown(history);
-      if (this.pendingAfter(history).length === 0) return 0;
+      if (this.pendingAfter(history).length === 0) return;
     }
 
     await this.lease.acquire();
@@ -100,25 +101,25 @@ export class MigrationRunner {
       const attempts = await this.driver.readAttempts();
       if (attempts.length > 0) throw new InterruptedMigrationError(attempts);
       const pending = this.pendingAfter(history);
-      if (pending.length === 0) return 0;
+      if (pending.length === 0) return;
       this.rejectOutOfOrder(pending, history);
-      return await this.apply(pending, history);
+      await this.apply(pending, history);
     } finally {
       await this.lease.release();
       this.state.setLockHeld(false);
     }
   }
 
-  private async apply(pending: readonly MigrationDefinition[], history: HistoryRecord[]): Promise<number> {
+  private async apply(pending: readonly MigrationDefinition[], history: HistoryRecord[]): Promise<void> {
     this.events.emit({ type: 'run-started', pending: pending.length, transactionMode: this.options.transactionMode });
     const counter = { done: 0, total: pending.length };
     for (const batch of planBatches(pending, this.options.transactionMode)) {
       const records = batch.transactional ? await this.applyInTransaction(batch, counter) : [await this.applyOutside(batch.migrations[0], counter)];
       // The state holds this very array: status sees each batch once it is committed.
       history.push(...records);
+      this.appliedThisRun += records.length;
       await this.lease.beat();
     }
-    return pending.length;
   }
 
   private async applyInTransaction(batch: Batch, counter: { done: number; total: number }): Promise<HistoryRecord[]> {
@@ -214,11 +215,11 @@ export class MigrationRunner {
     );
   }
 
-  private finished(started: number, applied: number, error?: unknown): void {
+  private finished(started: number, error?: unknown): void {
     this.events.emit({
       type: 'run-finished',
       outcome: error ? 'failed' : 'up-to-date',
-      applied,
+      applied: this.appliedThisRun,
       total: this.state.appliedCount(),
       durationMs: Math.round(performance.now() - started),
       ...(error !== undefined && {
