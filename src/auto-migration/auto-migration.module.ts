@@ -1,4 +1,4 @@
-import { Module } from '@nestjs/common';
+import { type DynamicModule, Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import {
@@ -8,10 +8,17 @@ import {
   MIGRATION_LOCK,
   RESOLVED_OPTIONS,
 } from './auto-migration.constants';
-import { AUTO_MIGRATION_MODULE_OPTIONS, ConfigurableAutoMigrationModule } from './auto-migration.module-definition';
+import {
+  AUTO_MIGRATION_ASYNC_OPTIONS_TYPE,
+  AUTO_MIGRATION_MODULE_OPTIONS,
+  AUTO_MIGRATION_OPTIONS_TYPE,
+  ConfigurableAutoMigrationModule,
+} from './auto-migration.module-definition';
 import type { ResolvedAutoMigrationOptions } from './auto-migration.options';
 import { AutoMigrationService } from './auto-migration.service';
 import { DatabaseConnections } from './database/database-connections';
+import { lockPathFor } from './lock/lock-path';
+import { InvalidOptionsError } from './errors/invalid-options.error';
 import { MigrationExplorer } from './discovery/migration.explorer';
 import type { MigrationDriver, MigrationLock } from './driver/migration-driver';
 import { SqliteDriver } from './driver/sqlite/sqlite-driver';
@@ -22,6 +29,7 @@ import { MigrationLease } from './lock/migration-lease';
 import { InProcessLock } from './lock/in-process-lock';
 import { SqliteFileLock } from './lock/sqlite-file-lock';
 import { resolveOptions } from './options/resolve-options';
+import { MigrationShutdown } from './runner/migration-shutdown';
 import { MigrationRunner } from './runner/migration.runner';
 import { MigrationState } from './status/migration.state';
 
@@ -57,7 +65,7 @@ import { MigrationState } from './status/migration.state';
     {
       provide: MIGRATION_LOCK,
       useFactory: (options: ResolvedAutoMigrationOptions): MigrationLock =>
-        options.inMemory ? new InProcessLock() : new SqliteFileLock(`${options.database}.migration-lock`),
+        options.inMemory ? new InProcessLock() : new SqliteFileLock(lockPathFor(options.database)),
       inject: [RESOLVED_OPTIONS],
     },
     MigrationEvents,
@@ -65,10 +73,31 @@ import { MigrationState } from './status/migration.state';
     MigrationLease,
     MigrationState,
     MigrationRunner,
+    MigrationShutdown,
     AutoMigrationService,
     HealthIndicatorService,
     MigrationHealthIndicator,
   ],
   exports: [MIGRATION_DATABASE, AutoMigrationService, MigrationHealthIndicator],
 })
-export class AutoMigrationModule extends ConfigurableAutoMigrationModule {}
+export class AutoMigrationModule extends ConfigurableAutoMigrationModule {
+  /**
+   * Registers the module with its options given directly.
+   * @param options at least `{ database }`; see `AutoMigrationModuleOptions` for every option and default.
+   */
+  static override forRoot(options: typeof AUTO_MIGRATION_OPTIONS_TYPE): DynamicModule {
+    // Plain-JavaScript callers can pass nothing; Nest's builder would fail with a bare TypeError.
+    if (typeof options !== 'object' || options === null) {
+      throw new InvalidOptionsError(['options: AutoMigrationModule.forRoot() needs an options object with at least "database"']);
+    }
+    return super.forRoot(options);
+  }
+
+  /**
+   * Registers the module with options from a factory (`useFactory`, `inject`, `imports`), for
+   * configuration that comes from other providers. `statusController` goes beside `useFactory`.
+   */
+  static override forRootAsync(options: typeof AUTO_MIGRATION_ASYNC_OPTIONS_TYPE): DynamicModule {
+    return super.forRootAsync(options);
+  }
+}

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs
 import type { Observable } from 'rxjs';
 import { LOG_CONTEXT, RESOLVED_OPTIONS } from './auto-migration.constants';
 import type { ResolvedAutoMigrationOptions } from './auto-migration.options';
+import { InvalidMigrationError } from './errors/invalid-migration.error';
 import { NothingToResolveError } from './errors/nothing-to-resolve.error';
 import { OutOfOrderMigrationError } from './errors/out-of-order-migration.error';
 import type { MigrationEvent } from './events/migration-event';
@@ -77,8 +78,8 @@ export class AutoMigrationService implements OnApplicationBootstrap {
     try {
       await this.runner.run();
     } catch (error) {
-      // Code that contradicts the history is a deployment mistake, not a runtime failure.
-      if (this.options.failOnError || error instanceof OutOfOrderMigrationError) throw error;
+      // Code that contradicts the history, or cannot run at all, is a deployment mistake, not a runtime failure.
+      if (this.options.failOnError || error instanceof OutOfOrderMigrationError || error instanceof InvalidMigrationError) throw error;
       this.logger.warn('failOnError is false: the application runs with migration state "failed" and health down');
     }
   }

@@ -96,7 +96,7 @@ describe('applying migrations at bootstrap', () => {
     const { error } = await bootFailure({ ...base(), transactionMode: 'all' }, { migrations: [migration('001_a'), migration('002_b'), failing] });
 
     expect(error).toMatchObject({ code: 'MIGRATION_FAILED', migration: '003_fails' });
-    expect(error.message).toContain('whole batch was rolled back');
+    expect(error.message).toContain('Every migration of its batch (transactionMode "all") was rolled back');
     expect(historyNames(db)).toEqual([]);
     expect(tableNames(db).filter((t) => t.startsWith('t_') || t === 'half_done')).toEqual([]);
   });

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Database } from 'better-sqlite3';
 import { DISCOVERED_MIGRATIONS, LOG_CONTEXT, RESOLVED_OPTIONS } from '../auto-migration.constants';
 import type { ResolvedAutoMigrationOptions } from '../auto-migration.options';
@@ -9,9 +9,10 @@ import { openSqlite } from './open-sqlite';
  * and the migration connection that `up(db)` receives. Separate connections mean that nothing
  * the application does while an async `up()` awaits can land inside the migration's
  * transaction. A `:memory:` database exists only inside one connection, so there both are one.
+ * `MigrationShutdown` closes them.
  */
 @Injectable()
-export class DatabaseConnections implements OnApplicationShutdown {
+export class DatabaseConnections {
   readonly app: Database;
   readonly migration: Database;
   private readonly logger = new Logger(LOG_CONTEXT);
@@ -32,7 +33,8 @@ export class DatabaseConnections implements OnApplicationShutdown {
     }
   }
 
-  onApplicationShutdown(): void {
+  /** Closes both connections. Idempotent. Called on shutdown, once no run is in progress. */
+  close(): void {
     for (const db of new Set([this.migration, this.app])) if (db.open) db.close();
   }
 }

@@ -22,5 +22,19 @@ export abstract class AutoMigrationError extends Error {
  */
 export function describeCause(cause: unknown): string {
   const message = (cause as { message?: unknown } | null)?.message;
-  return typeof message === 'string' ? message : String(cause);
+  if (typeof message === 'string') return message;
+  if (typeof cause === 'object' && cause !== null) {
+    try {
+      return `a thrown ${cause.constructor?.name ?? 'object'} ${JSON.stringify(cause)}`;
+    } catch {
+      // Circular or otherwise unserialisable: fall through to its string form.
+    }
+  }
+  return String(cause);
+}
+
+/** Stack of an unknown thrown value, for the log (never for the status document). */
+export function stackOf(cause: unknown): string | undefined {
+  const stack = (cause as { stack?: unknown } | null)?.stack;
+  return typeof stack === 'string' ? stack : undefined;
 }

@@ -1,6 +1,8 @@
 export { AutoMigrationError } from './auto-migration.error';
 export { DatabaseOpenError } from './database-open.error';
+export { DatabaseOperationError } from './database-operation.error';
 export { DuplicateMigrationError } from './duplicate-migration.error';
+export { ForeignHistoryTableError } from './foreign-history-table.error';
 export { InterruptedMigrationError } from './interrupted-migration.error';
 export { InvalidMigrationError } from './invalid-migration.error';
 export { InvalidOptionsError } from './invalid-options.error';

@@ -1,16 +1,36 @@
 import { AutoMigrationError, describeCause } from './auto-migration.error';
 
-/** A migration threw while it was applied. Its transaction was rolled back. */
+/**
+ * What became of a failed migration's changes:
+ * - `migration`: its own transaction was rolled back;
+ * - `batch`: the transaction of its batch (transactionMode 'all') was rolled back;
+ * - `none`: it ran outside a transaction, so what it completed stays;
+ * - `escaped`: it ended the runner's transaction itself (COMMIT or ROLLBACK inside up()), so what
+ *   it did before that may be committed.
+ */
+export type FailureOutcome = 'migration' | 'batch' | 'none' | 'escaped';
+
+const OUTCOMES: Record<FailureOutcome, string> = {
+  migration: 'Its changes were rolled back and no history row was written; later migrations did not run.',
+  batch:
+    'Every migration of its batch (transactionMode "all") was rolled back with it and no history row was written; ' +
+    'migrations committed before the batch stay applied; later migrations did not run.',
+  none: 'It ran outside a transaction (transaction: false), so any statement it completed before failing stays applied: check the database before starting again.',
+  escaped:
+    "It ended the runner's transaction itself (COMMIT or ROLLBACK inside up()), so changes it made before that may be committed " +
+    'although no history row was written: check the database, and use transaction: false for a migration that manages its own transactions.',
+};
+
+/** A migration threw, or broke the transaction it ran in, while it was applied. */
 export class MigrationFailedError extends AutoMigrationError {
   readonly code = 'MIGRATION_FAILED';
 
-  constructor(migration: string, cause: unknown, rolledBack: 'migration' | 'batch' | 'none') {
-    const outcome = {
-      migration: 'Its changes were rolled back and no history row was written; later migrations did not run.',
-      batch: 'The whole batch was rolled back (transactionMode "all"): the database is as it was before this run.',
-      none: 'It ran outside a transaction (transaction: false), so any statement it completed before failing stays applied: check the database before starting again.',
-    }[rolledBack];
-    super(`Migration "${migration}" failed: ${describeCause(cause)}. ${outcome} Fix the migration and restart the application.`, {
+  constructor(
+    migration: string,
+    cause: unknown,
+    readonly outcome: FailureOutcome,
+  ) {
+    super(`Migration "${migration}" failed: ${describeCause(cause)}. ${OUTCOMES[outcome]} Fix the migration and restart the application.`, {
       migration,
       cause,
     });

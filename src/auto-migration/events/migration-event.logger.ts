@@ -30,7 +30,7 @@ export class MigrationEventLogger {
       case 'migration-applied':
         return this.logger.log(`[${event.index}/${event.total}] ${event.name} (${event.executionTimeMs} ms)`);
       case 'run-finished':
-        if (event.error) return this.logger.error(event.error.message);
+        if (event.error) return this.logger.error(event.error.message, event.error.stack);
         if (event.applied === 0) return this.logger.log(`Schema up to date (${event.total} applied, nothing pending)`);
         return this.logger.log(`Applied ${event.applied} migration${event.applied === 1 ? '' : 's'} in ${event.durationMs} ms; schema up to date`);
       default:

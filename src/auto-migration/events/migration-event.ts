@@ -28,7 +28,8 @@ export type MigrationEvent =
       /** Migrations in the history after the run. */
       total: number;
       durationMs: number;
-      error?: { code: string; message: string };
+      /** Why the run failed; `stack` is for logs, never for the status document. */
+      error?: { code: string; message: string; stack?: string };
     });
 
 /** The event types, for filtering: `events$.pipe(filter((e) => e.type === 'migration-applied'))`. */

@@ -76,5 +76,4 @@ export class AutoMigrationOptionsSchema {
   @Optional() @IsBoolean() allowOutOfOrder?: boolean;
 
   @Optional() @IsObject() @ValidateNested() @Type(() => PragmasSchema) pragmas?: PragmasSchema;
-
 }

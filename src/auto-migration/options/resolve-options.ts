@@ -97,16 +97,10 @@ function inactiveOptions(options: AutoMigrationModuleOptions, inMemory: boolean)
   return inactive;
 }
 
-function checkSchema(schema: new () => object, raw: object): { instance: object; problems: string[] } {
+function checkSchema(schema: new () => object, raw: object): { problems: string[] } {
   const instance = plainToInstance(schema, raw) as object;
   const errors = validateSync(instance, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true });
-  // One message per field: a missing value would otherwise be reported once per rule it breaks.
-  const byField = new Map<string, string>();
-  for (const problem of errors.flatMap((e) => flatten(e, ''))) {
-    const field = problem.slice(0, problem.indexOf(':'));
-    if (!byField.has(field)) byField.set(field, problem);
-  }
-  return { instance, problems: [...byField.values()] };
+  return { problems: errors.flatMap((e) => flatten(e, '')) };
 }
 
 function flatten(error: ValidationError, parent: string): string[] {
@@ -114,9 +108,13 @@ function flatten(error: ValidationError, parent: string): string[] {
   const constraints = { ...error.constraints };
   // "nested property must be an object" only repeats the field's own type message.
   if (Object.keys(constraints).length > 1) delete constraints.nestedValidation;
-  const own = Object.values(constraints).map((message) =>
-    message.startsWith('property ') ? `${path}: unknown option` : `${path}: ${message} (got ${describe(error.value)})`,
-  );
+  const messages = Object.values(constraints);
+  // One line per field, with every rule it breaks ("must be an integer; must not be less than 0").
+  const own = messages.some((m) => m.startsWith('property '))
+    ? [`${path}: unknown option`]
+    : messages.length > 0
+      ? [`${path}: ${messages.join('; ')} (got ${describe(error.value)})`]
+      : [];
   return [...own, ...(error.children ?? []).flatMap((child) => flatten(child, path))];
 }
 

@@ -5,14 +5,17 @@ import type { ResolvedAutoMigrationOptions } from '../auto-migration.options';
 import type { MigrationDefinition } from '../discovery/migration-definition';
 import { compareNames } from '../discovery/migration-validator';
 import type { HistoryRecord, MigrationDriver } from '../driver/migration-driver';
-import { AutoMigrationError, describeCause } from '../errors/auto-migration.error';
+import { AutoMigrationError, describeCause, stackOf } from '../errors/auto-migration.error';
+import { DatabaseOperationError } from '../errors/database-operation.error';
 import { InterruptedMigrationError } from '../errors/interrupted-migration.error';
-import { MigrationFailedError } from '../errors/migration-failed.error';
+import { type FailureOutcome, MigrationFailedError } from '../errors/migration-failed.error';
 import { OutOfOrderMigrationError } from '../errors/out-of-order-migration.error';
 import { MigrationEvents } from '../events/migration-events';
 import { MigrationLease } from '../lock/migration-lease';
 import { MigrationState } from '../status/migration.state';
 import { type Batch, planBatches } from './batch-plan';
+
+type Counter = { done: number; readonly total: number };
 
 /**
  * One run: lock -> (re)read history -> apply what is pending -> record -> release.
@@ -26,6 +29,8 @@ export class MigrationRunner {
   private unknownReported = false;
   /** Migrations committed by the current run, for its run-finished event even when it fails. */
   private appliedThisRun = 0;
+  /** The run in progress, so that shutdown can let it finish before closing the connections. */
+  private inFlight: Promise<unknown> = Promise.resolve();
 
   constructor(
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAutoMigrationOptions,
@@ -37,11 +42,34 @@ export class MigrationRunner {
   ) {}
 
   /** Applies every pending migration. Rejects with the error that stopped the run. */
-  async run(): Promise<void> {
+  run(): Promise<void> {
+    const run = this.runAndReport();
+    this.inFlight = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Resolves when no run or resolve is in progress. */
+  idle(): Promise<unknown> {
+    return this.inFlight;
+  }
+
+  /**
+   * Settles an interrupted `transaction: false` migration after an operator checked the database:
+   * `'applied'` records it as applied, `'rolled-back'` lets it run again. Takes the lock.
+   */
+  async resolve(name: string, resolution: 'applied' | 'rolled-back', onMissing: (interrupted: string[]) => Error): Promise<void> {
+    const work = this.resolveLocked(name, resolution, onMissing);
+    this.inFlight = work.catch(() => undefined);
+    return work;
+  }
+
+  private async runAndReport(): Promise<void> {
     const started = performance.now();
     this.state.runStarted();
     this.appliedThisRun = 0;
     try {
+      // Instances exist only now; a migration that cannot have one fails before the database is touched.
+      for (const migration of this.migrations) migration.instance();
       await this.runLocked();
       this.state.runSucceeded();
       this.finished(started);
@@ -52,53 +80,24 @@ export class MigrationRunner {
     }
   }
 
-  /**
-   * Settles an interrupted `transaction: false` migration after an operator checked the database:
-   * `'applied'` records it as applied, `'rolled-back'` lets it run again. Takes the lock.
-   */
-  async resolve(name: string, resolution: 'applied' | 'rolled-back', onMissing: (interrupted: string[]) => Error): Promise<void> {
-    await this.lease.acquire();
-    try {
-      const attempts = await this.driver.readAttempts();
-      const attempt = attempts.find((a) => a.name === name);
-      if (!attempt) throw onMissing(attempts.map((a) => a.name));
-      await this.driver.begin();
-      try {
-        if (resolution === 'applied') {
-          // A migration this code no longer has is recorded with what its attempt row knew.
-          const known = this.migrations.find((m) => m.name === name) ?? { name, version: attempt.version, description: '', checksum: '' };
-          await this.driver.recordApplied(this.recordFor(known, 0));
-        }
-        await this.driver.clearAttempt(name);
-        await this.driver.commit();
-      } catch (error) {
-        await this.driver.rollback();
-        throw error;
-      }
-      this.logger.log(`Resolved interrupted migration "${name}" as ${resolution}`);
-    } finally {
-      await this.lease.release();
-    }
-  }
-
   private async runLocked(): Promise<void> {
     // Lock-free fast path for the common start: tables current and nothing pending. Other
     // runners can only add history rows, so "nothing pending" read now stays true.
-    if (await this.driver.isSchemaCurrent()) {
-      const history = await this.driver.readHistory();
+    if (await this.step('read the migration history', () => this.driver.isSchemaCurrent())) {
+      const history = await this.step('read the migration history', () => this.driver.readHistory());
       this.state.setHistory(history);
       this.reportUnknown(history);
       if (this.pendingAfter(history).length === 0) return;
     }
 
-    await this.lease.acquire();
+    await this.step('take the migration lock and prepare the module tables', () => this.lease.acquire());
     this.state.setLockHeld(true);
     try {
       // Re-read under the lock: another process may have applied migrations while we waited.
-      const history = await this.driver.readHistory();
+      const history = await this.step('read the migration history', () => this.driver.readHistory());
       this.state.setHistory(history);
       this.reportUnknown(history);
-      const attempts = await this.driver.readAttempts();
+      const attempts = await this.step('read interrupted migrations', () => this.driver.readAttempts());
       if (attempts.length > 0) throw new InterruptedMigrationError(attempts);
       const pending = this.pendingAfter(history);
       if (pending.length === 0) return;
@@ -110,9 +109,29 @@ export class MigrationRunner {
     }
   }
 
+  private async resolveLocked(name: string, resolution: 'applied' | 'rolled-back', onMissing: (interrupted: string[]) => Error): Promise<void> {
+    await this.step('take the migration lock', () => this.lease.acquire());
+    try {
+      const attempts = await this.step('read interrupted migrations', () => this.driver.readAttempts());
+      const attempt = attempts.find((a) => a.name === name);
+      if (!attempt) throw onMissing(attempts.map((a) => a.name));
+      // A migration this code no longer has is recorded with what its attempt row knew.
+      const known = this.migrations.find((m) => m.name === name) ?? { name, version: attempt.version, description: '', checksum: '' };
+      await this.step(`record the resolution of "${name}"`, () =>
+        this.inTransaction(async () => {
+          if (resolution === 'applied') await this.driver.recordApplied(this.recordFor(known, 0));
+          await this.driver.clearAttempt(name);
+        }),
+      );
+      this.logger.log(`Resolved interrupted migration "${name}" as ${resolution}`);
+    } finally {
+      await this.lease.release();
+    }
+  }
+
   private async apply(pending: readonly MigrationDefinition[], history: HistoryRecord[]): Promise<void> {
     this.events.emit({ type: 'run-started', pending: pending.length, transactionMode: this.options.transactionMode });
-    const counter = { done: 0, total: pending.length };
+    const counter: Counter = { done: 0, total: pending.length };
     for (const batch of planBatches(pending, this.options.transactionMode)) {
       const records = batch.transactional ? await this.applyInTransaction(batch, counter) : [await this.applyOutside(batch.migrations[0], counter)];
       // The state holds this very array: status sees each batch once it is committed.
@@ -122,20 +141,28 @@ export class MigrationRunner {
     }
   }
 
-  private async applyInTransaction(batch: Batch, counter: { done: number; total: number }): Promise<HistoryRecord[]> {
+  private async applyInTransaction(batch: Batch, counter: Counter): Promise<HistoryRecord[]> {
     const records: HistoryRecord[] = [];
-    await this.driver.begin();
-    let current: MigrationDefinition | undefined;
-    try {
-      for (current of batch.migrations) {
-        const record = await this.applyOne(current, counter);
+    const outcome: FailureOutcome = batch.migrations.length > 1 ? 'batch' : 'migration';
+    await this.step('begin a migration transaction', () => this.driver.begin());
+    for (const migration of batch.migrations) {
+      try {
+        const record = await this.applyOne(migration, counter);
+        if (!this.driver.inTransaction()) throw this.failed(migration, new Error('up() ended the transaction it runs in'), 'escaped');
         await this.driver.recordApplied(record);
         records.push(record);
+      } catch (cause) {
+        await this.rollbackQuietly();
+        throw cause instanceof MigrationFailedError ? cause : this.failed(migration, cause, outcome);
       }
+    }
+    try {
       await this.driver.commit();
     } catch (cause) {
-      await this.driver.rollback();
-      throw this.failed(current!, cause, batch.migrations.length > 1 ? 'batch' : 'migration');
+      await this.rollbackQuietly();
+      // Deferred constraints are checked at COMMIT: the failure belongs to the batch, not its last member.
+      const names = batch.migrations.map((m) => m.name).join(', ');
+      throw this.failed(batch.migrations[batch.migrations.length - 1], new Error(`committing ${names} failed: ${describeCause(cause)}`), outcome);
     }
     return records;
   }
@@ -145,30 +172,32 @@ export class MigrationRunner {
    * before it runs and cleared with its history row: if it throws, or its process dies, the
    * row stays, and later starts refuse to retry it blindly.
    */
-  private async applyOutside(migration: MigrationDefinition, counter: { done: number; total: number }): Promise<HistoryRecord> {
-    await this.driver.startAttempt(migration.name, migration.version, this.lease.owner);
-    await this.lease.setCurrent(migration.name);
+  private async applyOutside(migration: MigrationDefinition, counter: Counter): Promise<HistoryRecord> {
+    await this.step(`record the start of "${migration.name}"`, async () => {
+      await this.driver.startAttempt(migration.name, migration.version, this.lease.owner);
+      await this.lease.setCurrent(migration.name);
+    });
     let record: HistoryRecord;
     try {
       record = await this.applyOne(migration, counter);
+      if (this.driver.inTransaction()) throw new Error('up() left a transaction open (BEGIN without COMMIT); it was rolled back');
     } catch (cause) {
-      await this.driver.failAttempt(migration.name, describeCause(cause));
+      // A transaction it left open would otherwise swallow everything written after it.
+      await this.rollbackQuietly();
+      await this.step(`record the failure of "${migration.name}"`, () => this.driver.failAttempt(migration.name, describeCause(cause)));
       throw this.failed(migration, cause, 'none');
     }
-    await this.driver.begin();
-    try {
-      await this.driver.recordApplied(record);
-      await this.driver.clearAttempt(migration.name);
-      await this.driver.commit();
-    } catch (error) {
-      await this.driver.rollback();
-      throw error;
-    }
-    await this.lease.setCurrent(null);
+    await this.step(`record "${migration.name}" as applied`, async () => {
+      await this.inTransaction(async () => {
+        await this.driver.recordApplied(record);
+        await this.driver.clearAttempt(migration.name);
+      });
+      await this.lease.setCurrent(null);
+    });
     return record;
   }
 
-  private async applyOne(migration: MigrationDefinition, counter: { done: number; total: number }): Promise<HistoryRecord> {
+  private async applyOne(migration: MigrationDefinition, counter: Counter): Promise<HistoryRecord> {
     const index = counter.done + 1;
     this.events.emit({ type: 'migration-started', name: migration.name, index, total: counter.total });
     const started = performance.now();
@@ -184,10 +213,39 @@ export class MigrationRunner {
     return { name, version, description, checksum, appliedAt: new Date().toISOString(), executionTimeMs };
   }
 
-  private failed(migration: MigrationDefinition, cause: unknown, rolledBack: 'migration' | 'batch' | 'none'): MigrationFailedError {
-    const error = new MigrationFailedError(migration.name, cause, rolledBack);
+  private failed(migration: MigrationDefinition, cause: unknown, outcome: FailureOutcome): MigrationFailedError {
+    const error = new MigrationFailedError(migration.name, cause, outcome);
     this.events.emit({ type: 'migration-failed', name: migration.name, code: error.code, message: error.message });
     return error;
+  }
+
+  private async inTransaction(work: () => Promise<void>): Promise<void> {
+    await this.driver.begin();
+    try {
+      await work();
+      await this.driver.commit();
+    } catch (error) {
+      await this.rollbackQuietly();
+      throw error;
+    }
+  }
+
+  /** Rolls back if a transaction is open; a failing rollback must not hide the error that caused it. */
+  private async rollbackQuietly(): Promise<void> {
+    try {
+      await this.driver.rollback();
+    } catch (error) {
+      this.logger.warn(`Rollback failed: ${describeCause(error)}`);
+    }
+  }
+
+  /** Runs one of the module's own database steps, naming it in the error if it fails. */
+  private async step<T>(action: string, work: () => T | Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      throw error instanceof AutoMigrationError ? error : new DatabaseOperationError(action, error);
+    }
   }
 
   private pendingAfter(history: readonly HistoryRecord[]): MigrationDefinition[] {
@@ -223,7 +281,12 @@ export class MigrationRunner {
       total: this.state.appliedCount(),
       durationMs: Math.round(performance.now() - started),
       ...(error !== undefined && {
-        error: { code: error instanceof AutoMigrationError ? error.code : 'UNEXPECTED_ERROR', message: describeCause(error) },
+        error: {
+          code: error instanceof AutoMigrationError ? error.code : 'UNEXPECTED_ERROR',
+          message: describeCause(error),
+          // The user's code is where the cause was thrown; our wrapper's stack would only point at the runner.
+          stack: stackOf((error as { cause?: unknown }).cause ?? error),
+        },
       }),
     });
   }

@@ -1,3 +1,5 @@
+import { ForeignHistoryTableError } from '../../errors/foreign-history-table.error';
+
 /**
  * The module's own tables on SQLite. The layout is public (see the contract): the design
  * document's SQL runs against it verbatim. `SCHEMA_VERSION` is recorded in `migration_meta`;
@@ -57,14 +59,38 @@ const RECORD_VERSION = `
 INSERT INTO migration_meta (key, value) VALUES ('schema_version', '${SCHEMA_VERSION}')
   ON CONFLICT (key) DO UPDATE SET value = excluded.value WHERE CAST(value AS INTEGER) < ${SCHEMA_VERSION}`;
 
-/** Creates or upgrades the tables. Runs inside the caller's transaction, under the migration lock. */
-export function upgradeSchema(db: { exec(sql: string): unknown; pragma(sql: string): unknown }): void {
+/** Columns each table has had since it first appeared: a table of that name without them is not ours. */
+const REQUIRED_COLUMNS: Readonly<Record<string, readonly string[]>> = {
+  migrations: ['id', 'name', 'version', 'description', 'checksum', 'applied_at', 'execution_time_ms'],
+  migration_lock: ['id', 'in_progress', 'started_at'],
+  migration_meta: ['key', 'value'],
+  migration_attempts: ['name', 'version', 'started_at', 'failed_at', 'error', 'owner_host', 'owner_pid', 'owner_instance'],
+};
+
+type SchemaConnection = { exec(sql: string): unknown; pragma(sql: string): unknown };
+
+/**
+ * Creates or upgrades the tables. Runs inside the caller's transaction, under the migration lock.
+ * Throws `ForeignHistoryTableError` before changing anything when a table of one of our names
+ * was created by another tool.
+ */
+export function upgradeSchema(db: SchemaConnection): void {
+  for (const [table, required] of Object.entries(REQUIRED_COLUMNS)) {
+    const present = columnsOf(db, table);
+    const missing = required.filter((c) => !present.has(c));
+    if (present.size > 0 && missing.length > 0) throw new ForeignHistoryTableError(table, missing);
+  }
   db.exec(CREATE_TABLES);
-  const present = new Set((db.pragma('table_info(migration_lock)') as { name: string }[]).map((c) => c.name));
+  const present = columnsOf(db, 'migration_lock');
   for (const [column, type] of LEASE_COLUMNS) {
     if (!present.has(column)) db.exec(`ALTER TABLE migration_lock ADD COLUMN ${column} ${type}`);
   }
   db.exec(RECORD_VERSION);
+}
+
+/** Column names of a table; empty when it does not exist. Table names here are our constants. */
+function columnsOf(db: SchemaConnection, table: string): Set<string> {
+  return new Set((db.pragma(`table_info(${table})`) as { name: string }[]).map((c) => c.name));
 }
 
 export const SELECT_SCHEMA_VERSION = `SELECT CAST(value AS INTEGER) AS version FROM migration_meta WHERE key = 'schema_version'`;
