@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs
 import type { Observable } from 'rxjs';
 import { LOG_CONTEXT, RESOLVED_OPTIONS } from './auto-migration.constants';
 import type { ResolvedAutoMigrationOptions } from './auto-migration.options';
+import { ForeignHistoryTableError } from './errors/foreign-history-table.error';
 import { InvalidMigrationError } from './errors/invalid-migration.error';
 import { NothingToResolveError } from './errors/nothing-to-resolve.error';
 import { OutOfOrderMigrationError } from './errors/out-of-order-migration.error';
@@ -10,6 +11,12 @@ import { MigrationEvents } from './events/migration-events';
 import { MigrationRunner } from './runner/migration.runner';
 import type { MigrationStatus } from './status/migration-status.interface';
 import { MigrationState } from './status/migration.state';
+
+/**
+ * Failures that stop start-up whatever `failOnError` says: code that cannot run, contradicts the
+ * history, or a database that is not ours to migrate, are deployment mistakes, not runtime failures.
+ */
+const ALWAYS_FATAL = [InvalidMigrationError, OutOfOrderMigrationError, ForeignHistoryTableError];
 
 /**
  * The module's public service. Runs the pending migrations on application bootstrap (the module
@@ -78,8 +85,7 @@ export class AutoMigrationService implements OnApplicationBootstrap {
     try {
       await this.runner.run();
     } catch (error) {
-      // Code that contradicts the history, or cannot run at all, is a deployment mistake, not a runtime failure.
-      if (this.options.failOnError || error instanceof OutOfOrderMigrationError || error instanceof InvalidMigrationError) throw error;
+      if (this.options.failOnError || ALWAYS_FATAL.some((type) => error instanceof type)) throw error;
       this.logger.warn('failOnError is false: the application runs with migration state "failed" and health down');
     }
   }

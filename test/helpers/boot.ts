@@ -5,8 +5,13 @@ import { AutoMigrationModule, type AutoMigrationModuleOptions } from '../../src/
 /** Log lines captured from Nest's Logger, one string per call: `LEVEL [context] message`. */
 export class CapturingLogger implements LoggerService {
   readonly lines: string[] = [];
+  /** Stack traces passed with error lines. */
+  readonly traces: string[] = [];
   log(message: unknown, context?: string) { this.lines.push(`LOG [${context}] ${message}`); }
-  error(message: unknown, _trace?: string, context?: string) { this.lines.push(`ERROR [${context}] ${message}`); }
+  error(message: unknown, trace?: string, context?: string) {
+    this.lines.push(`ERROR [${context}] ${message}`);
+    if (trace) this.traces.push(trace);
+  }
   warn(message: unknown, context?: string) { this.lines.push(`WARN [${context}] ${message}`); }
   debug() {}
   verbose() {}

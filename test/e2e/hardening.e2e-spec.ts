@@ -1,0 +1,208 @@
+import { Injectable, Module, Scope } from '@nestjs/common';
+import BetterSqlite3 from 'better-sqlite3';
+import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  AutoMigrationModule,
+  AutoMigrationService,
+  DatabaseOperationError,
+  ForeignHistoryTableError,
+  InjectMigrationDatabase,
+  InvalidMigrationError,
+  InvalidOptionsError,
+  Migration,
+  MigrationFailedError,
+} from '../../src/auto-migration';
+import type { Database } from 'better-sqlite3';
+import { bootApp, bootFailure } from '../helpers/boot';
+import { migration } from '../helpers/migrations';
+import { historyNames, inspect, tableNames } from '../helpers/sqlite';
+import { tempDir } from '../helpers/temp-dir';
+
+/** Edge cases found in review: each one once ended in a raw error, a wrong message or a stuck state. */
+describe('hardening', () => {
+  let dir: ReturnType<typeof tempDir>;
+  let db: string;
+  beforeEach(() => {
+    dir = tempDir();
+    db = dir.file('app.db');
+  });
+  afterEach(() => dir.remove());
+  const base = () => ({ database: db, backup: false as const });
+
+  it('refuses a migrations table created by another tool, naming it, and changes nothing', async () => {
+    const other = new BetterSqlite3(db);
+    other.exec("CREATE TABLE migrations (id INTEGER PRIMARY KEY, timestamp INTEGER, name TEXT); INSERT INTO migrations VALUES (1, 0, 'Init1')");
+    other.close();
+    const bytes = readFileSync(db);
+    const { error } = await bootFailure({ ...base(), failOnError: false }, { migrations: [migration('001_a')] });
+    expect(error).toBeInstanceOf(ForeignHistoryTableError);
+    expect(error.message).toContain('table "migrations" that nestjs-auto-migration did not create');
+    expect(error.message).toContain('version, description, checksum, applied_at, execution_time_ms');
+    expect(readFileSync(db).equals(bytes)).toBe(true);
+  });
+
+  it('names the step and gives advice when another connection keeps the database locked', async () => {
+    const holder = new BetterSqlite3(db);
+    holder.exec('CREATE TABLE busy (id INTEGER); BEGIN IMMEDIATE; INSERT INTO busy VALUES (1)');
+    try {
+      const { error } = await bootFailure({ ...base(), pragmas: { busy_timeout: 100 } }, { migrations: [migration('001_a')] });
+      expect(error).toBeInstanceOf(DatabaseOperationError);
+      expect(error).toMatchObject({ code: 'DATABASE_OPERATION_FAILED' });
+      expect(error.message).toMatch(/^Could not take the migration lock and prepare the module tables: database is locked\. Another connection holds a write transaction/);
+    } finally {
+      holder.close();
+    }
+  });
+
+  it('rolls back a transaction a transaction: false migration left open when it threw, and frees everything', async () => {
+    const leaky = migration(
+      '001_leaky',
+      (d) => {
+        d.exec('BEGIN; CREATE TABLE leaked (id INTEGER)');
+        throw new Error('after BEGIN');
+      },
+      { transaction: false },
+    );
+    const { app } = await bootApp({ ...base(), failOnError: false }, { migrations: [leaky], providers: [UsesDatabase] });
+    const appDb = app.get(UsesDatabase).db;
+    appDb.exec('CREATE TABLE still_writable (id INTEGER)'); // would fail with "database is locked" if left open
+    const status = await app.get(AutoMigrationService).getStatus();
+    await app.close();
+    expect(status.lastError).toMatchObject({ code: 'MIGRATION_FAILED', migration: '001_leaky' });
+    expect(tableNames(db)).not.toContain('leaked');
+    expect(inspect(db, (d) => d.prepare('SELECT in_progress FROM migration_lock').get())).toEqual({ in_progress: 0 });
+  });
+
+  it('refuses a transaction: false migration that forgets COMMIT, instead of recording it', async () => {
+    const forgetful = migration(
+      '001_forgot_commit',
+      (d) => {
+        d.exec('BEGIN; CREATE TABLE never_committed (id INTEGER)');
+      },
+      { transaction: false },
+    );
+    const { error } = await bootFailure(base(), { migrations: [forgetful, migration('002_next')] });
+    expect(error).toMatchObject({ code: 'MIGRATION_FAILED', migration: '001_forgot_commit' });
+    expect(error.message).toContain('left a transaction open');
+    expect(historyNames(db)).toEqual([]);
+    expect(tableNames(db)).not.toContain('never_committed');
+  });
+
+  it('says so when a migration ends the runner transaction itself', async () => {
+    const committer = migration('001_commits', (d) => {
+      d.exec('CREATE TABLE committed_early (id INTEGER); COMMIT');
+    });
+    const { error } = await bootFailure(base(), { migrations: [committer] });
+    expect(error).toBeInstanceOf(MigrationFailedError);
+    expect((error as MigrationFailedError).outcome).toBe('escaped');
+    expect(error.message).toContain('ended the runner\'s transaction itself');
+    expect(historyNames(db)).toEqual([]);
+  });
+
+  it('in transactionMode "all", blames a failing COMMIT on the batch, not on its last migration alone', async () => {
+    const badFk = migration('001_bad_fk', (d) => {
+      d.exec(`
+        CREATE TABLE parent (id INTEGER PRIMARY KEY);
+        CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED);
+        INSERT INTO child VALUES (1, 42);
+      `);
+    });
+    const { error } = await bootFailure({ ...base(), transactionMode: 'all' }, { migrations: [badFk, migration('002_fine')] });
+    expect(error.message).toContain('committing 001_bad_fk, 002_fine failed: FOREIGN KEY constraint failed');
+    expect(tableNames(db)).not.toContain('child');
+    expect(historyNames(db)).toEqual([]);
+  });
+
+  it('refuses a migration that depends on a request-scoped provider, whatever failOnError says', async () => {
+    @Injectable({ scope: Scope.REQUEST })
+    class PerRequest {}
+    @Injectable()
+    class NeedsRequest {
+      constructor(readonly perRequest: PerRequest) {}
+      up() {}
+    }
+    Migration({ name: '001_scoped', version: '1.0.0' })(NeedsRequest);
+    const { error } = await bootFailure({ ...base(), failOnError: false }, { migrations: [NeedsRequest, PerRequest] });
+    expect(error).toBeInstanceOf(InvalidMigrationError);
+    expect(error.message).toContain('NeedsRequest: depends on a request-scoped provider');
+  });
+
+  it('lets a running migration finish before shutdown closes the connections', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let entered!: () => void;
+    const started = new Promise<void>((resolve) => (entered = resolve));
+    const slow = migration('001_slow', async (d) => {
+      d.exec('CREATE TABLE slow (id INTEGER)');
+      entered();
+      await gate;
+      d.exec('INSERT INTO slow VALUES (1)');
+    });
+    const { app } = await bootApp(base(), { migrations: [slow] }, { init: false });
+    const init = app.init();
+    await started;
+    const closing = app.close();
+    await sleep(50);
+    release();
+    await Promise.all([init, closing]);
+    expect(historyNames(db)).toEqual(['001_slow']);
+    expect(inspect(db, (d) => d.prepare('SELECT * FROM slow').all())).toEqual([{ id: 1 }]);
+    expect(inspect(db, (d) => d.prepare('SELECT in_progress FROM migration_lock').get())).toEqual({ in_progress: 0 });
+  });
+
+  it('applies pragmas to both connections, and leaves the journal mode alone unless asked', async () => {
+    let migrationMode: unknown;
+    const peek = migration('001_peek', (d) => {
+      migrationMode = d.pragma('journal_mode', { simple: true });
+    });
+    const wal = await bootApp({ ...base(), pragmas: { journal_mode: 'wal', synchronous: 'normal' } }, { migrations: [peek], providers: [UsesDatabase] });
+    const appDb = wal.app.get(UsesDatabase).db;
+    expect(appDb.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(appDb.pragma('synchronous', { simple: true })).toBe(1);
+    expect(migrationMode).toBe('wal');
+    await wal.app.close();
+
+    const other = dir.file('plain.db');
+    const plain = await bootApp({ database: other, backup: false }, { migrations: [migration('001_a')], providers: [UsesDatabase] });
+    expect(plain.app.get(UsesDatabase).db.pragma('journal_mode', { simple: true })).toBe('delete');
+    await plain.app.close();
+  });
+
+  it('runs a class listed in two modules once, logs inactive options once, and resolves whenReady()', async () => {
+    let runs = 0;
+    const twice = migration('001_twice', () => {
+      runs++;
+    });
+    @Module({ providers: [twice] })
+    class FeatureModule {}
+    const { app, logger } = await bootApp({ database: db }, { migrations: [twice], imports: [FeatureModule] });
+    await app.get(AutoMigrationService).whenReady();
+    await app.close();
+    expect(runs).toBe(1);
+    expect(historyNames(db)).toEqual(['001_twice']);
+    expect(logger.lines.filter((l) => l.includes('not yet active'))).toEqual([
+      'LOG [AutoMigration] Accepted, not yet active in this release: backup, validateChecksums',
+    ]);
+  });
+
+  it('logs the stack of a failing migration (the status never carries it)', async () => {
+    const broken = migration('001_broken', () => {
+      (undefined as unknown as { values: () => void }).values();
+    });
+    const { app, logger } = await bootApp({ ...base(), failOnError: false }, { migrations: [broken] });
+    const status = await app.get(AutoMigrationService).getStatus();
+    await app.close();
+    expect(logger.traces.join('\n')).toMatch(/TypeError: Cannot read properties of undefined \(reading 'values'\)\n\s+at /);
+    expect(JSON.stringify(status)).not.toMatch(/\n\s+at /);
+  });
+
+  it('refuses forRoot() without options with a clear error', () => {
+    expect(() => (AutoMigrationModule.forRoot as (o?: unknown) => unknown)()).toThrow(InvalidOptionsError);
+  });
+});
+
+@Injectable()
+class UsesDatabase {
+  constructor(@InjectMigrationDatabase() readonly db: Database) {}
+}
