@@ -51,8 +51,10 @@ export class MigrationLease implements OnModuleDestroy {
    */
   async acquire(): Promise<void> {
     const started = Date.now();
+    let waited = false;
     try {
       await this.lock.acquire(this.options.lock.timeoutMs, () => {
+        waited = true;
         void this.holderFromLeaseRow().then((holder) => this.events.emit({ type: 'lock-waiting', holder }));
       });
     } catch (error) {
@@ -60,7 +62,7 @@ export class MigrationLease implements OnModuleDestroy {
       throw error;
     }
     this.held = true;
-    this.events.emit({ type: 'lock-acquired', waitedMs: Date.now() - started });
+    this.events.emit({ type: 'lock-acquired', waitedMs: waited ? Date.now() - started : 0 });
     try {
       await this.driver.ensureSchema();
       await this.driver.writeLease(this.owner);

@@ -7,6 +7,11 @@ import type { MigrationLock } from '../driver/migration-driver';
 
 const FIRST_RETRY_MS = 5;
 const MAX_RETRY_MS = 200;
+/**
+ * A status probe holds the lock for microseconds; only a lock still taken after this long is
+ * reported as a wait, so health checks never cause false "waiting" lines and events.
+ */
+const REPORT_WAIT_AFTER_MS = 50;
 
 /**
  * Cross-process lock held as an open `BEGIN IMMEDIATE` transaction on a small sidecar SQLite
@@ -35,8 +40,10 @@ export class SqliteFileLock implements MigrationLock {
         }
         const waited = Date.now() - started;
         if (waited >= timeoutMs) throw new LockTimeoutError(waited);
-        if (!waiting) onWait();
-        waiting = true;
+        if (!waiting && waited >= REPORT_WAIT_AFTER_MS) {
+          waiting = true;
+          onWait();
+        }
         // Jitter keeps processes that started together from retrying in lockstep.
         await sleep(Math.min(timeoutMs - waited, delay + Math.random() * delay));
       }
