@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { killStrayChildren, REPO_ROOT, type RunningChild, spawnTs } from '../helpers/child-process';
+import { CLEARED_LEASE, events, execLog, lines, migrationName, REPLICA_FIXTURE as FIXTURE, ROWS_PER_TABLE, status, WAIT_LINE } from '../helpers/replica-output';
 import { tempDir } from '../helpers/temp-dir';
 
 /*
@@ -13,64 +14,18 @@ import { tempDir } from '../helpers/temp-dir';
  * must refuse to retry a half-applied non-transactional one.
  */
 
-const FIXTURE = join(REPO_ROOT, 'test', 'fixtures', 'replica-app.ts');
-const ROWS_PER_TABLE = 5; // as in the fixture
 const HOST = hostname();
-/** Any line of the module saying it waits for another holder. */
-const WAIT_LINE = /Migration lock held by /;
 
 jest.setTimeout(180_000);
-
-function migrationName(n: number): string {
-  const p = String(n).padStart(3, '0');
-  return `${p}_create_t${p}`;
-}
 
 function names(from: number, to: number): string[] {
   return Array.from({ length: to - from + 1 }, (_, i) => migrationName(from + i));
 }
 
-interface Event {
-  type: string;
-  at: string;
-  [key: string]: any;
-}
-
-function lines(child: RunningChild): string[] {
-  return child.stdout().split('\n');
-}
-
-function events(child: RunningChild): Event[] {
-  return lines(child)
-    .filter((l) => l.startsWith('EVENT '))
-    .map((l) => JSON.parse(l.slice(l.indexOf('{'))) as Event);
-}
-
-function status(child: RunningChild): any {
-  const found = lines(child).filter((l) => l.startsWith('STATUS '));
-  if (found.length !== 1) throw new Error(`expected one STATUS line\n${child.describe()}`);
-  return JSON.parse(found[0].slice('STATUS '.length));
-}
-
-/**
- * No sign of waiting for a lock holder: no wait line, no lock-waiting event. (Not "Took the
- * migration lock after waiting N ms": that line is also logged for the 1 ms it can take to open
- * the lock file when nobody holds it.)
- */
+/** No sign of waiting for a lock holder: no wait line, no lock-waiting event, no waited time. */
 function expectNoWait(child: RunningChild): void {
-  expect(lines(child).filter((l) => WAIT_LINE.test(l))).toEqual([]);
+  expect(lines(child).filter((l) => WAIT_LINE.test(l) || l.includes('Took the migration lock after waiting'))).toEqual([]);
   expect(events(child).filter((e) => e.type === 'lock-waiting')).toEqual([]);
-}
-
-/** `<pid> <name>` lines written by the migrations as they start. */
-function execLog(file: string): { pid: number; name: string }[] {
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => {
-      const [pid, name] = l.split(' ');
-      return { pid: Number(pid), name };
-    });
 }
 
 async function expectExit(child: RunningChild, code: number, timeoutMs = 120_000): Promise<void> {
@@ -91,17 +46,6 @@ function withDb<T>(file: string, fn: (db: BetterSqlite3.Database) => T, readonly
     conn.close();
   }
 }
-
-const CLEARED_LEASE = {
-  id: 1,
-  in_progress: 0,
-  started_at: null,
-  owner_host: null,
-  owner_pid: null,
-  owner_instance: null,
-  heartbeat_at: null,
-  current_migration: null,
-};
 
 describe('recovery after a replica dies, and after a stale lease row', () => {
   let dir: ReturnType<typeof tempDir>;

@@ -15,35 +15,29 @@ import {
 } from '../../src/auto-migration';
 import type { Database } from 'better-sqlite3';
 import { bootApp, bootFailure } from '../helpers/boot';
-import { migration } from '../helpers/migrations';
+import { gatedMigration, migration } from '../helpers/migrations';
 import { historyNames, inspect, tableNames } from '../helpers/sqlite';
-import { tempDir } from '../helpers/temp-dir';
+import { useTempDatabase } from '../helpers/temp-dir';
 
 /** Edge cases found in review: each one once ended in a raw error, a wrong message or a stuck state. */
 describe('hardening', () => {
-  let dir: ReturnType<typeof tempDir>;
-  let db: string;
-  beforeEach(() => {
-    dir = tempDir();
-    db = dir.file('app.db');
-  });
-  afterEach(() => dir.remove());
-  const base = () => ({ database: db, backup: false as const });
+  const t = useTempDatabase();
+  const base = () => ({ database: t.db, backup: false as const });
 
   it('refuses a migrations table created by another tool, naming it, and changes nothing', async () => {
-    const other = new BetterSqlite3(db);
+    const other = new BetterSqlite3(t.db);
     other.exec("CREATE TABLE migrations (id INTEGER PRIMARY KEY, timestamp INTEGER, name TEXT); INSERT INTO migrations VALUES (1, 0, 'Init1')");
     other.close();
-    const bytes = readFileSync(db);
+    const bytes = readFileSync(t.db);
     const { error } = await bootFailure({ ...base(), failOnError: false }, { migrations: [migration('001_a')] });
     expect(error).toBeInstanceOf(ForeignHistoryTableError);
     expect(error.message).toContain('table "migrations" that nestjs-auto-migration did not create');
     expect(error.message).toContain('version, description, checksum, applied_at, execution_time_ms');
-    expect(readFileSync(db).equals(bytes)).toBe(true);
+    expect(readFileSync(t.db).equals(bytes)).toBe(true);
   });
 
   it('names the step and gives advice when another connection keeps the database locked', async () => {
-    const holder = new BetterSqlite3(db);
+    const holder = new BetterSqlite3(t.db);
     holder.exec('CREATE TABLE busy (id INTEGER); BEGIN IMMEDIATE; INSERT INTO busy VALUES (1)');
     try {
       const { error } = await bootFailure({ ...base(), pragmas: { busy_timeout: 100 } }, { migrations: [migration('001_a')] });
@@ -70,8 +64,8 @@ describe('hardening', () => {
     const status = await app.get(AutoMigrationService).getStatus();
     await app.close();
     expect(status.lastError).toMatchObject({ code: 'MIGRATION_FAILED', migration: '001_leaky' });
-    expect(tableNames(db)).not.toContain('leaked');
-    expect(inspect(db, (d) => d.prepare('SELECT in_progress FROM migration_lock').get())).toEqual({ in_progress: 0 });
+    expect(tableNames(t.db)).not.toContain('leaked');
+    expect(inspect(t.db, (d) => d.prepare('SELECT in_progress FROM migration_lock').get())).toEqual({ in_progress: 0 });
   });
 
   it('refuses a transaction: false migration that forgets COMMIT, instead of recording it', async () => {
@@ -85,8 +79,8 @@ describe('hardening', () => {
     const { error } = await bootFailure(base(), { migrations: [forgetful, migration('002_next')] });
     expect(error).toMatchObject({ code: 'MIGRATION_FAILED', migration: '001_forgot_commit' });
     expect(error.message).toContain('left a transaction open');
-    expect(historyNames(db)).toEqual([]);
-    expect(tableNames(db)).not.toContain('never_committed');
+    expect(historyNames(t.db)).toEqual([]);
+    expect(tableNames(t.db)).not.toContain('never_committed');
   });
 
   it('says so when a migration ends the runner transaction itself', async () => {
@@ -97,7 +91,7 @@ describe('hardening', () => {
     expect(error).toBeInstanceOf(MigrationFailedError);
     expect((error as MigrationFailedError).outcome).toBe('escaped');
     expect(error.message).toContain('ended the runner\'s transaction itself');
-    expect(historyNames(db)).toEqual([]);
+    expect(historyNames(t.db)).toEqual([]);
   });
 
   it('in transactionMode "all", blames a failing COMMIT on the batch, not on its last migration alone', async () => {
@@ -110,8 +104,8 @@ describe('hardening', () => {
     });
     const { error } = await bootFailure({ ...base(), transactionMode: 'all' }, { migrations: [badFk, migration('002_fine')] });
     expect(error.message).toContain('committing 001_bad_fk, 002_fine failed: FOREIGN KEY constraint failed');
-    expect(tableNames(db)).not.toContain('child');
-    expect(historyNames(db)).toEqual([]);
+    expect(tableNames(t.db)).not.toContain('child');
+    expect(historyNames(t.db)).toEqual([]);
   });
 
   it('refuses a migration that depends on a request-scoped provider, whatever failOnError says', async () => {
@@ -129,26 +123,17 @@ describe('hardening', () => {
   });
 
   it('lets a running migration finish before shutdown closes the connections', async () => {
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    let entered!: () => void;
-    const started = new Promise<void>((resolve) => (entered = resolve));
-    const slow = migration('001_slow', async (d) => {
-      d.exec('CREATE TABLE slow (id INTEGER)');
-      entered();
-      await gate;
-      d.exec('INSERT INTO slow VALUES (1)');
-    });
-    const { app } = await bootApp(base(), { migrations: [slow] }, { init: false });
+    const slow = gatedMigration('001_slow');
+    const { app } = await bootApp(base(), { migrations: [slow.type] }, { init: false });
     const init = app.init();
-    await started;
+    await slow.started;
     const closing = app.close();
     await sleep(50);
-    release();
+    slow.release();
     await Promise.all([init, closing]);
-    expect(historyNames(db)).toEqual(['001_slow']);
-    expect(inspect(db, (d) => d.prepare('SELECT * FROM slow').all())).toEqual([{ id: 1 }]);
-    expect(inspect(db, (d) => d.prepare('SELECT in_progress FROM migration_lock').get())).toEqual({ in_progress: 0 });
+    expect(historyNames(t.db)).toEqual(['001_slow']);
+    expect(inspect(t.db, (d) => d.prepare('SELECT * FROM slow').all())).toEqual([{ id: 1 }]);
+    expect(inspect(t.db, (d) => d.prepare('SELECT in_progress FROM migration_lock').get())).toEqual({ in_progress: 0 });
   });
 
   it('applies pragmas to both connections, and leaves the journal mode alone unless asked', async () => {
@@ -163,7 +148,7 @@ describe('hardening', () => {
     expect(migrationMode).toBe('wal');
     await wal.app.close();
 
-    const other = dir.file('plain.db');
+    const other = t.dir.file('plain.db');
     const plain = await bootApp({ database: other, backup: false }, { migrations: [migration('001_a')], providers: [UsesDatabase] });
     expect(plain.app.get(UsesDatabase).db.pragma('journal_mode', { simple: true })).toBe('delete');
     await plain.app.close();
@@ -176,11 +161,11 @@ describe('hardening', () => {
     });
     @Module({ providers: [twice] })
     class FeatureModule {}
-    const { app, logger } = await bootApp({ database: db }, { migrations: [twice], imports: [FeatureModule] });
+    const { app, logger } = await bootApp({ database: t.db }, { migrations: [twice], imports: [FeatureModule] });
     await app.get(AutoMigrationService).whenReady();
     await app.close();
     expect(runs).toBe(1);
-    expect(historyNames(db)).toEqual(['001_twice']);
+    expect(historyNames(t.db)).toEqual(['001_twice']);
     expect(logger.lines.filter((l) => l.includes('not yet active'))).toEqual([
       'LOG [AutoMigration] Accepted, not yet active in this release: backup, validateChecksums',
     ]);

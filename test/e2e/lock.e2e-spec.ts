@@ -2,8 +2,8 @@ import BetterSqlite3, { type Database } from 'better-sqlite3';
 import { LockTimeoutError } from '../../src/auto-migration';
 import { bootApp, bootFailure } from '../helpers/boot';
 import { migration } from '../helpers/migrations';
-import { historyNames, tableNames } from '../helpers/sqlite';
-import { tempDir } from '../helpers/temp-dir';
+import { CLEARED_LEASE, historyNames, tableNames } from '../helpers/sqlite';
+import { useTempDatabase } from '../helpers/temp-dir';
 
 /** Holds the migration lock the way another instance would: an open BEGIN IMMEDIATE on the sidecar file. */
 function holdLock(database: string): Database {
@@ -13,18 +13,12 @@ function holdLock(database: string): Database {
 }
 
 describe('the cross-process migration lock', () => {
-  let dir: ReturnType<typeof tempDir>;
-  let db: string;
-  beforeEach(() => {
-    dir = tempDir();
-    db = dir.file('app.db');
-  });
-  afterEach(() => dir.remove());
+  const t = useTempDatabase();
 
   it('waits for the holder, then gives up after lock.timeoutMs with LockTimeoutError, applying nothing', async () => {
-    const holder = holdLock(db);
+    const holder = holdLock(t.db);
     try {
-      const { error, logger } = await bootFailure({ database: db, backup: false, lock: { timeoutMs: 300 } }, { migrations: [migration('001_a')] });
+      const { error, logger } = await bootFailure({ database: t.db, backup: false, lock: { timeoutMs: 300 } }, { migrations: [migration('001_a')] });
       expect(error).toBeInstanceOf(LockTimeoutError);
       expect(error).toMatchObject({ code: 'LOCK_TIMEOUT' });
       expect((error as LockTimeoutError).waitedMs).toBeGreaterThanOrEqual(300);
@@ -33,26 +27,26 @@ describe('the cross-process migration lock', () => {
       );
       expect(logger.lines).toEqual(expect.arrayContaining([expect.stringMatching(/^ERROR \[AutoMigration\] Gave up waiting for the migration lock/)]));
       // Nothing was written: not even the module's own tables, which are created under the lock.
-      expect(tableNames(db)).toEqual([]);
+      expect(tableNames(t.db)).toEqual([]);
     } finally {
       holder.close();
     }
   });
 
   it('proceeds as soon as the holder lets go', async () => {
-    const holder = holdLock(db);
+    const holder = holdLock(t.db);
     setTimeout(() => holder.close(), 200);
-    const { app, logger } = await bootApp({ database: db, backup: false, lock: { timeoutMs: 10_000 } }, { migrations: [migration('001_a')] });
+    const { app, logger } = await bootApp({ database: t.db, backup: false, lock: { timeoutMs: 10_000 } }, { migrations: [migration('001_a')] });
     await app.close();
     expect(logger.lines).toEqual(expect.arrayContaining([expect.stringMatching(/^LOG \[AutoMigration\] Migration lock held by .*; waiting up to 10000 ms\.$/)]));
-    expect(historyNames(db)).toEqual(['001_a']);
+    expect(historyNames(t.db)).toEqual(['001_a']);
   });
 
   it('is not needed when nothing is pending: a held lock does not delay an up-to-date start', async () => {
-    await (await bootApp({ database: db, backup: false }, { migrations: [migration('001_a')] })).app.close();
-    const holder = holdLock(db);
+    await (await bootApp({ database: t.db, backup: false }, { migrations: [migration('001_a')] })).app.close();
+    const holder = holdLock(t.db);
     try {
-      const { app, logger } = await bootApp({ database: db, backup: false, lock: { timeoutMs: 0 } }, { migrations: [migration('001_a')] });
+      const { app, logger } = await bootApp({ database: t.db, backup: false, lock: { timeoutMs: 0 } }, { migrations: [migration('001_a')] });
       await app.close();
       expect(logger.lines).toContain('LOG [AutoMigration] Schema up to date (1 applied, nothing pending)');
     } finally {
@@ -65,20 +59,11 @@ describe('the cross-process migration lock', () => {
     const peek = migration('001_peek', (d) => {
       seen = d.prepare('SELECT in_progress, started_at FROM migration_lock WHERE id = 1').get();
     });
-    const { app } = await bootApp({ database: db, backup: false }, { migrations: [peek] });
+    const { app } = await bootApp({ database: t.db, backup: false }, { migrations: [peek] });
     await app.close();
     expect(seen).toEqual({ in_progress: 1, started_at: expect.stringMatching(/^\d{4}-.*Z$/) });
-    const after = new BetterSqlite3(db, { readonly: true });
-    expect(after.prepare('SELECT * FROM migration_lock').get()).toEqual({
-      id: 1,
-      in_progress: 0,
-      started_at: null,
-      owner_host: null,
-      owner_pid: null,
-      owner_instance: null,
-      heartbeat_at: null,
-      current_migration: null,
-    });
+    const after = new BetterSqlite3(t.db, { readonly: true });
+    expect(after.prepare('SELECT * FROM migration_lock').get()).toEqual(CLEARED_LEASE);
     after.close();
   });
 });

@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { killStrayChildren, REPO_ROOT, type RunningChild, spawnTs } from '../helpers/child-process';
+import { CLEARED_LEASE, events, execLog, lines, migrationName, REPLICA_FIXTURE as FIXTURE, ROWS_PER_TABLE, status, waitLines } from '../helpers/replica-output';
 import { tempDir } from '../helpers/temp-dir';
 
 /*
@@ -13,57 +14,11 @@ import { tempDir } from '../helpers/temp-dir';
  * waiter that gives up names the holder.
  */
 
-const FIXTURE = join(REPO_ROOT, 'test', 'fixtures', 'replica-app.ts');
 const COUNT = 30;
-const ROWS_PER_TABLE = 5; // as in the fixture
 const NAMES = Array.from({ length: COUNT }, (_, i) => migrationName(i + 1));
 const HOST = hostname();
-/** Any line of the module saying it waits for another holder. */
-const WAIT_LINE = /^LOG \[AutoMigration\] Migration lock held by /;
 
 jest.setTimeout(240_000);
-
-function migrationName(n: number): string {
-  const p = String(n).padStart(3, '0');
-  return `${p}_create_t${p}`;
-}
-
-interface Event {
-  type: string;
-  at: string;
-  [key: string]: any;
-}
-
-function lines(child: RunningChild): string[] {
-  return child.stdout().split('\n');
-}
-
-function events(child: RunningChild): Event[] {
-  return lines(child)
-    .filter((l) => l.startsWith('EVENT '))
-    .map((l) => JSON.parse(l.slice(l.indexOf('{'))) as Event);
-}
-
-function status(child: RunningChild): any {
-  const found = lines(child).filter((l) => l.startsWith('STATUS '));
-  if (found.length !== 1) throw new Error(`expected one STATUS line\n${child.describe()}`);
-  return JSON.parse(found[0].slice('STATUS '.length));
-}
-
-function waitLines(child: RunningChild): string[] {
-  return lines(child).filter((l) => WAIT_LINE.test(l));
-}
-
-/** `<pid> <name>` lines written by the migrations as they start. */
-function execLog(file: string): { pid: number; name: string }[] {
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => {
-      const [pid, name] = l.split(' ');
-      return { pid: Number(pid), name };
-    });
-}
 
 async function expectExit(child: RunningChild, code: number, timeoutMs = 120_000): Promise<void> {
   const exit = await child.waitForExit(timeoutMs);
@@ -165,18 +120,7 @@ describe('many replicas starting against one database file', () => {
             hi: runnerPid,
           });
         }
-        expect(conn.prepare('SELECT * FROM migration_lock').all()).toEqual([
-          {
-            id: 1,
-            in_progress: 0,
-            started_at: null,
-            owner_host: null,
-            owner_pid: null,
-            owner_instance: null,
-            heartbeat_at: null,
-            current_migration: null,
-          },
-        ]);
+        expect(conn.prepare('SELECT * FROM migration_lock').all()).toEqual([CLEARED_LEASE]);
         expect(conn.prepare('SELECT COUNT(*) AS n FROM migration_attempts').get()).toEqual({ n: 0 });
         expect(conn.pragma('integrity_check', { simple: true })).toBe('ok');
       } finally {

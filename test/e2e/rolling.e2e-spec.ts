@@ -2,7 +2,8 @@ import { Module } from '@nestjs/common';
 import { ScheduleModule, SchedulerRegistry } from '@nestjs/schedule';
 import BetterSqlite3 from 'better-sqlite3';
 import { hostname } from 'node:os';
-import { toArray } from 'rxjs';
+import type { INestApplication } from '@nestjs/common';
+import { lastValueFrom, toArray } from 'rxjs';
 import {
   AutoMigrationService,
   InterruptedMigrationError,
@@ -13,17 +14,11 @@ import {
 import { bootApp, bootFailure } from '../helpers/boot';
 import { migration, tableFor } from '../helpers/migrations';
 import { historyNames, inspect, tableNames } from '../helpers/sqlite';
-import { tempDir } from '../helpers/temp-dir';
+import { useTempDatabase } from '../helpers/temp-dir';
 
 describe('rolling deployments, interrupted migrations, events and upgrades', () => {
-  let dir: ReturnType<typeof tempDir>;
-  let db: string;
-  beforeEach(() => {
-    dir = tempDir();
-    db = dir.file('app.db');
-  });
-  afterEach(() => dir.remove());
-  const base = () => ({ database: db, backup: false as const });
+  const t = useTempDatabase();
+  const base = () => ({ database: t.db, backup: false as const });
 
   it('tolerates applied migrations the code does not have, listing them as unknown and logging once', async () => {
     await (await bootApp(base(), { migrations: [migration('001_a'), migration('002_b'), migration('003_newer')] })).app.close();
@@ -47,19 +42,16 @@ describe('rolling deployments, interrupted migrations, events and upgrades', () 
     const { error } = await bootFailure({ ...base(), failOnError: false }, { migrations: late });
     expect(error).toBeInstanceOf(OutOfOrderMigrationError);
     expect(error.message).toContain('"002_late" sorts before "003_c"');
-    expect(historyNames(db)).toEqual(['001_a', '003_c']);
+    expect(historyNames(t.db)).toEqual(['001_a', '003_c']);
 
     const { app } = await bootApp({ ...base(), allowOutOfOrder: true }, { migrations: late });
     await app.close();
-    expect(historyNames(db)).toEqual(['001_a', '003_c', '002_late']);
+    expect(historyNames(t.db)).toEqual(['001_a', '003_c', '002_late']);
   });
 
   it('emits the events of a run in order, and the log follows them', async () => {
     const { app, logger } = await bootApp(base(), { migrations: [migration('001_a'), migration('002_b')] }, { init: false });
-    const collected = app.get(AutoMigrationService).events$.pipe(toArray()).toPromise();
-    await app.init();
-    await app.close(); // completes the stream
-    const events = (await collected) as MigrationEvent[];
+    const events = await eventsOfOneRun(app);
     expect(events.map((e) => e.type)).toEqual([
       'lock-acquired',
       'run-started',
@@ -81,10 +73,7 @@ describe('rolling deployments, interrupted migrations, events and upgrades', () 
       throw new Error('nope');
     });
     const { app } = await bootApp({ ...base(), failOnError: false }, { migrations: [migration('001_a'), failing] }, { init: false });
-    const collected = app.get(AutoMigrationService).events$.pipe(toArray()).toPromise();
-    await app.init();
-    await app.close();
-    const events = (await collected) as MigrationEvent[];
+    const events = await eventsOfOneRun(app);
     expect(events.map((e) => e.type)).toEqual([
       'lock-acquired',
       'run-started',
@@ -114,7 +103,7 @@ describe('rolling deployments, interrupted migrations, events and upgrades', () 
     const first = await bootFailure(base(), { migrations });
     expect(first.error).toMatchObject({ code: 'MIGRATION_FAILED', migration: '002_risky' });
     expect(first.error.message).toContain('outside a transaction');
-    const attempts = inspect(db, (d) => d.prepare('SELECT name, failed_at, error, owner_pid FROM migration_attempts').all());
+    const attempts = inspect(t.db, (d) => d.prepare('SELECT name, failed_at, error, owner_pid FROM migration_attempts').all());
     expect(attempts).toEqual([{ name: '002_risky', failed_at: expect.any(String), error: 'half-way', owner_pid: process.pid }]);
 
     // A later start refuses, naming it, and leaves it alone.
@@ -135,8 +124,8 @@ describe('rolling deployments, interrupted migrations, events and upgrades', () 
     await app.close();
     expect(status.state).toBe('up-to-date');
     expect(attempt).toBe(2); // ran again after being resolved as rolled back
-    expect(historyNames(db)).toEqual(['001_a', '002_risky', '003_c']);
-    expect(inspect(db, (d) => d.prepare('SELECT COUNT(*) AS n FROM migration_attempts').get())).toEqual({ n: 0 });
+    expect(historyNames(t.db)).toEqual(['001_a', '002_risky', '003_c']);
+    expect(inspect(t.db, (d) => d.prepare('SELECT COUNT(*) AS n FROM migration_attempts').get())).toEqual({ n: 0 });
   });
 
   it("resolve(name, 'applied') records the interrupted migration without running it again", async () => {
@@ -155,7 +144,7 @@ describe('rolling deployments, interrupted migrations, events and upgrades', () 
     await app.close();
     expect(runs).toBe(1);
     expect(status.state).toBe('up-to-date');
-    expect(historyNames(db)).toEqual(['001_risky', '002_after']);
+    expect(historyNames(t.db)).toEqual(['001_risky', '002_after']);
   });
 
   it('shows the lease while running: held by this instance, with owner, heartbeat and no suspicion', async () => {
@@ -179,7 +168,7 @@ describe('rolling deployments, interrupted migrations, events and upgrades', () 
   });
 
   it('upgrades the tables of a database created by the first release (schema 1) in place', async () => {
-    const v1 = new BetterSqlite3(db);
+    const v1 = new BetterSqlite3(t.db);
     v1.exec(`
       CREATE TABLE migrations (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE, version TEXT NOT NULL,
         description TEXT NOT NULL DEFAULT '', checksum TEXT NOT NULL, applied_at TEXT NOT NULL, execution_time_ms INTEGER NOT NULL);
@@ -199,11 +188,11 @@ describe('rolling deployments, interrupted migrations, events and upgrades', () 
     // Nothing pending: an old-layout database still takes the lock once, to upgrade.
     const { app } = await bootApp(base(), { migrations: [migration('001_a'), migration('002_b')] });
     await app.close();
-    expect(historyNames(db)).toEqual(['001_a', '002_b']);
-    expect(tableNames(db)).toContain('migration_attempts');
-    const columns = inspect(db, (d) => (d.pragma('table_info(migration_lock)') as { name: string }[]).map((c) => c.name));
+    expect(historyNames(t.db)).toEqual(['001_a', '002_b']);
+    expect(tableNames(t.db)).toContain('migration_attempts');
+    const columns = inspect(t.db, (d) => (d.pragma('table_info(migration_lock)') as { name: string }[]).map((c) => c.name));
     expect(columns).toEqual(['id', 'in_progress', 'started_at', 'owner_host', 'owner_pid', 'owner_instance', 'heartbeat_at', 'current_migration']);
-    expect(inspect(db, (d) => d.prepare("SELECT value FROM migration_meta WHERE key = 'schema_version'").get())).toEqual({ value: '2' });
+    expect(inspect(t.db, (d) => d.prepare("SELECT value FROM migration_meta WHERE key = 'schema_version'").get())).toEqual({ value: '2' });
   });
 
   it("registers its heartbeat in the app's SchedulerRegistry when ScheduleModule is imported, and shuts down cleanly", async () => {
@@ -222,3 +211,11 @@ describe('rolling deployments, interrupted migrations, events and upgrades', () 
     await app.close();
   });
 });
+
+/** Boots the (not yet initialised) app, closes it, and returns every event it emitted. */
+async function eventsOfOneRun(app: INestApplication): Promise<MigrationEvent[]> {
+  const collected = lastValueFrom(app.get(AutoMigrationService).events$.pipe(toArray()));
+  await app.init();
+  await app.close(); // completes the stream
+  return collected;
+}

@@ -6,20 +6,14 @@ import { AutoMigrationService, InjectMigrationDatabase, MigrationFailedError } f
 import { bootApp, bootFailure } from '../helpers/boot';
 import { migration, tableFor } from '../helpers/migrations';
 import { historyNames, inspect, tableNames } from '../helpers/sqlite';
-import { tempDir } from '../helpers/temp-dir';
+import { useTempDatabase } from '../helpers/temp-dir';
 
 const ISO_MS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
 describe('applying migrations at bootstrap', () => {
-  let dir: ReturnType<typeof tempDir>;
-  let db: string;
-  beforeEach(() => {
-    dir = tempDir();
-    db = dir.file('app.db');
-  });
-  afterEach(() => dir.remove());
+  const t = useTempDatabase();
 
-  const base = () => ({ database: db, backup: false as const });
+  const base = () => ({ database: t.db, backup: false as const });
   const three = () => [migration('001_a'), migration('002_b'), migration('003_c')];
 
   it('applies every migration on the first run, in name order, with history, checksum and timing', async () => {
@@ -28,9 +22,9 @@ describe('applying migrations at bootstrap', () => {
     const { app, logger } = await bootApp(base(), { migrations: [c, a, b] });
     await app.close();
 
-    expect(historyNames(db)).toEqual(['001_a', '002_b', '003_c']);
-    expect(tableNames(db)).toEqual(expect.arrayContaining([tableFor('001_a'), tableFor('002_b'), tableFor('003_c')]));
-    const rows = inspect(db, (d) => d.prepare('SELECT * FROM migrations ORDER BY id').all()) as Record<string, unknown>[];
+    expect(historyNames(t.db)).toEqual(['001_a', '002_b', '003_c']);
+    expect(tableNames(t.db)).toEqual(expect.arrayContaining([tableFor('001_a'), tableFor('002_b'), tableFor('003_c')]));
+    const rows = inspect(t.db, (d) => d.prepare('SELECT * FROM migrations ORDER BY id').all()) as Record<string, unknown>[];
     for (const row of rows) {
       expect(row).toMatchObject({ version: '1.0.0', description: expect.stringMatching(/^test /) });
       expect(row.applied_at).toMatch(ISO_MS);
@@ -42,7 +36,7 @@ describe('applying migrations at bootstrap', () => {
         expect.stringMatching(/\[AutoMigration\] \[1\/3\] 001_a \(\d+ ms\)$/),
         expect.stringMatching(/\[AutoMigration\] \[3\/3\] 003_c \(\d+ ms\)$/),
         expect.stringMatching(/Applied 3 migrations in \d+ ms/),
-        `LOG [AutoMigration] Database: ${db}`,
+        `LOG [AutoMigration] Database: ${t.db}`,
       ]),
     );
   });
@@ -50,18 +44,18 @@ describe('applying migrations at bootstrap', () => {
   it('applies nothing on a rerun, and only the new migration when one is added', async () => {
     const migrations = three();
     await (await bootApp(base(), { migrations })).app.close();
-    const before = inspect(db, (d) => d.prepare('SELECT id, name, applied_at FROM migrations ORDER BY id').all());
+    const before = inspect(t.db, (d) => d.prepare('SELECT id, name, applied_at FROM migrations ORDER BY id').all());
 
     const rerun = await bootApp(base(), { migrations });
     await rerun.app.close();
-    expect(inspect(db, (d) => d.prepare('SELECT id, name, applied_at FROM migrations ORDER BY id').all())).toEqual(before);
+    expect(inspect(t.db, (d) => d.prepare('SELECT id, name, applied_at FROM migrations ORDER BY id').all())).toEqual(before);
     expect(rerun.logger.lines).toContain('LOG [AutoMigration] Schema up to date (3 applied, nothing pending)');
 
     const added = await bootApp(base(), { migrations: [...migrations, migration('004_d')] });
     await added.app.close();
-    const after = inspect(db, (d) => d.prepare('SELECT id, name, applied_at FROM migrations ORDER BY id').all());
+    const after = inspect(t.db, (d) => d.prepare('SELECT id, name, applied_at FROM migrations ORDER BY id').all());
     expect(after.slice(0, 3)).toEqual(before);
-    expect(historyNames(db)).toEqual(['001_a', '002_b', '003_c', '004_d']);
+    expect(historyNames(t.db)).toEqual(['001_a', '002_b', '003_c', '004_d']);
     expect(added.logger.lines).toEqual(expect.arrayContaining([expect.stringMatching(/\[1\/1\] 004_d/)]));
   });
 
@@ -83,8 +77,8 @@ describe('applying migrations at bootstrap', () => {
     expect(error.message).toContain('boom in the middle');
     expect((error as MigrationFailedError).cause).toMatchObject({ message: 'boom in the middle' });
     expect(ran).toEqual([]);
-    expect(tableNames(db)).not.toContain('half_done');
-    expect(historyNames(db)).toEqual(['001_ok']);
+    expect(tableNames(t.db)).not.toContain('half_done');
+    expect(historyNames(t.db)).toEqual(['001_ok']);
     expect(logger.lines).toEqual(expect.arrayContaining([expect.stringMatching(/^ERROR \[AutoMigration\] Migration "002_fails" failed/)]));
   });
 
@@ -97,19 +91,19 @@ describe('applying migrations at bootstrap', () => {
 
     expect(error).toMatchObject({ code: 'MIGRATION_FAILED', migration: '003_fails' });
     expect(error.message).toContain('Every migration of its batch (transactionMode "all") was rolled back');
-    expect(historyNames(db)).toEqual([]);
-    expect(tableNames(db).filter((t) => t.startsWith('t_') || t === 'half_done')).toEqual([]);
+    expect(historyNames(t.db)).toEqual([]);
+    expect(tableNames(t.db).filter((t) => t.startsWith('t_') || t === 'half_done')).toEqual([]);
   });
 
   it('applies a whole batch in one transaction in transactionMode "all"', async () => {
     const { app } = await bootApp({ ...base(), transactionMode: 'all' }, { migrations: three() });
     await app.close();
-    expect(historyNames(db)).toEqual(['001_a', '002_b', '003_c']);
+    expect(historyNames(t.db)).toEqual(['001_a', '002_b', '003_c']);
   });
 
   it('with failOnError: false starts the app in state failed with the error in status', async () => {
     const failing = migration('002_fails', () => {
-      throw new Error(`cannot read ${dir.path}/secret.txt`);
+      throw new Error(`cannot read ${t.dir.path}/secret.txt`);
     });
     const { app, logger } = await bootApp({ ...base(), failOnError: false }, { migrations: [migration('001_ok'), failing] });
     const status = await app.get(AutoMigrationService).getStatus();
@@ -120,7 +114,7 @@ describe('applying migrations at bootstrap', () => {
     expect(status.applied.map((m) => m.name)).toEqual(['001_ok']);
     expect(status.pending.map((m) => m.name)).toEqual(['002_fails']);
     expect(status.lastError).toEqual({ migration: '002_fails', code: 'MIGRATION_FAILED', message: expect.stringContaining('cannot read <path>') });
-    expect(JSON.stringify(status)).not.toContain(dir.path);
+    expect(JSON.stringify(status)).not.toContain(t.dir.path);
     expect(logger.lines).toEqual(expect.arrayContaining([expect.stringContaining('failOnError is false')]));
   });
 
@@ -173,7 +167,7 @@ describe('applying migrations at bootstrap', () => {
     }, { transaction: false });
     const { app } = await bootApp(base(), { migrations: [migration('001_a'), vacuum, migration('003_c')] });
     await app.close();
-    expect(historyNames(db)).toEqual(['001_a', '002_vacuum', '003_c']);
+    expect(historyNames(t.db)).toEqual(['001_a', '002_vacuum', '003_c']);
   });
 
   it('refuses VACUUM inside a transaction, naming the migration', async () => {
@@ -192,7 +186,7 @@ describe('applying migrations at bootstrap', () => {
       .map((s) => s.trim())
       .filter(Boolean);
     const BetterSqlite3 = (await import('better-sqlite3')).default;
-    const conn = new BetterSqlite3(db);
+    const conn = new BetterSqlite3(t.db);
     try {
       const [history, one, lock, reset] = seed;
       expect((conn.prepare(history).all() as { name: string }[]).map((r) => r.name).sort()).toEqual(['001_a', '002_b', '003_c']);
@@ -208,7 +202,7 @@ describe('applying migrations at bootstrap', () => {
     // The manual reset is harmless: the next start proceeds normally.
     const { app } = await bootApp(base(), { migrations: [...three(), migration('004_d')] });
     await app.close();
-    expect(historyNames(db)).toEqual(['001_a', '002_b', '003_c', '004_d']);
+    expect(historyNames(t.db)).toEqual(['001_a', '002_b', '003_c', '004_d']);
   });
 });
 

@@ -1,40 +1,21 @@
-import { type CanActivate, Controller, type ExecutionContext, Get, Injectable, Module } from '@nestjs/common';
-import { HealthCheck, HealthCheckService, TerminusModule } from '@nestjs/terminus';
+import { type CanActivate, type ExecutionContext, Injectable, Module } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
 import request from 'supertest';
 import { AutoMigrationModule, AutoMigrationService, MigrationHealthIndicator } from '../../src/auto-migration';
+// The demo's readiness endpoint, built the way the README tells users to build it.
+import { HealthController } from '../../src/health.controller';
 import { bootApp } from '../helpers/boot';
-import { migration } from '../helpers/migrations';
+import { gatedMigration, migration } from '../helpers/migrations';
 import { historyNames } from '../helpers/sqlite';
-import { tempDir } from '../helpers/temp-dir';
-
-/** A readiness endpoint built the way the README tells users to build it. */
-@Controller('health')
-class HealthController {
-  constructor(
-    private readonly health: HealthCheckService,
-    private readonly migrations: MigrationHealthIndicator,
-  ) {}
-
-  @Get()
-  @HealthCheck()
-  check() {
-    return this.health.check([() => this.migrations.isHealthy()]);
-  }
-}
+import { useTempDatabase } from '../helpers/temp-dir';
 
 describe('status endpoint and health indicator', () => {
-  let dir: ReturnType<typeof tempDir>;
-  let db: string;
-  beforeEach(() => {
-    dir = tempDir();
-    db = dir.file('app.db');
-  });
-  afterEach(() => dir.remove());
+  const t = useTempDatabase();
 
   const withHealth = { imports: [TerminusModule], controllers: [HealthController] };
 
   it('serves the contract status JSON and health 200 once up to date', async () => {
-    const { app } = await bootApp({ database: db, backup: false }, { migrations: [migration('001_a'), migration('002_b')], ...withHealth });
+    const { app } = await bootApp({ database: t.db, backup: false }, { migrations: [migration('001_a'), migration('002_b')], ...withHealth });
     const server = app.getHttpServer();
 
     const status = await request(server).get('/migrations/status').expect(200);
@@ -49,7 +30,7 @@ describe('status endpoint and health indicator', () => {
       lastError: null,
       lock: { held: false, owner: null, since: null, heartbeatAt: null, current: null, suspect: false },
     });
-    expect(JSON.stringify(status.body)).not.toContain(dir.path);
+    expect(JSON.stringify(status.body)).not.toContain(t.dir.path);
     expect(await app.get(AutoMigrationService).getStatus()).toEqual(status.body);
 
     const health = await request(server).get('/health').expect(200);
@@ -58,16 +39,8 @@ describe('status endpoint and health indicator', () => {
   });
 
   it('answers running and 503 while a migration runs, then up-to-date and 200', async () => {
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    let entered!: () => void;
-    const started = new Promise<void>((resolve) => (entered = resolve));
-    const slow = migration('002_slow', async (d) => {
-      d.exec('CREATE TABLE slow (id INTEGER)');
-      entered();
-      await gate;
-    });
-    const { app } = await bootApp({ database: db, backup: false }, { migrations: [migration('001_a'), slow], ...withHealth }, { init: false });
+    const slow = gatedMigration('002_slow');
+    const { app } = await bootApp({ database: t.db, backup: false }, { migrations: [migration('001_a'), slow.type], ...withHealth }, { init: false });
 
     // Before the bootstrap hook: nothing has run yet.
     const before = await app.get(AutoMigrationService).getStatus();
@@ -77,7 +50,7 @@ describe('status endpoint and health indicator', () => {
     expect(indicator).toEqual({ migrations: { status: 'down', state: 'pending', pending: ['001_a', '002_slow'] } });
 
     const init = app.init();
-    await started;
+    await slow.started;
     const server = app.getHttpServer();
     const running = await request(server).get('/migrations/status').expect(200);
     expect(running.body).toMatchObject({ state: 'running', lock: { held: true }, pending: [{ name: '002_slow' }] });
@@ -85,7 +58,7 @@ describe('status endpoint and health indicator', () => {
     const down = await request(server).get('/health').expect(503);
     expect(down.body.error.migrations).toMatchObject({ status: 'down', state: 'running' });
 
-    release();
+    slow.release();
     await init;
     await app.get(AutoMigrationService).whenReady();
     await request(server).get('/health').expect(200);
@@ -97,7 +70,7 @@ describe('status endpoint and health indicator', () => {
     const failing = migration('001_fails', () => {
       throw new Error('no such luck');
     });
-    const { app } = await bootApp({ database: db, backup: false, failOnError: false }, { migrations: [failing], ...withHealth });
+    const { app } = await bootApp({ database: t.db, backup: false, failOnError: false }, { migrations: [failing], ...withHealth });
     const res = await request(app.getHttpServer()).get('/health').expect(503);
     expect(res.body.error.migrations).toMatchObject({
       status: 'down',
@@ -115,7 +88,7 @@ describe('status endpoint and health indicator', () => {
       }
     }
     const moved = await bootApp({}, {
-      autoMigration: AutoMigrationModule.forRoot({ database: db, backup: false, statusController: { path: 'admin/schema', guards: [OnlyWithToken] } }),
+      autoMigration: AutoMigrationModule.forRoot({ database: t.db, backup: false, statusController: { path: 'admin/schema', guards: [OnlyWithToken] } }),
     });
     const server = moved.app.getHttpServer();
     await request(server).get('/migrations/status').expect(404);
@@ -123,7 +96,7 @@ describe('status endpoint and health indicator', () => {
     await request(server).get('/admin/schema').set('x-token', 'let-me-in').expect(200);
     await moved.app.close();
 
-    const off = await bootApp({}, { autoMigration: AutoMigrationModule.forRoot({ database: db, backup: false, statusController: false }) });
+    const off = await bootApp({}, { autoMigration: AutoMigrationModule.forRoot({ database: t.db, backup: false, statusController: false }) });
     await request(off.app.getHttpServer()).get('/migrations/status').expect(404);
     await off.app.close();
   });
@@ -131,7 +104,7 @@ describe('status endpoint and health indicator', () => {
   it('takes its options from forRootAsync, with injected configuration', async () => {
     @Injectable()
     class Config {
-      readonly databasePath = db;
+      readonly databasePath = t.db;
     }
     @Module({ providers: [Config], exports: [Config] })
     class ConfigModule {}
@@ -147,14 +120,14 @@ describe('status endpoint and health indicator', () => {
     });
     await request(app.getHttpServer()).get('/ops/migrations').expect(200);
     await app.close();
-    expect(historyNames(db)).toEqual(['001_async_config']);
+    expect(historyNames(t.db)).toEqual(['001_async_config']);
   });
 
   it('refuses statusController returned by a forRootAsync factory', async () => {
     await expect(
       bootApp({}, {
         autoMigration: AutoMigrationModule.forRootAsync({
-          useFactory: () => ({ database: db, statusController: false }),
+          useFactory: () => ({ database: t.db, statusController: false }),
         }),
       }),
     ).rejects.toMatchObject({ code: 'INVALID_OPTIONS', message: expect.stringContaining('beside useFactory') });

@@ -30,3 +30,21 @@ export function migration(
 export function tableFor(name: string): string {
   return `t_${name.replace(/\W/g, '_')}`;
 }
+
+/**
+ * A migration that creates table `slow`, then waits, inside its transaction, until the test calls
+ * `release()`; then inserts one row. `started` resolves once it is waiting.
+ */
+export function gatedMigration(name: string): { type: Type<unknown>; started: Promise<void>; release: () => void } {
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  let entered!: () => void;
+  const started = new Promise<void>((resolve) => (entered = resolve));
+  const type = migration(name, async (db) => {
+    db.exec('CREATE TABLE slow (id INTEGER)');
+    entered();
+    await gate;
+    db.exec('INSERT INTO slow VALUES (1)');
+  });
+  return { type, started, release };
+}

@@ -21,3 +21,15 @@ export function tableNames(file: string): string[] {
 export function historyNames(file: string): string[] {
   return inspect(file, (db) => (db.prepare('SELECT name FROM migrations ORDER BY id').all() as { name: string }[]).map((r) => r.name));
 }
+
+/** The lease row once nobody holds the lock. */
+export const CLEARED_LEASE = {
+  id: 1,
+  in_progress: 0,
+  started_at: null,
+  owner_host: null,
+  owner_pid: null,
+  owner_instance: null,
+  heartbeat_at: null,
+  current_migration: null,
+};

@@ -7,3 +7,17 @@ export function tempDir(prefix = 'auto-migration-'): { path: string; file(name: 
   const path = mkdtempSync(join(tmpdir(), prefix));
   return { path, file: (name) => join(path, name), remove: () => rmSync(path, { recursive: true, force: true }) };
 }
+
+/**
+ * A fresh temp folder and database path for each test of the calling `describe`, removed after
+ * it. Read `t.dir` and `t.db` inside tests (they change per test).
+ */
+export function useTempDatabase(): { readonly dir: ReturnType<typeof tempDir>; readonly db: string } {
+  const current = {} as { dir: ReturnType<typeof tempDir>; db: string };
+  beforeEach(() => {
+    current.dir = tempDir();
+    current.db = current.dir.file('app.db');
+  });
+  afterEach(() => current.dir.remove());
+  return current;
+}
