@@ -16,6 +16,8 @@ import {
 } from './auto-migration.module-definition';
 import type { ResolvedAutoMigrationOptions } from './auto-migration.options';
 import { AutoMigrationService } from './auto-migration.service';
+import { BackupService } from './backup/backup.service';
+import { RestoreService } from './backup/restore.service';
 import { DatabaseConnections } from './database/database-connections';
 import { lockPathFor } from './lock/lock-path';
 import { InvalidOptionsError } from './errors/invalid-options.error';
@@ -72,6 +74,8 @@ import { MigrationState } from './status/migration.state';
     MigrationEventLogger,
     MigrationLease,
     MigrationState,
+    BackupService,
+    RestoreService,
     MigrationRunner,
     MigrationShutdown,
     AutoMigrationService,

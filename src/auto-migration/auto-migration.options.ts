@@ -8,11 +8,17 @@ export interface AutoMigrationModuleOptions {
    */
   database: string;
   /**
-   * Backup written before a run that has something to apply, or `false`.
-   * Validated now; backups themselves arrive in a later release (logged once at start-up).
+   * A verified backup written before a run that has something to apply (never for `:memory:` or
+   * a new empty database), or `false` (one warning at start-up).
    * @default { dir: '<database folder>/backups', keep: 5, verify: 'quick' }
    */
   backup?: false | BackupOptions;
+  /**
+   * Apply the pending migrations to a temporary copy of the database first; a failure there stops
+   * the run with the live database untouched. Side effects of injected services are not rehearsed.
+   * @default false
+   */
+  rehearse?: boolean;
   /** Cross-process lock. */
   lock?: LockOptions;
   /**
@@ -54,11 +60,11 @@ export interface AutoMigrationModuleOptions {
   statusController?: false | StatusControllerOptions;
 }
 
-/** Backup options (feature arriving in a later release; validated now). */
+/** Backup options. */
 export interface BackupOptions {
-  /** @default '<database folder>/backups' */
+  /** The backup folder, created 0700. A relative path is resolved against the working directory. @default '<database folder>/backups' */
   dir?: string;
-  /** How many of this database's backups to keep. @default 5 */
+  /** How many of this database's backups to keep; other files in the folder are never touched. @default 5 */
   keep?: number;
   /** Check of the copy: `PRAGMA quick_check` or full `integrity_check`. @default 'quick' */
   verify?: 'quick' | 'full';
@@ -105,6 +111,7 @@ export interface ResolvedAutoMigrationOptions {
   readonly validateChecksums: boolean | 'warn';
   readonly transactionMode: 'each' | 'all';
   readonly allowOutOfOrder: boolean;
+  readonly rehearse: boolean;
   readonly pragmas: SqlitePragmas;
   /** Options the user set whose feature is not active in this release. */
   readonly inactive: readonly string[];

@@ -4,6 +4,7 @@ import { LOG_CONTEXT, RESOLVED_OPTIONS } from './auto-migration.constants';
 import type { ResolvedAutoMigrationOptions } from './auto-migration.options';
 import { ForeignHistoryTableError } from './errors/foreign-history-table.error';
 import { InvalidMigrationError } from './errors/invalid-migration.error';
+import { RestoreService } from './backup/restore.service';
 import { NothingToResolveError } from './errors/nothing-to-resolve.error';
 import { OutOfOrderMigrationError } from './errors/out-of-order-migration.error';
 import type { MigrationEvent } from './events/migration-event';
@@ -37,6 +38,7 @@ export class AutoMigrationService implements OnApplicationBootstrap {
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAutoMigrationOptions,
     private readonly runner: MigrationRunner,
     private readonly state: MigrationState,
+    private readonly restorer: RestoreService,
     events: MigrationEvents,
   ) {
     this.events$ = events.events$;
@@ -46,6 +48,9 @@ export class AutoMigrationService implements OnApplicationBootstrap {
   async onApplicationBootstrap(): Promise<void> {
     if (this.options.inactive.length > 0) {
       this.logger.log(`Accepted, not yet active in this release: ${this.options.inactive.join(', ')}`);
+    }
+    if (this.options.backup === false && !this.options.inMemory) {
+      this.logger.warn('backup: false: migrations will run without a backup of the database first');
     }
     await this.runWithPolicy();
   }
@@ -79,6 +84,19 @@ export class AutoMigrationService implements OnApplicationBootstrap {
     await this.runner.resolve(name, resolution, (interrupted) => new NothingToResolveError(name, interrupted));
     await this.runWithPolicy();
     return this.getStatus();
+  }
+
+  /**
+   * Puts a backup back in place of the database. `fileName` is a backup's plain file name as
+   * listed in the backup folder (see `lastBackup` in the status); paths are refused. Without
+   * `{ force: true }` it refuses and says what would be lost: everything written since the backup.
+   * It checks the backup, takes the migration lock, writes a backup of the current state first,
+   * replaces the content, then leaves this instance in state `failed` ("restart required"), so its
+   * health goes down. Stop every other replica first: they would keep serving a schema that no
+   * longer matches the database.
+   */
+  restore(fileName: string, options: { force?: boolean } = {}): Promise<void> {
+    return this.restorer.restore(fileName, options.force === true);
   }
 
   private async runWithPolicy(): Promise<void> {

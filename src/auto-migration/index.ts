@@ -16,6 +16,7 @@ export { Migration } from './migration.decorator';
 export type { MigrationInterface, MigrationOptions } from './migration.interface';
 export type {
   AppliedMigrationStatus,
+  BackupStatus,
   MigrationLockStatus,
   MigrationRunState,
   MigrationStatus,

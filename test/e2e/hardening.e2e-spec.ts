@@ -43,7 +43,7 @@ describe('hardening', () => {
       const { error } = await bootFailure({ ...base(), pragmas: { busy_timeout: 100 } }, { migrations: [migration('001_a')] });
       expect(error).toBeInstanceOf(DatabaseOperationError);
       expect(error).toMatchObject({ code: 'DATABASE_OPERATION_FAILED' });
-      expect(error.message).toMatch(/^Could not take the migration lock and prepare the module tables: database is locked\. Another connection holds a write transaction/);
+      expect(error.message).toMatch(/^Could not prepare the module tables: database is locked\. Another connection holds a write transaction/);
     } finally {
       holder.close();
     }
@@ -167,7 +167,7 @@ describe('hardening', () => {
     expect(runs).toBe(1);
     expect(historyNames(t.db)).toEqual(['001_twice']);
     expect(logger.lines.filter((l) => l.includes('not yet active'))).toEqual([
-      'LOG [AutoMigration] Accepted, not yet active in this release: backup, validateChecksums',
+      'LOG [AutoMigration] Accepted, not yet active in this release: validateChecksums',
     ]);
   });
 

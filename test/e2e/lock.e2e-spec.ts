@@ -23,7 +23,7 @@ describe('the cross-process migration lock', () => {
       expect(error).toMatchObject({ code: 'LOCK_TIMEOUT' });
       expect((error as LockTimeoutError).waitedMs).toBeGreaterThanOrEqual(300);
       expect(logger.lines).toContain(
-        'LOG [AutoMigration] Migration lock held by another process (not identified yet: it has not written the lease row); waiting up to 300 ms.',
+        'LOG [AutoMigration] Migration lock held by another process (not identified yet: it has not written the lease row; it may be taking the backup); waiting up to 300 ms.',
       );
       expect(logger.lines).toEqual(expect.arrayContaining([expect.stringMatching(/^ERROR \[AutoMigration\] Gave up waiting for the migration lock/)]));
       // Nothing was written: not even the module's own tables, which are created under the lock.

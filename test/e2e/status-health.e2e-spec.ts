@@ -29,6 +29,7 @@ describe('status endpoint and health indicator', () => {
       unknown: [],
       lastError: null,
       lock: { held: false, owner: null, since: null, heartbeatAt: null, current: null, suspect: false },
+      lastBackup: null,
     });
     expect(JSON.stringify(status.body)).not.toContain(t.dir.path);
     expect(await app.get(AutoMigrationService).getStatus()).toEqual(status.body);

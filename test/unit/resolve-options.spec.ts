@@ -38,7 +38,8 @@ describe('resolveOptions', () => {
         transactionMode: 'each',
         allowOutOfOrder: false,
         pragmas: {},
-        inactive: ['backup', 'validateChecksums'],
+        inactive: ['validateChecksums'],
+        rehearse: false,
       });
     });
 
@@ -106,8 +107,8 @@ describe('resolveOptions', () => {
   });
 
   describe('inactive', () => {
-    it("lists 'backup' and 'validateChecksums' by default for a file database", () => {
-      expect(resolveOptions({ database: 'app.db' }, CWD).inactive).toEqual(['backup', 'validateChecksums']);
+    it("lists only 'validateChecksums' by default: backups are active", () => {
+      expect(resolveOptions({ database: 'app.db' }, CWD).inactive).toEqual(['validateChecksums']);
     });
 
     it("does not list 'backup' for ':memory:'", () => {

@@ -52,10 +52,14 @@ export interface MigrationDriver {
   readonly connection: unknown;
   /** Whether the module's own tables exist at this release's schema version. Lock-free and cheap. */
   isSchemaCurrent(): MaybePromise<boolean>;
+  /** Refuses (`ForeignHistoryTableError`) tables of the module's names that another tool created. Reads only. */
+  assertTablesAreOurs(): MaybePromise<void>;
   /** Creates or upgrades the module's own tables. Called only while holding the lock. */
   ensureSchema(): MaybePromise<void>;
-  /** Applied migrations, in application order. */
+  /** Applied migrations, in application order; none before the module's tables exist. */
   readHistory(): MaybePromise<HistoryRecord[]>;
+  /** Whether the database holds nothing but the module's own (empty) tables: a new database needs no backup. */
+  holdsOnlyModuleTables(): MaybePromise<boolean>;
   /** Writes a history row (inside the migration's transaction when it has one). */
   recordApplied(record: HistoryRecord): MaybePromise<void>;
   /** The lease row, or null before the module's tables exist. */
@@ -64,6 +68,7 @@ export interface MigrationDriver {
   writeLease(owner: LockOwner | null): MaybePromise<void>;
   /** Refreshes the lease heartbeat; with `current`, also names the running migration (null clears it). */
   heartbeat(current?: string | null): MaybePromise<void>;
+  /** Interrupted `transaction: false` migrations; none before the module's tables exist. */
   readAttempts(): MaybePromise<AttemptRecord[]>;
   startAttempt(name: string, version: string, owner: LockOwner): MaybePromise<void>;
   failAttempt(name: string, error: string): MaybePromise<void>;

@@ -15,7 +15,7 @@ export interface LockHolder {
 
 /** "host/pid (instance abc) for 12 s, running 004_x", for log lines and error messages. */
 export function describeHolder(holder: LockHolder | null): string {
-  if (!holder?.owner) return 'another process (not identified yet: it has not written the lease row)';
+  if (!holder?.owner) return 'another process (not identified yet: it has not written the lease row; it may be taking the backup)';
   const { host, pid, instanceId } = holder.owner;
   const since = holder.heldForMs === null ? '' : ` for ${Math.round(holder.heldForMs / 1000)} s`;
   const current = holder.current ? `, running ${holder.current}` : '';

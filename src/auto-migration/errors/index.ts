@@ -1,4 +1,5 @@
 export { AutoMigrationError } from './auto-migration.error';
+export { BackupError } from './backup.error';
 export { DatabaseOpenError } from './database-open.error';
 export { DatabaseOperationError } from './database-operation.error';
 export { DuplicateMigrationError } from './duplicate-migration.error';
@@ -11,3 +12,6 @@ export { MigrationFailedError } from './migration-failed.error';
 export { MixedPrefixWidthError } from './mixed-prefix-width.error';
 export { NothingToResolveError } from './nothing-to-resolve.error';
 export { OutOfOrderMigrationError } from './out-of-order-migration.error';
+export { RehearsalFailedError } from './rehearsal-failed.error';
+export { RestartRequiredError } from './restart-required.error';
+export { RestoreRefusedError } from './restore-refused.error';

@@ -8,7 +8,8 @@ interface EventBase {
 
 /**
  * What `AutoMigrationService.events$` emits during a run, in this order: `lock-waiting` (only if
- * another process holds the lock), `lock-acquired`, `run-started`, then per migration
+ * another process holds the lock), `lock-acquired`, `backup-written` (when a backup is taken),
+ * `run-started`, then per migration
  * `migration-started` and `migration-applied` or `migration-failed`, `lock-released`, and last
  * `run-finished`. A start with nothing pending emits only `run-finished`.
  */
@@ -16,6 +17,7 @@ export type MigrationEvent =
   | (EventBase & { type: 'lock-waiting'; holder: LockHolder | null })
   | (EventBase & { type: 'lock-acquired'; waitedMs: number })
   | (EventBase & { type: 'lock-released' })
+  | (EventBase & { type: 'backup-written'; file: string; sizeBytes: number; durationMs: number; verifyMs: number })
   | (EventBase & { type: 'run-started'; pending: number; transactionMode: 'each' | 'all' })
   | (EventBase & { type: 'migration-started'; name: string; index: number; total: number })
   | (EventBase & { type: 'migration-applied'; name: string; index: number; total: number; executionTimeMs: number })

@@ -30,6 +30,7 @@ export class MigrationLease implements OnModuleDestroy {
   private readonly registry: SchedulerRegistry;
   private lastBeat = 0;
   private held = false;
+  private announced = false;
   private readonly logger = new Logger(LOG_CONTEXT);
 
   constructor(
@@ -46,8 +47,8 @@ export class MigrationLease implements OnModuleDestroy {
   }
 
   /**
-   * Takes the lock, waiting for another holder as long as `lock.timeoutMs` allows, then creates
-   * or upgrades the module's tables and writes the lease row.
+   * Takes the lock, waiting for another holder as long as `lock.timeoutMs` allows. Writes nothing:
+   * a backup taken next must hold the database exactly as it was.
    */
   async acquire(): Promise<void> {
     const started = Date.now();
@@ -63,20 +64,20 @@ export class MigrationLease implements OnModuleDestroy {
     }
     this.held = true;
     this.events.emit({ type: 'lock-acquired', waitedMs: waited ? Date.now() - started : 0 });
-    try {
-      await this.driver.ensureSchema();
-      await this.driver.writeLease(this.owner);
-      this.lastBeat = Date.now();
-      this.startHeartbeat();
-    } catch (error) {
-      await this.release();
-      throw error;
-    }
+  }
+
+  /** While holding the lock: creates or upgrades the module's tables, writes the lease row, starts the heartbeat. */
+  async announce(): Promise<void> {
+    await this.driver.ensureSchema();
+    await this.driver.writeLease(this.owner);
+    this.announced = true;
+    this.lastBeat = Date.now();
+    this.startHeartbeat();
   }
 
   /** Between migrations: refreshes the heartbeat if a period has passed since the last one. */
   async beat(): Promise<void> {
-    if (this.held && Date.now() - this.lastBeat >= this.periodMs) await this.writeHeartbeat();
+    if (this.announced && Date.now() - this.lastBeat >= this.periodMs) await this.writeHeartbeat();
   }
 
   /** Names the `transaction: false` migration about to run (or clears it), so others can see it. */
@@ -90,11 +91,14 @@ export class MigrationLease implements OnModuleDestroy {
     if (!this.held) return;
     this.held = false;
     this.stopHeartbeat();
-    try {
-      await this.driver.writeLease(null);
-    } catch (error) {
-      // The lock is what matters, and it is released below whatever happens here.
-      this.logger.warn(`Could not clear the lease row: ${describeCause(error)}`);
+    if (this.announced) {
+      this.announced = false;
+      try {
+        await this.driver.writeLease(null);
+      } catch (error) {
+        // The lock is what matters, and it is released below whatever happens here.
+        this.logger.warn(`Could not clear the lease row: ${describeCause(error)}`);
+      }
     }
     this.lock.release();
     this.events.emit({ type: 'lock-released' });
@@ -135,7 +139,7 @@ export class MigrationLease implements OnModuleDestroy {
     const timer = setInterval(() => {
       // Inside a migration's transaction the write would commit or roll back with it: leave it
       // to beat() after the commit.
-      if (this.held && !this.driver.inTransaction()) void this.writeHeartbeat();
+      if (this.announced && !this.driver.inTransaction()) void this.writeHeartbeat();
     }, this.periodMs);
     timer.unref();
     this.registry.addInterval(this.intervalName, timer);

@@ -75,5 +75,7 @@ export class AutoMigrationOptionsSchema {
 
   @Optional() @IsBoolean() allowOutOfOrder?: boolean;
 
+  @Optional() @IsBoolean() rehearse?: boolean;
+
   @Optional() @IsObject() @ValidateNested() @Type(() => PragmasSchema) pragmas?: PragmasSchema;
 }

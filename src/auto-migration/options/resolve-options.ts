@@ -54,8 +54,9 @@ export function resolveOptions(raw: unknown, cwd = process.cwd()): ResolvedAutoM
     validateChecksums: options.validateChecksums ?? true,
     transactionMode: options.transactionMode ?? 'each',
     allowOutOfOrder: options.allowOutOfOrder ?? false,
+    rehearse: options.rehearse ?? false,
     pragmas: lowerCaseChoices(options.pragmas ?? {}),
-    inactive: inactiveOptions(options, inMemory),
+    inactive: inactiveOptions(options),
   };
 }
 
@@ -90,9 +91,8 @@ function resolveBackupDir(dir: string | undefined, database: string, inMemory: b
 }
 
 /** Features whose options are accepted now but act only in a later release. */
-function inactiveOptions(options: AutoMigrationModuleOptions, inMemory: boolean): string[] {
+function inactiveOptions(options: AutoMigrationModuleOptions): string[] {
   const inactive: string[] = [];
-  if (options.backup !== false && !inMemory) inactive.push('backup');
   if ((options.validateChecksums ?? true) !== false) inactive.push('validateChecksums');
   return inactive;
 }

@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { Database } from 'better-sqlite3';
 import { performance } from 'node:perf_hooks';
 import { DISCOVERED_MIGRATIONS, LOG_CONTEXT, MIGRATION_DRIVER, RESOLVED_OPTIONS } from '../auto-migration.constants';
 import type { ResolvedAutoMigrationOptions } from '../auto-migration.options';
@@ -6,14 +7,17 @@ import type { MigrationDefinition } from '../discovery/migration-definition';
 import { compareNames } from '../discovery/migration-validator';
 import type { HistoryRecord, MigrationDriver } from '../driver/migration-driver';
 import { AutoMigrationError, describeCause, stackOf } from '../errors/auto-migration.error';
-import { DatabaseOperationError } from '../errors/database-operation.error';
 import { InterruptedMigrationError } from '../errors/interrupted-migration.error';
 import { type FailureOutcome, MigrationFailedError } from '../errors/migration-failed.error';
 import { OutOfOrderMigrationError } from '../errors/out-of-order-migration.error';
 import { MigrationEvents } from '../events/migration-events';
+import { BackupService } from '../backup/backup.service';
 import { MigrationLease } from '../lock/migration-lease';
 import { MigrationState } from '../status/migration.state';
 import { type Batch, planBatches } from './batch-plan';
+import { step } from './database-step';
+import { newestOf } from './history-order';
+import { rehearse } from './rehearsal';
 
 type Counter = { done: number; readonly total: number };
 
@@ -39,6 +43,7 @@ export class MigrationRunner {
     private readonly lease: MigrationLease,
     private readonly state: MigrationState,
     private readonly events: MigrationEvents,
+    private readonly backup: BackupService,
   ) {}
 
   /** Applies every pending migration. Rejects with the error that stopped the run. */
@@ -83,41 +88,64 @@ export class MigrationRunner {
   private async runLocked(): Promise<void> {
     // Lock-free fast path for the common start: tables current and nothing pending. Other
     // runners can only add history rows, so "nothing pending" read now stays true.
-    if (await this.step('read the migration history', () => this.driver.isSchemaCurrent())) {
-      const history = await this.step('read the migration history', () => this.driver.readHistory());
+    if (await step('read the migration history', () => this.driver.isSchemaCurrent())) {
+      const history = await step('read the migration history', () => this.driver.readHistory());
       this.state.setHistory(history);
       this.reportUnknown(history);
       if (this.pendingAfter(history).length === 0) return;
     }
 
-    await this.step('take the migration lock and prepare the module tables', () => this.lease.acquire());
+    await step('take the migration lock', () => this.lease.acquire());
     this.state.setLockHeld(true);
     try {
       // Re-read under the lock: another process may have applied migrations while we waited.
-      const history = await this.step('read the migration history', () => this.driver.readHistory());
+      // Nothing is written before the backup, so that it holds the database exactly as it was.
+      await step('inspect the module tables', () => this.driver.assertTablesAreOurs());
+      const history = await step('read the migration history', () => this.driver.readHistory());
       this.state.setHistory(history);
       this.reportUnknown(history);
-      const attempts = await this.step('read interrupted migrations', () => this.driver.readAttempts());
+      const attempts = await step('read interrupted migrations', () => this.driver.readAttempts());
       if (attempts.length > 0) throw new InterruptedMigrationError(attempts);
       const pending = this.pendingAfter(history);
-      if (pending.length === 0) return;
-      this.rejectOutOfOrder(pending, history);
-      await this.apply(pending, history);
+      if (pending.length === 0 && (await step('read the migration history', () => this.driver.isSchemaCurrent()))) return;
+      if (pending.length > 0) {
+        this.rejectOutOfOrder(pending, history);
+        if (this.options.rehearse) await this.rehearse(pending);
+        await this.backUp(history);
+      }
+      await step('prepare the module tables', () => this.lease.announce());
+      if (pending.length > 0) await this.apply(pending, history);
     } finally {
       await this.lease.release();
       this.state.setLockHeld(false);
     }
   }
 
+  private async rehearse(pending: readonly MigrationDefinition[]): Promise<void> {
+    const started = performance.now();
+    await rehearse(this.driver.connection as Database, this.options.database, this.options.pragmas, pending, this.backup.folder);
+    this.logger.log(`Rehearsed ${pending.length} migration${pending.length === 1 ? '' : 's'} on a copy in ${Math.round(performance.now() - started)} ms`);
+  }
+
+  /** The backup before a run: skipped (and said so) when off, in memory, or for a new empty database. */
+  private async backUp(history: readonly HistoryRecord[]): Promise<void> {
+    if (!this.backup.folder) return;
+    if (await step('inspect the database', () => this.driver.holdsOnlyModuleTables())) {
+      this.logger.log('The database is new and empty: no backup needed before this run');
+      return;
+    }
+    this.backup.write(newestOf(history));
+  }
+
   private async resolveLocked(name: string, resolution: 'applied' | 'rolled-back', onMissing: (interrupted: string[]) => Error): Promise<void> {
-    await this.step('take the migration lock', () => this.lease.acquire());
+    await step('take the migration lock', () => this.lease.acquire());
     try {
-      const attempts = await this.step('read interrupted migrations', () => this.driver.readAttempts());
+      const attempts = await step('read interrupted migrations', () => this.driver.readAttempts());
       const attempt = attempts.find((a) => a.name === name);
       if (!attempt) throw onMissing(attempts.map((a) => a.name));
       // A migration this code no longer has is recorded with what its attempt row knew.
       const known = this.migrations.find((m) => m.name === name) ?? { name, version: attempt.version, description: '', checksum: '' };
-      await this.step(`record the resolution of "${name}"`, () =>
+      await step(`record the resolution of "${name}"`, () =>
         this.inTransaction(async () => {
           if (resolution === 'applied') await this.driver.recordApplied(this.recordFor(known, 0));
           await this.driver.clearAttempt(name);
@@ -144,7 +172,7 @@ export class MigrationRunner {
   private async applyInTransaction(batch: Batch, counter: Counter): Promise<HistoryRecord[]> {
     const records: HistoryRecord[] = [];
     const outcome: FailureOutcome = batch.migrations.length > 1 ? 'batch' : 'migration';
-    await this.step('begin a migration transaction', () => this.driver.begin());
+    await step('begin a migration transaction', () => this.driver.begin());
     for (const migration of batch.migrations) {
       try {
         const record = await this.applyOne(migration, counter);
@@ -173,7 +201,7 @@ export class MigrationRunner {
    * row stays, and later starts refuse to retry it blindly.
    */
   private async applyOutside(migration: MigrationDefinition, counter: Counter): Promise<HistoryRecord> {
-    await this.step(`record the start of "${migration.name}"`, async () => {
+    await step(`record the start of "${migration.name}"`, async () => {
       await this.driver.startAttempt(migration.name, migration.version, this.lease.owner);
       await this.lease.setCurrent(migration.name);
     });
@@ -184,10 +212,10 @@ export class MigrationRunner {
     } catch (cause) {
       // A transaction it left open would otherwise swallow everything written after it.
       await this.rollbackQuietly();
-      await this.step(`record the failure of "${migration.name}"`, () => this.driver.failAttempt(migration.name, describeCause(cause)));
+      await step(`record the failure of "${migration.name}"`, () => this.driver.failAttempt(migration.name, describeCause(cause)));
       throw this.failed(migration, cause, 'none');
     }
-    await this.step(`record "${migration.name}" as applied`, async () => {
+    await step(`record "${migration.name}" as applied`, async () => {
       await this.inTransaction(async () => {
         await this.driver.recordApplied(record);
         await this.driver.clearAttempt(migration.name);
@@ -239,23 +267,14 @@ export class MigrationRunner {
     }
   }
 
-  /** Runs one of the module's own database steps, naming it in the error if it fails. */
-  private async step<T>(action: string, work: () => T | Promise<T>): Promise<T> {
-    try {
-      return await work();
-    } catch (error) {
-      throw error instanceof AutoMigrationError ? error : new DatabaseOperationError(action, error);
-    }
-  }
-
   private pendingAfter(history: readonly HistoryRecord[]): MigrationDefinition[] {
     const applied = new Set(history.map((h) => h.name));
     return this.migrations.filter((m) => !applied.has(m.name));
   }
 
   private rejectOutOfOrder(pending: readonly MigrationDefinition[], history: readonly HistoryRecord[]): void {
-    if (this.options.allowOutOfOrder || history.length === 0) return;
-    const newest = history.map((h) => h.name).reduce((a, b) => (compareNames(a, b) >= 0 ? a : b));
+    const newest = newestOf(history);
+    if (this.options.allowOutOfOrder || newest === null) return;
     const early = pending.filter((m) => compareNames(m.name, newest) < 0).map((m) => m.name);
     if (early.length > 0) throw new OutOfOrderMigrationError(early, newest);
   }
@@ -291,3 +310,4 @@ export class MigrationRunner {
     });
   }
 }
+

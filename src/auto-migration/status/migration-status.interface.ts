@@ -54,6 +54,14 @@ export interface MigrationLockStatus {
   suspect: boolean;
 }
 
+/** The newest backup of this database in the backup folder. */
+export interface BackupStatus {
+  /** File name only (the folder is never shown). */
+  file: string;
+  createdAt: string;
+  sizeBytes: number;
+}
+
 /** The status document. */
 export interface MigrationStatus {
   state: MigrationRunState;
@@ -63,4 +71,6 @@ export interface MigrationStatus {
   unknown: UnknownMigrationStatus[];
   lastError: MigrationStatusError | null;
   lock: MigrationLockStatus;
+  /** The newest backup of this database, or null (none yet, or backups off). */
+  lastBackup: BackupStatus | null;
 }

@@ -6,7 +6,8 @@ import type { HistoryRecord, MigrationDriver } from '../driver/migration-driver'
 import type { LockHolder } from '../errors/describe-holder';
 import { MigrationLease } from '../lock/migration-lease';
 import { AutoMigrationError, describeCause } from '../errors/auto-migration.error';
-import type { MigrationLockStatus, MigrationStatus, MigrationStatusError } from './migration-status.interface';
+import { BackupService } from '../backup/backup.service';
+import type { BackupStatus, MigrationLockStatus, MigrationStatus, MigrationStatusError } from './migration-status.interface';
 import { redactPaths } from './redact';
 
 /** How long `whenReady()` may wait for a run that has not started before we suspect a deadlock. */
@@ -32,6 +33,7 @@ export class MigrationState {
     @Inject(MIGRATION_DRIVER) private readonly driver: MigrationDriver,
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAutoMigrationOptions,
     private readonly lease: MigrationLease,
+    private readonly backup: BackupService,
   ) {
     this.arm();
   }
@@ -113,7 +115,18 @@ export class MigrationState {
       unknown: this.history.filter((h) => !known.has(h.name)).map(({ name, version, appliedAt }) => ({ name, version, appliedAt })),
       lastError: this.lastError ? { ...this.lastError } : null,
       lock: await this.lockStatus(),
+      lastBackup: this.lastBackup(),
     };
+  }
+
+  private lastBackup(): BackupStatus | null {
+    try {
+      const latest = this.backup.latest();
+      return latest ? { file: latest.file, createdAt: latest.createdAt, sizeBytes: latest.sizeBytes } : null;
+    } catch {
+      // An unreadable backup folder must not break status; the next backup reports the problem.
+      return null;
+    }
   }
 
   private async lockStatus(): Promise<MigrationLockStatus> {

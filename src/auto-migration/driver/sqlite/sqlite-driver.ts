@@ -23,6 +23,10 @@ export class SqliteDriver implements MigrationDriver {
     }
   }
 
+  assertTablesAreOurs(): void {
+    sql.assertTablesAreOurs(this.connection);
+  }
+
   ensureSchema(): void {
     this.begin();
     try {
@@ -35,7 +39,11 @@ export class SqliteDriver implements MigrationDriver {
   }
 
   readHistory(): HistoryRecord[] {
-    return this.statement(sql.SELECT_HISTORY).all() as HistoryRecord[];
+    return this.unlessMissing(() => this.statement(sql.SELECT_HISTORY).all() as HistoryRecord[], []);
+  }
+
+  holdsOnlyModuleTables(): boolean {
+    return (this.statement(sql.COUNT_FOREIGN_OBJECTS).get() as { count: number }).count === 0 && this.readHistory().length === 0;
   }
 
   recordApplied(record: HistoryRecord): void {
@@ -66,10 +74,8 @@ export class SqliteDriver implements MigrationDriver {
   }
 
   readAttempts(): AttemptRecord[] {
-    return (this.statement(sql.SELECT_ATTEMPTS).all() as AttemptRow[]).map(({ host, pid, instanceId, ...rest }) => ({
-      ...rest,
-      owner: owner({ host, pid, instanceId }),
-    }));
+    const rows = this.unlessMissing(() => this.statement(sql.SELECT_ATTEMPTS).all() as AttemptRow[], []);
+    return rows.map(({ host, pid, instanceId, ...rest }) => ({ ...rest, owner: owner({ host, pid, instanceId }) }));
   }
 
   startAttempt(name: string, version: string, lockOwner: LockOwner): void {
@@ -101,6 +107,16 @@ export class SqliteDriver implements MigrationDriver {
   rollback(): void {
     // A failed statement may already have ended the transaction (SQLite rolls back on some errors).
     if (this.connection.inTransaction) this.statement('ROLLBACK').run();
+  }
+
+  /** Before our tables exist (a new database, or one created by an older release) there is nothing to read. */
+  private unlessMissing<T>(read: () => T, empty: T): T {
+    try {
+      return read();
+    } catch (error) {
+      if (isMissingTable(error)) return empty;
+      throw error;
+    }
   }
 
   /** Prepared on first use (they need our tables), then reused by every migration of every run. */

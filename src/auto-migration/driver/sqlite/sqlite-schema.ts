@@ -75,17 +75,22 @@ type SchemaConnection = { exec(sql: string): unknown; pragma(sql: string): unkno
  * was created by another tool.
  */
 export function upgradeSchema(db: SchemaConnection): void {
-  for (const [table, required] of Object.entries(REQUIRED_COLUMNS)) {
-    const present = columnsOf(db, table);
-    const missing = required.filter((c) => !present.has(c));
-    if (present.size > 0 && missing.length > 0) throw new ForeignHistoryTableError(table, missing);
-  }
+  assertTablesAreOurs(db);
   db.exec(CREATE_TABLES);
   const present = columnsOf(db, 'migration_lock');
   for (const [column, type] of LEASE_COLUMNS) {
     if (!present.has(column)) db.exec(`ALTER TABLE migration_lock ADD COLUMN ${column} ${type}`);
   }
   db.exec(RECORD_VERSION);
+}
+
+/** Throws `ForeignHistoryTableError` when a table of one of our names was created by another tool. Reads only. */
+export function assertTablesAreOurs(db: SchemaConnection): void {
+  for (const [table, required] of Object.entries(REQUIRED_COLUMNS)) {
+    const present = columnsOf(db, table);
+    const missing = required.filter((c) => !present.has(c));
+    if (present.size > 0 && missing.length > 0) throw new ForeignHistoryTableError(table, missing);
+  }
 }
 
 /** Column names of a table; empty when it does not exist. Table names here are our constants. */
@@ -134,3 +139,11 @@ VALUES (@name, @version, @now, NULL, NULL, @host, @pid, @instanceId)`;
 export const FAIL_ATTEMPT = `UPDATE migration_attempts SET failed_at = @now, error = @error WHERE name = @name`;
 
 export const DELETE_ATTEMPT = `DELETE FROM migration_attempts WHERE name = @name`;
+
+/** Tables, indexes, views and triggers that are not the module's own (nor SQLite's). */
+export const COUNT_FOREIGN_OBJECTS = `
+SELECT COUNT(*) AS count FROM sqlite_master
+WHERE name NOT LIKE 'sqlite_%'
+  AND name NOT IN ('migrations', 'migration_lock', 'migration_meta', 'migration_attempts',
+                   'idx_migrations_name', 'idx_migrations_applied_at', 'idx_migrations_version')
+  AND name NOT LIKE 'sqlite_autoindex_%'`;

@@ -1,0 +1,153 @@
+import { chmodSync, existsSync, readdirSync, renameSync, rmSync, statfsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Inject, Injectable } from '@nestjs/common';
+import BetterSqlite3 from 'better-sqlite3';
+import { RESOLVED_OPTIONS } from '../auto-migration.constants';
+import type { ResolvedAutoMigrationOptions } from '../auto-migration.options';
+import { DatabaseConnections } from '../database/database-connections';
+import { describeCause } from '../errors/auto-migration.error';
+import { BackupError } from '../errors/backup.error';
+import { MigrationEvents } from '../events/migration-events';
+import { type BackupFile, backupFileName, parseBackupFileName } from './backup-name';
+import { flush, makePrivateFolder } from './private-files';
+
+/** A backup as status reports it. */
+export interface BackupInfo extends BackupFile {
+  readonly sizeBytes: number;
+}
+
+/** Room to leave beyond the database's own size: SQLite needs scratch pages while it copies. */
+const FREE_SPACE_MARGIN = 1.1;
+
+/**
+ * Backups of this module's database: written before a run touches it (and before restores, and
+ * any later operation that changes data), verified, private, retained.
+ *
+ * One consistent snapshot through `VACUUM INTO` (SQLite's step-wise online backup restarts
+ * whenever another connection writes, so it may never finish on a busy database), written under
+ * a temporary name, checked with `PRAGMA quick_check` (or `integrity_check`), made 0600,
+ * flushed, then renamed into place, so a backup file that exists is always complete.
+ */
+@Injectable()
+export class BackupService {
+  constructor(
+    @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAutoMigrationOptions,
+    private readonly connections: DatabaseConnections,
+    private readonly events: MigrationEvents,
+  ) {}
+
+  /** The backup folder, or null when backups are off (`backup: false`, `:memory:`). */
+  get folder(): string | null {
+    return this.options.backup && !this.options.inMemory ? this.options.backup.dir : null;
+  }
+
+  /** Writes a verified backup, then prunes old ones. Throws `BackupError`; the database is never touched. */
+  write(newestMigration: string | null): BackupInfo {
+    const folder = this.folder;
+    if (!folder) throw new Error('backups are off');
+    const started = performance.now();
+    const createdAt = new Date();
+    const file = backupFileName(this.options.database, createdAt, newestMigration);
+    const path = join(folder, file);
+    const temporary = join(folder, `.${file}.${process.pid}.tmp`);
+    let verifyMs = 0;
+    try {
+      makePrivateFolder(folder);
+      this.assertRoom(folder);
+      this.connections.migration.prepare('VACUUM INTO ?').run(temporary);
+      const verifyStarted = performance.now();
+      verify(temporary, this.options.backup ? this.options.backup.verify : 'quick');
+      verifyMs = performance.now() - verifyStarted;
+      chmodSync(temporary, 0o600);
+      flush(temporary);
+      renameSync(temporary, path);
+      flush(folder);
+    } catch (cause) {
+      rmSync(temporary, { force: true });
+      throw new BackupError(path, cause);
+    }
+    const info: BackupInfo = { file, createdAt: createdAt.toISOString(), newestMigration, sizeBytes: statSync(path).size };
+    this.prune();
+    this.events.emit({
+      type: 'backup-written',
+      file,
+      sizeBytes: info.sizeBytes,
+      durationMs: Math.round(performance.now() - started),
+      verifyMs: Math.round(verifyMs),
+    });
+    return info;
+  }
+
+  /** This database's backups in the folder, oldest first. Other files there are never listed. */
+  list(): BackupInfo[] {
+    const folder = this.folder;
+    if (!folder || !existsSync(folder)) return [];
+    return readdirSync(folder)
+      .map((name) => parseBackupFileName(this.options.database, name))
+      .filter((b): b is BackupFile => b !== null)
+      .sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0))
+      .flatMap((b) => {
+        try {
+          return [{ ...b, sizeBytes: statSync(join(folder, b.file)).size }];
+        } catch {
+          return []; // pruned by another replica meanwhile
+        }
+      });
+  }
+
+  latest(): BackupInfo | null {
+    const all = this.list();
+    return all[all.length - 1] ?? null;
+  }
+
+  /** Path of one of this database's backups by its plain file name, or null if there is none. */
+  pathOf(file: string): string | null {
+    const folder = this.folder;
+    if (!folder || !this.list().some((b) => b.file === file)) return null;
+    return join(folder, file);
+  }
+
+  /** Keeps the newest `backup.keep` of this database's backups; other files are never touched. */
+  private prune(): void {
+    if (!this.options.backup) return;
+    const all = this.list();
+    for (const old of all.slice(0, Math.max(0, all.length - this.options.backup.keep))) {
+      rmSync(join(this.options.backup.dir, old.file), { force: true });
+    }
+  }
+
+  private assertRoom(folder: string): void {
+    const size = ['', '-wal'].reduce((sum, suffix) => sum + fileSize(this.options.database + suffix), 0);
+    const stats = statfsSync(folder);
+    const available = stats.bavail * stats.bsize;
+    if (available < size * FREE_SPACE_MARGIN) {
+      throw new Error(`not enough free space in the backup folder: the database needs about ${mib(size * FREE_SPACE_MARGIN)}, ${mib(available)} available`);
+    }
+  }
+}
+
+/** Opens a backup read-only and runs SQLite's check on it; throws unless it answers "ok". */
+export function verify(path: string, mode: 'quick' | 'full'): void {
+  const db = new BetterSqlite3(path, { readonly: true, fileMustExist: true });
+  try {
+    const result = db.pragma(mode === 'full' ? 'integrity_check' : 'quick_check', { simple: true });
+    if (result !== 'ok') throw new Error(`the copy failed SQLite's ${mode === 'full' ? 'integrity_check' : 'quick_check'}: ${String(result)}`);
+  } catch (error) {
+    throw new Error(`"${path}" is not a sound SQLite database: ${describeCause(error)}`);
+  } finally {
+    db.close();
+  }
+}
+
+function fileSize(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}

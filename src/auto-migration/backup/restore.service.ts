@@ -1,0 +1,98 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import BetterSqlite3 from 'better-sqlite3';
+import { LOG_CONTEXT, MIGRATION_DRIVER, RESOLVED_OPTIONS } from '../auto-migration.constants';
+import type { ResolvedAutoMigrationOptions } from '../auto-migration.options';
+import type { MigrationDriver } from '../driver/migration-driver';
+import { describeCause } from '../errors/auto-migration.error';
+import { RestartRequiredError } from '../errors/restart-required.error';
+import { RestoreRefusedError } from '../errors/restore-refused.error';
+import { MigrationLease } from '../lock/migration-lease';
+import { step } from '../runner/database-step';
+import { newestOf } from '../runner/history-order';
+import { MigrationState } from '../status/migration.state';
+import { BackupService, verify } from './backup.service';
+
+/** Puts one of the database's backups back in place of the live content. */
+@Injectable()
+export class RestoreService {
+  private readonly logger = new Logger(LOG_CONTEXT);
+  /** The restore in progress, so that shutdown lets it finish before closing the connections. */
+  private inFlight: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAutoMigrationOptions,
+    @Inject(MIGRATION_DRIVER) private readonly driver: MigrationDriver,
+    private readonly lease: MigrationLease,
+    private readonly state: MigrationState,
+    private readonly backup: BackupService,
+  ) {}
+
+  idle(): Promise<unknown> {
+    return this.inFlight;
+  }
+
+  /**
+   * Replaces the database content with one of its backups, after writing a backup of the current
+   * state. Leaves this instance in state `failed` (restart required): its view of the schema no
+   * longer matches the database.
+   */
+  restore(file: string, force: boolean): Promise<void> {
+    const work = this.restoreLocked(file, force);
+    this.inFlight = work.catch(() => undefined);
+    return work;
+  }
+
+  private async restoreLocked(file: string, force: boolean): Promise<void> {
+    const folder = this.backup.folder;
+    if (!folder) throw new RestoreRefusedError('backups are off for this database (backup: false or :memory:), so there is nothing to restore from.');
+    const backupPath = isPlainFileName(file) ? this.backup.pathOf(file) : null;
+    if (!backupPath) {
+      const names = this.backup.list().map((b) => b.file);
+      throw new RestoreRefusedError(
+        `${JSON.stringify(file)} is not a backup of this database in the backup folder. Give one of these file names exactly: ${names.join(', ') || '(there are none)'}.`,
+      );
+    }
+    const chosen = this.backup.list().find((b) => b.file === file)!;
+    if (!force) {
+      throw new RestoreRefusedError(
+        `restoring "${file}" replaces the database with its state of ${chosen.createdAt} (newest migration then: ${chosen.newestMigration ?? 'none'}). ` +
+          'Everything written since then is lost: every row, and every migration applied after it. Stop every other replica, then call restore(file, { force: true }).',
+      );
+    }
+    try {
+      verify(backupPath, 'full');
+    } catch (error) {
+      throw new RestoreRefusedError(`${describeCause(error)}. Choose another backup.`);
+    }
+    await step('take the migration lock', () => this.lease.acquire());
+    this.state.setLockHeld(true);
+    try {
+      const history = await step('read the migration history', () => this.driver.readHistory());
+      this.backup.write(newestOf(history));
+      await step(`restore the database from "${file}"`, () => replaceContent(backupPath, this.options.database));
+      this.logger.warn(`Restored the database from backup "${file}"; restart this instance and every other replica`);
+    } finally {
+      await this.lease.release();
+      this.state.setLockHeld(false);
+    }
+    this.state.runFailed(new RestartRequiredError(file));
+  }
+}
+
+/** A name with no folder part: never a path, never `.` or `..`. */
+function isPlainFileName(file: unknown): file is string {
+  return typeof file === 'string' && file.length > 0 && !/[\\/\0]/.test(file) && file !== '.' && file !== '..';
+}
+
+/**
+ * Copies a backup over the live database with SQLite's backup API, which takes the database's
+ * locks like any writer, so the module's own open connections see the restored content.
+ */
+async function replaceContent(backupPath: string, database: string): Promise<void> {
+  const source = new BetterSqlite3(backupPath, { readonly: true, fileMustExist: true });
+  try {
+    await source.backup(database);
+  } finally {
+    source.close();
+  }
+}
