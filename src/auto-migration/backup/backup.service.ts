@@ -64,7 +64,7 @@ export class BackupService {
       renameSync(temporary, path);
       flush(folder);
     } catch (cause) {
-      rmSync(temporary, { force: true });
+      removeQuietly(temporary);
       throw new BackupError(path, cause);
     }
     const info: BackupInfo = { file, createdAt: createdAt.toISOString(), newestMigration, sizeBytes: statSync(path).size };
@@ -137,6 +137,15 @@ export function verify(path: string, mode: 'quick' | 'full'): void {
     throw new Error(`"${path}" is not a sound SQLite database: ${describeCause(error)}`);
   } finally {
     db.close();
+  }
+}
+
+/** Cleanup after a failure must not replace the failure (a path under a file gives ENOTDIR). */
+function removeQuietly(path: string): void {
+  try {
+    rmSync(path, { force: true });
+  } catch {
+    // Nothing was written there, or it is not ours to fix.
   }
 }
 
