@@ -31,6 +31,7 @@ import { MigrationLease } from './lock/migration-lease';
 import { InProcessLock } from './lock/in-process-lock';
 import { SqliteFileLock } from './lock/sqlite-file-lock';
 import { resolveOptions } from './options/resolve-options';
+import { MigrationOperations } from './runner/migration-operations';
 import { MigrationShutdown } from './runner/migration-shutdown';
 import { MigrationRunner } from './runner/migration.runner';
 import { MigrationState } from './status/migration.state';
@@ -76,6 +77,7 @@ import { MigrationState } from './status/migration.state';
     MigrationState,
     BackupService,
     RestoreService,
+    MigrationOperations,
     MigrationRunner,
     MigrationShutdown,
     AutoMigrationService,

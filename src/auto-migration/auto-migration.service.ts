@@ -3,6 +3,7 @@ import type { Observable } from 'rxjs';
 import { LOG_CONTEXT, RESOLVED_OPTIONS } from './auto-migration.constants';
 import type { ResolvedAutoMigrationOptions } from './auto-migration.options';
 import { ForeignHistoryTableError } from './errors/foreign-history-table.error';
+import { InvalidArgumentError } from './errors/invalid-argument.error';
 import { InvalidMigrationError } from './errors/invalid-migration.error';
 import { RestoreService } from './backup/restore.service';
 import { NothingToResolveError } from './errors/nothing-to-resolve.error';
@@ -79,9 +80,19 @@ export class AutoMigrationService implements OnApplicationBootstrap {
    */
   async resolve(name: string, resolution: 'applied' | 'rolled-back'): Promise<MigrationStatus> {
     if (resolution !== 'applied' && resolution !== 'rolled-back') {
-      throw new TypeError(`resolve(): resolution must be 'applied' or 'rolled-back', got ${JSON.stringify(resolution)}`);
+      throw new InvalidArgumentError('resolve()', 'resolution', "'applied' or 'rolled-back'", resolution);
     }
     await this.runner.resolve(name, resolution, (interrupted) => new NothingToResolveError(name, interrupted));
+    await this.runWithPolicy();
+    return this.getStatus();
+  }
+
+  /**
+   * Runs the pending migrations now, as a start does, and returns the new status: for an
+   * instance left in state `failed` after the cause was fixed elsewhere (another replica resolved
+   * an interrupted migration, a lock timeout passed). Honours `failOnError` like a start.
+   */
+  async migrate(): Promise<MigrationStatus> {
     await this.runWithPolicy();
     return this.getStatus();
   }

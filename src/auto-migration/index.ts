@@ -9,7 +9,7 @@ export type {
 export { AutoMigrationService } from './auto-migration.service';
 export { InjectMigrationDatabase } from './database/inject-migration-database.decorator';
 export * from './errors';
-export type { LockHolder } from './errors/describe-holder';
+export type { LockHolder } from './lock/lock-holder';
 export type { MigrationEvent, MigrationEventType } from './events/migration-event';
 export { MigrationHealthIndicator } from './health/migration.health';
 export { Migration } from './migration.decorator';

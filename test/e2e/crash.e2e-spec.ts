@@ -1,9 +1,8 @@
 import BetterSqlite3 from 'better-sqlite3';
-import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { killStrayChildren, REPO_ROOT, type RunningChild, spawnTs } from '../helpers/child-process';
+import { killStrayChildren, type RunningChild, spawnTs } from '../helpers/child-process';
 import { CLEARED_LEASE, events, execLog, lines, migrationName, REPLICA_FIXTURE as FIXTURE, ROWS_PER_TABLE, status, WAIT_LINE } from '../helpers/replica-output';
 import { tempDir } from '../helpers/temp-dir';
 

@@ -8,6 +8,7 @@ import { RestartRequiredError } from '../errors/restart-required.error';
 import { RestoreRefusedError } from '../errors/restore-refused.error';
 import { MigrationLease } from '../lock/migration-lease';
 import { step } from '../runner/database-step';
+import { MigrationOperations } from '../runner/migration-operations';
 import { newestOf } from '../runner/history-order';
 import { MigrationState } from '../status/migration.state';
 import { BackupService, verify } from './backup.service';
@@ -16,8 +17,6 @@ import { BackupService, verify } from './backup.service';
 @Injectable()
 export class RestoreService {
   private readonly logger = new Logger(LOG_CONTEXT);
-  /** The restore in progress, so that shutdown lets it finish before closing the connections. */
-  private inFlight: Promise<unknown> = Promise.resolve();
 
   constructor(
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAutoMigrationOptions,
@@ -25,11 +24,8 @@ export class RestoreService {
     private readonly lease: MigrationLease,
     private readonly state: MigrationState,
     private readonly backup: BackupService,
+    private readonly operations: MigrationOperations,
   ) {}
-
-  idle(): Promise<unknown> {
-    return this.inFlight;
-  }
 
   /**
    * Replaces the database content with one of its backups, after writing a backup of the current
@@ -37,9 +33,7 @@ export class RestoreService {
    * longer matches the database.
    */
   restore(file: string, force: boolean): Promise<void> {
-    const work = this.restoreLocked(file, force);
-    this.inFlight = work.catch(() => undefined);
-    return work;
+    return this.operations.exclusive(() => this.restoreLocked(file, force));
   }
 
   private async restoreLocked(file: string, force: boolean): Promise<void> {

@@ -73,6 +73,11 @@ export interface MigrationDriver {
   startAttempt(name: string, version: string, owner: LockOwner): MaybePromise<void>;
   failAttempt(name: string, error: string): MaybePromise<void>;
   clearAttempt(name: string): MaybePromise<void>;
+  /**
+   * Runs reads that must not wait on another connection's lock (a status probe, the lock-free
+   * start): answers null at once, instead of blocking, while another connection holds a lock.
+   */
+  withoutWaiting<T>(work: () => T | Promise<T>): Promise<T | null>;
   /** Whether the migration connection is inside a transaction (a heartbeat must wait for its end). */
   inTransaction(): boolean;
   begin(): MaybePromise<void>;

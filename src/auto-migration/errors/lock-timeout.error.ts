@@ -1,5 +1,5 @@
 import { AutoMigrationError } from './auto-migration.error';
-import { describeHolder, type LockHolder } from './describe-holder';
+import { describeHolder, type LockHolder } from '../lock/lock-holder';
 
 /** Another process held the migration lock for longer than `lock.timeoutMs`. */
 export class LockTimeoutError extends AutoMigrationError {

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { LOG_CONTEXT, RESOLVED_OPTIONS } from '../auto-migration.constants';
 import type { ResolvedAutoMigrationOptions } from '../auto-migration.options';
-import { describeHolder } from '../errors/describe-holder';
+import { describeHolder } from '../lock/lock-holder';
 import type { MigrationEvent } from './migration-event';
 import { MigrationEvents } from './migration-events';
 

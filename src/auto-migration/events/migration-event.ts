@@ -1,4 +1,4 @@
-import type { LockHolder } from '../errors/describe-holder';
+import type { LockHolder } from '../lock/lock-holder';
 
 /** Fields every event carries. */
 interface EventBase {

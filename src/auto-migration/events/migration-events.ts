@@ -1,10 +1,10 @@
-import { Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { type Observable, Subject } from 'rxjs';
 import type { MigrationEvent, MigrationEventInput } from './migration-event';
 
 /** The event stream of this module instance. The runner emits; the log and subscribers listen. */
 @Injectable()
-export class MigrationEvents implements OnModuleDestroy {
+export class MigrationEvents {
   private readonly subject = new Subject<MigrationEvent>();
   readonly events$: Observable<MigrationEvent> = this.subject.asObservable();
 
@@ -12,7 +12,8 @@ export class MigrationEvents implements OnModuleDestroy {
     this.subject.next({ ...event, at: new Date().toISOString() } as MigrationEvent);
   }
 
-  onModuleDestroy(): void {
+  /** Ends the stream; called last on shutdown, once no run can emit any more. */
+  complete(): void {
     this.subject.complete();
   }
 }

@@ -6,7 +6,7 @@ import { LOG_CONTEXT, MIGRATION_DRIVER, MIGRATION_LOCK, RESOLVED_OPTIONS } from 
 import type { ResolvedAutoMigrationOptions } from '../auto-migration.options';
 import type { LeaseRecord, LockOwner, MigrationDriver, MigrationLock } from '../driver/migration-driver';
 import { describeCause } from '../errors/auto-migration.error';
-import type { LockHolder } from '../errors/describe-holder';
+import type { LockHolder } from './lock-holder';
 import { LockTimeoutError } from '../errors/lock-timeout.error';
 import { MigrationEvents } from '../events/migration-events';
 
@@ -17,9 +17,11 @@ const MIN_HEARTBEAT_MS = 50;
  * visible lease row (which tells everyone else who holds it, since when, and whether it is
  * still beating), and the heartbeat that keeps that row fresh.
  *
- * The heartbeat is written between migrations, never inside one's transaction: by the runner
- * (`beat()`, at most once per period, so quick migrations do not pay a write each), and by an
- * interval for the time the event loop is free, e.g. while an async migration awaits.
+ * The heartbeat is written between migrations, never inside one's transaction (it would commit
+ * or roll back with it): by the runner (`beat()`, at most once per period, so quick migrations do
+ * not pay a write each), and by an interval while the event loop is free and no transaction is
+ * open, e.g. while an async `transaction: false` migration awaits. A long transactional
+ * migration therefore shows as `suspect` once `staleAfterMs` passes.
  */
 @Injectable()
 export class MigrationLease implements OnModuleDestroy {
@@ -117,9 +119,9 @@ export class MigrationLease implements OnModuleDestroy {
   private async holderFromLeaseRow(): Promise<LockHolder> {
     let lease: LeaseRecord | null;
     try {
-      lease = await this.driver.readLease();
+      // Never wait on the holder's commit: unreadable for a moment means unnamed for a moment.
+      lease = await this.driver.withoutWaiting(() => this.driver.readLease());
     } catch {
-      // Unreadable for a moment (the holder is committing): the holder stays unnamed.
       lease = null;
     }
     if (!lease?.inProgress) return { owner: null, heldForMs: null, since: null, heartbeatAt: null, current: null, suspect: false };

@@ -28,7 +28,8 @@ export class SqliteFileLock implements MigrationLock {
   constructor(readonly lockPath: string) {}
 
   async acquire(timeoutMs: number, onWait: () => void = () => undefined): Promise<void> {
-    if (this.held) return;
+    // Callers in one process are serialised before they get here; a second acquire is a bug.
+    if (this.held) throw new Error(`the migration lock ${this.lockPath} is already held by this instance`);
     const db = openSqlite(this.lockPath, {}, { timeout: 0 });
     const begin = db.prepare('BEGIN IMMEDIATE');
     const started = Date.now();

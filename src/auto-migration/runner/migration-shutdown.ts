@@ -1,27 +1,31 @@
 import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
-import { RestoreService } from '../backup/restore.service';
 import { DatabaseConnections } from '../database/database-connections';
+import { MigrationEvents } from '../events/migration-events';
 import { MigrationLease } from '../lock/migration-lease';
-import { MigrationRunner } from './migration.runner';
+import { MigrationOperations } from './migration-operations';
 
 /**
  * Orders shutdown. Nest runs the shutdown hooks of one module's providers concurrently, so a
  * SIGTERM during a migration would otherwise close the connections under the running `up()`.
- * Here the run (or restore) finishes first (its transaction commits or rolls back as it would have), then the
- * lease is cleared and the lock released (both idempotent), then the connections close.
+ * Here a run in progress stops after the migration (or batch) it is applying, which commits or
+ * rolls back as it would have; then the lease is cleared and the lock released (both
+ * idempotent), the connections close, and last the event stream completes, so the log
+ * (written from events) tells the end of the run.
  */
 @Injectable()
 export class MigrationShutdown implements OnApplicationShutdown {
   constructor(
-    private readonly runner: MigrationRunner,
-    private readonly restore: RestoreService,
+    private readonly operations: MigrationOperations,
     private readonly lease: MigrationLease,
     private readonly connections: DatabaseConnections,
+    private readonly events: MigrationEvents,
   ) {}
 
   async onApplicationShutdown(): Promise<void> {
-    await Promise.all([this.runner.idle(), this.restore.idle()]);
+    this.operations.requestStop();
+    await this.operations.idle();
     await this.lease.release();
     this.connections.close();
+    this.events.complete();
   }
 }

@@ -10,12 +10,14 @@ import { AutoMigrationError, describeCause, stackOf } from '../errors/auto-migra
 import { InterruptedMigrationError } from '../errors/interrupted-migration.error';
 import { type FailureOutcome, MigrationFailedError } from '../errors/migration-failed.error';
 import { OutOfOrderMigrationError } from '../errors/out-of-order-migration.error';
+import { ShuttingDownError } from '../errors/shutting-down.error';
 import { MigrationEvents } from '../events/migration-events';
 import { BackupService } from '../backup/backup.service';
 import { MigrationLease } from '../lock/migration-lease';
 import { MigrationState } from '../status/migration.state';
 import { type Batch, planBatches } from './batch-plan';
 import { step } from './database-step';
+import { MigrationOperations } from './migration-operations';
 import { newestOf } from './history-order';
 import { rehearse } from './rehearsal';
 
@@ -33,8 +35,6 @@ export class MigrationRunner {
   private unknownReported = false;
   /** Migrations committed by the current run, for its run-finished event even when it fails. */
   private appliedThisRun = 0;
-  /** The run in progress, so that shutdown can let it finish before closing the connections. */
-  private inFlight: Promise<unknown> = Promise.resolve();
 
   constructor(
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAutoMigrationOptions,
@@ -44,28 +44,20 @@ export class MigrationRunner {
     private readonly state: MigrationState,
     private readonly events: MigrationEvents,
     private readonly backup: BackupService,
+    private readonly operations: MigrationOperations,
   ) {}
 
   /** Applies every pending migration. Rejects with the error that stopped the run. */
   run(): Promise<void> {
-    const run = this.runAndReport();
-    this.inFlight = run.catch(() => undefined);
-    return run;
-  }
-
-  /** Resolves when no run or resolve is in progress. */
-  idle(): Promise<unknown> {
-    return this.inFlight;
+    return this.operations.exclusive(() => this.runAndReport());
   }
 
   /**
    * Settles an interrupted `transaction: false` migration after an operator checked the database:
    * `'applied'` records it as applied, `'rolled-back'` lets it run again. Takes the lock.
    */
-  async resolve(name: string, resolution: 'applied' | 'rolled-back', onMissing: (interrupted: string[]) => Error): Promise<void> {
-    const work = this.resolveLocked(name, resolution, onMissing);
-    this.inFlight = work.catch(() => undefined);
-    return work;
+  resolve(name: string, resolution: 'applied' | 'rolled-back', onMissing: (interrupted: string[]) => Error): Promise<void> {
+    return this.operations.exclusive(() => this.resolveLocked(name, resolution, onMissing));
   }
 
   private async runAndReport(): Promise<void> {
@@ -87,9 +79,13 @@ export class MigrationRunner {
 
   private async runLocked(): Promise<void> {
     // Lock-free fast path for the common start: tables current and nothing pending. Other
-    // runners can only add history rows, so "nothing pending" read now stays true.
-    if (await step('read the migration history', () => this.driver.isSchemaCurrent())) {
-      const history = await step('read the migration history', () => this.driver.readHistory());
+    // runners can only add history rows, so "nothing pending" read now stays true. It does not
+    // wait on SQLite's locks: while another process commits a large migration the read is
+    // "busy", and this process waits for the migration lock instead, without blocking its event loop.
+    const history = await step('read the migration history', () =>
+      this.driver.withoutWaiting(async () => ((await this.driver.isSchemaCurrent()) ? this.driver.readHistory() : null)),
+    );
+    if (history) {
       this.state.setHistory(history);
       this.reportUnknown(history);
       if (this.pendingAfter(history).length === 0) return;
@@ -161,10 +157,14 @@ export class MigrationRunner {
     this.events.emit({ type: 'run-started', pending: pending.length, transactionMode: this.options.transactionMode });
     const counter: Counter = { done: 0, total: pending.length };
     for (const batch of planBatches(pending, this.options.transactionMode)) {
+      if (this.operations.stopRequested) throw new ShuttingDownError(this.appliedThisRun, pending.length);
       const records = batch.transactional ? await this.applyInTransaction(batch, counter) : [await this.applyOutside(batch.migrations[0], counter)];
       // The state holds this very array: status sees each batch once it is committed.
       history.push(...records);
-      this.appliedThisRun += records.length;
+      for (const record of records) {
+        this.appliedThisRun++;
+        this.events.emit({ type: 'migration-applied', name: record.name, index: this.appliedThisRun, total: pending.length, executionTimeMs: record.executionTimeMs });
+      }
       await this.lease.beat();
     }
   }
@@ -212,7 +212,12 @@ export class MigrationRunner {
     } catch (cause) {
       // A transaction it left open would otherwise swallow everything written after it.
       await this.rollbackQuietly();
-      await step(`record the failure of "${migration.name}"`, () => this.driver.failAttempt(migration.name, describeCause(cause)));
+      try {
+        await this.driver.failAttempt(migration.name, describeCause(cause));
+      } catch (error) {
+        // The attempt row stays (as if its process had died): later starts still refuse to retry it.
+        this.logger.warn(`Could not record the failure of "${migration.name}": ${describeCause(error)}`);
+      }
       throw this.failed(migration, cause, 'none');
     }
     await step(`record "${migration.name}" as applied`, async () => {
@@ -232,7 +237,7 @@ export class MigrationRunner {
     await migration.instance().up(this.driver.connection as never);
     const record = this.recordFor(migration, Math.round(performance.now() - started));
     counter.done = index;
-    this.events.emit({ type: 'migration-applied', name: migration.name, index, total: counter.total, executionTimeMs: record.executionTimeMs });
+    // migration-applied follows the commit (in apply): an event must never count rolled-back work.
     return record;
   }
 

@@ -3,7 +3,7 @@ import { DISCOVERED_MIGRATIONS, LOG_CONTEXT, MIGRATION_DRIVER, RESOLVED_OPTIONS 
 import type { ResolvedAutoMigrationOptions } from '../auto-migration.options';
 import type { MigrationDefinition } from '../discovery/migration-definition';
 import type { HistoryRecord, MigrationDriver } from '../driver/migration-driver';
-import type { LockHolder } from '../errors/describe-holder';
+import type { LockHolder } from '../lock/lock-holder';
 import { MigrationLease } from '../lock/migration-lease';
 import { AutoMigrationError, describeCause } from '../errors/auto-migration.error';
 import { BackupService } from '../backup/backup.service';
@@ -39,8 +39,8 @@ export class MigrationState {
   }
 
   runStarted(): void {
-    // A new run after a failed one (resolve()) gets a fresh promise for whenReady().
-    if (this.lastError) this.arm();
+    // A later run (migrate(), resolve()) gets a fresh promise for whenReady().
+    if (this.started) this.arm();
     this.started = true;
     this.running = true;
     this.lastError = null;
@@ -147,11 +147,13 @@ export class MigrationState {
     };
   }
 
-
   /** Re-reads the history, so status reflects runs by other instances; keeps the last copy if the read fails. */
   private async refreshHistory(): Promise<void> {
     try {
-      this.history = (await this.driver.isSchemaCurrent()) ? await this.driver.readHistory() : [];
+      // A status or health probe must never block the event loop on another process's commit:
+      // while the database is locked, the last history read is served.
+      const fresh = await this.driver.withoutWaiting(async () => ((await this.driver.isSchemaCurrent()) ? this.driver.readHistory() : []));
+      if (fresh) this.history = fresh;
     } catch (error) {
       this.logger.warn(`Could not re-read the migration history for status: ${redactPaths(describeCause(error), [this.options.database])}`);
     }

@@ -90,6 +90,19 @@ export class SqliteDriver implements MigrationDriver {
     this.statement(sql.DELETE_ATTEMPT).run({ name });
   }
 
+  async withoutWaiting<T>(work: () => T | Promise<T>): Promise<T | null> {
+    const previous = this.connection.pragma('busy_timeout', { simple: true }) as number;
+    this.connection.pragma('busy_timeout = 0');
+    try {
+      return await work();
+    } catch (error) {
+      if (isBusy(error)) return null;
+      throw error;
+    } finally {
+      this.connection.pragma(`busy_timeout = ${Math.trunc(previous)}`);
+    }
+  }
+
   inTransaction(): boolean {
     return this.connection.inTransaction;
   }
@@ -136,6 +149,11 @@ function owner(row: OwnerRow): LockOwner | null {
 
 function now(): string {
   return new Date().toISOString();
+}
+
+function isBusy(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' || /database (table )?is locked/i.test(describeCause(error));
 }
 
 function isMissingTable(error: unknown): boolean {

@@ -1,0 +1,16 @@
+import { AutoMigrationError } from './auto-migration.error';
+
+/** The application began shutting down during a run; the run stopped after the migration in progress. */
+export class ShuttingDownError extends AutoMigrationError {
+  readonly code = 'SHUTTING_DOWN';
+
+  constructor(
+    readonly applied: number,
+    readonly pending: number,
+  ) {
+    super(
+      `The application is shutting down: stopped after ${applied} of ${pending} pending migrations, each committed with its history row. ` +
+        'The rest apply at the next start.',
+    );
+  }
+}
