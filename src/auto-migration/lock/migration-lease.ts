@@ -93,15 +93,14 @@ export class MigrationLease implements OnModuleDestroy {
     if (!this.held) return;
     this.held = false;
     this.stopHeartbeat();
-    if (this.announced) {
-      this.announced = false;
-      try {
-        await this.driver.writeLease(null);
-      } catch (error) {
-        // The lock is what matters, and it is released below whatever happens here.
-        this.logger.warn(`Could not clear the lease row: ${describeCause(error)}`);
-      }
+    try {
+      // Ours to clear; or, while we still hold the lock, a row left by a holder that died.
+      if (this.announced || (await this.driver.withoutWaiting(() => this.driver.readLease()))?.inProgress) await this.driver.writeLease(null);
+    } catch (error) {
+      // The lock is what matters, and it is released below whatever happens here.
+      this.logger.warn(`Could not clear the lease row: ${describeCause(error)}`);
     }
+    this.announced = false;
     this.lock.release();
     this.events.emit({ type: 'lock-released' });
   }
