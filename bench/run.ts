@@ -3,7 +3,7 @@
  * which would make them compete for the two cores and the disk), then prints the results table
  * and writes it to bench/RESULTS.md. `BENCH_QUICK=1`: small sizes, one run each, as a smoke test.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -11,12 +11,17 @@ import BetterSqlite3 from 'better-sqlite3';
 import { median, QUICK, ROOT, runChild, tempDir, type ChildResult } from './shared';
 import { W1_VARIANTS, type W1Variant } from './w1-apply';
 import { W2_VARIANTS, type W2Variant } from './w2-boot';
+import { W5_VARIANTS, type W5Variant } from './w5-backup';
 
 const W1_N = QUICK ? 20 : 1000;
 const W1_RUNS = QUICK ? 1 : 5;
 const W2_SIZES = QUICK ? [10, 100] : [100, 1000, 10000];
 // Boots of up to 1000 migrations take tens of ms, so many runs are cheap and steady the median.
 const w2Runs = (n: number) => (QUICK ? 1 : n <= 1000 ? 15 : 7);
+const W5_MIB = QUICK ? 5 : 100;
+const W5_RUNS = QUICK ? 1 : 5;
+/** The module's verified backup may cost at most this much more than a bare VACUUM INTO. */
+const W5_TARGET = 1.5;
 
 let maxLoad = 0;
 
@@ -62,6 +67,36 @@ function runW2(): Map<number, Record<W2Variant, ChildResult>> {
     tmp.remove();
   }
   return results;
+}
+
+interface W5Results {
+  build: ChildResult;
+  runs: Record<W5Variant, ChildResult[]>;
+}
+
+/**
+ * W5: one database built per bench run, then one process per backup; rounds interleave the
+ * variants, like W1. Every process leaves the backup folder empty again.
+ */
+function runW5(): W5Results {
+  const tmp = tempDir('w5');
+  try {
+    const file = join(tmp.dir, 'app.db');
+    const dir = join(tmp.dir, 'backups');
+    mkdirSync(dir, { mode: 0o700 });
+    progress(`W5: building a ${W5_MIB} MiB database`);
+    const build = child('w5-backup', ['build', file, W5_MIB]);
+    const runs = Object.fromEntries(W5_VARIANTS.map((v) => [v, [] as ChildResult[]])) as Record<W5Variant, ChildResult[]>;
+    for (let round = 1; round <= W5_RUNS; round++) {
+      for (const variant of W5_VARIANTS) {
+        progress(`W5 round ${round}/${W5_RUNS}: ${variant}, ${W5_MIB} MiB`);
+        runs[variant].push(child('w5-backup', [variant, file, dir]));
+      }
+    }
+    return { build, runs };
+  } finally {
+    tmp.remove();
+  }
 }
 
 const ms = (value: number) => (Math.abs(value) < 100 ? value.toFixed(1) : value.toFixed(0));
@@ -118,6 +153,41 @@ function memoryTable(w1: Record<W1Variant, ChildResult[]>): string {
   return table([`Peak RSS, W1 ${W1_N} migrations`, 'MiB', 'vs raw-each'], rows);
 }
 
+function w5Table({ build, runs }: W5Results): string {
+  const wall = (v: W5Variant) => runs[v].map((r) => r.ms[0]);
+  const med = (v: W5Variant) => median(wall(v));
+  const cpu = (v: W5Variant) => median(runs[v].map((r) => r.cpuMs[0]));
+  const extra = (v: W5Variant, key: string) => runs[v].map((r) => r.extra?.[key]?.[0] ?? NaN);
+  const base = med('vacuum-into');
+  const verify = (v: W5Variant) => {
+    if (!v.startsWith('module')) return ['', ''];
+    // The share per run (verifyMs over the event's durationMs), then the median of those.
+    const shares = runs[v].map((r) => (r.extra!.verifyMs[0] / r.extra!.durationMs[0]) * 100);
+    return [ms(median(extra(v, 'verifyMs'))), `${median(shares).toFixed(0)} %`];
+  };
+  const row = (label: string, v: W5Variant) => [label, ms(med(v)), spread(wall(v)), ratio(med(v), base), ms(cpu(v)), ...verify(v)];
+  const overhead = med('module') - med('vacuum-into+check');
+  const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
+  const sizes = [...new Set(W5_VARIANTS.flatMap((v) => extra(v, 'sizeBytes')))].map(mib).join(', ');
+  const target = med('module') / base <= W5_TARGET ? 'met' : 'NOT met';
+  return [
+    table(
+      [`W5 backup of a ${mib(build.extra!.sizeBytes[0])} MiB database`, 'median ms', 'min–max ms', 'vs VACUUM INTO', 'CPU ms', 'verify ms', 'verify share'],
+      [
+        row('module, verify quick (default)', 'module'),
+        row("module, verify 'full'", 'module-full'),
+        row('by hand: VACUUM INTO + quick_check', 'vacuum-into+check'),
+        ['module − by hand (chmod, fsyncs, rename, prune, checks)', ms(overhead), '', ratio(overhead, base), '', '', ''],
+        row('baseline: VACUUM INTO (open, VACUUM INTO, close)', 'vacuum-into'),
+        row('reference: fs.copyFileSync', 'copy-file'),
+      ],
+    ),
+    '',
+    `Target module / VACUUM INTO ≤ ${W5_TARGET}: ${target} (${ratio(med('module'), base)}). Database built in ${ms(build.ms[0])} ms; ` +
+      `backup sizes seen: ${sizes} MiB.`,
+  ].join('\n');
+}
+
 function machine(): string[] {
   const db = new BetterSqlite3(':memory:');
   const { version } = db.prepare('SELECT sqlite_version() AS version').get() as { version: string };
@@ -141,9 +211,10 @@ function main(): void {
   const started = performance.now();
   const w1 = runW1();
   const w2 = runW2();
+  const w5 = runW5();
   const seconds = ((performance.now() - started) / 1000).toFixed(0);
 
-  const tables = [w1Table(w1), w2Table(w2), memoryTable(w1)].join('\n\n');
+  const tables = [w1Table(w1), w2Table(w2), memoryTable(w1), w5Table(w5)].join('\n\n');
   const quickNote = QUICK ? ' (BENCH_QUICK=1: smoke run, figures not meaningful)' : '';
   process.stdout.write(`\n${tables}\n\nTotal ${seconds} s${quickNote}. ${loadNote()}\n`);
 
@@ -168,6 +239,15 @@ function main(): void {
     `  better-sqlite3, SELECT the whole history table, close. One process per variant: a warm-up boot, then the median of`,
     `  ${W2_SIZES.map((n) => `${w2Runs(n)} (${n})`).join(', ')} boots. Migrations are spread over feature modules of 1000`,
     '  (Nest 11 overflows its stack near 9000 providers in one module).',
+    `- **W5 backup**: a database of about ${W5_MIB} MiB (three tables of random text, four indexes), built once per bench`,
+    "  run in a temp dir. module = the library's `BackupService.write()` (VACUUM INTO a temp file, `quick_check` or",
+    "  `integrity_check` of the copy, chmod 0600, fsync, rename, fsync of the folder, prune), called directly on an open",
+    '  better-sqlite3 connection; verify ms and share come from its `backup-written` event (`verifyMs` / `durationMs`).',
+    '  baseline = open the file with better-sqlite3, `VACUUM INTO`, close. "by hand" adds a `quick_check` of the copy',
+    '  (open read-only, check, close): the least any verified backup does. copyFileSync: a byte copy, no snapshot, no check,',
+    '  no fsync (SQLite fsyncs the VACUUM INTO output itself at the default `synchronous`). One process per backup, each',
+    `  reading the source once first so all start from a warm page cache; median of ${W5_RUNS} run(s), variants interleaved;`,
+    '  the backup folder is emptied after every run.',
     '- **CPU ms**: user + system CPU time of the measured span (all threads), from `process.cpuUsage()`. Unlike wall time it',
     '  leaves out waiting for the disk (fsync) and for a core, though other work on the machine still inflates it.',
     '- **Peak RSS**: `process.resourceUsage().maxRSS` of the W1 processes (median). Every process also carries ts-node.',

@@ -58,6 +58,8 @@ export interface ChildResult {
   cpuMs: number[];
   /** Peak resident set size of the process, in KiB. */
   maxRssKb: number;
+  /** Further figures of the same runs, one entry per run, by name (e.g. W5's `verifyMs`). */
+  extra?: Record<string, number[]>;
 }
 
 export type Sample = { ms: number; cpuMs: number };
@@ -71,8 +73,13 @@ export async function measure(work: () => unknown): Promise<Sample> {
   return { ms, cpuMs: (user + system) / 1000 };
 }
 
-export function report(samples: Sample[]): void {
-  const result: ChildResult = { ms: samples.map((s) => s.ms), cpuMs: samples.map((s) => s.cpuMs), maxRssKb: process.resourceUsage().maxRSS };
+export function report(samples: Sample[], extra?: Record<string, number[]>): void {
+  const result: ChildResult = {
+    ms: samples.map((s) => s.ms),
+    cpuMs: samples.map((s) => s.cpuMs),
+    maxRssKb: process.resourceUsage().maxRSS,
+    ...(extra && { extra }),
+  };
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 

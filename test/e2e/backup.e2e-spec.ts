@@ -76,8 +76,11 @@ describe('backups', () => {
   it("keeps the newest `keep` of this database's backups and never touches other files", async () => {
     await seeded();
     mkdirSync(backups(), { recursive: true });
-    const foreign = ['notes.txt', 'other.db.20200101T000000000Z.001_x.backup', 'app.db.manual-copy'];
+    const foreign = ['notes.txt', 'other.db.20200101T000000000Z.001_x.backup', 'app.db.manual-copy', '.other.db.x.backup.1.tmp'];
     for (const f of foreign) writeFileSync(join(backups(), f), 'keep me');
+    // Left by a process of ours that died mid-backup: removed by the next backup.
+    const orphans = ['.app.db.20200101T000000000Z.none.backup.999.tmp', '.app.db.20200101T000000000Z.none.backup.999.tmp-journal'];
+    for (const f of orphans) writeFileSync(join(backups(), f), 'partial');
     const names = ['001_a'];
     for (const n of ['002', '003', '004', '005']) {
       names.push(`${n}_m`);
@@ -88,6 +91,7 @@ describe('backups', () => {
     // Newest three: taken before 003, 004 and 005, holding 002, 003 and 004 as newest.
     expect(kept.map((f) => f.split('.')[3])).toEqual(['002_m', '003_m', '004_m']);
     for (const f of foreign) expect(readFileSync(join(backups(), f), 'utf8')).toBe('keep me');
+    for (const f of orphans) expect(existsSync(join(backups(), f))).toBe(false);
   });
 
   it('stops before any migration when the backup folder is unusable, naming the path, database unchanged', async () => {

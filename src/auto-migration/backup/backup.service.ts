@@ -1,5 +1,5 @@
-import { chmodSync, existsSync, readdirSync, renameSync, rmSync, statfsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, renameSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Inject, Injectable } from '@nestjs/common';
 import BetterSqlite3 from 'better-sqlite3';
@@ -26,8 +26,9 @@ const FREE_SPACE_MARGIN = 1.1;
  *
  * One consistent snapshot through `VACUUM INTO` (SQLite's step-wise online backup restarts
  * whenever another connection writes, so it may never finish on a busy database), written under
- * a temporary name, checked with `PRAGMA quick_check` (or `integrity_check`), made 0600,
- * flushed, then renamed into place, so a backup file that exists is always complete.
+ * a temporary name (created 0600 first), checked with `PRAGMA quick_check` (or
+ * `integrity_check`), flushed, then renamed into place, so a backup file that exists is always
+ * complete. Temporary files left by a process that died mid-backup are removed by the next one.
  */
 @Injectable()
 export class BackupService {
@@ -54,12 +55,15 @@ export class BackupService {
     let verifyMs = 0;
     try {
       makePrivateFolder(folder);
+      this.removeOrphans(folder);
       this.assertRoom(folder);
+      // Created empty and private first: VACUUM INTO writes into an empty file as it finds it, so
+      // the copy is never readable by others, even in a folder that is.
+      writeFileSync(temporary, '', { mode: 0o600, flag: 'wx' });
       this.connections.migration.prepare('VACUUM INTO ?').run(temporary);
       const verifyStarted = performance.now();
       verify(temporary, this.options.backup ? this.options.backup.verify : 'quick');
       verifyMs = performance.now() - verifyStarted;
-      chmodSync(temporary, 0o600);
       flush(temporary);
       renameSync(temporary, path);
       flush(folder);
@@ -114,6 +118,17 @@ export class BackupService {
     const all = this.list();
     for (const old of all.slice(0, Math.max(0, all.length - this.options.backup.keep))) {
       rmSync(join(this.options.backup.dir, old.file), { force: true });
+    }
+  }
+
+  /**
+   * Temporary copies of this database's backups left by a process that died mid-backup. Backups
+   * are written only under the migration lock, which we hold, so none of them is in progress.
+   */
+  private removeOrphans(folder: string): void {
+    const prefix = `.${basename(this.options.database)}.`;
+    for (const name of readdirSync(folder)) {
+      if (name.startsWith(prefix) && /\.tmp(-journal|-wal|-shm)?$/.test(name)) removeQuietly(join(folder, name));
     }
   }
 

@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { Database } from 'better-sqlite3';
@@ -20,6 +21,8 @@ export async function rehearse(source: Database, database: string, pragmas: Sqli
   const place = folder ?? tmpdir();
   makePrivateFolder(place);
   const copy = join(place, `.${basename(database === ':memory:' ? 'memory' : database)}.rehearsal.${process.pid}.tmp`);
+  // Created empty and private first, like a backup: the copy holds the application's data.
+  writeFileSync(copy, '', { mode: 0o600 });
   source.prepare('VACUUM INTO ?').run(copy);
   const connection = openSqlite(copy, pragmas);
   try {
