@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TerminusModule } from '@nestjs/terminus';
@@ -110,6 +111,27 @@ describe('backups', () => {
     expect(error.message).toContain('No migration ran and the database is unchanged');
     expect(ran).toBe(false);
     expect(readFileSync(t.db).equals(bytes)).toBe(true);
+  });
+
+  it('refuses early, before copying, when the backup folder has no room for the database', async () => {
+    await seeded();
+    const conn = new BetterSqlite3(t.db);
+    conn.exec(`CREATE TABLE bulk (v BLOB); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1024) INSERT INTO bulk SELECT randomblob(1024) FROM n`);
+    conn.close();
+    const bytes = readFileSync(t.db);
+    // A real small file system (tmpfs, 256 KiB), so that statfs answers what a full disk would.
+    const small = join(t.dir.path, 'small');
+    mkdirSync(small);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', small]);
+    try {
+      const { error } = await bootFailure({ database: t.db, backup: { dir: join(small, 'backups') } }, { migrations: [migration('001_a'), migration('002_b')] });
+      expect(error).toBeInstanceOf(BackupError);
+      expect(error.message).toMatch(/not enough free space in the backup folder: the database needs about [\d.]+ MiB, [\d.]+ MiB available/);
+      expect(readdirSync(join(small, 'backups'))).toEqual([]);
+      expect(readFileSync(t.db).equals(bytes)).toBe(true);
+    } finally {
+      execFileSync('umount', [small]);
+    }
   });
 
   it('warns once at start-up when backups are off', async () => {
