@@ -1,13 +1,17 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { Injectable } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import BetterSqlite3 from 'better-sqlite3';
 import request from 'supertest';
 import { lastValueFrom, toArray } from 'rxjs';
+import type { Database } from 'better-sqlite3';
 import {
   AutoMigrationService,
   BackupError,
+  InjectMigrationDatabase,
   type MigrationEvent,
   RehearsalFailedError,
   RestoreRefusedError,
@@ -77,7 +81,7 @@ describe('backups', () => {
   it("keeps the newest `keep` of this database's backups and never touches other files", async () => {
     await seeded();
     mkdirSync(backups(), { recursive: true });
-    const foreign = ['notes.txt', 'other.db.20200101T000000000Z.001_x.backup', 'app.db.manual-copy', '.other.db.x.backup.1.tmp'];
+    const foreign = ['notes.txt', 'other.db.20200101T000000000Z.001_x.backup', 'app.db.manual-copy', '.other.db.x.backup.1.tmp', '.app.db.my-copy.tmp', '.app.notes.tmp'];
     for (const f of foreign) writeFileSync(join(backups(), f), 'keep me');
     // Left by a process of ours that died mid-backup: removed by the next backup.
     const orphans = ['.app.db.20200101T000000000Z.none.backup.999.tmp', '.app.db.20200101T000000000Z.none.backup.999.tmp-journal'];
@@ -203,6 +207,101 @@ describe('backups', () => {
     });
   });
 
+  describe('restore, harder cases', () => {
+    const migrations = () => [migration('001_a'), migration('002_b')];
+    async function withBackup(extra: object = {}): Promise<string> {
+      await seeded();
+      await (await bootApp(options(extra), { migrations: migrations() })).app.close();
+      return backupFiles()[0];
+    }
+
+    it('waits for a reader to finish, then restores; gives up cleanly if it never does', async () => {
+      const file = await withBackup();
+      const { app } = await bootApp(options({ lock: { timeoutMs: 400 } }), { migrations: migrations() });
+      const service = app.get(AutoMigrationService);
+      const reader = new BetterSqlite3(t.db);
+      reader.exec('BEGIN');
+      reader.prepare('SELECT COUNT(*) FROM migrations').get();
+      const bytes = readFileSync(t.db);
+      await expect(service.restore(file, { force: true })).rejects.toMatchObject({ code: 'RESTORE_FAILED', message: expect.stringContaining('The database was not changed') });
+      expect(historyNames(t.db)).toEqual(['001_a', '002_b']);
+      expect(readFileSync(t.db).subarray(100).equals(bytes.subarray(100))).toBe(true);
+
+      setTimeout(() => reader.exec('COMMIT'), 150);
+      await service.restore(file, { force: true });
+      reader.close();
+      expect(historyNames(t.db)).toEqual(['001_a']);
+      await app.close();
+    });
+
+    it('restores the oldest backup even when retention would drop it (keep: 1)', async () => {
+      const file = await withBackup({ backup: { dir: backups(), keep: 1 } });
+      const { app } = await bootApp(options({ backup: { dir: backups(), keep: 1 } }), { migrations: migrations() });
+      await app.get(AutoMigrationService).restore(file, { force: true });
+      await app.close();
+      expect(historyNames(t.db)).toEqual(['001_a']);
+    });
+
+    it('restores over a damaged database, keeping a raw copy of the damaged files', async () => {
+      const file = await withBackup();
+      const { app } = await bootApp(options(), { migrations: migrations() });
+      const damaged = Buffer.from(readFileSync(t.db));
+      damaged.fill(0x55, 4096, damaged.length);
+      writeFileSync(t.db, damaged);
+      await app.get(AutoMigrationService).restore(file, { force: true });
+      await app.close();
+      expect(historyNames(t.db)).toEqual(['001_a']);
+      expect(inspect(t.db, (d) => d.pragma('integrity_check', { simple: true }))).toBe('ok');
+      expect(readdirSync(backups()).filter((f) => /^app\.db\.\d{8}T\d{9}Z\.raw$/.test(f))).toHaveLength(1);
+    });
+
+    it('takes the migration lock itself', async () => {
+      const file = await withBackup();
+      const { app } = await bootApp(options({ lock: { timeoutMs: 200 } }), { migrations: migrations() });
+      const holder = new BetterSqlite3(`${t.db}.migration-lock`);
+      holder.exec('BEGIN IMMEDIATE');
+      try {
+        await expect(app.get(AutoMigrationService).restore(file, { force: true })).rejects.toMatchObject({ code: 'LOCK_TIMEOUT' });
+        expect(historyNames(t.db)).toEqual(['001_a', '002_b']);
+      } finally {
+        holder.close();
+      }
+      await app.close();
+    });
+
+    it('backs up and restores a WAL database; the app connection sees the restored content', async () => {
+      const wal = { pragmas: { journal_mode: 'wal' as const } };
+      const file = await withBackup(wal);
+      expect(inspect(join(backups(), file), (d) => d.prepare(`SELECT COUNT(*) AS n FROM ${tableFor('001_a')}`).get())).toEqual({ n: 3 });
+      const { app } = await bootApp(options(wal), { migrations: migrations(), providers: [UsesDatabase] });
+      const appDb = app.get(UsesDatabase).db;
+      expect(appDb.pragma('journal_mode', { simple: true })).toBe('wal');
+      await app.get(AutoMigrationService).restore(file, { force: true });
+      expect((appDb.prepare('SELECT name FROM migrations').all() as { name: string }[]).map((r) => r.name)).toEqual(['001_a']);
+      await app.close();
+    });
+  });
+
+  it('names backups of very long migration names within file-name limits', async () => {
+    await seeded();
+    const long = `002_${'x'.repeat(196)}`;
+    const { app } = await bootApp(options(), { migrations: [migration('001_a'), migration(long)] });
+    await app.close();
+    await (await bootApp(options(), { migrations: [migration('001_a'), migration(long), migration('003_c')] })).app.close();
+    const newest = backupFiles()[backupFiles().length - 1];
+    expect(newest).toBe(newest.slice(0, 255));
+    expect(newest).toMatch(/\.002_x{60}\.backup$/);
+  });
+
+  it("reports the full check in the backup-written event with verify: 'full'", async () => {
+    await seeded();
+    const { app } = await bootApp(options({ backup: { dir: backups(), verify: 'full' } }), { migrations: [migration('001_a'), migration('002_b')] }, { init: false });
+    const events = lastValueFrom(app.get(AutoMigrationService).events$.pipe(toArray()));
+    await app.init();
+    await app.close();
+    expect((await events).find((e) => e.type === 'backup-written')).toMatchObject({ check: 'integrity_check', verifyMs: expect.any(Number) });
+  });
+
   describe('rehearsal', () => {
     it('catches a failing migration on a copy, leaving the live database untouched', async () => {
       await seeded();
@@ -223,6 +322,20 @@ describe('backups', () => {
       expect(existsSync(backups()) ? readdirSync(backups()).filter((f) => f.includes('rehearsal')) : []).toEqual([]);
     });
 
+    it('with backups off, rehearses in a private folder of the system temp folder and removes it', async () => {
+      await seeded();
+      const before = new Set(readdirSync(tmpdir()).filter((f) => f.includes('.rehearsal-')));
+      let seenFolderMode = 0;
+      const peek = migration('002_peek', (d) => {
+        seenFolderMode = statSync(dirname(d.name)).mode & 0o777;
+      });
+      const { app } = await bootApp({ database: t.db, backup: false, rehearse: true }, { migrations: [migration('001_a'), peek] });
+      await app.close();
+      expect(seenFolderMode).toBe(0o700);
+      expect(readdirSync(tmpdir()).filter((f) => f.includes('.rehearsal-') && !before.has(f))).toEqual([]);
+      expect(historyNames(t.db)).toEqual(['001_a', '002_peek']);
+    });
+
     it('applies for real after a successful rehearsal', async () => {
       await seeded();
       let calls = 0;
@@ -237,3 +350,8 @@ describe('backups', () => {
     });
   });
 });
+
+@Injectable()
+class UsesDatabase {
+  constructor(@InjectMigrationDatabase() readonly db: Database) {}
+}

@@ -6,11 +6,13 @@ export interface BackupFile {
   readonly file: string;
   /** ISO-8601 UTC time the backup was taken. */
   readonly createdAt: string;
-  /** Newest migration applied in the backup, or null for a database with none. */
+  /** Newest migration applied in the backup (its first 64 characters), or null for a database with none. */
   readonly newestMigration: string | null;
 }
 
 const NO_MIGRATION = 'none';
+/** Migration names may be long; file names may not (255 bytes on most file systems). */
+const MAX_MIGRATION_PART = 64;
 
 /**
  * `<database file name>.<UTC time stamp>.<newest applied migration>.backup`, e.g.
@@ -20,7 +22,8 @@ const NO_MIGRATION = 'none';
  */
 export function backupFileName(database: string, createdAt: Date, newestMigration: string | null): string {
   const stamp = createdAt.toISOString().replace(/[-:.]/g, '');
-  return `${basename(database)}.${stamp}.${newestMigration ?? NO_MIGRATION}.backup`;
+  const migration = (newestMigration ?? NO_MIGRATION).replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, MAX_MIGRATION_PART);
+  return `${basename(database)}.${stamp}.${migration}.backup`;
 }
 
 /** Reads a file name written by `backupFileName` for this database; null for any other file. */
@@ -33,4 +36,15 @@ export function parseBackupFileName(database: string, file: string): BackupFile 
   const createdAt = `${day.slice(0, 4)}-${day.slice(4, 6)}-${day.slice(6)}T${time.slice(0, 2)}:${time.slice(2, 4)}:${time.slice(4)}.${ms}Z`;
   if (Number.isNaN(Date.parse(createdAt))) return null;
   return { file, createdAt, newestMigration: newest === NO_MIGRATION ? null : newest };
+}
+
+/** The temporary name a backup is written under before it is renamed into place. */
+export function temporaryBackupName(file: string): string {
+  return `.${file}.${process.pid}.tmp`;
+}
+
+/** Whether `name` is a temporary copy of one of this database's backups (or its journal). */
+export function isTemporaryBackupName(database: string, name: string): boolean {
+  const match = /^\.(.+)\.\d+\.tmp(?:-journal|-wal|-shm)?$/.exec(name);
+  return match !== null && parseBackupFileName(database, match[1]) !== null;
 }

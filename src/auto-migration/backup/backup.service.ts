@@ -1,15 +1,15 @@
-import { existsSync, readdirSync, renameSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, constants, copyFileSync, existsSync, readdirSync, renameSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import BetterSqlite3 from 'better-sqlite3';
-import { RESOLVED_OPTIONS } from '../auto-migration.constants';
+import { LOG_CONTEXT, RESOLVED_OPTIONS } from '../auto-migration.constants';
 import type { ResolvedAutoMigrationOptions } from '../auto-migration.options';
 import { DatabaseConnections } from '../database/database-connections';
 import { describeCause } from '../errors/auto-migration.error';
 import { BackupError } from '../errors/backup.error';
 import { MigrationEvents } from '../events/migration-events';
-import { type BackupFile, backupFileName, parseBackupFileName } from './backup-name';
+import { type BackupFile, backupFileName, isTemporaryBackupName, parseBackupFileName, temporaryBackupName } from './backup-name';
 import { flush, makePrivateFolder } from './private-files';
 
 /** A backup as status reports it. */
@@ -32,6 +32,8 @@ const FREE_SPACE_MARGIN = 1.1;
  */
 @Injectable()
 export class BackupService {
+  private readonly logger = new Logger(LOG_CONTEXT);
+
   constructor(
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAutoMigrationOptions,
     private readonly connections: DatabaseConnections,
@@ -43,16 +45,19 @@ export class BackupService {
     return this.options.backup && !this.options.inMemory ? this.options.backup.dir : null;
   }
 
-  /** Writes a verified backup, then prunes old ones. Throws `BackupError`; the database is never touched. */
-  write(newestMigration: string | null): BackupInfo {
-    const folder = this.folder;
-    if (!folder) throw new Error('backups are off');
+  /**
+   * Writes a verified backup, then prunes old ones (never `keep`, the file a restore is about to
+   * use). Throws `BackupError`; the database is never touched. Call only when `folder` is set.
+   */
+  write(newestMigration: string | null, purpose: { before: 'run' | 'restore'; keep?: string } = { before: 'run' }): BackupInfo {
+    const folder = this.folder!;
     const started = performance.now();
     const createdAt = new Date();
     const file = backupFileName(this.options.database, createdAt, newestMigration);
     const path = join(folder, file);
-    const temporary = join(folder, `.${file}.${process.pid}.tmp`);
+    const temporary = join(folder, temporaryBackupName(file));
     let verifyMs = 0;
+    let check: 'quick_check' | 'integrity_check' = 'quick_check';
     try {
       makePrivateFolder(folder);
       this.removeOrphans(folder);
@@ -62,25 +67,50 @@ export class BackupService {
       writeFileSync(temporary, '', { mode: 0o600, flag: 'wx' });
       this.connections.migration.prepare('VACUUM INTO ?').run(temporary);
       const verifyStarted = performance.now();
-      verify(temporary, this.options.backup ? this.options.backup.verify : 'quick');
+      check = verify(temporary, this.options.backup ? this.options.backup.verify : 'quick');
       verifyMs = performance.now() - verifyStarted;
       flush(temporary);
       renameSync(temporary, path);
       flush(folder);
     } catch (cause) {
       removeQuietly(temporary);
-      throw new BackupError(path, cause);
+      throw new BackupError(path, cause, purpose.before);
     }
     const info: BackupInfo = { file, createdAt: createdAt.toISOString(), newestMigration, sizeBytes: statSync(path).size };
-    this.prune();
+    try {
+      this.prune(purpose.keep);
+    } catch (error) {
+      // The new backup is written and verified: failing to delete an old one must not stop the run.
+      this.logger.warn(`Could not remove an old backup: ${describeCause(error)}`);
+    }
     this.events.emit({
       type: 'backup-written',
       file,
       sizeBytes: info.sizeBytes,
       durationMs: Math.round(performance.now() - started),
       verifyMs: Math.round(verifyMs),
+      check,
     });
     return info;
+  }
+
+  /**
+   * Copies the database's files as they are (main file and WAL), unverified, 0600, for a database
+   * too damaged for `write()`. Named `<file>.<time>.raw` (and `.raw-wal`): never listed, never pruned.
+   * @returns the file names written
+   */
+  rawCopy(): string[] {
+    const folder = this.folder!;
+    makePrivateFolder(folder);
+    const base = `${basename(this.options.database)}.${new Date().toISOString().replace(/[-:.]/g, '')}.raw`;
+    const written: string[] = [];
+    for (const suffix of ['', '-wal']) {
+      if (!existsSync(this.options.database + suffix)) continue;
+      copyFileSync(this.options.database + suffix, join(folder, base + suffix), constants.COPYFILE_EXCL);
+      chmodSync(join(folder, base + suffix), 0o600);
+      written.push(base + suffix);
+    }
+    return written;
   }
 
   /** This database's backups in the folder, oldest first. Other files there are never listed. */
@@ -100,6 +130,7 @@ export class BackupService {
       });
   }
 
+  /** The newest of this database's backups, or null. */
   latest(): BackupInfo | null {
     const all = this.list();
     return all[all.length - 1] ?? null;
@@ -112,12 +143,12 @@ export class BackupService {
     return join(folder, file);
   }
 
-  /** Keeps the newest `backup.keep` of this database's backups; other files are never touched. */
-  private prune(): void {
+  /** Keeps the newest `backup.keep` of this database's backups (and `spare`); other files are never touched. */
+  private prune(spare?: string): void {
     if (!this.options.backup) return;
     const all = this.list();
     for (const old of all.slice(0, Math.max(0, all.length - this.options.backup.keep))) {
-      rmSync(join(this.options.backup.dir, old.file), { force: true });
+      if (old.file !== spare) rmSync(join(this.options.backup.dir, old.file), { force: true });
     }
   }
 
@@ -126,9 +157,8 @@ export class BackupService {
    * are written only under the migration lock, which we hold, so none of them is in progress.
    */
   private removeOrphans(folder: string): void {
-    const prefix = `.${basename(this.options.database)}.`;
     for (const name of readdirSync(folder)) {
-      if (name.startsWith(prefix) && /\.tmp(-journal|-wal|-shm)?$/.test(name)) removeQuietly(join(folder, name));
+      if (isTemporaryBackupName(this.options.database, name)) removeQuietly(join(folder, name));
     }
   }
 
@@ -142,12 +172,14 @@ export class BackupService {
   }
 }
 
-/** Opens a backup read-only and runs SQLite's check on it; throws unless it answers "ok". */
-export function verify(path: string, mode: 'quick' | 'full'): void {
+/** Opens a backup read-only and runs SQLite's check on it; throws unless it answers "ok". @returns the check run */
+export function verify(path: string, mode: 'quick' | 'full'): 'quick_check' | 'integrity_check' {
+  const check = mode === 'full' ? 'integrity_check' : 'quick_check';
   const db = new BetterSqlite3(path, { readonly: true, fileMustExist: true });
   try {
-    const result = db.pragma(mode === 'full' ? 'integrity_check' : 'quick_check', { simple: true });
-    if (result !== 'ok') throw new Error(`the copy failed SQLite's ${mode === 'full' ? 'integrity_check' : 'quick_check'}: ${String(result)}`);
+    const result = db.pragma(check, { simple: true });
+    if (result !== 'ok') throw new Error(`the copy failed SQLite's ${check}: ${String(result)}`);
+    return check;
   } catch (error) {
     throw new Error(`"${path}" is not a sound SQLite database: ${describeCause(error)}`);
   } finally {

@@ -1,4 +1,4 @@
-import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync, rmSync } from 'node:fs';
+import { chmodSync, closeSync, fsyncSync, mkdirSync, openSync } from 'node:fs';
 
 /** Creates the folder (and missing parents) readable by its owner only. */
 export function makePrivateFolder(folder: string): void {
@@ -15,9 +15,4 @@ export function flush(path: string): void {
   } finally {
     closeSync(fd);
   }
-}
-
-/** Removes a SQLite file and the journal files SQLite may have left beside it. */
-export function removeDatabaseFile(path: string): void {
-  for (const suffix of ['', '-journal', '-wal', '-shm']) rmSync(path + suffix, { force: true });
 }

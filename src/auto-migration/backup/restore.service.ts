@@ -1,10 +1,12 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { setTimeout as sleep } from 'node:timers/promises';
 import BetterSqlite3 from 'better-sqlite3';
 import { LOG_CONTEXT, MIGRATION_DRIVER, RESOLVED_OPTIONS } from '../auto-migration.constants';
 import type { ResolvedAutoMigrationOptions } from '../auto-migration.options';
 import type { MigrationDriver } from '../driver/migration-driver';
 import { describeCause } from '../errors/auto-migration.error';
 import { RestartRequiredError } from '../errors/restart-required.error';
+import { RestoreFailedError } from '../errors/restore-failed.error';
 import { RestoreRefusedError } from '../errors/restore-refused.error';
 import { MigrationLease } from '../lock/migration-lease';
 import { step } from '../runner/database-step';
@@ -12,6 +14,8 @@ import { MigrationOperations } from '../runner/migration-operations';
 import { newestOf } from '../runner/history-order';
 import { MigrationState } from '../status/migration.state';
 import { BackupService, verify } from './backup.service';
+
+const RETRY_MS = 100;
 
 /** Puts one of the database's backups back in place of the live content. */
 @Injectable()
@@ -32,6 +36,45 @@ export class RestoreService {
    * state. Leaves this instance in state `failed` (restart required): its view of the schema no
    * longer matches the database.
    */
+  /**
+   * A backup of the current state before it is replaced, so that a restore can itself be undone.
+   * A database too damaged for a verified backup (the usual reason to restore) gets a raw copy
+   * of its files instead.
+   */
+  private async keepCurrentState(restoring: string): Promise<void> {
+    const history = await step('read the migration history', () => this.driver.readHistory()).catch(() => []);
+    try {
+      this.backup.write(newestOf(history), { before: 'restore', keep: restoring });
+    } catch (error) {
+      const raw = this.backup.rawCopy();
+      this.logger.warn(`Could not write a verified backup of the current state (${describeCause(error)}); kept a raw copy of its files instead: ${raw.join(', ')}`);
+    }
+  }
+
+  /**
+   * Copies the backup over the live database with SQLite's backup API, which takes the database's
+   * locks like any writer, so the module's own open connections see the restored content. That
+   * API gives up silently when another connection holds a lock, so the result is compared with
+   * the backup, and the copy retried until `lock.timeoutMs`.
+   */
+  private async replaceContent(file: string, backupPath: string): Promise<void> {
+    const expected = fingerprint(backupPath);
+    const deadline = Date.now() + this.options.lock.timeoutMs;
+    for (;;) {
+      const source = new BetterSqlite3(backupPath, { readonly: true, fileMustExist: true });
+      try {
+        await source.backup(this.options.database);
+      } catch (error) {
+        throw new RestoreFailedError(file, error);
+      } finally {
+        source.close();
+      }
+      if (fingerprint(this.options.database) === expected) return;
+      if (Date.now() >= deadline) throw new RestoreFailedError(file, new Error(`the copy did not land within lock.timeoutMs (${this.options.lock.timeoutMs} ms)`));
+      await sleep(RETRY_MS);
+    }
+  }
+
   restore(file: string, force: boolean): Promise<void> {
     return this.operations.exclusive(() => this.restoreLocked(file, force));
   }
@@ -61,9 +104,8 @@ export class RestoreService {
     await step('take the migration lock', () => this.lease.acquire());
     this.state.setLockHeld(true);
     try {
-      const history = await step('read the migration history', () => this.driver.readHistory());
-      this.backup.write(newestOf(history));
-      await step(`restore the database from "${file}"`, () => replaceContent(backupPath, this.options.database));
+      await this.keepCurrentState(file);
+      await this.replaceContent(file, backupPath);
       this.logger.warn(`Restored the database from backup "${file}"; restart this instance and every other replica`);
     } finally {
       await this.lease.release();
@@ -78,15 +120,14 @@ function isPlainFileName(file: unknown): file is string {
   return typeof file === 'string' && file.length > 0 && !/[\\/\0]/.test(file) && file !== '.' && file !== '..';
 }
 
-/**
- * Copies a backup over the live database with SQLite's backup API, which takes the database's
- * locks like any writer, so the module's own open connections see the restored content.
- */
-async function replaceContent(backupPath: string, database: string): Promise<void> {
-  const source = new BetterSqlite3(backupPath, { readonly: true, fileMustExist: true });
+/** Schema and row counts: enough to tell whether a page copy landed. */
+function fingerprint(path: string): string {
+  const db = new BetterSqlite3(path, { readonly: true, fileMustExist: true });
   try {
-    await source.backup(database);
+    const schema = db.prepare("SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name").all() as { type: string; name: string }[];
+    const counts = schema.filter((o) => o.type === 'table').map((t) => (db.prepare(`SELECT COUNT(*) AS n FROM "${t.name.replace(/"/g, '""')}"`).get() as { n: number }).n);
+    return JSON.stringify([schema, counts]);
   } finally {
-    source.close();
+    db.close();
   }
 }

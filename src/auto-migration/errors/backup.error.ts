@@ -1,16 +1,20 @@
 import { AutoMigrationError, describeCause } from './auto-migration.error';
 
-/** A backup could not be written or verified. Nothing was migrated; the database is unchanged. */
+/** A backup could not be written or verified. Nothing was changed in the database. */
 export class BackupError extends AutoMigrationError {
   readonly code = 'BACKUP_FAILED';
 
   constructor(
     readonly path: string,
     cause: unknown,
+    before: 'run' | 'restore' = 'run',
   ) {
+    const stopped = before === 'run' ? 'No migration ran and the database is unchanged.' : 'The restore did not start and the database is unchanged.';
     super(
-      `Could not write a verified backup to "${path}": ${describeCause(cause)}. No migration ran and the database is unchanged. ` +
-        'Fix the backup folder (it must be creatable and writable, with room for a copy of the database) and restart, or set backup: false to migrate without one.',
+      `Could not write a verified backup to "${path}": ${describeCause(cause)}. ${stopped} ` +
+        'If the backup folder is the problem, make it creatable and writable with room for a copy of the database; ' +
+        'if the database itself fails SQLite\'s check, restore it from an earlier backup' +
+        (before === 'run' ? '; or set backup: false to migrate without a backup.' : '.'),
       { cause },
     );
   }

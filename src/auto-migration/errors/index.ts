@@ -15,5 +15,6 @@ export { NothingToResolveError } from './nothing-to-resolve.error';
 export { OutOfOrderMigrationError } from './out-of-order-migration.error';
 export { RehearsalFailedError } from './rehearsal-failed.error';
 export { RestartRequiredError } from './restart-required.error';
+export { RestoreFailedError } from './restore-failed.error';
 export { RestoreRefusedError } from './restore-refused.error';
 export { ShuttingDownError } from './shutting-down.error';

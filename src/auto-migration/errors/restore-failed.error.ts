@@ -1,0 +1,14 @@
+import { AutoMigrationError, describeCause } from './auto-migration.error';
+
+/** `restore()` could not put the backup in place; the database was not changed. */
+export class RestoreFailedError extends AutoMigrationError {
+  readonly code = 'RESTORE_FAILED';
+
+  constructor(file: string, cause: unknown) {
+    super(
+      `Could not restore "${file}": ${describeCause(cause)}. The database was not changed. ` +
+        'Another connection kept it busy (a replica still running, an open sqlite3 session, a backup tool): stop them all, then restore again.',
+      { cause },
+    );
+  }
+}
