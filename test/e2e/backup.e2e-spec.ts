@@ -2,22 +2,19 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { Injectable } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import BetterSqlite3 from 'better-sqlite3';
 import request from 'supertest';
 import { lastValueFrom, toArray } from 'rxjs';
-import type { Database } from 'better-sqlite3';
 import {
   AutoMigrationService,
   BackupError,
-  InjectMigrationDatabase,
   type MigrationEvent,
   RehearsalFailedError,
   RestoreRefusedError,
 } from '../../src/auto-migration';
 import { HealthController } from '../../src/health.controller';
-import { bootApp, bootFailure } from '../helpers/boot';
+import { bootApp, bootFailure, UsesDatabase } from '../helpers/boot';
 import { migration, tableFor } from '../helpers/migrations';
 import { historyNames, inspect, tableNames } from '../helpers/sqlite';
 import { useTempDatabase } from '../helpers/temp-dir';
@@ -351,7 +348,3 @@ describe('backups', () => {
   });
 });
 
-@Injectable()
-class UsesDatabase {
-  constructor(@InjectMigrationDatabase() readonly db: Database) {}
-}

@@ -7,14 +7,12 @@ import {
   AutoMigrationService,
   DatabaseOperationError,
   ForeignHistoryTableError,
-  InjectMigrationDatabase,
   InvalidMigrationError,
   InvalidOptionsError,
   Migration,
   MigrationFailedError,
 } from '../../src/auto-migration';
-import type { Database } from 'better-sqlite3';
-import { bootApp, bootFailure } from '../helpers/boot';
+import { bootApp, bootFailure, UsesDatabase } from '../helpers/boot';
 import { gatedMigration, migration } from '../helpers/migrations';
 import { historyNames, inspect, tableNames } from '../helpers/sqlite';
 import { useTempDatabase } from '../helpers/temp-dir';
@@ -187,7 +185,3 @@ describe('hardening', () => {
   });
 });
 
-@Injectable()
-class UsesDatabase {
-  constructor(@InjectMigrationDatabase() readonly db: Database) {}
-}

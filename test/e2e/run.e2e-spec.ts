@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Injectable } from '@nestjs/common';
 import type { Database } from 'better-sqlite3';
-import { AutoMigrationService, InjectMigrationDatabase, MigrationFailedError } from '../../src/auto-migration';
-import { bootApp, bootFailure } from '../helpers/boot';
+import { AutoMigrationService, MigrationFailedError } from '../../src/auto-migration';
+import { bootApp, bootFailure, UsesDatabase } from '../helpers/boot';
 import { migration, tableFor } from '../helpers/migrations';
 import { historyNames, inspect, tableNames } from '../helpers/sqlite';
 import { useTempDatabase } from '../helpers/temp-dir';
@@ -206,8 +205,3 @@ describe('applying migrations at bootstrap', () => {
   });
 });
 
-/** Application code receiving the module's connection, as a user's service would. */
-@Injectable()
-class UsesDatabase {
-  constructor(@InjectMigrationDatabase() readonly db: Database) {}
-}

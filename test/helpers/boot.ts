@@ -1,6 +1,7 @@
-import { type INestApplication, Logger, type LoggerService, Module, type Type } from '@nestjs/common';
+import { type INestApplication, Injectable, Logger, type LoggerService, Module, type Type } from '@nestjs/common';
+import type { Database } from 'better-sqlite3';
 import { NestFactory } from '@nestjs/core';
-import { AutoMigrationModule, type AutoMigrationModuleOptions } from '../../src/auto-migration';
+import { AutoMigrationModule, type AutoMigrationModuleOptions, InjectMigrationDatabase } from '../../src/auto-migration';
 
 /** Log lines captured from Nest's Logger, one string per call: `LEVEL [context] message`. */
 export class CapturingLogger implements LoggerService {
@@ -78,4 +79,10 @@ export async function bootFailure(
     return { error: error as Error, logger };
   }
   throw new Error('expected start-up to fail, but it succeeded');
+}
+
+/** Application code receiving the module's connection, as a user's service would (list it in `providers`). */
+@Injectable()
+export class UsesDatabase {
+  constructor(@InjectMigrationDatabase() readonly db: Database) {}
 }
