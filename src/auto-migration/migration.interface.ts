@@ -29,6 +29,13 @@ export interface MigrationOptions {
    */
   transaction?: boolean;
   /**
+   * Foreign keys while it runs. `'check'`: enforcement is turned off around it (so a table rebuild
+   * cannot cascade-delete child rows) and the runner refuses to commit if it left new violations.
+   * `'enforce'`: enforcement stays on, for a migration that relies on `ON DELETE CASCADE` firing.
+   * @default 'check'
+   */
+  foreignKeys?: 'check' | 'enforce';
+  /**
    * Explicit checksum stored in history instead of the one derived from the class source.
    * Use it to pin a migration whose compiled code may change without its meaning changing.
    */

@@ -99,8 +99,8 @@ describe('hardening', () => {
         CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED);
         INSERT INTO child VALUES (1, 42);
       `);
-    });
-    const { error } = await bootFailure({ ...base(), transactionMode: 'all' }, { migrations: [badFk, migration('002_fine')] });
+    }, { foreignKeys: 'enforce' });
+    const { error } = await bootFailure({ ...base(), transactionMode: 'all' }, { migrations: [badFk, migration('002_fine', undefined, { foreignKeys: 'enforce' })] });
     expect(error.message).toContain('committing 001_bad_fk, 002_fine failed: FOREIGN KEY constraint failed');
     expect(tableNames(t.db)).not.toContain('child');
     expect(historyNames(t.db)).toEqual([]);

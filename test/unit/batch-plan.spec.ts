@@ -1,12 +1,13 @@
 import type { MigrationDefinition } from '../../src/auto-migration/discovery/migration-definition';
 import { planBatches } from '../../src/auto-migration/runner/batch-plan';
 
-function def(name: string, transaction = true): MigrationDefinition {
+function def(name: string, transaction = true, foreignKeys: 'check' | 'enforce' = 'check'): MigrationDefinition {
   return {
     name,
     version: '1.0.0',
     description: '',
     transaction,
+    foreignKeys,
     checksum: name,
     className: name,
     instance: () => ({ up: () => undefined }),
@@ -85,5 +86,12 @@ describe('planBatches', () => {
     const copy = [...pending];
     planBatches(pending, 'all');
     expect(pending).toEqual(copy);
+  });
+});
+
+describe('planBatches and foreign-key modes', () => {
+  it("starts a new 'all' batch when the foreignKeys mode changes", () => {
+    const batches = planBatches([def('001_a'), def('002_b', true, 'enforce'), def('003_c', true, 'enforce'), def('004_d')], 'all');
+    expect(batches.map((b) => b.migrations.map((m) => m.name))).toEqual([['001_a'], ['002_b', '003_c'], ['004_d']]);
   });
 });

@@ -7,6 +7,8 @@ export interface MigrationDefinition {
   readonly version: string;
   readonly description: string;
   readonly transaction: boolean;
+  /** Foreign keys while it runs: turned off and checked (`'check'`), or left on (`'enforce'`). */
+  readonly foreignKeys: 'check' | 'enforce';
   /** Explicit decorator checksum, or the one derived from the class source (computed once, on first use). */
   readonly checksum: string;
   /** Class name, for messages. */

@@ -38,7 +38,7 @@ function definitionProblems(candidate: MigrationCandidate): string[] {
   if (typeof meta !== 'object' || meta === null) return [`${label}: @Migration() needs an options object`];
 
   const problems: string[] = [];
-  const { name, version, description, transaction, checksum } = meta;
+  const { name, version, description, transaction, checksum, foreignKeys } = meta;
   if (typeof name !== 'string' || !NAME_PATTERN.test(name) || name.length > MAX_NAME_LENGTH) {
     problems.push(
       `${label}: name ${JSON.stringify(name)} must start with a numeric or timestamp prefix and use only letters, digits, "_", "-" and "." (for example "001_create_users"), at most ${MAX_NAME_LENGTH} characters`,
@@ -50,6 +50,9 @@ function definitionProblems(candidate: MigrationCandidate): string[] {
   }
   if (description !== undefined && typeof description !== 'string') problems.push(`${display}: description must be a string`);
   if (transaction !== undefined && typeof transaction !== 'boolean') problems.push(`${display}: transaction must be true or false`);
+  if (foreignKeys !== undefined && foreignKeys !== 'check' && foreignKeys !== 'enforce') {
+    problems.push(`${display}: foreignKeys must be 'check' or 'enforce'`);
+  }
   if (checksum !== undefined && (typeof checksum !== 'string' || checksum.length === 0)) {
     problems.push(`${display}: checksum must be a non-empty string`);
   }
@@ -73,6 +76,7 @@ function toDefinition(candidate: MigrationCandidate): MigrationDefinition {
     version: meta.version,
     description: meta.description ?? '',
     transaction: meta.transaction ?? true,
+    foreignKeys: meta.foreignKeys ?? 'check',
     // Computed on first use, then kept: a start with nothing pending never pays for it.
     get checksum() {
       return (checksum ??= classChecksum(candidate.type as Type<unknown>));

@@ -78,6 +78,10 @@ export interface MigrationDriver {
    * start): answers null at once, instead of blocking, while another connection holds a lock.
    */
   withoutWaiting<T>(work: () => T | Promise<T>): Promise<T | null>;
+  /** Turns foreign-key enforcement on or off on the migration connection (outside a transaction); returns the previous setting. */
+  setForeignKeys(on: boolean): MaybePromise<boolean>;
+  /** Rows violating foreign keys right now, counted per table. */
+  foreignKeyViolations(): MaybePromise<Map<string, number>>;
   /** Whether the migration connection is inside a transaction (a heartbeat must wait for its end). */
   inTransaction(): boolean;
   begin(): MaybePromise<void>;

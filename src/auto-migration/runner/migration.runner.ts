@@ -7,6 +7,7 @@ import type { MigrationDefinition } from '../discovery/migration-definition';
 import { compareNames } from '../discovery/migration-validator';
 import type { HistoryRecord, MigrationDriver } from '../driver/migration-driver';
 import { AutoMigrationError, describeCause, stackOf } from '../errors/auto-migration.error';
+import { ForeignKeyViolationError } from '../errors/foreign-key-violation.error';
 import { InterruptedMigrationError } from '../errors/interrupted-migration.error';
 import { type FailureOutcome, MigrationFailedError } from '../errors/migration-failed.error';
 import { OutOfOrderMigrationError } from '../errors/out-of-order-migration.error';
@@ -172,27 +173,60 @@ export class MigrationRunner {
   private async applyInTransaction(batch: Batch, counter: Counter): Promise<HistoryRecord[]> {
     const records: HistoryRecord[] = [];
     const outcome: FailureOutcome = batch.migrations.length > 1 ? 'batch' : 'migration';
-    await step('begin a migration transaction', () => this.driver.begin());
-    for (const migration of batch.migrations) {
+    const guard = await this.foreignKeysOff(batch.migrations[0]);
+    try {
+      await step('begin a migration transaction', () => this.driver.begin());
+      for (const migration of batch.migrations) {
+        try {
+          const record = await this.applyOne(migration, counter);
+          if (!this.driver.inTransaction()) throw this.failed(migration, new Error('up() ended the transaction it runs in'), 'escaped');
+          await this.driver.recordApplied(record);
+          records.push(record);
+        } catch (cause) {
+          await this.rollbackQuietly();
+          throw cause instanceof MigrationFailedError ? cause : this.failed(migration, cause, outcome);
+        }
+      }
+      const added = await guard.newViolations();
+      if (added.size > 0) {
+        await this.rollbackQuietly();
+        const error = new ForeignKeyViolationError(batch.migrations.map((m) => m.name), added);
+        this.events.emit({ type: 'migration-failed', name: batch.migrations[0].name, code: error.code, message: error.message });
+        throw error;
+      }
       try {
-        const record = await this.applyOne(migration, counter);
-        if (!this.driver.inTransaction()) throw this.failed(migration, new Error('up() ended the transaction it runs in'), 'escaped');
-        await this.driver.recordApplied(record);
-        records.push(record);
+        await this.driver.commit();
       } catch (cause) {
         await this.rollbackQuietly();
-        throw cause instanceof MigrationFailedError ? cause : this.failed(migration, cause, outcome);
+        // Deferred constraints are checked at COMMIT: the failure belongs to the batch, not its last member.
+        const names = batch.migrations.map((m) => m.name).join(', ');
+        throw this.failed(batch.migrations[batch.migrations.length - 1], new Error(`committing ${names} failed: ${describeCause(cause)}`), outcome);
       }
-    }
-    try {
-      await this.driver.commit();
-    } catch (cause) {
-      await this.rollbackQuietly();
-      // Deferred constraints are checked at COMMIT: the failure belongs to the batch, not its last member.
-      const names = batch.migrations.map((m) => m.name).join(', ');
-      throw this.failed(batch.migrations[batch.migrations.length - 1], new Error(`committing ${names} failed: ${describeCause(cause)}`), outcome);
+    } finally {
+      await guard.restore();
     }
     return records;
+  }
+
+  /**
+   * `PRAGMA foreign_keys = OFF` is a no-op inside a transaction, so it is set here, before BEGIN:
+   * a table rebuild (create new, copy, drop old, rename) then cannot cascade-delete child rows.
+   * The violations present before are remembered, so that only the ones the migration adds count
+   * (an old database's existing violations must not block every migration).
+   */
+  private async foreignKeysOff(migration: MigrationDefinition): Promise<{ newViolations(): Promise<Map<string, number>>; restore(): Promise<void> }> {
+    if (migration.foreignKeys === 'enforce') return { newViolations: async () => new Map(), restore: async () => undefined };
+    const previous = await step('turn foreign-key enforcement off', () => this.driver.setForeignKeys(false));
+    const before = await step('check foreign keys', () => this.driver.foreignKeyViolations());
+    return {
+      newViolations: async () => {
+        const after = await step('check foreign keys', () => this.driver.foreignKeyViolations());
+        return new Map([...after].filter(([table, count]) => count > (before.get(table) ?? 0)).map(([table, count]) => [table, count - (before.get(table) ?? 0)]));
+      },
+      restore: async () => {
+        await step('restore foreign-key enforcement', () => this.driver.setForeignKeys(previous));
+      },
+    };
   }
 
   /**
@@ -206,9 +240,16 @@ export class MigrationRunner {
       await this.lease.setCurrent(migration.name);
     });
     let record: HistoryRecord;
+    const guard = await this.foreignKeysOff(migration);
     try {
       record = await this.applyOne(migration, counter);
       if (this.driver.inTransaction()) throw new Error('up() left a transaction open (BEGIN without COMMIT); it was rolled back');
+      // Outside a transaction nothing can be rolled back: new violations are reported, not undone.
+      const added = await guard.newViolations();
+      if (added.size > 0) {
+        const list = [...added].map(([table, count]) => `${table} (${count})`).join(', ');
+        this.logger.warn(`Migration "${migration.name}" (transaction: false) left rows that violate foreign keys: ${list}. Check them with PRAGMA foreign_key_check.`);
+      }
     } catch (cause) {
       // A transaction it left open would otherwise swallow everything written after it.
       await this.rollbackQuietly();
@@ -219,6 +260,8 @@ export class MigrationRunner {
         this.logger.warn(`Could not record the failure of "${migration.name}": ${describeCause(error)}`);
       }
       throw this.failed(migration, cause, 'none');
+    } finally {
+      await guard.restore();
     }
     await step(`record "${migration.name}" as applied`, async () => {
       await this.inTransaction(async () => {

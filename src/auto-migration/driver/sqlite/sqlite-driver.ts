@@ -103,6 +103,19 @@ export class SqliteDriver implements MigrationDriver {
     }
   }
 
+  setForeignKeys(on: boolean): boolean {
+    const previous = this.connection.pragma('foreign_keys', { simple: true }) === 1;
+    // A no-op inside a transaction: the runner calls this before BEGIN and after COMMIT.
+    this.connection.pragma(`foreign_keys = ${on ? 'ON' : 'OFF'}`);
+    return previous;
+  }
+
+  foreignKeyViolations(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const row of this.connection.pragma('foreign_key_check') as { table: string }[]) counts.set(row.table, (counts.get(row.table) ?? 0) + 1);
+    return counts;
+  }
+
   inTransaction(): boolean {
     return this.connection.inTransaction;
   }

@@ -1,0 +1,22 @@
+import { AutoMigrationError } from './auto-migration.error';
+
+/**
+ * Migrations left rows that break a foreign key (new violations only: ones the database already
+ * had do not count). Their transaction was rolled back.
+ */
+export class ForeignKeyViolationError extends AutoMigrationError {
+  readonly code = 'FOREIGN_KEY_VIOLATION';
+
+  constructor(
+    migrations: readonly string[],
+    readonly violations: ReadonlyMap<string, number>,
+  ) {
+    const list = [...violations].map(([table, count]) => `${table} (${count} new row${count === 1 ? '' : 's'})`).join(', ');
+    super(
+      `${migrations.length === 1 ? `Migration "${migrations[0]}"` : `Migrations ${migrations.map((m) => `"${m}"`).join(', ')}`} ` +
+        `left rows that violate foreign keys: ${list}. The transaction was rolled back and no history row was written. ` +
+        'Fix the data the migration copies or deletes (PRAGMA foreign_key_check lists the rows), or use foreignKeys: \'enforce\' if it relies on ON DELETE CASCADE.',
+      { migration: migrations[0] },
+    );
+  }
+}

@@ -1,0 +1,93 @@
+import BetterSqlite3 from 'better-sqlite3';
+import { ForeignKeyViolationError } from '../../src/auto-migration';
+import { bootApp, bootFailure, UsesDatabase } from '../helpers/boot';
+import { migration } from '../helpers/migrations';
+import { historyNames, inspect } from '../helpers/sqlite';
+import { useTempDatabase } from '../helpers/temp-dir';
+
+/** users <- posts (ON DELETE CASCADE), with data: the shape where a rebuild loses rows. */
+const PARENT_WITH_CHILDREN = migration('001_users_posts', (db) => {
+  db.exec(`
+    CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL);
+    CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE, title TEXT);
+    INSERT INTO users VALUES (1, 'a@x'), (2, 'b@x');
+    INSERT INTO posts VALUES (10, 1, 'one'), (11, 1, 'two'), (12, 2, 'three');
+  `);
+});
+
+/** SQLite's documented table rebuild: create new, copy, drop old, rename. */
+const REBUILD_USERS = (db: BetterSqlite3.Database) => {
+  db.exec(`
+    CREATE TABLE users_new (id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE, name TEXT NOT NULL DEFAULT '');
+    INSERT INTO users_new (id, email) SELECT id, email FROM users;
+    DROP TABLE users;
+    ALTER TABLE users_new RENAME TO users;
+  `);
+};
+
+describe('foreign keys during migrations', () => {
+  const t = useTempDatabase();
+  const base = () => ({ database: t.db, backup: false as const });
+  const postCount = () => inspect(t.db, (d) => d.prepare('SELECT COUNT(*) AS n FROM posts').get());
+
+  it('rebuilds a parent table with cascading children inside a transaction without deleting them', async () => {
+    const { app } = await bootApp(base(), { migrations: [PARENT_WITH_CHILDREN, migration('002_rebuild_users', REBUILD_USERS)], providers: [UsesDatabase] });
+    // Enforcement is back on for the application afterwards.
+    expect(app.get(UsesDatabase).db.pragma('foreign_keys', { simple: true })).toBe(1);
+    await app.close();
+    expect(postCount()).toEqual({ n: 3 });
+    expect(historyNames(t.db)).toEqual(['001_users_posts', '002_rebuild_users']);
+    expect(inspect(t.db, (d) => d.pragma('foreign_key_check'))).toEqual([]);
+  });
+
+  it('does the same once around the batch in transactionMode "all"', async () => {
+    const { app } = await bootApp({ ...base(), transactionMode: 'all' }, { migrations: [PARENT_WITH_CHILDREN, migration('002_rebuild_users', REBUILD_USERS)] });
+    await app.close();
+    expect(postCount()).toEqual({ n: 3 });
+  });
+
+  it('rolls back a migration that orphans rows, naming the table and the count', async () => {
+    const orphaning = migration('002_drop_user', (db) => {
+      db.exec('DELETE FROM users WHERE id = 1');
+    });
+    const { error } = await bootFailure(base(), { migrations: [PARENT_WITH_CHILDREN, orphaning] });
+    expect(error).toBeInstanceOf(ForeignKeyViolationError);
+    expect(error.message).toContain('Migration "002_drop_user" left rows that violate foreign keys: posts (2 new rows)');
+    expect(historyNames(t.db)).toEqual(['001_users_posts']);
+    expect(inspect(t.db, (d) => d.prepare('SELECT COUNT(*) AS n FROM users').get())).toEqual({ n: 2 });
+  });
+
+  it('does not blame a migration for violations the database already had', async () => {
+    await (await bootApp(base(), { migrations: [PARENT_WITH_CHILDREN] })).app.close();
+    const conn = new BetterSqlite3(t.db);
+    conn.pragma('foreign_keys = OFF');
+    conn.exec("INSERT INTO posts VALUES (99, 42, 'orphan from long ago')");
+    conn.close();
+    const { app } = await bootApp(base(), { migrations: [PARENT_WITH_CHILDREN, migration('002_rebuild_users', REBUILD_USERS)] });
+    await app.close();
+    expect(historyNames(t.db)).toEqual(['001_users_posts', '002_rebuild_users']);
+    expect(postCount()).toEqual({ n: 4 });
+  });
+
+  it("keeps enforcement on for foreignKeys: 'enforce', so ON DELETE CASCADE fires", async () => {
+    const cascade = migration('002_remove_user', (db) => {
+      db.exec('DELETE FROM users WHERE id = 1');
+    }, { foreignKeys: 'enforce' });
+    const { app } = await bootApp(base(), { migrations: [PARENT_WITH_CHILDREN, cascade] });
+    await app.close();
+    expect(postCount()).toEqual({ n: 1 });
+    expect(historyNames(t.db)).toEqual(['001_users_posts', '002_remove_user']);
+  });
+
+  it('reports, without rolling back, new violations of a transaction: false migration', async () => {
+    const orphaning = migration('002_drop_user', (db) => {
+      db.exec('DELETE FROM users WHERE id = 2');
+    }, { transaction: false });
+    const { app, logger } = await bootApp(base(), { migrations: [PARENT_WITH_CHILDREN, orphaning] });
+    await app.close();
+    expect(historyNames(t.db)).toEqual(['001_users_posts', '002_drop_user']);
+    expect(logger.lines).toContain(
+      'WARN [AutoMigration] Migration "002_drop_user" (transaction: false) left rows that violate foreign keys: posts (1). Check them with PRAGMA foreign_key_check.',
+    );
+  });
+});
