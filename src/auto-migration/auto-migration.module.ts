@@ -34,6 +34,7 @@ import { resolveOptions } from './options/resolve-options';
 import { MigrationOperations } from './runner/migration-operations';
 import { MigrationShutdown } from './runner/migration-shutdown';
 import { MigrationRunner } from './runner/migration.runner';
+import { RepairService } from './runner/repair.service';
 import { MigrationState } from './status/migration.state';
 
 /**
@@ -79,6 +80,7 @@ import { MigrationState } from './status/migration.state';
     RestoreService,
     MigrationOperations,
     MigrationRunner,
+    RepairService,
     MigrationShutdown,
     AutoMigrationService,
     HealthIndicatorService,

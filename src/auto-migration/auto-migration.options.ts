@@ -28,8 +28,8 @@ export interface AutoMigrationModuleOptions {
    */
   failOnError?: boolean;
   /**
-   * What to do when an applied migration's checksum changed: fail, warn, or skip the check.
-   * Checksums are stored from this release on; the check itself arrives in a later release.
+   * When an applied migration's code changed since it ran: fail start-up (`true`, whatever
+   * `failOnError` says), log a warning (`'warn'`), or skip the check (`false`).
    * @default true
    */
   validateChecksums?: boolean | 'warn';
@@ -113,6 +113,4 @@ export interface ResolvedAutoMigrationOptions {
   readonly allowOutOfOrder: boolean;
   readonly rehearse: boolean;
   readonly pragmas: SqlitePragmas;
-  /** Options the user set whose feature is not active in this release. */
-  readonly inactive: readonly string[];
 }

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs
 import type { Observable } from 'rxjs';
 import { LOG_CONTEXT, RESOLVED_OPTIONS } from './auto-migration.constants';
 import type { ResolvedAutoMigrationOptions } from './auto-migration.options';
+import { ChecksumMismatchError } from './errors/checksum-mismatch.error';
 import { ForeignHistoryTableError } from './errors/foreign-history-table.error';
 import { InvalidArgumentError } from './errors/invalid-argument.error';
 import { InvalidMigrationError } from './errors/invalid-migration.error';
@@ -11,6 +12,7 @@ import { OutOfOrderMigrationError } from './errors/out-of-order-migration.error'
 import type { MigrationEvent } from './events/migration-event';
 import { MigrationEvents } from './events/migration-events';
 import { MigrationRunner } from './runner/migration.runner';
+import { type RepairResult, RepairService } from './runner/repair.service';
 import type { MigrationStatus } from './status/migration-status.interface';
 import { MigrationState } from './status/migration.state';
 
@@ -18,7 +20,7 @@ import { MigrationState } from './status/migration.state';
  * Failures that stop start-up whatever `failOnError` says: code that cannot run, contradicts the
  * history, or a database that is not ours to migrate, are deployment mistakes, not runtime failures.
  */
-const ALWAYS_FATAL = [InvalidMigrationError, OutOfOrderMigrationError, ForeignHistoryTableError];
+const ALWAYS_FATAL = [InvalidMigrationError, OutOfOrderMigrationError, ForeignHistoryTableError, ChecksumMismatchError];
 
 /**
  * The module's public service. Runs the pending migrations on application bootstrap (the module
@@ -40,6 +42,7 @@ export class AutoMigrationService implements OnApplicationBootstrap {
     private readonly runner: MigrationRunner,
     private readonly state: MigrationState,
     private readonly restorer: RestoreService,
+    private readonly repairer: RepairService,
     events: MigrationEvents,
   ) {
     this.events$ = events.events$;
@@ -47,9 +50,6 @@ export class AutoMigrationService implements OnApplicationBootstrap {
 
   /** @internal Nest lifecycle hook: applies pending migrations before the app listens. */
   async onApplicationBootstrap(): Promise<void> {
-    if (this.options.inactive.length > 0) {
-      this.logger.log(`Accepted, not yet active in this release: ${this.options.inactive.join(', ')}`);
-    }
     if (this.options.backup === false && !this.options.inMemory) {
       this.logger.warn('backup: false: migrations will run without a backup of the database first');
     }
@@ -95,6 +95,18 @@ export class AutoMigrationService implements OnApplicationBootstrap {
   async migrate(): Promise<MigrationStatus> {
     await this.runWithPolicy();
     return this.getStatus();
+  }
+
+  /**
+   * Accepts the current checksums of every applied migration and clears every interrupted
+   * attempt, after a backup, recording when it was done (`migration_meta.last_repair_at`). For a
+   * `ChecksumMismatchError` caused by formatting, or by a new TypeScript version or build tool,
+   * once you have checked that no migration's meaning changed. Then runs what is pending.
+   */
+  async repair(): Promise<RepairResult> {
+    const result = await this.repairer.repair();
+    await this.runWithPolicy();
+    return result;
   }
 
   /**

@@ -8,6 +8,7 @@ export type {
 } from './auto-migration.options';
 export { AutoMigrationService } from './auto-migration.service';
 export { InjectMigrationDatabase } from './database/inject-migration-database.decorator';
+export type { RepairResult } from './runner/repair.service';
 export * from './errors';
 export type { LockHolder } from './lock/lock-holder';
 export type { MigrationEvent, MigrationEventType } from './events/migration-event';

@@ -11,6 +11,7 @@ import {
   NothingToResolveError,
   OutOfOrderMigrationError,
 } from '../../src/auto-migration';
+import { classChecksum } from '../../src/auto-migration/discovery/migration-checksum';
 import { bootApp, bootFailure } from '../helpers/boot';
 import { migration, tableFor } from '../helpers/migrations';
 import { historyNames, inspect, tableNames } from '../helpers/sqlite';
@@ -181,7 +182,7 @@ describe('rolling deployments, interrupted migrations, events and upgrades', () 
       INSERT INTO migration_meta VALUES ('schema_version', '1');
       CREATE TABLE ${tableFor('001_a')} (id INTEGER PRIMARY KEY);
       INSERT INTO migrations (name, version, description, checksum, applied_at, execution_time_ms)
-        VALUES ('001_a', '1.0.0', 'old', 'abc', '2026-01-01T00:00:00.000Z', 1);
+        VALUES ('001_a', '1.0.0', 'old', '${classChecksum(migration('001_a'))}', '2026-01-01T00:00:00.000Z', 1);
     `);
     v1.close();
 

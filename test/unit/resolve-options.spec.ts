@@ -38,7 +38,6 @@ describe('resolveOptions', () => {
         transactionMode: 'each',
         allowOutOfOrder: false,
         pragmas: {},
-        inactive: ['validateChecksums'],
         rehearse: false,
       });
     });
@@ -106,25 +105,9 @@ describe('resolveOptions', () => {
     });
   });
 
-  describe('inactive', () => {
-    it("lists only 'validateChecksums' by default: backups are active", () => {
-      expect(resolveOptions({ database: 'app.db' }, CWD).inactive).toEqual(['validateChecksums']);
-    });
-
-    it("does not list 'backup' for ':memory:'", () => {
-      const inactive = resolveOptions({ database: ':memory:' }, CWD).inactive;
-      expect(inactive).not.toContain('backup');
-      expect(inactive).toContain('validateChecksums');
-    });
-
-    it("does not list 'backup' for backup: false, nor 'validateChecksums' for false", () => {
-      expect(resolveOptions({ database: 'app.db', backup: false }, CWD).inactive).not.toContain('backup');
-      expect(resolveOptions({ database: 'app.db', backup: false, validateChecksums: false }, CWD).inactive).toEqual([]);
+  describe('backup: false', () => {
+    it('resolves to false', () => {
       expect(resolveOptions({ database: 'app.db', backup: false }, CWD).backup).toBe(false);
-    });
-
-    it("never lists 'lock.staleAfterMs', which is active", () => {
-      expect(resolveOptions({ database: 'app.db', lock: { staleAfterMs: 1000 } }, CWD).inactive).not.toContain('lock.staleAfterMs');
     });
   });
 

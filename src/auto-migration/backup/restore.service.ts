@@ -11,7 +11,7 @@ import { RestoreRefusedError } from '../errors/restore-refused.error';
 import { MigrationLease } from '../lock/migration-lease';
 import { step } from '../runner/database-step';
 import { MigrationOperations } from '../runner/migration-operations';
-import { newestOf } from '../runner/history-order';
+import { newestOf } from '../runner/history';
 import { MigrationState } from '../status/migration.state';
 import { BackupService, verify } from './backup.service';
 

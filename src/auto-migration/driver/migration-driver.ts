@@ -78,6 +78,8 @@ export interface MigrationDriver {
    * start): answers null at once, instead of blocking, while another connection holds a lock.
    */
   withoutWaiting<T>(work: () => T | Promise<T>): Promise<T | null>;
+  /** Stores new checksums, clears every interrupted attempt and records when (inside the caller's transaction). */
+  repair(checksums: ReadonlyMap<string, string>): MaybePromise<void>;
   /** Turns foreign-key enforcement on or off on the migration connection (outside a transaction); returns the previous setting. */
   setForeignKeys(on: boolean): MaybePromise<boolean>;
   /** Rows violating foreign keys right now, counted per table. */

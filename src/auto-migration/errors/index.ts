@@ -1,5 +1,6 @@
 export { AutoMigrationError } from './auto-migration.error';
 export { BackupError } from './backup.error';
+export { type ChecksumMismatch, ChecksumMismatchError } from './checksum-mismatch.error';
 export { DatabaseOpenError } from './database-open.error';
 export { DatabaseOperationError } from './database-operation.error';
 export { DuplicateMigrationError } from './duplicate-migration.error';

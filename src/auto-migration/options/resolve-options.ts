@@ -56,7 +56,6 @@ export function resolveOptions(raw: unknown, cwd = process.cwd()): ResolvedAutoM
     allowOutOfOrder: options.allowOutOfOrder ?? false,
     rehearse: options.rehearse ?? false,
     pragmas: lowerCaseChoices(options.pragmas ?? {}),
-    inactive: inactiveOptions(options),
   };
 }
 
@@ -88,13 +87,6 @@ function lowerCaseChoices(pragmas: SqlitePragmas): SqlitePragmas {
 function resolveBackupDir(dir: string | undefined, database: string, inMemory: boolean, cwd: string): string {
   if (dir !== undefined) return isAbsolute(dir) ? dir : resolve(cwd, dir);
   return inMemory ? resolve(cwd, DEFAULT_BACKUP_DIR_NAME) : join(dirname(database), DEFAULT_BACKUP_DIR_NAME);
-}
-
-/** Features whose options are accepted now but act only in a later release. */
-function inactiveOptions(options: AutoMigrationModuleOptions): string[] {
-  const inactive: string[] = [];
-  if ((options.validateChecksums ?? true) !== false) inactive.push('validateChecksums');
-  return inactive;
 }
 
 function checkSchema(schema: new () => object, raw: object): { problems: string[] } {

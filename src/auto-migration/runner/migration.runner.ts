@@ -8,6 +8,7 @@ import { compareNames } from '../discovery/migration-validator';
 import type { HistoryRecord, MigrationDriver } from '../driver/migration-driver';
 import { AutoMigrationError, describeCause, stackOf } from '../errors/auto-migration.error';
 import { ForeignKeyViolationError } from '../errors/foreign-key-violation.error';
+import { ChecksumMismatchError } from '../errors/checksum-mismatch.error';
 import { InterruptedMigrationError } from '../errors/interrupted-migration.error';
 import { type FailureOutcome, MigrationFailedError } from '../errors/migration-failed.error';
 import { OutOfOrderMigrationError } from '../errors/out-of-order-migration.error';
@@ -19,7 +20,7 @@ import { MigrationState } from '../status/migration.state';
 import { type Batch, planBatches } from './batch-plan';
 import { step } from './database-step';
 import { MigrationOperations } from './migration-operations';
-import { newestOf } from './history-order';
+import { checksumMismatches, newestOf } from './history';
 import { rehearse } from './rehearsal';
 
 type Counter = { done: number; readonly total: number };
@@ -34,6 +35,7 @@ type Counter = { done: number; readonly total: number };
 export class MigrationRunner {
   private readonly logger = new Logger(LOG_CONTEXT);
   private unknownReported = false;
+  private checksumsWarned = false;
   /** Migrations committed by the current run, for its run-finished event even when it fails. */
   private appliedThisRun = 0;
 
@@ -89,6 +91,7 @@ export class MigrationRunner {
     if (history) {
       this.state.setHistory(history);
       this.reportUnknown(history);
+      this.validateChecksums(history);
       if (this.pendingAfter(history).length === 0) return;
     }
 
@@ -101,6 +104,7 @@ export class MigrationRunner {
       const history = await step('read the migration history', () => this.driver.readHistory());
       this.state.setHistory(history);
       this.reportUnknown(history);
+      this.validateChecksums(history);
       const attempts = await step('read interrupted migrations', () => this.driver.readAttempts());
       if (attempts.length > 0) throw new InterruptedMigrationError(attempts);
       const pending = this.pendingAfter(history);
@@ -325,6 +329,21 @@ export class MigrationRunner {
     if (this.options.allowOutOfOrder || newest === null) return;
     const early = pending.filter((m) => compareNames(m.name, newest) < 0).map((m) => m.name);
     if (early.length > 0) throw new OutOfOrderMigrationError(early, newest);
+  }
+
+  /**
+   * Applied migrations whose code changed since: an error (`validateChecksums: true`), a warning
+   * logged once (`'warn'`), or nothing (`false`). Rows without a checksum (recorded by resolve()
+   * for a migration the code no longer had) are skipped.
+   */
+  private validateChecksums(history: readonly HistoryRecord[]): void {
+    if (this.options.validateChecksums === false) return;
+    const mismatches = checksumMismatches(this.migrations, history);
+    if (mismatches.length === 0) return;
+    const error = new ChecksumMismatchError(mismatches);
+    if (this.options.validateChecksums === true) throw error;
+    if (!this.checksumsWarned) this.logger.warn(error.message);
+    this.checksumsWarned = true;
   }
 
   /** Applied migrations this code does not know: a newer release ran them (rolling deployment). */

@@ -116,6 +116,12 @@ export class SqliteDriver implements MigrationDriver {
     return counts;
   }
 
+  repair(checksums: ReadonlyMap<string, string>): void {
+    for (const [name, checksum] of checksums) this.statement(sql.UPDATE_CHECKSUM).run({ name, checksum });
+    this.statement(sql.DELETE_ALL_ATTEMPTS).run();
+    this.statement(sql.RECORD_REPAIR).run({ at: now() });
+  }
+
   inTransaction(): boolean {
     return this.connection.inTransaction;
   }

@@ -147,3 +147,11 @@ WHERE name NOT LIKE 'sqlite_%'
   AND name NOT IN ('migrations', 'migration_lock', 'migration_meta', 'migration_attempts',
                    'idx_migrations_name', 'idx_migrations_applied_at', 'idx_migrations_version')
   AND name NOT LIKE 'sqlite_autoindex_%'`;
+
+export const UPDATE_CHECKSUM = `UPDATE migrations SET checksum = @checksum WHERE name = @name`;
+
+export const DELETE_ALL_ATTEMPTS = `DELETE FROM migration_attempts`;
+
+export const RECORD_REPAIR = `
+INSERT INTO migration_meta (key, value) VALUES ('last_repair_at', @at)
+  ON CONFLICT (key) DO UPDATE SET value = excluded.value`;

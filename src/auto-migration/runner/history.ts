@@ -1,0 +1,19 @@
+/** What a migration history says, read against the code: its newest entry, its changed checksums. */
+import type { MigrationDefinition } from '../discovery/migration-definition';
+import { compareNames } from '../discovery/migration-validator';
+import type { HistoryRecord } from '../driver/migration-driver';
+import type { ChecksumMismatch } from '../errors/checksum-mismatch.error';
+
+/** The newest migration in a history, by name order (the order they apply in); null when empty. */
+export function newestOf(history: readonly HistoryRecord[]): string | null {
+  return history.reduce<string | null>((newest, h) => (newest === null || compareNames(h.name, newest) > 0 ? h.name : newest), null);
+}
+
+/** Applied migrations of this code whose checksum differs from the stored one. */
+export function checksumMismatches(migrations: readonly MigrationDefinition[], history: readonly HistoryRecord[]): ChecksumMismatch[] {
+  const byName = new Map(migrations.map((m) => [m.name, m]));
+  return history.flatMap((h) => {
+    const current = byName.get(h.name)?.checksum;
+    return current !== undefined && h.checksum !== '' && h.checksum !== current ? [{ migration: h.name, stored: h.checksum, current }] : [];
+  });
+}
