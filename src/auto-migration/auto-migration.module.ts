@@ -27,6 +27,7 @@ import { SqliteDriver } from './driver/sqlite/sqlite-driver';
 import { MigrationEventLogger } from './events/migration-event.logger';
 import { MigrationEvents } from './events/migration-events';
 import { MigrationHealthIndicator } from './health/migration.health';
+import { HistoryArchiveService } from './history/history-archive.service';
 import { MigrationLease } from './lock/migration-lease';
 import { InProcessLock } from './lock/in-process-lock';
 import { SqliteFileLock } from './lock/sqlite-file-lock';
@@ -81,6 +82,7 @@ import { MigrationState } from './status/migration.state';
     MigrationOperations,
     MigrationRunner,
     RepairService,
+    HistoryArchiveService,
     MigrationShutdown,
     AutoMigrationService,
     HealthIndicatorService,

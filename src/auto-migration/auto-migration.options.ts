@@ -40,6 +40,11 @@ export interface AutoMigrationModuleOptions {
    */
   allowOutOfOrder?: boolean;
   /**
+   * Move history rows older than `olderThan` to `migrations_archive` on the `cron` schedule
+   * (through @nestjs/schedule). Archived migrations still count as applied.
+   */
+  archive?: ArchiveOptions;
+  /**
    * `'each'`: one transaction per migration (a failure keeps the migrations before it).
    * `'all'`: the whole pending batch in one transaction (a failure leaves the database as it
    * was before the run); a `transaction: false` migration splits the batch.
@@ -68,6 +73,14 @@ export interface BackupOptions {
   keep?: number;
   /** Check of the copy: `PRAGMA quick_check` or full `integrity_check`. @default 'quick' */
   verify?: 'quick' | 'full';
+}
+
+/** Scheduled history archive. */
+export interface ArchiveOptions {
+  /** Age of the rows to archive: milliseconds, or a duration such as `'365d'`, `'12h'`, `'30m'`, `'90s'`. */
+  olderThan: number | string;
+  /** Cron expression of the schedule, e.g. `'0 3 * * 0'` (Sundays at 03:00). */
+  cron: string;
 }
 
 /** Lock options. */
@@ -112,5 +125,6 @@ export interface ResolvedAutoMigrationOptions {
   readonly transactionMode: 'each' | 'all';
   readonly allowOutOfOrder: boolean;
   readonly rehearse: boolean;
+  readonly archive: ArchiveOptions | null;
   readonly pragmas: SqlitePragmas;
 }

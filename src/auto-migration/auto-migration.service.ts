@@ -8,6 +8,7 @@ import { InvalidArgumentError } from './errors/invalid-argument.error';
 import { InvalidMigrationError } from './errors/invalid-migration.error';
 import { RestoreService } from './backup/restore.service';
 import { NothingToResolveError } from './errors/nothing-to-resolve.error';
+import { type ArchiveResult, HistoryArchiveService } from './history/history-archive.service';
 import { OutOfOrderMigrationError } from './errors/out-of-order-migration.error';
 import type { MigrationEvent } from './events/migration-event';
 import { MigrationEvents } from './events/migration-events';
@@ -43,6 +44,7 @@ export class AutoMigrationService implements OnApplicationBootstrap {
     private readonly state: MigrationState,
     private readonly restorer: RestoreService,
     private readonly repairer: RepairService,
+    private readonly archiver: HistoryArchiveService,
     events: MigrationEvents,
   ) {
     this.events$ = events.events$;
@@ -107,6 +109,16 @@ export class AutoMigrationService implements OnApplicationBootstrap {
     const result = await this.repairer.repair();
     await this.runWithPolicy();
     return result;
+  }
+
+  /**
+   * Moves history rows applied more than `olderThan` ago (milliseconds, or a duration such as
+   * `'365d'`) from `migrations` to `migrations_archive`, under the lock. Archived migrations still
+   * count as applied (status lists them with `archived: true`; they are never pending again and
+   * still count in out-of-order checks); their checksums are no longer validated.
+   */
+  archiveHistory(options: { olderThan: number | string }): Promise<ArchiveResult> {
+    return this.archiver.archive(options?.olderThan);
   }
 
   /**

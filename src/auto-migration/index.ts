@@ -1,5 +1,6 @@
 export { AutoMigrationModule } from './auto-migration.module';
 export type {
+  ArchiveOptions,
   AutoMigrationModuleOptions,
   BackupOptions,
   LockOptions,
@@ -9,6 +10,7 @@ export type {
 export { AutoMigrationService } from './auto-migration.service';
 export { InjectMigrationDatabase } from './database/inject-migration-database.decorator';
 export type { RepairResult } from './runner/repair.service';
+export type { ArchiveResult } from './history/history-archive.service';
 export * from './errors';
 export type { LockHolder } from './lock/lock-holder';
 export type { MigrationEvent, MigrationEventType } from './events/migration-event';

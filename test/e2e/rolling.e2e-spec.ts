@@ -168,7 +168,7 @@ describe('rolling deployments, interrupted migrations, events and upgrades', () 
     });
   });
 
-  it('upgrades the tables of a database created by the first release (schema 1) in place', async () => {
+  it('upgrades the tables of a database created by the first release (schema 1) in place, to schema 3', async () => {
     const v1 = new BetterSqlite3(t.db);
     v1.exec(`
       CREATE TABLE migrations (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE, version TEXT NOT NULL,
@@ -190,10 +190,10 @@ describe('rolling deployments, interrupted migrations, events and upgrades', () 
     const { app } = await bootApp(base(), { migrations: [migration('001_a'), migration('002_b')] });
     await app.close();
     expect(historyNames(t.db)).toEqual(['001_a', '002_b']);
-    expect(tableNames(t.db)).toContain('migration_attempts');
+    expect(tableNames(t.db)).toEqual(expect.arrayContaining(['migration_attempts', 'migrations_archive']));
     const columns = inspect(t.db, (d) => (d.pragma('table_info(migration_lock)') as { name: string }[]).map((c) => c.name));
     expect(columns).toEqual(['id', 'in_progress', 'started_at', 'owner_host', 'owner_pid', 'owner_instance', 'heartbeat_at', 'current_migration']);
-    expect(inspect(t.db, (d) => d.prepare("SELECT value FROM migration_meta WHERE key = 'schema_version'").get())).toEqual({ value: '2' });
+    expect(inspect(t.db, (d) => d.prepare("SELECT value FROM migration_meta WHERE key = 'schema_version'").get())).toEqual({ value: '3' });
   });
 
   it("registers its heartbeat in the app's SchedulerRegistry when ScheduleModule is imported, and shuts down cleanly", async () => {

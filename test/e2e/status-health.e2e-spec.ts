@@ -22,8 +22,8 @@ describe('status endpoint and health indicator', () => {
     expect(status.body).toEqual({
       state: 'up-to-date',
       applied: [
-        { name: '001_a', version: '1.0.0', description: 'test 001_a', checksum: expect.stringMatching(/^[0-9a-f]{64}$/), appliedAt: expect.any(String), executionTimeMs: expect.any(Number) },
-        { name: '002_b', version: '1.0.0', description: 'test 002_b', checksum: expect.stringMatching(/^[0-9a-f]{64}$/), appliedAt: expect.any(String), executionTimeMs: expect.any(Number) },
+        { name: '001_a', version: '1.0.0', description: 'test 001_a', checksum: expect.stringMatching(/^[0-9a-f]{64}$/), appliedAt: expect.any(String), executionTimeMs: expect.any(Number), archived: false },
+        { name: '002_b', version: '1.0.0', description: 'test 002_b', checksum: expect.stringMatching(/^[0-9a-f]{64}$/), appliedAt: expect.any(String), executionTimeMs: expect.any(Number), archived: false },
       ],
       pending: [],
       unknown: [],

@@ -39,6 +39,7 @@ describe('resolveOptions', () => {
         allowOutOfOrder: false,
         pragmas: {},
         rehearse: false,
+        archive: null,
       });
     });
 

@@ -15,6 +15,8 @@ export interface HistoryRecord {
   /** ISO-8601 UTC with milliseconds. */
   readonly appliedAt: string;
   readonly executionTimeMs: number;
+  /** Moved to `migrations_archive`: still applied, no longer checksum-validated. */
+  readonly archived?: boolean;
 }
 
 /** Who holds, or held, the migration lock. */
@@ -56,8 +58,10 @@ export interface MigrationDriver {
   assertTablesAreOurs(): MaybePromise<void>;
   /** Creates or upgrades the module's own tables. Called only while holding the lock. */
   ensureSchema(): MaybePromise<void>;
-  /** Applied migrations, in application order; none before the module's tables exist. */
+  /** Applied migrations, archived ones first, then in application order; none before the module's tables exist. */
   readHistory(): MaybePromise<HistoryRecord[]>;
+  /** Moves history rows applied before `cutoff` (ISO-8601) to the archive (inside the caller's transaction); returns their names. */
+  archive(cutoff: string): MaybePromise<string[]>;
   /** Whether the database holds nothing but the module's own (empty) tables: a new database needs no backup. */
   holdsOnlyModuleTables(): MaybePromise<boolean>;
   /** Writes a history row (inside the migration's transaction when it has one). */

@@ -8,9 +8,12 @@ import {
   IsString,
   Matches,
   Min,
+  ValidateBy,
   ValidateIf,
   ValidateNested,
 } from 'class-validator';
+import { validateCronExpression } from 'cron';
+import { parseDuration } from '../history/duration';
 
 /*
  * class-validator schema of the options. Kept apart from the public interfaces so that users'
@@ -25,6 +28,23 @@ export class BackupOptionsSchema {
   @Optional() @IsString() @IsNotEmpty() dir?: string;
   @Optional() @IsInt() @Min(1) keep?: number;
   @Optional() @IsIn(['quick', 'full']) verify?: string;
+}
+
+const IsDuration = () =>
+  ValidateBy({
+    name: 'isDuration',
+    validator: { validate: (value) => parseDuration(value) !== null, defaultMessage: () => 'olderThan must be milliseconds or a duration such as "365d", "12h", "30m", "90s"' },
+  });
+
+const IsCronExpression = () =>
+  ValidateBy({
+    name: 'isCronExpression',
+    validator: { validate: (value) => typeof value === 'string' && validateCronExpression(value).valid, defaultMessage: () => 'cron must be a cron expression such as "0 3 * * 0"' },
+  });
+
+export class ArchiveOptionsSchema {
+  @IsDuration() olderThan!: number | string;
+  @IsCronExpression() cron!: string;
 }
 
 export class LockOptionsSchema {
@@ -76,6 +96,8 @@ export class AutoMigrationOptionsSchema {
   @Optional() @IsBoolean() allowOutOfOrder?: boolean;
 
   @Optional() @IsBoolean() rehearse?: boolean;
+
+  @Optional() @IsObject() @ValidateNested() @Type(() => ArchiveOptionsSchema) archive?: ArchiveOptionsSchema;
 
   @Optional() @IsObject() @ValidateNested() @Type(() => PragmasSchema) pragmas?: PragmasSchema;
 }

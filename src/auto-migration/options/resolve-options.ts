@@ -55,6 +55,7 @@ export function resolveOptions(raw: unknown, cwd = process.cwd()): ResolvedAutoM
     transactionMode: options.transactionMode ?? 'each',
     allowOutOfOrder: options.allowOutOfOrder ?? false,
     rehearse: options.rehearse ?? false,
+    archive: options.archive ? { ...options.archive } : null,
     pragmas: lowerCaseChoices(options.pragmas ?? {}),
   };
 }

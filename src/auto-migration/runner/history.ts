@@ -13,6 +13,8 @@ export function newestOf(history: readonly HistoryRecord[]): string | null {
 export function checksumMismatches(migrations: readonly MigrationDefinition[], history: readonly HistoryRecord[]): ChecksumMismatch[] {
   const byName = new Map(migrations.map((m) => [m.name, m]));
   return history.flatMap((h) => {
+    // Archived rows are settled history: their checksums are no longer validated.
+    if (h.archived) return [];
     const current = byName.get(h.name)?.checksum;
     return current !== undefined && h.checksum !== '' && h.checksum !== current ? [{ migration: h.name, stored: h.checksum, current }] : [];
   });

@@ -10,6 +10,8 @@ export interface AppliedMigrationStatus {
   /** ISO-8601 UTC with milliseconds. */
   appliedAt: string;
   executionTimeMs: number;
+  /** Moved to `migrations_archive` by `archiveHistory()`: still applied. */
+  archived: boolean;
 }
 
 /** A discovered migration that is not applied yet. */

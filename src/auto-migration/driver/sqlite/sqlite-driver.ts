@@ -39,7 +39,19 @@ export class SqliteDriver implements MigrationDriver {
   }
 
   readHistory(): HistoryRecord[] {
-    return this.unlessMissing(() => this.statement(sql.SELECT_HISTORY).all() as HistoryRecord[], []);
+    const live = this.unlessMissing(() => this.statement(sql.SELECT_HISTORY).all() as HistoryRecord[], []);
+    // The archive may predate this module (the design document's own CREATE TABLE ... AS SELECT),
+    // or not exist yet (a database of schema 1 or 2). A name in both counts once, as live.
+    const archived = this.unlessMissing(() => this.statement(sql.SELECT_ARCHIVE).all() as HistoryRecord[], []);
+    const liveNames = new Set(live.map((h) => h.name));
+    return [...archived.filter((h) => !liveNames.has(h.name)).map((h) => ({ ...h, archived: true })), ...live];
+  }
+
+  archive(cutoff: string): string[] {
+    const names = (this.statement(sql.SELECT_ARCHIVABLE).all({ cutoff }) as { name: string }[]).map((r) => r.name);
+    this.statement(sql.ARCHIVE_ROWS).run({ cutoff });
+    this.statement(sql.DELETE_ARCHIVED).run({ cutoff });
+    return names;
   }
 
   holdsOnlyModuleTables(): boolean {

@@ -8,8 +8,10 @@ import { ForeignHistoryTableError } from '../../errors/foreign-history-table.err
  *
  * Versions: 1 = migrations, migration_lock (in_progress, started_at), migration_meta.
  *           2 = lease owner, heartbeat and current migration on migration_lock; migration_attempts.
+ *           3 = migrations_archive (the columns of migrations, as the design document's
+ *               `CREATE TABLE migrations_archive AS SELECT * FROM migrations ...` makes it).
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 const CREATE_TABLES = `
 CREATE TABLE IF NOT EXISTS migrations (
@@ -33,6 +35,15 @@ INSERT OR IGNORE INTO migration_lock (id, in_progress, started_at) VALUES (1, 0,
 CREATE TABLE IF NOT EXISTS migration_meta (
   key TEXT PRIMARY KEY,
   value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS migrations_archive (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  version TEXT NOT NULL,
+  description TEXT NOT NULL DEFAULT '',
+  checksum TEXT NOT NULL,
+  applied_at TEXT NOT NULL,
+  execution_time_ms INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS migration_attempts (
   name TEXT PRIMARY KEY,
@@ -65,6 +76,7 @@ const REQUIRED_COLUMNS: Readonly<Record<string, readonly string[]>> = {
   migration_lock: ['id', 'in_progress', 'started_at'],
   migration_meta: ['key', 'value'],
   migration_attempts: ['name', 'version', 'started_at', 'failed_at', 'error', 'owner_host', 'owner_pid', 'owner_instance'],
+  migrations_archive: ['name', 'version', 'description', 'checksum', 'applied_at', 'execution_time_ms'],
 };
 
 type SchemaConnection = { exec(sql: string): unknown; pragma(sql: string): unknown };
@@ -103,6 +115,21 @@ export const SELECT_SCHEMA_VERSION = `SELECT CAST(value AS INTEGER) AS version F
 export const SELECT_HISTORY = `
 SELECT name, version, description, checksum, applied_at AS appliedAt, execution_time_ms AS executionTimeMs
 FROM migrations ORDER BY id`;
+
+export const SELECT_ARCHIVE = `
+SELECT name, version, description, checksum, applied_at AS appliedAt, execution_time_ms AS executionTimeMs
+FROM migrations_archive ORDER BY applied_at, name`;
+
+/** Moves history rows applied before @cutoff to the archive (a name already archived is not copied twice). */
+export const ARCHIVE_ROWS = `
+INSERT INTO migrations_archive (name, version, description, checksum, applied_at, execution_time_ms)
+SELECT name, version, description, checksum, applied_at, execution_time_ms FROM migrations
+WHERE applied_at < @cutoff AND name NOT IN (SELECT name FROM migrations_archive)
+ORDER BY id`;
+
+export const SELECT_ARCHIVABLE = `SELECT name FROM migrations WHERE applied_at < @cutoff ORDER BY id`;
+
+export const DELETE_ARCHIVED = `DELETE FROM migrations WHERE applied_at < @cutoff`;
 
 export const INSERT_HISTORY = `
 INSERT INTO migrations (name, version, description, checksum, applied_at, execution_time_ms)
@@ -144,7 +171,7 @@ export const DELETE_ATTEMPT = `DELETE FROM migration_attempts WHERE name = @name
 export const COUNT_FOREIGN_OBJECTS = `
 SELECT COUNT(*) AS count FROM sqlite_master
 WHERE name NOT LIKE 'sqlite_%'
-  AND name NOT IN ('migrations', 'migration_lock', 'migration_meta', 'migration_attempts',
+  AND name NOT IN ('migrations', 'migration_lock', 'migration_meta', 'migration_attempts', 'migrations_archive',
                    'idx_migrations_name', 'idx_migrations_applied_at', 'idx_migrations_version')
   AND name NOT LIKE 'sqlite_autoindex_%'`;
 

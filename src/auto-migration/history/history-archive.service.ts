@@ -1,0 +1,94 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy, Optional } from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { CronJob } from 'cron';
+import { LOG_CONTEXT, MIGRATION_DRIVER, RESOLVED_OPTIONS } from '../auto-migration.constants';
+import type { ResolvedAutoMigrationOptions } from '../auto-migration.options';
+import type { MigrationDriver } from '../driver/migration-driver';
+import { describeCause } from '../errors/auto-migration.error';
+import { InvalidArgumentError } from '../errors/invalid-argument.error';
+import { MigrationLease } from '../lock/migration-lease';
+import { step } from '../runner/database-step';
+import { MigrationOperations } from '../runner/migration-operations';
+import { parseDuration } from './duration';
+
+/** What `archiveHistory()` moved. */
+export interface ArchiveResult {
+  /** Migrations moved to `migrations_archive`, in the order they were applied. */
+  archived: string[];
+  /** Rows applied before this time (ISO-8601) were moved. */
+  cutoff: string;
+}
+
+/**
+ * Moves old history rows to `migrations_archive`, as the design document suggests, without the
+ * naive runner's trap: archived migrations still count as applied everywhere (status, pending,
+ * out-of-order checks); only their checksums are no longer validated. Optionally on a schedule.
+ */
+@Injectable()
+export class HistoryArchiveService implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger(LOG_CONTEXT);
+  private readonly jobName = `nestjs-auto-migration:archive:${this.lease.owner.instanceId}`;
+  private readonly registry: SchedulerRegistry;
+
+  constructor(
+    @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAutoMigrationOptions,
+    @Inject(MIGRATION_DRIVER) private readonly driver: MigrationDriver,
+    private readonly lease: MigrationLease,
+    private readonly operations: MigrationOperations,
+    // As for the heartbeat: the app's registry when it imports ScheduleModule.forRoot(), else a private one.
+    @Optional() registry?: SchedulerRegistry,
+  ) {
+    this.registry = registry ?? new SchedulerRegistry();
+  }
+
+  /** @param olderThan milliseconds, or a duration such as `'365d'` */
+  archive(olderThan: number | string): Promise<ArchiveResult> {
+    const ms = parseDuration(olderThan);
+    if (ms === null) throw new InvalidArgumentError('archiveHistory()', 'olderThan', 'milliseconds or a duration such as "30m", "12h" or "365d"', olderThan);
+    return this.operations.exclusive(() => this.archiveLocked(new Date(Date.now() - ms).toISOString()));
+  }
+
+  /** @internal Starts the `archive.cron` schedule, if any. */
+  onApplicationBootstrap(): void {
+    const schedule = this.options.archive;
+    if (!schedule) return;
+    const job = CronJob.from({
+      cronTime: schedule.cron,
+      onTick: () => {
+        this.archive(schedule.olderThan).catch((error: unknown) => this.logger.error(`Scheduled history archive failed: ${describeCause(error)}`));
+      },
+      start: true,
+      unrefTimeout: true,
+    });
+    this.registry.addCronJob(this.jobName, job as never);
+  }
+
+  onModuleDestroy(): void {
+    // @nestjs/schedule stops and deletes every job itself in beforeApplicationShutdown; ours may be gone.
+    if (!this.registry.doesExist('cron', this.jobName)) return;
+    void this.registry.getCronJob(this.jobName).stop();
+    this.registry.deleteCronJob(this.jobName);
+  }
+
+  private async archiveLocked(cutoff: string): Promise<ArchiveResult> {
+    await step('take the migration lock', () => this.lease.acquire());
+    try {
+      await step('prepare the module tables', () => this.lease.announce());
+      const archived = await step('archive the migration history', async () => {
+        await this.driver.begin();
+        try {
+          const names = await this.driver.archive(cutoff);
+          await this.driver.commit();
+          return names;
+        } catch (error) {
+          await this.driver.rollback();
+          throw error;
+        }
+      });
+      this.logger.log(`Archived ${archived.length} history row${archived.length === 1 ? '' : 's'} applied before ${cutoff}`);
+      return { archived, cutoff };
+    } finally {
+      await this.lease.release();
+    }
+  }
+}
