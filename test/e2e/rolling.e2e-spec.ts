@@ -196,6 +196,31 @@ describe('rolling deployments, interrupted migrations, events and upgrades', () 
     expect(inspect(t.db, (d) => d.prepare("SELECT value FROM migration_meta WHERE key = 'schema_version'").get())).toEqual({ value: '3' });
   });
 
+  it('leaves an upgraded database usable by the first release, whose statements name their columns', async () => {
+    await (await bootApp(base(), { migrations: [migration('001_a')] })).app.close();
+    // The statements of the schema-1 release, verbatim: an older replica starting after an upgrade.
+    const old = new BetterSqlite3(t.db);
+    try {
+      const version = old.prepare("SELECT CAST(value AS INTEGER) AS version FROM migration_meta WHERE key = 'schema_version'").get() as { version: number };
+      expect(version.version).toBeGreaterThanOrEqual(1);
+      expect(old.prepare('SELECT name, version, description, checksum, applied_at AS appliedAt, execution_time_ms AS executionTimeMs FROM migrations ORDER BY id').all()).toHaveLength(1);
+      old.exec('BEGIN IMMEDIATE');
+      old.prepare('UPDATE migration_lock SET in_progress = @inProgress, started_at = @startedAt WHERE id = 1').run({ inProgress: 1, startedAt: new Date().toISOString() });
+      old
+        .prepare('INSERT INTO migrations (name, version, description, checksum, applied_at, execution_time_ms) VALUES (@name, @version, @description, @checksum, @appliedAt, @executionTimeMs)')
+        .run({ name: '002_by_old_release', version: '1.0.0', description: '', checksum: 'x', appliedAt: new Date().toISOString(), executionTimeMs: 1 });
+      old.prepare('UPDATE migration_lock SET in_progress = @inProgress, started_at = @startedAt WHERE id = 1').run({ inProgress: 0, startedAt: null });
+      old.exec('COMMIT');
+    } finally {
+      old.close();
+    }
+    // ...and this release reads what the old one wrote (an unknown migration, not an error).
+    const { app } = await bootApp(base(), { migrations: [migration('001_a')] });
+    const status = await app.get(AutoMigrationService).getStatus();
+    await app.close();
+    expect(status.unknown.map((m) => m.name)).toEqual(['002_by_old_release']);
+  });
+
   it("registers its heartbeat in the app's SchedulerRegistry when ScheduleModule is imported, and shuts down cleanly", async () => {
     let intervals: string[] = [];
     let registry!: SchedulerRegistry;
