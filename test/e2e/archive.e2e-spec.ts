@@ -93,9 +93,39 @@ describe('history archive', () => {
     expect(status.applied.filter((m) => m.archived).map((m) => m.name)).toEqual(['001_a', '002_b']);
   });
 
+  it("compares dates, not text: a row written with SQLite's datetime('now') is not archived early", async () => {
+    await (await bootApp(base(), { migrations: [migration('001_a')] })).app.close();
+    const conn = new BetterSqlite3(t.db);
+    conn.exec("UPDATE migrations SET applied_at = datetime('now')");
+    conn.close();
+    const { app } = await bootApp(base(), { migrations: [migration('001_a')] });
+    expect(await app.get(AutoMigrationService).archiveHistory({ olderThan: '1h' })).toMatchObject({ archived: [] });
+    await app.close();
+    expect(names('migrations')).toEqual(['001_a']);
+  });
+
+  it('counts a name once when a hand-made archive holds it twice', async () => {
+    await agedHistory();
+    const conn = new BetterSqlite3(t.db);
+    conn.exec(`
+      DROP TABLE migrations_archive;
+      CREATE TABLE migrations_archive AS SELECT * FROM migrations WHERE name = '001_a';
+      INSERT INTO migrations_archive SELECT * FROM migrations WHERE name = '001_a';
+      DELETE FROM migrations WHERE name = '001_a';
+    `);
+    conn.close();
+    const { app } = await bootApp(base(), { migrations: [migration('001_a'), migration('002_b'), migration('003_c')] });
+    const status = await app.get(AutoMigrationService).getStatus();
+    await app.close();
+    expect(status.applied.map((m) => m.name)).toEqual(['001_a', '002_b', '003_c']);
+  });
+
   it('refuses a bad olderThan, naming it', async () => {
     const { app } = await bootApp(base(), { migrations: [migration('001_a')] });
-    expect(() => app.get(AutoMigrationService).archiveHistory({ olderThan: '1 year' })).toThrow(/olderThan must be milliseconds or a duration/);
+    await expect(app.get(AutoMigrationService).archiveHistory({ olderThan: '1 year' })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringContaining('olderThan must be milliseconds or a duration'),
+    });
     await app.close();
   });
 

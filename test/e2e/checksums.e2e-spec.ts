@@ -115,4 +115,13 @@ describe('checksum validation', () => {
     await (await bootApp(base(), { migrations: [fromSource('001_items', CHANGED), migration('002_risky')] })).app.close();
     expect(historyNames(t.db)).toEqual(['001_items', '002_risky']);
   });
+
+  it('repair() with nothing to repair changes nothing', async () => {
+    await applyOriginal();
+    const bytes = inspect(t.db, (d) => d.prepare('SELECT * FROM migration_meta ORDER BY key').all());
+    const { app } = await bootApp(base(), { migrations: [fromSource('001_items', ORIGINAL)] });
+    expect(await app.get(AutoMigrationService).repair()).toEqual({ checksumsAccepted: [], attemptsCleared: [], repairedAt: expect.any(String) });
+    await app.close();
+    expect(inspect(t.db, (d) => d.prepare('SELECT * FROM migration_meta ORDER BY key').all())).toEqual(bytes);
+  });
 });

@@ -1,5 +1,5 @@
 import BetterSqlite3 from 'better-sqlite3';
-import { ForeignKeyViolationError } from '../../src/auto-migration';
+import { AutoMigrationService, ForeignKeyViolationError } from '../../src/auto-migration';
 import { bootApp, bootFailure, UsesDatabase } from '../helpers/boot';
 import { migration } from '../helpers/migrations';
 import { historyNames, inspect } from '../helpers/sqlite';
@@ -89,5 +89,45 @@ describe('foreign keys during migrations', () => {
     expect(logger.lines).toContain(
       'WARN [AutoMigration] Migration "002_drop_user" (transaction: false) left rows that violate foreign keys: posts (1). Check them with PRAGMA foreign_key_check.',
     );
+  });
+
+  it("rolls back the whole batch in transactionMode 'all' when it orphans rows", async () => {
+    const orphaning = migration('003_drop_user', (db) => {
+      db.exec('DELETE FROM users WHERE id = 2');
+    });
+    const { error } = await bootFailure({ ...base(), transactionMode: 'all' }, { migrations: [PARENT_WITH_CHILDREN, migration('002_rebuild_users', REBUILD_USERS), orphaning] });
+    expect(error).toBeInstanceOf(ForeignKeyViolationError);
+    expect(error.message).toContain('Migrations "001_users_posts", "002_rebuild_users", "003_drop_user" left rows that violate foreign keys: posts (1 new row)');
+    expect(inspect(t.db, (d) => d.prepare("SELECT name FROM sqlite_master WHERE name IN ('users', 'posts')").all())).toEqual([]);
+  });
+
+  it('a check that fails after up() rolls everything back, restores enforcement and frees the lease', async () => {
+    // Rebuilding the parent without its key leaves a foreign key SQLite cannot check ("foreign key mismatch").
+    const breaksTheKey = migration('002_users_without_key', (db) => {
+      db.exec('CREATE TABLE users_new (id INTEGER, email TEXT); INSERT INTO users_new SELECT id, email FROM users; DROP TABLE users; ALTER TABLE users_new RENAME TO users;');
+    });
+    const { app } = await bootApp({ ...base(), failOnError: false }, { migrations: [PARENT_WITH_CHILDREN, breaksTheKey], providers: [UsesDatabase] });
+    const appDb = app.get(UsesDatabase).db;
+    expect(appDb.pragma('foreign_keys', { simple: true })).toBe(1);
+    expect(appDb.inTransaction).toBe(false);
+    expect((await app.get(AutoMigrationService).getStatus()).lastError).toMatchObject({
+      code: 'FOREIGN_KEY_MISMATCH',
+      message: expect.stringContaining('left foreign keys of posts referencing a parent key that is missing or not unique'),
+    });
+    await app.close();
+    expect(historyNames(t.db)).toEqual(['001_users_posts']);
+    expect(postCount()).toEqual({ n: 3 });
+    expect(inspect(t.db, (d) => d.prepare('SELECT in_progress FROM migration_lock').get())).toEqual({ in_progress: 0 });
+  });
+
+  it('does not let a foreign key an old database already breaks block every migration', async () => {
+    await (await bootApp(base(), { migrations: [migration('001_a')] })).app.close();
+    const conn = new BetterSqlite3(t.db);
+    conn.exec('CREATE TABLE a (code TEXT); CREATE TABLE b (code TEXT REFERENCES a(code)); INSERT INTO a VALUES (\'x\')');
+    conn.close();
+    const { app, logger } = await bootApp(base(), { migrations: [migration('001_a'), migration('002_b')] });
+    await app.close();
+    expect(historyNames(t.db)).toEqual(['001_a', '002_b']);
+    expect(logger.lines).toEqual(expect.arrayContaining([expect.stringMatching(/^WARN \[AutoMigration\] Foreign keys of b cannot be checked/)]));
   });
 });

@@ -83,11 +83,14 @@ export interface MigrationDriver {
    */
   withoutWaiting<T>(work: () => T | Promise<T>): Promise<T | null>;
   /** Stores new checksums, clears every interrupted attempt and records when (inside the caller's transaction). */
-  repair(checksums: ReadonlyMap<string, string>): MaybePromise<void>;
+  repair(checksums: ReadonlyMap<string, string>, at: string): MaybePromise<void>;
   /** Turns foreign-key enforcement on or off on the migration connection (outside a transaction); returns the previous setting. */
   setForeignKeys(on: boolean): MaybePromise<boolean>;
-  /** Rows violating foreign keys right now, counted per table. */
-  foreignKeyViolations(): MaybePromise<Map<string, number>>;
+  /**
+   * Rows violating foreign keys right now, counted per table; `unchecked` lists tables whose
+   * foreign keys SQLite cannot check (a parent key that is not unique).
+   */
+  foreignKeyViolations(): MaybePromise<{ counts: Map<string, number>; unchecked: string[] }>;
   /** Whether the migration connection is inside a transaction (a heartbeat must wait for its end). */
   inTransaction(): boolean;
   begin(): MaybePromise<void>;

@@ -5,6 +5,7 @@ export { DatabaseOpenError } from './database-open.error';
 export { DatabaseOperationError } from './database-operation.error';
 export { DuplicateMigrationError } from './duplicate-migration.error';
 export { ForeignHistoryTableError } from './foreign-history-table.error';
+export { ForeignKeyMismatchError } from './foreign-key-mismatch.error';
 export { ForeignKeyViolationError } from './foreign-key-violation.error';
 export { InterruptedMigrationError } from './interrupted-migration.error';
 export { InvalidArgumentError } from './invalid-argument.error';

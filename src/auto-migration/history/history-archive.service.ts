@@ -7,7 +7,7 @@ import type { MigrationDriver } from '../driver/migration-driver';
 import { describeCause } from '../errors/auto-migration.error';
 import { InvalidArgumentError } from '../errors/invalid-argument.error';
 import { MigrationLease } from '../lock/migration-lease';
-import { step } from '../runner/database-step';
+import { inTransaction, step } from '../runner/database-step';
 import { MigrationOperations } from '../runner/migration-operations';
 import { parseDuration } from './duration';
 
@@ -42,7 +42,7 @@ export class HistoryArchiveService implements OnApplicationBootstrap, OnModuleDe
   }
 
   /** @param olderThan milliseconds, or a duration such as `'365d'` */
-  archive(olderThan: number | string): Promise<ArchiveResult> {
+  async archive(olderThan: number | string): Promise<ArchiveResult> {
     const ms = parseDuration(olderThan);
     if (ms === null) throw new InvalidArgumentError('archiveHistory()', 'olderThan', 'milliseconds or a duration such as "30m", "12h" or "365d"', olderThan);
     return this.operations.exclusive(() => this.archiveLocked(new Date(Date.now() - ms).toISOString()));
@@ -74,17 +74,7 @@ export class HistoryArchiveService implements OnApplicationBootstrap, OnModuleDe
     await step('take the migration lock', () => this.lease.acquire());
     try {
       await step('prepare the module tables', () => this.lease.announce());
-      const archived = await step('archive the migration history', async () => {
-        await this.driver.begin();
-        try {
-          const names = await this.driver.archive(cutoff);
-          await this.driver.commit();
-          return names;
-        } catch (error) {
-          await this.driver.rollback();
-          throw error;
-        }
-      });
+      const archived = await step('archive the migration history', () => inTransaction(this.driver, () => this.driver.archive(cutoff)));
       this.logger.log(`Archived ${archived.length} history row${archived.length === 1 ? '' : 's'} applied before ${cutoff}`);
       return { archived, cutoff };
     } finally {

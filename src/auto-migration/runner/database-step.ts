@@ -1,3 +1,4 @@
+import type { MigrationDriver } from '../driver/migration-driver';
 import { AutoMigrationError } from '../errors/auto-migration.error';
 import { DatabaseOperationError } from '../errors/database-operation.error';
 
@@ -10,5 +11,22 @@ export async function step<T>(action: string, work: () => T | Promise<T>): Promi
     return await work();
   } catch (error) {
     throw error instanceof AutoMigrationError ? error : new DatabaseOperationError(action, error);
+  }
+}
+
+/** Runs `work` in a transaction of the migration connection: committed, or rolled back on any error. */
+export async function inTransaction<T>(driver: MigrationDriver, work: () => T | Promise<T>): Promise<T> {
+  await driver.begin();
+  try {
+    const result = await work();
+    await driver.commit();
+    return result;
+  } catch (error) {
+    try {
+      await driver.rollback();
+    } catch {
+      // The error that made us roll back is the one worth reporting.
+    }
+    throw error;
   }
 }

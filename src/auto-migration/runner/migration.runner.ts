@@ -18,7 +18,8 @@ import { BackupService } from '../backup/backup.service';
 import { MigrationLease } from '../lock/migration-lease';
 import { MigrationState } from '../status/migration.state';
 import { type Batch, planBatches } from './batch-plan';
-import { step } from './database-step';
+import { ForeignKeyGuard } from './foreign-key-guard';
+import { inTransaction, step } from './database-step';
 import { MigrationOperations } from './migration-operations';
 import { checksumMismatches, newestOf } from './history';
 import { rehearse } from './rehearsal';
@@ -147,7 +148,7 @@ export class MigrationRunner {
       // A migration this code no longer has is recorded with what its attempt row knew.
       const known = this.migrations.find((m) => m.name === name) ?? { name, version: attempt.version, description: '', checksum: '' };
       await step(`record the resolution of "${name}"`, () =>
-        this.inTransaction(async () => {
+        inTransaction(this.driver, async () => {
           if (resolution === 'applied') await this.driver.recordApplied(this.recordFor(known, 0));
           await this.driver.clearAttempt(name);
         }),
@@ -177,7 +178,8 @@ export class MigrationRunner {
   private async applyInTransaction(batch: Batch, counter: Counter): Promise<HistoryRecord[]> {
     const records: HistoryRecord[] = [];
     const outcome: FailureOutcome = batch.migrations.length > 1 ? 'batch' : 'migration';
-    const guard = await this.foreignKeysOff(batch.migrations[0]);
+    const names = batch.migrations.map((m) => m.name);
+    const guard = await ForeignKeyGuard.around(this.driver, batch.migrations[0], this.logger);
     try {
       await step('begin a migration transaction', () => this.driver.begin());
       for (const migration of batch.migrations) {
@@ -187,50 +189,29 @@ export class MigrationRunner {
           await this.driver.recordApplied(record);
           records.push(record);
         } catch (cause) {
-          await this.rollbackQuietly();
           throw cause instanceof MigrationFailedError ? cause : this.failed(migration, cause, outcome);
         }
       }
-      const added = await guard.newViolations();
+      const added = await guard.added(names);
       if (added.size > 0) {
-        await this.rollbackQuietly();
-        const error = new ForeignKeyViolationError(batch.migrations.map((m) => m.name), added);
-        this.events.emit({ type: 'migration-failed', name: batch.migrations[0].name, code: error.code, message: error.message });
+        const error = new ForeignKeyViolationError(names, added);
+        this.events.emit({ type: 'migration-failed', name: names[0], code: error.code, message: error.message });
         throw error;
       }
       try {
         await this.driver.commit();
       } catch (cause) {
-        await this.rollbackQuietly();
         // Deferred constraints are checked at COMMIT: the failure belongs to the batch, not its last member.
-        const names = batch.migrations.map((m) => m.name).join(', ');
-        throw this.failed(batch.migrations[batch.migrations.length - 1], new Error(`committing ${names} failed: ${describeCause(cause)}`), outcome);
+        throw this.failed(batch.migrations[batch.migrations.length - 1], new Error(`committing ${names.join(', ')} failed: ${describeCause(cause)}`), outcome);
       }
+    } catch (error) {
+      // Whatever failed (a migration, the check, the commit), nothing of the batch may stay open.
+      await this.rollbackQuietly();
+      throw error;
     } finally {
       await guard.restore();
     }
     return records;
-  }
-
-  /**
-   * `PRAGMA foreign_keys = OFF` is a no-op inside a transaction, so it is set here, before BEGIN:
-   * a table rebuild (create new, copy, drop old, rename) then cannot cascade-delete child rows.
-   * The violations present before are remembered, so that only the ones the migration adds count
-   * (an old database's existing violations must not block every migration).
-   */
-  private async foreignKeysOff(migration: MigrationDefinition): Promise<{ newViolations(): Promise<Map<string, number>>; restore(): Promise<void> }> {
-    if (migration.foreignKeys === 'enforce') return { newViolations: async () => new Map(), restore: async () => undefined };
-    const previous = await step('turn foreign-key enforcement off', () => this.driver.setForeignKeys(false));
-    const before = await step('check foreign keys', () => this.driver.foreignKeyViolations());
-    return {
-      newViolations: async () => {
-        const after = await step('check foreign keys', () => this.driver.foreignKeyViolations());
-        return new Map([...after].filter(([table, count]) => count > (before.get(table) ?? 0)).map(([table, count]) => [table, count - (before.get(table) ?? 0)]));
-      },
-      restore: async () => {
-        await step('restore foreign-key enforcement', () => this.driver.setForeignKeys(previous));
-      },
-    };
   }
 
   /**
@@ -244,12 +225,13 @@ export class MigrationRunner {
       await this.lease.setCurrent(migration.name);
     });
     let record: HistoryRecord;
-    const guard = await this.foreignKeysOff(migration);
+    let guard: ForeignKeyGuard | undefined;
     try {
+      guard = await ForeignKeyGuard.around(this.driver, migration, this.logger);
       record = await this.applyOne(migration, counter);
       if (this.driver.inTransaction()) throw new Error('up() left a transaction open (BEGIN without COMMIT); it was rolled back');
       // Outside a transaction nothing can be rolled back: new violations are reported, not undone.
-      const added = await guard.newViolations();
+      const added = await guard.added([migration.name]);
       if (added.size > 0) {
         const list = [...added].map(([table, count]) => `${table} (${count})`).join(', ');
         this.logger.warn(`Migration "${migration.name}" (transaction: false) left rows that violate foreign keys: ${list}. Check them with PRAGMA foreign_key_check.`);
@@ -265,10 +247,10 @@ export class MigrationRunner {
       }
       throw this.failed(migration, cause, 'none');
     } finally {
-      await guard.restore();
+      await guard?.restore();
     }
     await step(`record "${migration.name}" as applied`, async () => {
-      await this.inTransaction(async () => {
+      await inTransaction(this.driver, async () => {
         await this.driver.recordApplied(record);
         await this.driver.clearAttempt(migration.name);
       });
@@ -297,17 +279,6 @@ export class MigrationRunner {
     const error = new MigrationFailedError(migration.name, cause, outcome);
     this.events.emit({ type: 'migration-failed', name: migration.name, code: error.code, message: error.message });
     return error;
-  }
-
-  private async inTransaction(work: () => Promise<void>): Promise<void> {
-    await this.driver.begin();
-    try {
-      await work();
-      await this.driver.commit();
-    } catch (error) {
-      await this.rollbackQuietly();
-      throw error;
-    }
   }
 
   /** Rolls back if a transaction is open; a failing rollback must not hide the error that caused it. */

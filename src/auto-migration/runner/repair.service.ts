@@ -4,7 +4,7 @@ import { BackupService } from '../backup/backup.service';
 import type { MigrationDefinition } from '../discovery/migration-definition';
 import type { MigrationDriver } from '../driver/migration-driver';
 import { MigrationLease } from '../lock/migration-lease';
-import { step } from './database-step';
+import { inTransaction, step } from './database-step';
 import { checksumMismatches, newestOf } from './history';
 import { MigrationOperations } from './migration-operations';
 
@@ -41,19 +41,15 @@ export class RepairService {
       const history = await step('read the migration history', () => this.driver.readHistory());
       const attempts = await step('read interrupted migrations', () => this.driver.readAttempts());
       const mismatches = checksumMismatches(this.migrations, history);
+      const repairedAt = new Date().toISOString();
+      const result = { checksumsAccepted: mismatches.map((m) => m.migration), attemptsCleared: attempts.map((a) => a.name), repairedAt };
+      if (mismatches.length === 0 && attempts.length === 0) {
+        this.logger.log('Repair: nothing to repair (checksums match, no interrupted migration)');
+        return result;
+      }
       if (this.backup.folder) this.backup.write(newestOf(history));
       await this.lease.announce();
-      await step('record the repair', async () => {
-        await this.driver.begin();
-        try {
-          await this.driver.repair(new Map(mismatches.map((m) => [m.migration, m.current])));
-          await this.driver.commit();
-        } catch (error) {
-          await this.driver.rollback();
-          throw error;
-        }
-      });
-      const result = { checksumsAccepted: mismatches.map((m) => m.migration), attemptsCleared: attempts.map((a) => a.name), repairedAt: new Date().toISOString() };
+      await step('record the repair', () => inTransaction(this.driver, () => this.driver.repair(new Map(mismatches.map((m) => [m.migration, m.current])), repairedAt)));
       this.logger.warn(
         `Repair: accepted current checksums of ${result.checksumsAccepted.join(', ') || 'no migration'}; cleared interrupted ${result.attemptsCleared.join(', ') || 'nothing'}`,
       );

@@ -43,8 +43,9 @@ export class SqliteDriver implements MigrationDriver {
     // The archive may predate this module (the design document's own CREATE TABLE ... AS SELECT),
     // or not exist yet (a database of schema 1 or 2). A name in both counts once, as live.
     const archived = this.unlessMissing(() => this.statement(sql.SELECT_ARCHIVE).all() as HistoryRecord[], []);
-    const liveNames = new Set(live.map((h) => h.name));
-    return [...archived.filter((h) => !liveNames.has(h.name)).map((h) => ({ ...h, archived: true })), ...live];
+    const seen = new Set(live.map((h) => h.name));
+    const onlyArchived = archived.filter((h) => !seen.has(h.name) && (seen.add(h.name), true));
+    return [...onlyArchived.map((h) => ({ ...h, archived: true })), ...live];
   }
 
   archive(cutoff: string): string[] {
@@ -122,16 +123,33 @@ export class SqliteDriver implements MigrationDriver {
     return previous;
   }
 
-  foreignKeyViolations(): Map<string, number> {
+  foreignKeyViolations(): { counts: Map<string, number>; unchecked: string[] } {
     const counts = new Map<string, number>();
-    for (const row of this.connection.pragma('foreign_key_check') as { table: string }[]) counts.set(row.table, (counts.get(row.table) ?? 0) + 1);
-    return counts;
+    const count = (rows: { table: string }[]) => rows.forEach((row) => counts.set(row.table, (counts.get(row.table) ?? 0) + 1));
+    try {
+      count(this.connection.pragma('foreign_key_check') as { table: string }[]);
+      return { counts, unchecked: [] };
+    } catch (error) {
+      if (!/foreign key mismatch/i.test(describeCause(error))) throw error;
+    }
+    // One broken foreign key makes the whole-database check fail: check table by table instead.
+    const unchecked: string[] = [];
+    const tables = this.connection.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").pluck().all() as string[];
+    for (const table of tables) {
+      try {
+        count(this.connection.pragma(`foreign_key_check("${table.replace(/"/g, '""')}")`) as { table: string }[]);
+      } catch (error) {
+        if (!/foreign key mismatch/i.test(describeCause(error))) throw error;
+        unchecked.push(table);
+      }
+    }
+    return { counts, unchecked };
   }
 
-  repair(checksums: ReadonlyMap<string, string>): void {
+  repair(checksums: ReadonlyMap<string, string>, at: string): void {
     for (const [name, checksum] of checksums) this.statement(sql.UPDATE_CHECKSUM).run({ name, checksum });
     this.statement(sql.DELETE_ALL_ATTEMPTS).run();
-    this.statement(sql.RECORD_REPAIR).run({ at: now() });
+    this.statement(sql.RECORD_REPAIR).run({ at });
   }
 
   inTransaction(): boolean {

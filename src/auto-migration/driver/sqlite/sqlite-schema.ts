@@ -120,16 +120,20 @@ export const SELECT_ARCHIVE = `
 SELECT name, version, description, checksum, applied_at AS appliedAt, execution_time_ms AS executionTimeMs
 FROM migrations_archive ORDER BY applied_at, name`;
 
-/** Moves history rows applied before @cutoff to the archive (a name already archived is not copied twice). */
+/**
+ * Moves history rows applied before @cutoff to the archive (a name already archived is not copied
+ * twice). Compared as dates, not text: rows written by hand with SQLite's datetime('now') format
+ * ('2026-11-28 12:00:00') must not sort before ISO ones of the same day.
+ */
 export const ARCHIVE_ROWS = `
 INSERT INTO migrations_archive (name, version, description, checksum, applied_at, execution_time_ms)
 SELECT name, version, description, checksum, applied_at, execution_time_ms FROM migrations
-WHERE applied_at < @cutoff AND name NOT IN (SELECT name FROM migrations_archive)
+WHERE julianday(applied_at) < julianday(@cutoff) AND name NOT IN (SELECT name FROM migrations_archive)
 ORDER BY id`;
 
-export const SELECT_ARCHIVABLE = `SELECT name FROM migrations WHERE applied_at < @cutoff ORDER BY id`;
+export const SELECT_ARCHIVABLE = `SELECT name FROM migrations WHERE julianday(applied_at) < julianday(@cutoff) ORDER BY id`;
 
-export const DELETE_ARCHIVED = `DELETE FROM migrations WHERE applied_at < @cutoff`;
+export const DELETE_ARCHIVED = `DELETE FROM migrations WHERE julianday(applied_at) < julianday(@cutoff)`;
 
 export const INSERT_HISTORY = `
 INSERT INTO migrations (name, version, description, checksum, applied_at, execution_time_ms)
