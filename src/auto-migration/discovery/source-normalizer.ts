@@ -14,6 +14,10 @@ const BEFORE_REGEX = new Set([...'(,=:[!&|?{};+-*%<>~^']);
 /** A keyword, not a property of the same name (`x.return / 2`). */
 const KEYWORDS_BEFORE_REGEX = /(?:^|[^A-Za-z0-9_$.])(?:return|typeof|case|do|else|in|of|new|delete|void|throw|yield|await)$/;
 
+/** Characters with no special meaning to the scanner, as a run; and white space, as a run. */
+const PLAIN = /[^\s/'"`{}+\-]+/y;
+const SPACE = /\s+/y;
+
 type Frame = { kind: 'code'; depth: number } | { kind: 'template' };
 
 class Normalizer {
@@ -42,9 +46,20 @@ class Normalizer {
   private codeChar(frame: { kind: 'code'; depth: number }): void {
     const c = this.src[this.i];
     const next = this.src[this.i + 1];
-    if (/\s/.test(c)) {
+    // Runs of plain code and of white space are taken whole: a checksum is computed for every
+    // applied migration at every start, so this loop is on the start-up path.
+    PLAIN.lastIndex = this.i;
+    const plain = PLAIN.exec(this.src);
+    if (plain) {
+      this.emit(plain[0]);
+      this.i += plain[0].length;
+      return;
+    }
+    SPACE.lastIndex = this.i;
+    const space = SPACE.exec(this.src);
+    if (space) {
       this.pendingSpace = true;
-      this.i++;
+      this.i += space[0].length;
     } else if (c === '/' && next === '/') {
       const end = this.src.indexOf('\n', this.i);
       this.i = end === -1 ? this.src.length : end;

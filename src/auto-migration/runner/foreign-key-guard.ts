@@ -19,13 +19,25 @@ export class ForeignKeyGuard {
     private readonly uncheckedBefore: readonly string[],
   ) {}
 
-  /** Turns enforcement off and records the current violations; a no-op for `foreignKeys: 'enforce'`. */
-  static async around(driver: MigrationDriver, migration: MigrationDefinition, logger: Logger): Promise<ForeignKeyGuard> {
+  /** The violations `added()` last saw: the state a following migration starts from, if this one commits. */
+  after?: { counts: Map<string, number>; unchecked: string[] };
+
+  /**
+   * Turns enforcement off and records the current violations; a no-op for `foreignKeys: 'enforce'`.
+   * `known`: the violations after the previous committed migration of this run, which are the
+   * current ones, so the check (a scan of every table with foreign keys) is not run twice.
+   */
+  static async around(
+    driver: MigrationDriver,
+    migration: MigrationDefinition,
+    logger: Logger,
+    known?: { counts: Map<string, number>; unchecked: string[] },
+  ): Promise<ForeignKeyGuard> {
     if (migration.foreignKeys === 'enforce') return new ForeignKeyGuard(null, true, new Map(), []);
     const previous = await step('turn foreign-key enforcement off', () => driver.setForeignKeys(false));
     try {
-      const { counts, unchecked } = await step('check foreign keys', () => driver.foreignKeyViolations());
-      if (unchecked.length > 0) {
+      const { counts, unchecked } = known ?? (await step('check foreign keys', () => driver.foreignKeyViolations()));
+      if (unchecked.length > 0 && !known) {
         logger.warn(`Foreign keys of ${unchecked.join(', ')} cannot be checked (SQLite reports a foreign key mismatch: the parent key is not unique); migrations are not checked against them`);
       }
       return new ForeignKeyGuard(driver, previous, counts, unchecked);
@@ -43,6 +55,7 @@ export class ForeignKeyGuard {
     if (!this.driver) return new Map();
     const driver = this.driver;
     const { counts, unchecked } = await step('check foreign keys', () => driver.foreignKeyViolations());
+    this.after = { counts, unchecked };
     const broken = unchecked.filter((table) => !this.uncheckedBefore.includes(table));
     if (broken.length > 0) throw new ForeignKeyMismatchError(migrations, broken);
     const added = new Map<string, number>();

@@ -39,6 +39,8 @@ export class MigrationRunner {
   private checksumsWarned = false;
   /** Migrations committed by the current run, for its run-finished event even when it fails. */
   private appliedThisRun = 0;
+  /** Foreign-key violations as the last committed migration of this run left them. */
+  private foreignKeysNow?: { counts: Map<string, number>; unchecked: string[] };
 
   constructor(
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAutoMigrationOptions,
@@ -68,6 +70,7 @@ export class MigrationRunner {
     const started = performance.now();
     this.state.runStarted();
     this.appliedThisRun = 0;
+    this.foreignKeysNow = undefined;
     try {
       // Instances exist only now; a migration that cannot have one fails before the database is touched.
       for (const migration of this.migrations) migration.instance();
@@ -179,7 +182,8 @@ export class MigrationRunner {
     const records: HistoryRecord[] = [];
     const outcome: FailureOutcome = batch.migrations.length > 1 ? 'batch' : 'migration';
     const names = batch.migrations.map((m) => m.name);
-    const guard = await ForeignKeyGuard.around(this.driver, batch.migrations[0], this.logger);
+    const guard = await ForeignKeyGuard.around(this.driver, batch.migrations[0], this.logger, this.foreignKeysNow);
+    this.foreignKeysNow = undefined;
     try {
       await step('begin a migration transaction', () => this.driver.begin());
       for (const migration of batch.migrations) {
@@ -200,6 +204,7 @@ export class MigrationRunner {
       }
       try {
         await this.driver.commit();
+        this.foreignKeysNow = guard.after;
       } catch (cause) {
         // Deferred constraints are checked at COMMIT: the failure belongs to the batch, not its last member.
         throw this.failed(batch.migrations[batch.migrations.length - 1], new Error(`committing ${names.join(', ')} failed: ${describeCause(cause)}`), outcome);
@@ -226,6 +231,8 @@ export class MigrationRunner {
     });
     let record: HistoryRecord;
     let guard: ForeignKeyGuard | undefined;
+    // What it changes outside a transaction is not tracked: the next migration checks afresh.
+    this.foreignKeysNow = undefined;
     try {
       guard = await ForeignKeyGuard.around(this.driver, migration, this.logger);
       record = await this.applyOne(migration, counter);
