@@ -1,7 +1,7 @@
 import type { Type } from '@nestjs/common';
 import ts from 'typescript';
 import { AutoMigrationService, ChecksumMismatchError, Migration } from '../../src/auto-migration';
-import { classChecksum } from '../../src/auto-migration/discovery/migration-checksum';
+import { classChecksum, classSourceHash } from '../../src/auto-migration/discovery/migration-checksum';
 import { bootApp, bootFailure } from '../helpers/boot';
 import { migration } from '../helpers/migrations';
 import { historyNames, inspect } from '../helpers/sqlite';
@@ -55,6 +55,16 @@ describe('checksum validation', () => {
     expect(error.message).toContain('repair()');
     expect(later).toBe(false);
     expect(historyNames(t.db)).toEqual(['001_items']);
+  });
+
+  it('stores the hash of the raw source beside the checksum (none for an explicit checksum)', async () => {
+    const pinned = migration('002_pinned', undefined, { checksum: 'v1' });
+    await (await bootApp(base(), { migrations: [fromSource('001_items', ORIGINAL), pinned] })).app.close();
+    const rows = inspect(t.db, (d) => d.prepare('SELECT name, checksum, source_hash FROM migrations ORDER BY id').all());
+    expect(rows).toEqual([
+      { name: '001_items', checksum: classChecksum(fromSource('001_items', ORIGINAL)), source_hash: classSourceHash(fromSource('001_items', ORIGINAL)) },
+      { name: '002_pinned', checksum: 'v1', source_hash: null },
+    ]);
   });
 
   it('accepts a change of comments or white space only', async () => {

@@ -168,7 +168,7 @@ describe('rolling deployments, interrupted migrations, events and upgrades', () 
     });
   });
 
-  it('upgrades the tables of a database created by the first release (schema 1) in place, to schema 3', async () => {
+  it('upgrades the tables of a database created by the first release (schema 1) in place, to schema 4', async () => {
     const v1 = new BetterSqlite3(t.db);
     v1.exec(`
       CREATE TABLE migrations (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE, version TEXT NOT NULL,
@@ -193,7 +193,7 @@ describe('rolling deployments, interrupted migrations, events and upgrades', () 
     expect(tableNames(t.db)).toEqual(expect.arrayContaining(['migration_attempts', 'migrations_archive']));
     const columns = inspect(t.db, (d) => (d.pragma('table_info(migration_lock)') as { name: string }[]).map((c) => c.name));
     expect(columns).toEqual(['id', 'in_progress', 'started_at', 'owner_host', 'owner_pid', 'owner_instance', 'heartbeat_at', 'current_migration']);
-    expect(inspect(t.db, (d) => d.prepare("SELECT value FROM migration_meta WHERE key = 'schema_version'").get())).toEqual({ value: '3' });
+    expect(inspect(t.db, (d) => d.prepare("SELECT value FROM migration_meta WHERE key = 'schema_version'").get())).toEqual({ value: '4' });
   });
 
   it('leaves an upgraded database usable by the first release, whose statements name their columns', async () => {

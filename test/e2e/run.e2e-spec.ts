@@ -194,7 +194,7 @@ describe('applying migrations at bootstrap', () => {
       expect(conn.prepare(reset).run().changes).toBe(1);
       const indexes = (conn.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'migrations'").all() as { name: string }[]).map((r) => r.name);
       expect(indexes).toEqual(expect.arrayContaining(['idx_migrations_name', 'idx_migrations_applied_at', 'idx_migrations_version']));
-      expect(conn.prepare("SELECT value FROM migration_meta WHERE key = 'schema_version'").get()).toEqual({ value: '3' });
+      expect(conn.prepare("SELECT value FROM migration_meta WHERE key = 'schema_version'").get()).toEqual({ value: '4' });
     } finally {
       conn.close();
     }

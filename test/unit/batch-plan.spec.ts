@@ -9,6 +9,7 @@ function def(name: string, transaction = true, foreignKeys: 'check' | 'enforce' 
     transaction,
     foreignKeys,
     checksum: name,
+    sourceHash: null,
     className: name,
     instance: () => ({ up: () => undefined }),
   };

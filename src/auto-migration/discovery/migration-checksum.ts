@@ -17,6 +17,16 @@ export function classChecksum(type: Type<unknown>): string {
   return hash.digest('hex');
 }
 
+/**
+ * SHA-256 of the same lines before normalisation: equal source hashes mean equal checksums, so a
+ * start compares these (cheap) and normalises only a class whose compiled text changed.
+ */
+export function classSourceHash(type: Type<unknown>): string {
+  const hash = createHash('sha256');
+  for (const [name, source] of sourcesOf(type)) hash.update(`${name}:${source}\n`);
+  return hash.digest('hex');
+}
+
 function sourcesOf(type: Type<unknown>): [string, string][] {
   const methods = new Map<string, string>();
   const constructors: [string, string][] = [];

@@ -11,6 +11,8 @@ export interface MigrationDefinition {
   readonly foreignKeys: 'check' | 'enforce';
   /** Explicit decorator checksum, or the one derived from the class source (computed once, on first use). */
   readonly checksum: string;
+  /** Hash of the class's raw source, or null when the decorator gives `checksum` (computed once, on first use). */
+  readonly sourceHash: string | null;
   /** Class name, for messages. */
   readonly className: string;
   /** The provider instance, created by Nest's container. */

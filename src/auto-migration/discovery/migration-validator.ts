@@ -4,7 +4,7 @@ import { DuplicateMigrationError } from '../errors/duplicate-migration.error';
 import { InvalidMigrationError } from '../errors/invalid-migration.error';
 import { MixedPrefixWidthError } from '../errors/mixed-prefix-width.error';
 import type { MigrationInterface, MigrationOptions } from '../migration.interface';
-import { classChecksum } from './migration-checksum';
+import { classChecksum, classSourceHash } from './migration-checksum';
 import type { MigrationCandidate, MigrationDefinition } from './migration-definition';
 
 /** A numeric or timestamp prefix, then optionally a separator and a plain-character rest. */
@@ -71,6 +71,7 @@ function isSemver(version: unknown): version is string {
 function toDefinition(candidate: MigrationCandidate): MigrationDefinition {
   const meta = candidate.metadata as MigrationOptions;
   let checksum = meta.checksum;
+  let sourceHash: string | null | undefined = meta.checksum === undefined ? undefined : null;
   return {
     name: meta.name,
     version: meta.version,
@@ -80,6 +81,9 @@ function toDefinition(candidate: MigrationCandidate): MigrationDefinition {
     // Computed on first use, then kept: a start with nothing pending never pays for it.
     get checksum() {
       return (checksum ??= classChecksum(candidate.type as Type<unknown>));
+    },
+    get sourceHash() {
+      return sourceHash === undefined ? (sourceHash = classSourceHash(candidate.type as Type<unknown>)) : sourceHash;
     },
     className: candidate.type.name,
     instance: () => candidate.instance() as MigrationInterface,

@@ -17,6 +17,8 @@ export interface HistoryRecord {
   readonly executionTimeMs: number;
   /** Moved to `migrations_archive`: still applied, no longer checksum-validated. */
   readonly archived?: boolean;
+  /** Hash of the class's raw source when it was applied (null: not known, e.g. an explicit checksum or an older release). */
+  readonly sourceHash?: string | null;
 }
 
 /** Who holds, or held, the migration lock. */
@@ -83,7 +85,7 @@ export interface MigrationDriver {
    */
   withoutWaiting<T>(work: () => T | Promise<T>): Promise<T | null>;
   /** Stores new checksums, clears every interrupted attempt and records when (inside the caller's transaction). */
-  repair(checksums: ReadonlyMap<string, string>, at: string): MaybePromise<void>;
+  repair(checksums: ReadonlyMap<string, { checksum: string; sourceHash: string | null }>, at: string): MaybePromise<void>;
   /** Turns foreign-key enforcement on or off on the migration connection (outside a transaction); returns the previous setting. */
   setForeignKeys(on: boolean): MaybePromise<boolean>;
   /**

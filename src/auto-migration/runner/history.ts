@@ -14,8 +14,11 @@ export function checksumMismatches(migrations: readonly MigrationDefinition[], h
   const byName = new Map(migrations.map((m) => [m.name, m]));
   return history.flatMap((h) => {
     // Archived rows are settled history: their checksums are no longer validated.
-    if (h.archived) return [];
-    const current = byName.get(h.name)?.checksum;
-    return current !== undefined && h.checksum !== '' && h.checksum !== current ? [{ migration: h.name, stored: h.checksum, current }] : [];
+    if (h.archived || h.checksum === '') return [];
+    const definition = byName.get(h.name);
+    if (!definition) return [];
+    // The same compiled text gives the same checksum: no need to normalise it again.
+    if (h.sourceHash && definition.sourceHash === h.sourceHash) return [];
+    return h.checksum !== definition.checksum ? [{ migration: h.name, stored: h.checksum, current: definition.checksum }] : [];
   });
 }

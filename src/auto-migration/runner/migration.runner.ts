@@ -277,9 +277,9 @@ export class MigrationRunner {
     return record;
   }
 
-  private recordFor(migration: Pick<MigrationDefinition, 'name' | 'version' | 'description' | 'checksum'>, executionTimeMs: number): HistoryRecord {
-    const { name, version, description, checksum } = migration;
-    return { name, version, description, checksum, appliedAt: new Date().toISOString(), executionTimeMs };
+  private recordFor(migration: Pick<MigrationDefinition, 'name' | 'version' | 'description' | 'checksum'> & { sourceHash?: string | null }, executionTimeMs: number): HistoryRecord {
+    const { name, version, description, checksum, sourceHash = null } = migration;
+    return { name, version, description, checksum, sourceHash, appliedAt: new Date().toISOString(), executionTimeMs };
   }
 
   private failed(migration: MigrationDefinition, cause: unknown, outcome: FailureOutcome): MigrationFailedError {

@@ -35,6 +35,10 @@ export class RepairService {
     return this.operations.exclusive(() => this.repairLocked());
   }
 
+  private sourceHashOf(name: string): string | null {
+    return this.migrations.find((m) => m.name === name)?.sourceHash ?? null;
+  }
+
   private async repairLocked(): Promise<RepairResult> {
     await step('take the migration lock', () => this.lease.acquire());
     try {
@@ -49,7 +53,7 @@ export class RepairService {
       }
       if (this.backup.folder) this.backup.write(newestOf(history));
       await this.lease.announce();
-      await step('record the repair', () => inTransaction(this.driver, () => this.driver.repair(new Map(mismatches.map((m) => [m.migration, m.current])), repairedAt)));
+      await step('record the repair', () => inTransaction(this.driver, () => this.driver.repair(new Map(mismatches.map((m) => [m.migration, { checksum: m.current, sourceHash: this.sourceHashOf(m.migration) }])), repairedAt)));
       this.logger.warn(
         `Repair: accepted current checksums of ${result.checksumsAccepted.join(', ') || 'no migration'}; cleared interrupted ${result.attemptsCleared.join(', ') || 'nothing'}`,
       );

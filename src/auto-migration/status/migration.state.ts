@@ -110,7 +110,15 @@ export class MigrationState {
     const state = this.lastError ? 'failed' : this.running ? 'running' : pending.length > 0 ? 'pending' : 'up-to-date';
     return {
       state,
-      applied: this.history.map((h) => ({ ...h, archived: h.archived === true })),
+      applied: this.history.map(({ name, version, description, checksum, appliedAt, executionTimeMs, archived }) => ({
+        name,
+        version,
+        description,
+        checksum,
+        appliedAt,
+        executionTimeMs,
+        archived: archived === true,
+      })),
       pending,
       unknown: this.history.filter((h) => !known.has(h.name)).map(({ name, version, appliedAt }) => ({ name, version, appliedAt })),
       lastError: this.lastError ? { ...this.lastError } : null,

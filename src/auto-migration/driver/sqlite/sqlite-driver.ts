@@ -39,13 +39,22 @@ export class SqliteDriver implements MigrationDriver {
   }
 
   readHistory(): HistoryRecord[] {
-    const live = this.unlessMissing(() => this.statement(sql.SELECT_HISTORY).all() as HistoryRecord[], []);
+    const live = this.unlessMissing(() => this.historyRows(), []);
     // The archive may predate this module (the design document's own CREATE TABLE ... AS SELECT),
     // or not exist yet (a database of schema 1 or 2). A name in both counts once, as live.
     const archived = this.unlessMissing(() => this.statement(sql.SELECT_ARCHIVE).all() as HistoryRecord[], []);
     const seen = new Set(live.map((h) => h.name));
     const onlyArchived = archived.filter((h) => !seen.has(h.name) && (seen.add(h.name), true));
     return [...onlyArchived.map((h) => ({ ...h, archived: true })), ...live];
+  }
+
+  private historyRows(): HistoryRecord[] {
+    try {
+      return this.statement(sql.SELECT_HISTORY).all() as HistoryRecord[];
+    } catch (error) {
+      if (!/no such column: source_hash/i.test(describeCause(error))) throw error;
+      return this.statement(sql.SELECT_HISTORY_BEFORE_V4).all() as HistoryRecord[];
+    }
   }
 
   archive(cutoff: string): string[] {
@@ -60,7 +69,7 @@ export class SqliteDriver implements MigrationDriver {
   }
 
   recordApplied(record: HistoryRecord): void {
-    this.statement(sql.INSERT_HISTORY).run(record);
+    this.statement(sql.INSERT_HISTORY).run({ ...record, sourceHash: record.sourceHash ?? null });
   }
 
   readLease(): LeaseRecord | null {
@@ -146,8 +155,8 @@ export class SqliteDriver implements MigrationDriver {
     return { counts, unchecked };
   }
 
-  repair(checksums: ReadonlyMap<string, string>, at: string): void {
-    for (const [name, checksum] of checksums) this.statement(sql.UPDATE_CHECKSUM).run({ name, checksum });
+  repair(checksums: ReadonlyMap<string, { checksum: string; sourceHash: string | null }>, at: string): void {
+    for (const [name, current] of checksums) this.statement(sql.UPDATE_CHECKSUM).run({ name, ...current });
     this.statement(sql.DELETE_ALL_ATTEMPTS).run();
     this.statement(sql.RECORD_REPAIR).run({ at });
   }

@@ -10,8 +10,9 @@ import { ForeignHistoryTableError } from '../../errors/foreign-history-table.err
  *           2 = lease owner, heartbeat and current migration on migration_lock; migration_attempts.
  *           3 = migrations_archive (the columns of migrations, as the design document's
  *               `CREATE TABLE migrations_archive AS SELECT * FROM migrations ...` makes it).
+ *           4 = migrations.source_hash (lets a start skip normalising unchanged classes).
  */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 const CREATE_TABLES = `
 CREATE TABLE IF NOT EXISTS migrations (
@@ -93,6 +94,7 @@ export function upgradeSchema(db: SchemaConnection): void {
   for (const [column, type] of LEASE_COLUMNS) {
     if (!present.has(column)) db.exec(`ALTER TABLE migration_lock ADD COLUMN ${column} ${type}`);
   }
+  if (!columnsOf(db, 'migrations').has('source_hash')) db.exec('ALTER TABLE migrations ADD COLUMN source_hash TEXT');
   db.exec(RECORD_VERSION);
 }
 
@@ -113,6 +115,11 @@ function columnsOf(db: SchemaConnection, table: string): Set<string> {
 export const SELECT_SCHEMA_VERSION = `SELECT CAST(value AS INTEGER) AS version FROM migration_meta WHERE key = 'schema_version'`;
 
 export const SELECT_HISTORY = `
+SELECT name, version, description, checksum, applied_at AS appliedAt, execution_time_ms AS executionTimeMs, source_hash AS sourceHash
+FROM migrations ORDER BY id`;
+
+/** The history of a database of schema 1 to 3 (before source_hash), read before it is upgraded. */
+export const SELECT_HISTORY_BEFORE_V4 = `
 SELECT name, version, description, checksum, applied_at AS appliedAt, execution_time_ms AS executionTimeMs
 FROM migrations ORDER BY id`;
 
@@ -136,8 +143,8 @@ export const SELECT_ARCHIVABLE = `SELECT name FROM migrations WHERE julianday(ap
 export const DELETE_ARCHIVED = `DELETE FROM migrations WHERE julianday(applied_at) < julianday(@cutoff)`;
 
 export const INSERT_HISTORY = `
-INSERT INTO migrations (name, version, description, checksum, applied_at, execution_time_ms)
-VALUES (@name, @version, @description, @checksum, @appliedAt, @executionTimeMs)`;
+INSERT INTO migrations (name, version, description, checksum, applied_at, execution_time_ms, source_hash)
+VALUES (@name, @version, @description, @checksum, @appliedAt, @executionTimeMs, @sourceHash)`;
 
 export const SELECT_LEASE = `
 SELECT in_progress AS inProgress, started_at AS startedAt, heartbeat_at AS heartbeatAt, current_migration AS current,
@@ -179,7 +186,7 @@ WHERE name NOT LIKE 'sqlite_%'
                    'idx_migrations_name', 'idx_migrations_applied_at', 'idx_migrations_version')
   AND name NOT LIKE 'sqlite_autoindex_%'`;
 
-export const UPDATE_CHECKSUM = `UPDATE migrations SET checksum = @checksum WHERE name = @name`;
+export const UPDATE_CHECKSUM = `UPDATE migrations SET checksum = @checksum, source_hash = @sourceHash WHERE name = @name`;
 
 export const DELETE_ALL_ATTEMPTS = `DELETE FROM migration_attempts`;
 
