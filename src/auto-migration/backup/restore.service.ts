@@ -102,14 +102,12 @@ export class RestoreService {
       throw new RestoreRefusedError(`${describeCause(error)}. Choose another backup.`);
     }
     await step('take the migration lock', () => this.lease.acquire());
-    this.state.setLockHeld(true);
     try {
       await this.keepCurrentState(file);
       await this.replaceContent(file, backupPath);
       this.logger.warn(`Restored the database from backup "${file}"; restart this instance and every other replica`);
     } finally {
       await this.lease.release();
-      this.state.setLockHeld(false);
     }
     this.state.runFailed(new RestartRequiredError(file));
   }

@@ -100,7 +100,6 @@ export class MigrationRunner {
     }
 
     await step('take the migration lock', () => this.lease.acquire());
-    this.state.setLockHeld(true);
     try {
       // Re-read under the lock: another process may have applied migrations while we waited.
       // Nothing is written before the backup, so that it holds the database exactly as it was.
@@ -122,7 +121,6 @@ export class MigrationRunner {
       if (pending.length > 0) await this.apply(pending, history);
     } finally {
       await this.lease.release();
-      this.state.setLockHeld(false);
     }
   }
 

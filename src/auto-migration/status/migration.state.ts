@@ -21,7 +21,6 @@ const NOT_STARTED_WARNING_MS = 10_000;
 export class MigrationState {
   private running = false;
   private started = false;
-  private lockHeld = false;
   private lastError: MigrationStatusError | null = null;
   private history: HistoryRecord[] = [];
   private ready!: Promise<void>;
@@ -44,10 +43,6 @@ export class MigrationState {
     this.started = true;
     this.running = true;
     this.lastError = null;
-  }
-
-  setLockHeld(held: boolean): void {
-    this.lockHeld = held;
   }
 
   /** How many migrations the history holds, as last read or written. */
@@ -146,7 +141,7 @@ export class MigrationState {
       holder = null;
     }
     return {
-      held: holder !== null || this.lockHeld,
+      held: holder !== null,
       owner: holder?.owner ? { ...holder.owner } : null,
       since: holder?.since ?? null,
       heartbeatAt: holder?.heartbeatAt ?? null,

@@ -14,15 +14,18 @@ import { ForeignHistoryTableError } from '../../errors/foreign-history-table.err
  */
 export const SCHEMA_VERSION = 4;
 
-const CREATE_TABLES = `
-CREATE TABLE IF NOT EXISTS migrations (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  name TEXT NOT NULL UNIQUE,
+/** The history's columns: the archive has the same ones, so rows move between them unchanged. */
+const HISTORY_COLUMNS = `  name TEXT NOT NULL UNIQUE,
   version TEXT NOT NULL,
   description TEXT NOT NULL DEFAULT '',
   checksum TEXT NOT NULL,
   applied_at TEXT NOT NULL,
-  execution_time_ms INTEGER NOT NULL
+  execution_time_ms INTEGER NOT NULL`;
+
+const CREATE_TABLES = `
+CREATE TABLE IF NOT EXISTS migrations (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+${HISTORY_COLUMNS}
 );
 CREATE INDEX IF NOT EXISTS idx_migrations_name ON migrations(name);
 CREATE INDEX IF NOT EXISTS idx_migrations_applied_at ON migrations(applied_at);
@@ -39,12 +42,7 @@ CREATE TABLE IF NOT EXISTS migration_meta (
 );
 CREATE TABLE IF NOT EXISTS migrations_archive (
   id INTEGER PRIMARY KEY,
-  name TEXT NOT NULL UNIQUE,
-  version TEXT NOT NULL,
-  description TEXT NOT NULL DEFAULT '',
-  checksum TEXT NOT NULL,
-  applied_at TEXT NOT NULL,
-  execution_time_ms INTEGER NOT NULL
+${HISTORY_COLUMNS}
 );
 CREATE TABLE IF NOT EXISTS migration_attempts (
   name TEXT PRIMARY KEY,
