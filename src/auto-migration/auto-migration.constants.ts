@@ -19,3 +19,11 @@ export const DEFAULT_LOCK_TIMEOUT_MS = 60_000;
 export const DEFAULT_LOCK_STALE_AFTER_MS = 15_000;
 export const DEFAULT_BACKUP_KEEP = 5;
 export const DEFAULT_BACKUP_DIR_NAME = 'backups';
+export const DEFAULT_VERIFY_INTERVAL_MS = 5_000;
+
+/**
+ * @internal Set on `globalThis` by the command-line tool before it boots the user's module, so
+ * that the automatic run on bootstrap is off. A registered symbol, so that it is seen even if the
+ * app resolves a second copy of this package.
+ */
+export const CLI_CONTEXT = Symbol.for('nestjs-auto-migration.cli');

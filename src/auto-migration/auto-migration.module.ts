@@ -36,7 +36,13 @@ import { MigrationOperations } from './runner/migration-operations';
 import { MigrationShutdown } from './runner/migration-shutdown';
 import { MigrationRunner } from './runner/migration.runner';
 import { RepairService } from './runner/repair.service';
+import { RevertService } from './runner/revert.service';
+import { BaselineService } from './runner/baseline.service';
+import { DryRunService } from './runner/dry-run.service';
+import { UnlockService } from './lock/unlock.service';
+import { ManualBackupService } from './backup/manual-backup.service';
 import { MigrationState } from './status/migration.state';
+import { MigrationStartup } from './start/migration-startup';
 
 /**
  * Applies the app's pending `@Migration()` classes to a SQLite database at bootstrap, exactly
@@ -82,8 +88,14 @@ import { MigrationState } from './status/migration.state';
     MigrationOperations,
     MigrationRunner,
     RepairService,
+    RevertService,
+    BaselineService,
+    DryRunService,
+    UnlockService,
+    ManualBackupService,
     HistoryArchiveService,
     MigrationShutdown,
+    MigrationStartup,
     AutoMigrationService,
     HealthIndicatorService,
     MigrationHealthIndicator,

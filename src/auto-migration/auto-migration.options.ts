@@ -58,6 +58,29 @@ export interface AutoMigrationModuleOptions {
    */
   pragmas?: SqlitePragmas;
   /**
+   * When migrations run at start-up. `'blocking'`: apply them, then let the app listen.
+   * `'background'`: listen at once, health down (`running`) until they are applied; a failure
+   * with `failOnError: true` logs and exits the process non-zero. `'verify'`: apply nothing (a
+   * separate job runs `npx nest-auto-migration up`); pending migrations fail start-up, or with
+   * `failOnError: false` keep health down, re-checked every `verifyIntervalMs`, until another
+   * instance has applied them.
+   * @default 'blocking'
+   */
+  mode?: 'blocking' | 'background' | 'verify';
+  /**
+   * In `mode: 'verify'` with `failOnError: false`: how often to re-read the history while
+   * migrations are pending.
+   * @default 5000
+   */
+  verifyIntervalMs?: number;
+  /**
+   * A folder of `.sql` migrations beside the classes: `005_add_tags.sql` is migration
+   * `005_add_tags`, with a required `-- version: 1.4.0` header comment, optional
+   * `-- description: ...` and `-- transaction: false`; `005_add_tags.down.sql` is its `down`.
+   * A relative path is resolved against the working directory.
+   */
+  migrationsDir?: string;
+  /**
    * The `GET /migrations/status` endpoint: `false` to leave it out, or its path and guards.
    * With `forRootAsync()`, give it beside `useFactory` (routes are fixed before factories run).
    * @default { path: 'migrations/status', guards: [] }
@@ -127,4 +150,8 @@ export interface ResolvedAutoMigrationOptions {
   readonly rehearse: boolean;
   readonly archive: ArchiveOptions | null;
   readonly pragmas: SqlitePragmas;
+  readonly mode: 'blocking' | 'background' | 'verify';
+  readonly verifyIntervalMs: number;
+  /** Absolute path, or null when only classes are used. */
+  readonly migrationsDir: string | null;
 }

@@ -1,61 +1,50 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type { Observable } from 'rxjs';
-import { LOG_CONTEXT, RESOLVED_OPTIONS } from './auto-migration.constants';
-import type { ResolvedAutoMigrationOptions } from './auto-migration.options';
-import { ChecksumMismatchError } from './errors/checksum-mismatch.error';
-import { ForeignHistoryTableError } from './errors/foreign-history-table.error';
 import { InvalidArgumentError } from './errors/invalid-argument.error';
-import { InvalidMigrationError } from './errors/invalid-migration.error';
 import { RestoreService } from './backup/restore.service';
 import { NothingToResolveError } from './errors/nothing-to-resolve.error';
 import { type ArchiveResult, HistoryArchiveService } from './history/history-archive.service';
-import { OutOfOrderMigrationError } from './errors/out-of-order-migration.error';
 import type { MigrationEvent } from './events/migration-event';
 import { MigrationEvents } from './events/migration-events';
 import { MigrationRunner } from './runner/migration.runner';
 import { type RepairResult, RepairService } from './runner/repair.service';
-import type { MigrationStatus } from './status/migration-status.interface';
+import type { BackupStatus, MigrationStatus } from './status/migration-status.interface';
+import { ManualBackupService } from './backup/manual-backup.service';
+import { type UnlockResult, UnlockService } from './lock/unlock.service';
+import { type BaselineResult, BaselineService } from './runner/baseline.service';
+import { type DryRunReport, DryRunService } from './runner/dry-run.service';
+import { type RevertOptions, type RevertResult, RevertService } from './runner/revert.service';
 import { MigrationState } from './status/migration.state';
+import { MigrationStartup } from './start/migration-startup';
 
 /**
- * Failures that stop start-up whatever `failOnError` says: code that cannot run, contradicts the
- * history, or a database that is not ours to migrate, are deployment mistakes, not runtime failures.
- */
-const ALWAYS_FATAL = [InvalidMigrationError, OutOfOrderMigrationError, ForeignHistoryTableError, ChecksumMismatchError];
-
-/**
- * The module's public service. Runs the pending migrations on application bootstrap (the module
- * is global, so this happens before the application's own modules' bootstrap hooks), and
- * answers status and readiness.
+ * The module's public service: status and readiness, and the operations behind the command-line
+ * tool. The run at application bootstrap is `MigrationStartup`'s.
  */
 @Injectable()
-export class AutoMigrationService implements OnApplicationBootstrap {
+export class AutoMigrationService {
   /**
    * What happens during runs: lock waited / acquired / released, migration started / applied /
    * failed, run started / finished. The module's log lines are written from the same events.
    * Completes when the application shuts down.
    */
   readonly events$: Observable<MigrationEvent>;
-  private readonly logger = new Logger(LOG_CONTEXT);
 
   constructor(
-    @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAutoMigrationOptions,
+    private readonly startup: MigrationStartup,
     private readonly runner: MigrationRunner,
     private readonly state: MigrationState,
     private readonly restorer: RestoreService,
     private readonly repairer: RepairService,
     private readonly archiver: HistoryArchiveService,
+    private readonly dryRunner: DryRunService,
+    private readonly reverter: RevertService,
+    private readonly baseliner: BaselineService,
+    private readonly unlocker: UnlockService,
+    private readonly manualBackup: ManualBackupService,
     events: MigrationEvents,
   ) {
     this.events$ = events.events$;
-  }
-
-  /** @internal Nest lifecycle hook: applies pending migrations before the app listens. */
-  async onApplicationBootstrap(): Promise<void> {
-    if (this.options.backup === false && !this.options.inMemory) {
-      this.logger.warn('backup: false: migrations will run without a backup of the database first');
-    }
-    await this.runWithPolicy();
   }
 
   /** The status document served at `GET /migrations/status`. */
@@ -85,17 +74,19 @@ export class AutoMigrationService implements OnApplicationBootstrap {
       throw new InvalidArgumentError('resolve()', 'resolution', "'applied' or 'rolled-back'", resolution);
     }
     await this.runner.resolve(name, resolution, (interrupted) => new NothingToResolveError(name, interrupted));
-    await this.runWithPolicy();
+    await this.startup.runWithPolicy();
     return this.getStatus();
   }
 
   /**
-   * Runs the pending migrations now, as a start does, and returns the new status: for an
+   * Runs the pending migrations now (all, or those up to and including `to`), as a start does,
+   * and returns the new status: for the CLI's `up`, for `mode: 'verify'` apps, and for an
    * instance left in state `failed` after the cause was fixed elsewhere (another replica resolved
    * an interrupted migration, a lock timeout passed). Honours `failOnError` like a start.
+   * Rejects with `UnknownMigrationError` if `to` names no migration of the code.
    */
-  async migrate(): Promise<MigrationStatus> {
-    await this.runWithPolicy();
+  async migrate(options: { to?: string } = {}): Promise<MigrationStatus> {
+    await this.startup.runWithPolicy(options.to);
     return this.getStatus();
   }
 
@@ -107,7 +98,7 @@ export class AutoMigrationService implements OnApplicationBootstrap {
    */
   async repair(): Promise<RepairResult> {
     const result = await this.repairer.repair();
-    await this.runWithPolicy();
+    await this.startup.runWithPolicy();
     return result;
   }
 
@@ -134,12 +125,46 @@ export class AutoMigrationService implements OnApplicationBootstrap {
     return this.restorer.restore(fileName, options.force === true);
   }
 
-  private async runWithPolicy(): Promise<void> {
-    try {
-      await this.runner.run();
-    } catch (error) {
-      if (this.options.failOnError || ALWAYS_FATAL.some((type) => error instanceof type)) throw error;
-      this.logger.warn('failOnError is false: the application runs with migration state "failed" and health down');
-    }
+  /**
+   * Applies what is pending (up to and including `to`) to a temporary copy of the database and
+   * reports every statement each migration issued, with its time. The live file is only read: it
+   * stays byte-identical (no lock, no lease, no backup). Side effects of injected services are
+   * not rehearsed: a migration that calls them calls them for real.
+   */
+  dryRun(options: { to?: string } = {}): Promise<DryRunReport> {
+    return this.dryRunner.dryRun(options);
+  }
+
+  /**
+   * Reverts applied migrations through their `down()`, newest first (`{ steps: 1 }` by default,
+   * or `{ to: name }`: that one and every one applied after it), each in a transaction with the
+   * deletion of its history row, under the lock, after a backup. Refuses (`MissingDownError`)
+   * before changing anything if a migration on the way has no `down()`.
+   */
+  revert(options: RevertOptions = {}): Promise<RevertResult> {
+    return this.reverter.revert(options);
+  }
+
+  /**
+   * For a database that existed before this module was adopted: records every migration up to
+   * and including `to` as applied, without running it. Refused (`BaselineRefusedError`) when the
+   * database already has a migration history.
+   */
+  baseline(options: { to: string }): Promise<BaselineResult> {
+    return this.baseliner.baseline(options);
+  }
+
+  /**
+   * Clears the lease row left by a lock holder that died, for a tidy status. Never needed for
+   * safety (the lock itself went with the process); refuses (`LockHeldError`) while a live
+   * process holds the lock.
+   */
+  unlock(): Promise<UnlockResult> {
+    return this.unlocker.unlock();
+  }
+
+  /** Writes a verified backup now, under the lock; rejects with `BackupDisabledError` when backups are off. */
+  backup(): Promise<BackupStatus> {
+    return this.manualBackup.write();
   }
 }

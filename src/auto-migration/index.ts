@@ -8,8 +8,13 @@ export type {
   StatusControllerOptions,
 } from './auto-migration.options';
 export { AutoMigrationService } from './auto-migration.service';
-export { InjectMigrationDatabase } from './database/inject-migration-database.decorator';
+export { getMigrationDatabaseToken, InjectMigrationDatabase } from './database/inject-migration-database.decorator';
 export type { RepairResult } from './runner/repair.service';
+export type { RevertOptions, RevertResult } from './runner/revert.service';
+export type { BaselineResult } from './runner/baseline.service';
+export type { DryRunReport } from './runner/dry-run.service';
+export type { CopyRunMigration as DryRunMigration } from './runner/copy-run';
+export type { UnlockResult } from './lock/unlock.service';
 export type { ArchiveResult } from './history/history-archive.service';
 export * from './errors';
 export type { LockHolder } from './lock/lock-holder';

@@ -22,6 +22,32 @@ export function migration(
     },
   };
   const type = holder[className];
+  return decorate(type, name, options);
+}
+
+/** Like `migration()`, with a `down()` that drops the table the default `up` creates (or runs `down`). */
+export function reversibleMigration(
+  name: string,
+  down: (db: Database) => void | Promise<void> = (db) => {
+    db.exec(`DROP TABLE ${tableFor(name)}`);
+  },
+  options: Partial<MigrationOptions> = {},
+): Type<unknown> {
+  const className = `R${name.replace(/\W/g, '_')}`;
+  const holder = {
+    [className]: class {
+      up(db: Database) {
+        db.exec(`CREATE TABLE ${tableFor(name)} (id INTEGER PRIMARY KEY)`);
+      }
+      down(db: Database) {
+        return down(db);
+      }
+    },
+  };
+  return decorate(holder[className], name, options);
+}
+
+function decorate(type: Type<unknown>, name: string, options: Partial<MigrationOptions>): Type<unknown> {
   Migration({ name, version: '1.0.0', description: `test ${name}`, ...options })(type);
   return type;
 }

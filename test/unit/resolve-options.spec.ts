@@ -40,7 +40,23 @@ describe('resolveOptions', () => {
         pragmas: {},
         rehearse: false,
         archive: null,
+        mode: 'blocking',
+        verifyIntervalMs: 5000,
+        migrationsDir: null,
       });
+    });
+
+    it('resolves the start mode and a relative migrationsDir against the working directory', () => {
+      const resolved = resolveOptions({ database: 'app.db', mode: 'verify', verifyIntervalMs: 250, migrationsDir: 'sql' }, CWD);
+      expect(resolved).toMatchObject({ mode: 'verify', verifyIntervalMs: 250, migrationsDir: join(CWD, 'sql') });
+    });
+
+    it('names a bad mode, interval and migrationsDir', () => {
+      expect(() => resolveOptions({ database: 'app.db', mode: 'lazy', verifyIntervalMs: 5, migrationsDir: '' }, CWD)).toThrow(
+        expect.objectContaining({
+          message: expect.stringMatching(/mode: mode must be one of the following values: blocking, background, verify \(got "lazy"\)[\s\S]*verifyIntervalMs: verifyIntervalMs must not be less than 100[\s\S]*migrationsDir: migrationsDir should not be empty/),
+        }),
+      );
     });
 
     it('treats explicitly undefined optional fields as absent', () => {

@@ -7,7 +7,7 @@ import { LOG_CONTEXT, RESOLVED_OPTIONS } from '../auto-migration.constants';
 import type { ResolvedAutoMigrationOptions } from '../auto-migration.options';
 import { DatabaseConnections } from '../database/database-connections';
 import { describeCause } from '../errors/auto-migration.error';
-import { BackupError } from '../errors/backup.error';
+import { BackupError, type BackupPurpose } from '../errors/backup.error';
 import { MigrationEvents } from '../events/migration-events';
 import { type BackupFile, backupFileName, isTemporaryBackupName, parseBackupFileName, temporaryBackupName } from './backup-name';
 import { flush, makePrivateFolder } from './private-files';
@@ -49,7 +49,7 @@ export class BackupService {
    * Writes a verified backup, then prunes old ones (never `keep`, the file a restore is about to
    * use). Throws `BackupError`; the database is never touched. Call only when `folder` is set.
    */
-  write(newestMigration: string | null, purpose: { before: 'run' | 'restore'; keep?: string } = { before: 'run' }): BackupInfo {
+  write(newestMigration: string | null, purpose: { before: BackupPurpose; keep?: string } = { before: 'run' }): BackupInfo {
     const folder = this.folder!;
     const started = performance.now();
     const createdAt = new Date();

@@ -6,3 +6,11 @@ import { MIGRATION_DATABASE } from '../auto-migration.constants';
  * `Database` from `better-sqlite3`). The module opens and closes it; do not close it yourself.
  */
 export const InjectMigrationDatabase = (): PropertyDecorator & ParameterDecorator => Inject(MIGRATION_DATABASE);
+
+/**
+ * The injection token behind `@InjectMigrationDatabase()`, for `moduleRef.get()` in tests and for
+ * `overrideProvider()`, like `getDataSourceToken()` of @nestjs/typeorm.
+ */
+export function getMigrationDatabaseToken(): symbol {
+  return MIGRATION_DATABASE;
+}

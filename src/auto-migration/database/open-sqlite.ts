@@ -12,7 +12,7 @@ const PRAGMA_ORDER: readonly (keyof SqlitePragmas)[] = ['busy_timeout', 'journal
  * a database and can be written (SQLite would otherwise silently fall back to read-only), then
  * applies the allow-listed PRAGMAs. Every failure names the path.
  */
-export function openSqlite(path: string, pragmas: SqlitePragmas, options: { timeout?: number } = {}): Database {
+export function openSqlite(path: string, pragmas: SqlitePragmas, options: { timeout?: number; verbose?: (sql: unknown) => void } = {}): Database {
   let db: Database | undefined;
   try {
     if (path !== ':memory:') {
@@ -20,7 +20,7 @@ export function openSqlite(path: string, pragmas: SqlitePragmas, options: { time
       accessSync(dirname(path), constants.W_OK);
     }
     if (path !== ':memory:') assertSqliteFile(path);
-    db = new BetterSqlite3(path, options.timeout === undefined ? {} : { timeout: options.timeout });
+    db = new BetterSqlite3(path, { ...(options.timeout !== undefined && { timeout: options.timeout }), ...(options.verbose && { verbose: options.verbose }) });
     if (path !== ':memory:') accessSync(path, constants.R_OK | constants.W_OK);
     for (const key of PRAGMA_ORDER) {
       const value = pragmas[key];

@@ -50,3 +50,17 @@ function sourcesOf(type: Type<unknown>): [string, string][] {
 function withoutClassName(classText: string): string {
   return classText.replace(/^\s*class(\s+[A-Za-z0-9_$\u0080-\uffff]+)?/, 'class');
 }
+
+/**
+ * The text of a `.sql` migration as it is checksummed, parsed and run: a leading byte-order mark
+ * dropped and line endings normalised (CRLF and CR become LF), so checking a file out on Windows
+ * or saving it with another editor does not change its checksum.
+ */
+export function normalizeSqlText(text: string): string {
+  return text.replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n');
+}
+
+/** The checksum of a `.sql` migration: SHA-256 (hex) of its text, normalised by `normalizeSqlText`. */
+export function sqlChecksum(text: string): string {
+  return createHash('sha256').update(normalizeSqlText(text)).digest('hex');
+}

@@ -11,11 +11,21 @@ export interface MigrationDefinition {
   readonly foreignKeys: 'check' | 'enforce';
   /** Explicit decorator checksum, or the one derived from the class source (computed once, on first use). */
   readonly checksum: string;
-  /** Hash of the class's raw source, or null when the decorator gives `checksum` (computed once, on first use). */
+  /**
+   * Hash of the class's raw source, or null when the decorator gives `checksum` or the migration
+   * is a `.sql` file (computed once, on first use).
+   */
   readonly sourceHash: string | null;
-  /** Class name, for messages. */
+  /** Class name, or for a `.sql` migration its file name (`005_add_tags.sql`), for messages. */
   readonly className: string;
-  /** The provider instance, created by Nest's container. */
+  /** Where it is defined: a `@Migration()` class, or a `.sql` file of `migrationsDir`. Absent means a class. */
+  readonly source?: 'class' | 'sql';
+  /** For a `.sql` migration, its path relative to the working directory (absolute when outside it). */
+  readonly file?: string;
+  /**
+   * The provider instance, created by Nest's container; for a `.sql` migration, an object whose
+   * `up` runs the file and whose `down` exists only when a `.down.sql` does.
+   */
   instance(): MigrationInterface;
 }
 

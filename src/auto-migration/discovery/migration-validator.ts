@@ -6,22 +6,31 @@ import { MixedPrefixWidthError } from '../errors/mixed-prefix-width.error';
 import type { MigrationInterface, MigrationOptions } from '../migration.interface';
 import { classChecksum, classSourceHash } from './migration-checksum';
 import type { MigrationCandidate, MigrationDefinition } from './migration-definition';
+import type { SqlMigrationFile, SqlMigrationFolder } from './sql-file-migrations';
 
 /** A numeric or timestamp prefix, then optionally a separator and a plain-character rest. */
 const NAME_PATTERN = /^(\d+)(?:[_.-][A-Za-z0-9_.-]*)?$/;
 const MAX_NAME_LENGTH = 200;
 
+const NO_SQL_FILES: SqlMigrationFolder = { files: [], problems: [] };
+
 /**
- * Turns the decorated providers found in the container into the ordered list of migrations,
- * or throws one error describing every problem of its kind. Pure: touches no database.
+ * Turns the decorated providers found in the container, and the `.sql` files of `migrationsDir`
+ * when there is one, into one ordered list of migrations, or throws one error describing every
+ * problem of its kind. Files follow the classes' name rules, prefix widths and order, and a file
+ * named like a class is a duplicate. Pure: touches no database.
  */
-export function validateMigrations(candidates: readonly MigrationCandidate[]): MigrationDefinition[] {
+export function validateMigrations(candidates: readonly MigrationCandidate[], sql: SqlMigrationFolder = NO_SQL_FILES): MigrationDefinition[] {
   const unique = [...new Map(candidates.map((c) => [c.type, c])).values()];
 
-  const problems = unique.flatMap(definitionProblems);
+  const problems = [
+    ...unique.flatMap(definitionProblems),
+    ...sql.problems,
+    ...sql.files.flatMap((file) => [...nameProblems(file.label, file.name), ...file.problems]),
+  ];
   if (problems.length > 0) throw new InvalidMigrationError(problems);
 
-  const definitions = unique.map(toDefinition);
+  const definitions = [...unique.map(toDefinition), ...sql.files.map(sqlDefinition)];
   rejectDuplicateNames(definitions);
   rejectMixedPrefixWidths(definitions);
   return definitions.sort((a, b) => compareNames(a.name, b.name));
@@ -37,13 +46,8 @@ function definitionProblems(candidate: MigrationCandidate): string[] {
   const meta = candidate.metadata as Partial<Record<keyof MigrationOptions, unknown>> | null;
   if (typeof meta !== 'object' || meta === null) return [`${label}: @Migration() needs an options object`];
 
-  const problems: string[] = [];
   const { name, version, description, transaction, checksum, foreignKeys } = meta;
-  if (typeof name !== 'string' || !NAME_PATTERN.test(name) || name.length > MAX_NAME_LENGTH) {
-    problems.push(
-      `${label}: name ${JSON.stringify(name)} must start with a numeric or timestamp prefix and use only letters, digits, "_", "-" and "." (for example "001_create_users"), at most ${MAX_NAME_LENGTH} characters`,
-    );
-  }
+  const problems = nameProblems(label, name);
   const display = typeof name === 'string' ? `${label} ("${name}")` : label;
   if (!isSemver(version)) {
     problems.push(`${display}: version ${JSON.stringify(version)} is not a semantic version such as "1.4.0"`);
@@ -63,8 +67,15 @@ function definitionProblems(candidate: MigrationCandidate): string[] {
   return problems;
 }
 
+function nameProblems(label: string, name: unknown): string[] {
+  if (typeof name === 'string' && NAME_PATTERN.test(name) && name.length <= MAX_NAME_LENGTH) return [];
+  return [
+    `${label}: name ${JSON.stringify(name)} must start with a numeric or timestamp prefix and use only letters, digits, "_", "-" and "." (for example "001_create_users"), at most ${MAX_NAME_LENGTH} characters`,
+  ];
+}
+
 /** Strict semver, build metadata allowed; no `v` prefix or padding, which semver itself would forgive. */
-function isSemver(version: unknown): version is string {
+export function isSemver(version: unknown): version is string {
   return typeof version === 'string' && /^\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]*)?$/.test(version) && semver.valid(version) !== null;
 }
 
@@ -86,12 +97,31 @@ function toDefinition(candidate: MigrationCandidate): MigrationDefinition {
       return sourceHash === undefined ? (sourceHash = classSourceHash(candidate.type as Type<unknown>)) : sourceHash;
     },
     className: candidate.type.name,
+    source: 'class',
     instance: () => candidate.instance() as MigrationInterface,
   };
 }
 
+function sqlDefinition(file: SqlMigrationFile): MigrationDefinition {
+  return {
+    name: file.name,
+    version: file.version,
+    description: file.description,
+    transaction: file.transaction,
+    foreignKeys: 'check',
+    checksum: file.checksum,
+    // Hashing the text is already cheap: there is no normalisation to skip.
+    sourceHash: null,
+    className: file.fileName,
+    source: 'sql',
+    file: file.label,
+    instance: () => file.instance,
+  };
+}
+
 function rejectDuplicateNames(definitions: readonly MigrationDefinition[]): void {
-  const classesByName = groupBy(definitions, (d) => d.name, (d) => d.className);
+  // A file is named by its path, so the message says where to look.
+  const classesByName = groupBy(definitions, (d) => d.name, (d) => d.file ?? d.className);
   const duplicates = new Map([...classesByName].filter(([, classes]) => classes.length > 1));
   if (duplicates.size > 0) throw new DuplicateMigrationError(duplicates);
 }

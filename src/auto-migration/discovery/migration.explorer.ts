@@ -1,19 +1,25 @@
-import { Injectable, Scope } from '@nestjs/common';
+import { Inject, Injectable, Scope } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper';
-import { MIGRATION_METADATA } from '../auto-migration.constants';
+import { MIGRATION_METADATA, RESOLVED_OPTIONS } from '../auto-migration.constants';
+import type { ResolvedAutoMigrationOptions } from '../auto-migration.options';
 import { InvalidMigrationError } from '../errors/invalid-migration.error';
 import type { MigrationCandidate, MigrationDefinition } from './migration-definition';
 import { validateMigrations } from './migration-validator';
+import { readSqlMigrations } from './sql-file-migrations';
 
 /**
- * Finds the `@Migration()` providers of every module through Nest's container and returns them
- * validated and sorted. It reads class metadata only, so it can run before any provider
- * instance exists, and therefore before the database is opened.
+ * Finds the `@Migration()` providers of every module through Nest's container, and the `.sql`
+ * files of `migrationsDir` when it is set, and returns them validated and sorted in one list. It
+ * reads class metadata and files only, so it can run before any provider instance exists, and
+ * therefore before the database is opened.
  */
 @Injectable()
 export class MigrationExplorer {
-  constructor(private readonly discovery: DiscoveryService) {}
+  constructor(
+    private readonly discovery: DiscoveryService,
+    @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAutoMigrationOptions,
+  ) {}
 
   explore(): MigrationDefinition[] {
     const candidates = this.discovery
@@ -21,7 +27,8 @@ export class MigrationExplorer {
       .filter((wrapper) => typeof wrapper.metatype === 'function' && !wrapper.inject)
       .filter((wrapper) => Reflect.getMetadata(MIGRATION_METADATA, wrapper.metatype as object) !== undefined)
       .map(toCandidate);
-    return validateMigrations(candidates);
+    const sql = this.options.migrationsDir === null ? undefined : readSqlMigrations(this.options.migrationsDir);
+    return validateMigrations(candidates, sql);
   }
 }
 

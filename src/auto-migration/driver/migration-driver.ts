@@ -68,6 +68,10 @@ export interface MigrationDriver {
   holdsOnlyModuleTables(): MaybePromise<boolean>;
   /** Writes a history row (inside the migration's transaction when it has one). */
   recordApplied(record: HistoryRecord): MaybePromise<void>;
+  /** Deletes a history row: the migration was reverted (inside the caller's transaction). */
+  removeApplied(name: string): MaybePromise<void>;
+  /** Records that the history up to `to` was baselined, not run (inside the caller's transaction). */
+  recordBaseline(to: string, at: string): MaybePromise<void>;
   /** The lease row, or null before the module's tables exist. */
   readLease(): MaybePromise<LeaseRecord | null>;
   /** Marks the lease taken by `owner` (now), or clears it. */

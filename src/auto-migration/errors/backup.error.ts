@@ -1,5 +1,8 @@
 import { AutoMigrationError, describeCause } from './auto-migration.error';
 
+/** What a backup was written before: a run, or one of the operations that change data. */
+export type BackupPurpose = 'run' | 'restore' | 'revert' | 'repair' | 'backup';
+
 /** A backup could not be written or verified. Nothing was changed in the database. */
 export class BackupError extends AutoMigrationError {
   readonly code = 'BACKUP_FAILED';
@@ -7,9 +10,10 @@ export class BackupError extends AutoMigrationError {
   constructor(
     readonly path: string,
     cause: unknown,
-    before: 'run' | 'restore' = 'run',
+    before: BackupPurpose = 'run',
   ) {
-    const stopped = before === 'run' ? 'No migration ran and the database is unchanged.' : 'The restore did not start and the database is unchanged.';
+    const stopped =
+      before === 'run' ? 'No migration ran and the database is unchanged.' : before === 'backup' ? 'The database is unchanged.' : `The ${before} did not start and the database is unchanged.`;
     super(
       `Could not write a verified backup to "${path}": ${describeCause(cause)}. ${stopped} ` +
         'If the backup folder is the problem, make it creatable and writable with room for a copy of the database; ' +

@@ -1,6 +1,6 @@
 import { AutoMigrationError } from './auto-migration.error';
 
-/** Two different classes declare the same migration name. Raised before the database is touched. */
+/** Two migrations (classes, or a class and a `.sql` file) declare the same name. Raised before the database is touched. */
 export class DuplicateMigrationError extends AutoMigrationError {
   readonly code = 'DUPLICATE_MIGRATION';
 

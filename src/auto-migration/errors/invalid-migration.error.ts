@@ -1,8 +1,9 @@
 import { AutoMigrationError } from './auto-migration.error';
 
 /**
- * One or more `@Migration` classes are malformed (bad name, bad version, no `up` method,
- * not a singleton provider). Raised before the database is touched.
+ * One or more migrations are malformed: `@Migration` classes (bad name, bad version, no `up`
+ * method, not a singleton provider) or `.sql` files (no version header, unknown header key, no
+ * SQL). Raised before the database is touched.
  */
 export class InvalidMigrationError extends AutoMigrationError {
   readonly code = 'INVALID_MIGRATION';
@@ -11,7 +12,7 @@ export class InvalidMigrationError extends AutoMigrationError {
     super(
       `Invalid migration definition${problems.length === 1 ? '' : 's'}:\n` +
         problems.map((p) => `  - ${p}`).join('\n') +
-        '\nFix the @Migration() classes named above; the database was not touched.',
+        '\nFix the migrations named above (@Migration() classes or .sql files); the database was not touched.',
     );
   }
 }

@@ -9,6 +9,7 @@ import { describeCause } from '../errors/auto-migration.error';
 import type { LockHolder } from './lock-holder';
 import { LockTimeoutError } from '../errors/lock-timeout.error';
 import { MigrationEvents } from '../events/migration-events';
+import { step } from '../runner/database-step';
 
 const MIN_HEARTBEAT_MS = 50;
 
@@ -68,6 +69,16 @@ export class MigrationLease implements OnModuleDestroy {
     this.events.emit({ type: 'lock-acquired', waitedMs: waited ? Date.now() - started : 0 });
   }
 
+  /** Runs `work` holding the lock (taken as `acquire()` does), and gives it up afterwards whatever happens. */
+  async hold<T>(work: () => Promise<T>): Promise<T> {
+    await step('take the migration lock', () => this.acquire());
+    try {
+      return await work();
+    } finally {
+      await this.release();
+    }
+  }
+
   /** While holding the lock: creates or upgrades the module's tables, writes the lease row, starts the heartbeat. */
   async announce(): Promise<void> {
     await this.driver.ensureSchema();
@@ -113,6 +124,11 @@ export class MigrationLease implements OnModuleDestroy {
 
   onModuleDestroy(): void {
     this.stopHeartbeat();
+  }
+
+  /** What the lease row says, whether or not its holder still holds the lock. */
+  rowHolder(): Promise<LockHolder> {
+    return this.holderFromLeaseRow();
   }
 
   private async holderFromLeaseRow(): Promise<LockHolder> {

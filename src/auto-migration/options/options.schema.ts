@@ -100,4 +100,10 @@ export class AutoMigrationOptionsSchema {
   @Optional() @IsObject() @ValidateNested() @Type(() => ArchiveOptionsSchema) archive?: ArchiveOptionsSchema;
 
   @Optional() @IsObject() @ValidateNested() @Type(() => PragmasSchema) pragmas?: PragmasSchema;
+
+  @Optional() @IsIn(['blocking', 'background', 'verify']) mode?: string;
+
+  @Optional() @IsInt() @Min(100) verifyIntervalMs?: number;
+
+  @Optional() @IsString() @IsNotEmpty() migrationsDir?: string;
 }

@@ -8,6 +8,7 @@ import {
   DEFAULT_LOCK_STALE_AFTER_MS,
   DEFAULT_LOCK_TIMEOUT_MS,
   DEFAULT_STATUS_PATH,
+  DEFAULT_VERIFY_INTERVAL_MS,
 } from '../auto-migration.constants';
 import type { AutoMigrationModuleOptions, ResolvedAutoMigrationOptions, SqlitePragmas, StatusControllerOptions } from '../auto-migration.options';
 import { InvalidOptionsError } from '../errors/invalid-options.error';
@@ -57,6 +58,9 @@ export function resolveOptions(raw: unknown, cwd = process.cwd()): ResolvedAutoM
     rehearse: options.rehearse ?? false,
     archive: options.archive ? { ...options.archive } : null,
     pragmas: lowerCaseChoices(options.pragmas ?? {}),
+    mode: options.mode ?? 'blocking',
+    verifyIntervalMs: options.verifyIntervalMs ?? DEFAULT_VERIFY_INTERVAL_MS,
+    migrationsDir: options.migrationsDir === undefined ? null : resolve(cwd, options.migrationsDir),
   };
 }
 

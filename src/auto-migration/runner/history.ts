@@ -22,3 +22,13 @@ export function checksumMismatches(migrations: readonly MigrationDefinition[], h
     return h.checksum !== definition.checksum ? [{ migration: h.name, stored: h.checksum, current: definition.checksum }] : [];
   });
 }
+
+/** The history row of `migration`, applied now (or at `appliedAt`) in `executionTimeMs`. */
+export function historyRecordFor(
+  migration: Pick<MigrationDefinition, 'name' | 'version' | 'description' | 'checksum'> & { sourceHash?: string | null },
+  executionTimeMs: number,
+  appliedAt = new Date().toISOString(),
+): HistoryRecord {
+  const { name, version, description, checksum, sourceHash = null } = migration;
+  return { name, version, description, checksum, sourceHash, appliedAt, executionTimeMs };
+}

@@ -13,6 +13,7 @@ import { InterruptedMigrationError } from '../errors/interrupted-migration.error
 import { type FailureOutcome, MigrationFailedError } from '../errors/migration-failed.error';
 import { OutOfOrderMigrationError } from '../errors/out-of-order-migration.error';
 import { ShuttingDownError } from '../errors/shutting-down.error';
+import { UnknownMigrationError } from '../errors/unknown-migration.error';
 import { MigrationEvents } from '../events/migration-events';
 import { BackupService } from '../backup/backup.service';
 import { MigrationLease } from '../lock/migration-lease';
@@ -21,7 +22,7 @@ import { type Batch, planBatches } from './batch-plan';
 import { ForeignKeyGuard } from './foreign-key-guard';
 import { inTransaction, step } from './database-step';
 import { MigrationOperations } from './migration-operations';
-import { checksumMismatches, newestOf } from './history';
+import { checksumMismatches, historyRecordFor, newestOf } from './history';
 import { rehearse } from './rehearsal';
 
 type Counter = { done: number; readonly total: number };
@@ -53,9 +54,41 @@ export class MigrationRunner {
     private readonly operations: MigrationOperations,
   ) {}
 
-  /** Applies every pending migration. Rejects with the error that stopped the run. */
-  run(): Promise<void> {
-    return this.operations.exclusive(() => this.runAndReport());
+  /**
+   * Applies every pending migration, or those up to and including `to`. Rejects with the error
+   * that stopped the run.
+   */
+  run(to?: string): Promise<void> {
+    const limit = to === undefined ? undefined : this.positionOf(to);
+    return this.operations.exclusive(() => this.runAndReport(limit));
+  }
+
+  /**
+   * Reads the history without the lock and without waiting, validates checksums and returns what
+   * is pending: for starts that must not apply anything (`mode: 'verify'`). Null while another
+   * process is committing (the history is not readable this instant): ask again shortly.
+   */
+  async check(): Promise<MigrationDefinition[] | null> {
+    const history = await step('read the migration history', () =>
+      this.driver.withoutWaiting(async () => ((await this.driver.isSchemaCurrent()) ? this.driver.readHistory() : [])),
+    );
+    if (history === null) return null;
+    this.state.setHistory(history);
+    this.reportUnknown(history);
+    this.validateChecksums(history);
+    return this.pendingAfter(history);
+  }
+
+  /** Every migration of the code, in order: what counts as pending when the history cannot be read. */
+  names(): string[] {
+    return this.migrations.map((m) => m.name);
+  }
+
+  /** Index of `name` in the sorted migrations, for `run(to)`. */
+  private positionOf(name: string): number {
+    const index = this.migrations.findIndex((m) => m.name === name);
+    if (index < 0) throw new UnknownMigrationError(name, 'in the code');
+    return index;
   }
 
   /**
@@ -66,7 +99,7 @@ export class MigrationRunner {
     return this.operations.exclusive(() => this.resolveLocked(name, resolution, onMissing));
   }
 
-  private async runAndReport(): Promise<void> {
+  private async runAndReport(limit?: number): Promise<void> {
     const started = performance.now();
     this.state.runStarted();
     this.appliedThisRun = 0;
@@ -74,7 +107,7 @@ export class MigrationRunner {
     try {
       // Instances exist only now; a migration that cannot have one fails before the database is touched.
       for (const migration of this.migrations) migration.instance();
-      await this.runLocked();
+      await this.runLocked(limit);
       this.state.runSucceeded();
       this.finished(started);
     } catch (error) {
@@ -84,7 +117,7 @@ export class MigrationRunner {
     }
   }
 
-  private async runLocked(): Promise<void> {
+  private async runLocked(limit?: number): Promise<void> {
     // Lock-free fast path for the common start: tables current and nothing pending. Other
     // runners can only add history rows, so "nothing pending" read now stays true. It does not
     // wait on SQLite's locks: while another process commits a large migration the read is
@@ -96,7 +129,7 @@ export class MigrationRunner {
       this.state.setHistory(history);
       this.reportUnknown(history);
       this.validateChecksums(history);
-      if (this.pendingAfter(history).length === 0) return;
+      if (this.pendingAfter(history, limit).length === 0) return;
     }
 
     await step('take the migration lock', () => this.lease.acquire());
@@ -110,7 +143,7 @@ export class MigrationRunner {
       this.validateChecksums(history);
       const attempts = await step('read interrupted migrations', () => this.driver.readAttempts());
       if (attempts.length > 0) throw new InterruptedMigrationError(attempts);
-      const pending = this.pendingAfter(history);
+      const pending = this.pendingAfter(history, limit);
       if (pending.length === 0 && (await step('read the migration history', () => this.driver.isSchemaCurrent()))) return;
       if (pending.length > 0) {
         this.rejectOutOfOrder(pending, history);
@@ -141,8 +174,7 @@ export class MigrationRunner {
   }
 
   private async resolveLocked(name: string, resolution: 'applied' | 'rolled-back', onMissing: (interrupted: string[]) => Error): Promise<void> {
-    await step('take the migration lock', () => this.lease.acquire());
-    try {
+    await this.lease.hold(async () => {
       const attempts = await step('read interrupted migrations', () => this.driver.readAttempts());
       const attempt = attempts.find((a) => a.name === name);
       if (!attempt) throw onMissing(attempts.map((a) => a.name));
@@ -150,14 +182,12 @@ export class MigrationRunner {
       const known = this.migrations.find((m) => m.name === name) ?? { name, version: attempt.version, description: '', checksum: '' };
       await step(`record the resolution of "${name}"`, () =>
         inTransaction(this.driver, async () => {
-          if (resolution === 'applied') await this.driver.recordApplied(this.recordFor(known, 0));
+          if (resolution === 'applied') await this.driver.recordApplied(historyRecordFor(known, 0));
           await this.driver.clearAttempt(name);
         }),
       );
       this.logger.log(`Resolved interrupted migration "${name}" as ${resolution}`);
-    } finally {
-      await this.lease.release();
-    }
+    });
   }
 
   private async apply(pending: readonly MigrationDefinition[], history: HistoryRecord[]): Promise<void> {
@@ -269,15 +299,10 @@ export class MigrationRunner {
     this.events.emit({ type: 'migration-started', name: migration.name, index, total: counter.total });
     const started = performance.now();
     await migration.instance().up(this.driver.connection as never);
-    const record = this.recordFor(migration, Math.round(performance.now() - started));
+    const record = historyRecordFor(migration, Math.round(performance.now() - started));
     counter.done = index;
     // migration-applied follows the commit (in apply): an event must never count rolled-back work.
     return record;
-  }
-
-  private recordFor(migration: Pick<MigrationDefinition, 'name' | 'version' | 'description' | 'checksum'> & { sourceHash?: string | null }, executionTimeMs: number): HistoryRecord {
-    const { name, version, description, checksum, sourceHash = null } = migration;
-    return { name, version, description, checksum, sourceHash, appliedAt: new Date().toISOString(), executionTimeMs };
   }
 
   private failed(migration: MigrationDefinition, cause: unknown, outcome: FailureOutcome): MigrationFailedError {
@@ -295,9 +320,10 @@ export class MigrationRunner {
     }
   }
 
-  private pendingAfter(history: readonly HistoryRecord[]): MigrationDefinition[] {
+  /** Migrations not in `history`, in order; with `limit`, only those up to that index. */
+  private pendingAfter(history: readonly HistoryRecord[], limit = this.migrations.length - 1): MigrationDefinition[] {
     const applied = new Set(history.map((h) => h.name));
-    return this.migrations.filter((m) => !applied.has(m.name));
+    return this.migrations.filter((m, index) => index <= limit && !applied.has(m.name));
   }
 
   private rejectOutOfOrder(pending: readonly MigrationDefinition[], history: readonly HistoryRecord[]): void {

@@ -40,8 +40,7 @@ export class RepairService {
   }
 
   private async repairLocked(): Promise<RepairResult> {
-    await step('take the migration lock', () => this.lease.acquire());
-    try {
+    return this.lease.hold(async () => {
       const history = await step('read the migration history', () => this.driver.readHistory());
       const attempts = await step('read interrupted migrations', () => this.driver.readAttempts());
       const mismatches = checksumMismatches(this.migrations, history);
@@ -51,15 +50,13 @@ export class RepairService {
         this.logger.log('Repair: nothing to repair (checksums match, no interrupted migration)');
         return result;
       }
-      if (this.backup.folder) this.backup.write(newestOf(history));
+      if (this.backup.folder) this.backup.write(newestOf(history), { before: 'repair' });
       await this.lease.announce();
       await step('record the repair', () => inTransaction(this.driver, () => this.driver.repair(new Map(mismatches.map((m) => [m.migration, { checksum: m.current, sourceHash: this.sourceHashOf(m.migration) }])), repairedAt)));
       this.logger.warn(
         `Repair: accepted current checksums of ${result.checksumsAccepted.join(', ') || 'no migration'}; cleared interrupted ${result.attemptsCleared.join(', ') || 'nothing'}`,
       );
       return result;
-    } finally {
-      await this.lease.release();
-    }
+    });
   }
 }

@@ -21,6 +21,8 @@ const NOT_STARTED_WARNING_MS = 10_000;
 export class MigrationState {
   private running = false;
   private started = false;
+  /** mode 'verify': started without a run, waiting for another instance; a run now settles the same promise. */
+  private awaitingOthers = false;
   private lastError: MigrationStatusError | null = null;
   private history: HistoryRecord[] = [];
   private ready!: Promise<void>;
@@ -39,10 +41,24 @@ export class MigrationState {
 
   runStarted(): void {
     // A later run (migrate(), resolve()) gets a fresh promise for whenReady().
-    if (this.started) this.arm();
+    if (this.started && !this.awaitingOthers) this.arm();
     this.started = true;
+    this.awaitingOthers = false;
     this.running = true;
     this.lastError = null;
+  }
+
+  /** mode 'verify': start-up applied nothing and found migrations pending; whenReady() waits for verified(). */
+  awaitingOtherInstance(): void {
+    this.started = true;
+    this.awaitingOthers = true;
+  }
+
+  /** mode 'verify': every migration is applied (by another instance or job); whenReady() resolves. */
+  verified(): void {
+    this.started = true;
+    this.awaitingOthers = false;
+    this.settle.resolve();
   }
 
   /** How many migrations the history holds, as last read or written. */

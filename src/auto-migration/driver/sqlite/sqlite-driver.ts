@@ -72,6 +72,14 @@ export class SqliteDriver implements MigrationDriver {
     this.statement(sql.INSERT_HISTORY).run({ ...record, sourceHash: record.sourceHash ?? null });
   }
 
+  removeApplied(name: string): void {
+    this.statement(sql.DELETE_HISTORY).run({ name });
+  }
+
+  recordBaseline(to: string, at: string): void {
+    this.statement(sql.RECORD_BASELINE).run({ to, at });
+  }
+
   readLease(): LeaseRecord | null {
     let row: LeaseRow | undefined;
     try {

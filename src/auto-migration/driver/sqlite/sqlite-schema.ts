@@ -191,3 +191,9 @@ export const DELETE_ALL_ATTEMPTS = `DELETE FROM migration_attempts`;
 export const RECORD_REPAIR = `
 INSERT INTO migration_meta (key, value) VALUES ('last_repair_at', @at)
   ON CONFLICT (key) DO UPDATE SET value = excluded.value`;
+
+export const DELETE_HISTORY = `DELETE FROM migrations WHERE name = @name`;
+
+export const RECORD_BASELINE = `
+INSERT INTO migration_meta (key, value) VALUES ('baseline_to', @to), ('baseline_at', @at)
+  ON CONFLICT (key) DO UPDATE SET value = excluded.value`;

@@ -1,0 +1,32 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { MIGRATION_DRIVER } from '../auto-migration.constants';
+import type { MigrationDriver } from '../driver/migration-driver';
+import { BackupDisabledError } from '../errors/backup-disabled.error';
+import { MigrationLease } from '../lock/migration-lease';
+import { step } from '../runner/database-step';
+import { newestOf } from '../runner/history';
+import { MigrationOperations } from '../runner/migration-operations';
+import type { BackupStatus } from '../status/migration-status.interface';
+import { BackupService } from './backup.service';
+
+/** A backup on demand (the CLI's `backup`), taken under the lock so that no run changes the database meanwhile. */
+@Injectable()
+export class ManualBackupService {
+  constructor(
+    @Inject(MIGRATION_DRIVER) private readonly driver: MigrationDriver,
+    private readonly backup: BackupService,
+    private readonly lease: MigrationLease,
+    private readonly operations: MigrationOperations,
+  ) {}
+
+  write(): Promise<BackupStatus> {
+    if (!this.backup.folder) return Promise.reject(new BackupDisabledError());
+    return this.operations.exclusive(() =>
+      this.lease.hold(async () => {
+        const history = await step('read the migration history', () => this.driver.readHistory());
+        const { file, createdAt, sizeBytes } = this.backup.write(newestOf(history), { before: 'backup' });
+        return { file, createdAt, sizeBytes };
+      }),
+    );
+  }
+}

@@ -1,0 +1,49 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { LOG_CONTEXT, MIGRATION_DRIVER, MIGRATION_LOCK } from '../auto-migration.constants';
+import type { MigrationDriver, MigrationLock } from '../driver/migration-driver';
+import { LockHeldError } from '../errors/lock-held.error';
+import { MigrationOperations } from '../runner/migration-operations';
+import { type LockHolder } from './lock-holder';
+import { MigrationLease } from './migration-lease';
+
+/** What `unlock()` found and did. */
+export interface UnlockResult {
+  /** Whether a lease row left by a dead holder was cleared. */
+  cleared: boolean;
+  /** What that row said about its holder, or null when the row was already clear. */
+  holder: LockHolder | null;
+}
+
+/**
+ * Tidies the visible lease row after its holder died. Never needed for safety: the lock itself is
+ * the operating system's and went with the process; the row only tells the status who held it.
+ * Refuses while a live process holds the lock.
+ */
+@Injectable()
+export class UnlockService {
+  private readonly logger = new Logger(LOG_CONTEXT);
+
+  constructor(
+    @Inject(MIGRATION_DRIVER) private readonly driver: MigrationDriver,
+    @Inject(MIGRATION_LOCK) private readonly lock: MigrationLock,
+    private readonly lease: MigrationLease,
+    private readonly operations: MigrationOperations,
+  ) {}
+
+  unlock(): Promise<UnlockResult> {
+    return this.operations.exclusive(async () => {
+      if (this.lock.isHeld()) throw new LockHeldError(await this.lease.currentHolder());
+      // Holding the lock proves the row's holder gone; release() clears a dead holder's row.
+      return this.lease.hold(async () => {
+        const row = await this.driver.readLease();
+        if (!row?.inProgress) {
+          this.logger.log('Unlock: the lease row is already clear');
+          return { cleared: false, holder: null };
+        }
+        const holder = await this.lease.rowHolder();
+        this.logger.log(`Unlock: cleared the lease row left by ${row.owner ? `${row.owner.host}/${row.owner.pid}` : 'an unnamed process'}, which no longer holds the lock`);
+        return { cleared: true, holder };
+      });
+    });
+  }
+}

@@ -1,0 +1,143 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { performance } from 'node:perf_hooks';
+import { DISCOVERED_MIGRATIONS, LOG_CONTEXT, MIGRATION_DRIVER } from '../auto-migration.constants';
+import { BackupService } from '../backup/backup.service';
+import type { MigrationDefinition } from '../discovery/migration-definition';
+import type { HistoryRecord, MigrationDriver } from '../driver/migration-driver';
+import { describeCause } from '../errors/auto-migration.error';
+import { ForeignKeyViolationError } from '../errors/foreign-key-violation.error';
+import { InterruptedMigrationError } from '../errors/interrupted-migration.error';
+import { InvalidArgumentError } from '../errors/invalid-argument.error';
+import { MissingDownError } from '../errors/missing-down.error';
+import { RevertFailedError } from '../errors/revert-failed.error';
+import { UnknownMigrationError } from '../errors/unknown-migration.error';
+import { MigrationLease } from '../lock/migration-lease';
+import { inTransaction, step } from './database-step';
+import { ForeignKeyGuard } from './foreign-key-guard';
+import { newestOf } from './history';
+import { MigrationOperations } from './migration-operations';
+
+/** What `revert()` undid. */
+export interface RevertResult {
+  /** Reverted migrations, newest first, with how long each `down()` took. */
+  reverted: { name: string; durationMs: number }[];
+  /** File name of the backup written before the first `down()`, or null (nothing to revert, backups off, in memory). */
+  backup: string | null;
+}
+
+/** Which applied migrations to revert: the newest `steps`, or every one from `to` on. */
+export interface RevertOptions {
+  /** How many of the newest applied migrations to revert. @default 1 */
+  steps?: number;
+  /** Revert this migration and every one applied after it. */
+  to?: string;
+}
+
+/**
+ * Reverts applied migrations through their `down()`, newest first, under the lock, after a
+ * backup. Every migration on the way is checked first: if one has no `down()` (or is not in the
+ * code, or is archived), nothing is reverted. Each `down()` runs in a transaction with the
+ * deletion of its history row, with the same foreign-key check as `up()`.
+ */
+@Injectable()
+export class RevertService {
+  private readonly logger = new Logger(LOG_CONTEXT);
+
+  constructor(
+    @Inject(DISCOVERED_MIGRATIONS) private readonly migrations: readonly MigrationDefinition[],
+    @Inject(MIGRATION_DRIVER) private readonly driver: MigrationDriver,
+    private readonly lease: MigrationLease,
+    private readonly backup: BackupService,
+    private readonly operations: MigrationOperations,
+  ) {}
+
+  async revert(options: RevertOptions = {}): Promise<RevertResult> {
+    const { steps, to } = options ?? {};
+    if (steps !== undefined && to !== undefined) throw new InvalidArgumentError('revert()', 'options', 'either { steps } or { to }, not both', options);
+    if (steps !== undefined && (!Number.isInteger(steps) || steps < 1)) throw new InvalidArgumentError('revert()', 'steps', 'a whole number of at least 1', steps);
+    if (to !== undefined && (typeof to !== 'string' || to === '')) throw new InvalidArgumentError('revert()', 'to', 'a migration name', to);
+    return this.operations.exclusive(() => this.lease.hold(() => this.revertLocked(steps ?? 1, to)));
+  }
+
+  private async revertLocked(steps: number, to: string | undefined): Promise<RevertResult> {
+    await step('inspect the module tables', () => this.driver.assertTablesAreOurs());
+    const history = await step('read the migration history', () => this.driver.readHistory());
+    const attempts = await step('read interrupted migrations', () => this.driver.readAttempts());
+    if (attempts.length > 0) throw new InterruptedMigrationError(attempts);
+    const targets = this.targets(history, steps, to);
+    if (targets.length === 0) {
+      this.logger.log('Revert: no applied migration to revert');
+      return { reverted: [], backup: null };
+    }
+    const definitions = this.definitionsOf(targets);
+    const backup = this.backup.folder ? this.backup.write(newestOf(history), { before: 'revert' }).file : null;
+    await step('prepare the module tables', () => this.lease.announce());
+    const reverted: RevertResult['reverted'] = [];
+    for (const [index, migration] of definitions.entries()) {
+      const durationMs = await this.revertOne(migration, reverted.map((r) => r.name));
+      reverted.push({ name: migration.name, durationMs });
+      this.logger.log(`[${index + 1}/${definitions.length}] reverted ${migration.name} (${durationMs} ms)`);
+      await this.lease.beat();
+    }
+    this.logger.log(`Reverted ${reverted.length} migration${reverted.length === 1 ? '' : 's'}: ${reverted.map((r) => r.name).join(', ')}`);
+    return { reverted, backup };
+  }
+
+  /** The history rows to revert, newest (last applied) first. */
+  private targets(history: readonly HistoryRecord[], steps: number, to: string | undefined): HistoryRecord[] {
+    const live = history.filter((h) => !h.archived);
+    if (to === undefined) return live.slice(-steps).reverse();
+    const index = live.findIndex((h) => h.name === to);
+    if (index >= 0) return live.slice(index).reverse();
+    if (history.some((h) => h.name === to)) {
+      throw new MissingDownError([{ migration: to, reason: 'is archived (settled history is not reverted)' }]);
+    }
+    throw new UnknownMigrationError(to, 'in the applied history');
+  }
+
+  /** The code of each target; refuses, naming every one, when any cannot be reverted. */
+  private definitionsOf(targets: readonly HistoryRecord[]): MigrationDefinition[] {
+    const byName = new Map(this.migrations.map((m) => [m.name, m]));
+    const problems: { migration: string; reason: string }[] = [];
+    const definitions: MigrationDefinition[] = [];
+    for (const target of targets) {
+      const definition = byName.get(target.name);
+      if (!definition) problems.push({ migration: target.name, reason: 'is not in this code' });
+      else if (typeof definition.instance().down !== 'function') problems.push({ migration: target.name, reason: `(${definition.className}) has no down()` });
+      else definitions.push(definition);
+    }
+    if (problems.length > 0) throw new MissingDownError(problems);
+    return definitions;
+  }
+
+  /** Runs one `down()` and deletes its history row, in one transaction unless it says `transaction: false`. */
+  private async revertOne(migration: MigrationDefinition, revertedBefore: string[]): Promise<number> {
+    const guard = await ForeignKeyGuard.around(this.driver, migration, this.logger);
+    const started = performance.now();
+    try {
+      if (migration.transaction) {
+        await inTransaction(this.driver, async () => {
+          await migration.instance().down!(this.driver.connection as never);
+          if (!this.driver.inTransaction()) throw new Error('down() ended the transaction it runs in');
+          await this.driver.removeApplied(migration.name);
+          const added = await guard.added([migration.name]);
+          if (added.size > 0) throw new ForeignKeyViolationError([migration.name], added);
+        });
+      } else {
+        await migration.instance().down!(this.driver.connection as never);
+        if (this.driver.inTransaction()) {
+          await this.driver.rollback();
+          throw new Error('down() left a transaction open (BEGIN without COMMIT); it was rolled back');
+        }
+        await inTransaction(this.driver, () => this.driver.removeApplied(migration.name));
+      }
+    } catch (cause) {
+      if (cause instanceof ForeignKeyViolationError) throw cause;
+      this.logger.error(`Reverting "${migration.name}" failed: ${describeCause(cause)}`);
+      throw new RevertFailedError(migration.name, cause, migration.transaction, revertedBefore);
+    } finally {
+      await guard.restore();
+    }
+    return Math.round(performance.now() - started);
+  }
+}
