@@ -23,8 +23,16 @@ import { tempDir } from '../helpers/temp-dir';
 
 jest.setTimeout(180_000);
 
-const REPO_PACKAGE = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { name: string; version: string; main: string; types: string };
+const REPO_PACKAGE = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as {
+  name: string;
+  version: string;
+  main: string;
+  types: string;
+  bin: Record<string, string>;
+};
 const APP_FIXTURE = join(REPO_ROOT, 'test', 'fixtures', 'pack-app', 'main.js');
+const CJS_MODULE_FIXTURE = join(REPO_ROOT, 'test', 'fixtures', 'pack-app', 'app.module.js');
+const ESM_MODULE_FIXTURE = join(REPO_ROOT, 'test', 'fixtures', 'pack-app', 'app.module.mjs');
 
 /** The parent's environment without npm's own variables (set when the suite runs under `npm test`). */
 function npmEnv(): Record<string, string | undefined> {
@@ -79,6 +87,9 @@ describe('npm pack', () => {
     expect(REPO_PACKAGE.main).toBe('dist/index.js');
     expect(REPO_PACKAGE.types).toBe('dist/index.d.ts');
     expect(files).toEqual(expect.arrayContaining(['dist/index.js', 'dist/index.d.ts']));
+    // The command line: its bin entry point, with a shebang.
+    expect(REPO_PACKAGE.bin).toEqual({ 'nest-auto-migration': 'dist/cli/main.js' });
+    expect(files).toContain('dist/cli/main.js');
     // Nothing of the sources, tests, demo or maps.
     expect(files.filter((f) => /^(src|test|migrations|build|data|bench|\.tmp)\//.test(f) || f.endsWith('.map'))).toEqual([]);
     expect(files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
@@ -88,12 +99,13 @@ describe('npm pack', () => {
     let appDir: string;
     const dbDir = tempDir('auto-migration-pack-db-');
 
-    beforeAll(() => {
+    beforeAll(async () => {
       const id = randomBytes(6).toString('hex');
       appDir = join(REPO_ROOT, '.tmp', `pack-app-${id}`);
       mkdirSync(appDir, { recursive: true });
       writeFileSync(join(appDir, 'package.json'), JSON.stringify({ name: `pack-app-${id}`, version: '1.0.0', private: true }, null, 2));
-    });
+      await npm(['install', tarball, '--legacy-peer-deps', '--no-audit', '--no-fund', '--prefer-offline'], appDir);
+    }, 180_000);
 
     afterAll(async () => {
       await killStrayChildren();
@@ -108,8 +120,6 @@ describe('npm pack', () => {
     });
 
     it('installs, and a plain CommonJS app requires it by name, migrates and serves the status', async () => {
-      await npm(['install', tarball, '--legacy-peer-deps', '--no-audit', '--no-fund', '--prefer-offline'], appDir);
-
       const installed = join(appDir, 'node_modules', 'nestjs-auto-migration');
       expect(existsSync(join(installed, 'package.json'))).toBe(true);
       const installedPackage = JSON.parse(readFileSync(join(installed, 'package.json'), 'utf8'));
@@ -170,6 +180,43 @@ describe('npm pack', () => {
 
       app.kill('SIGTERM');
       expect(await app.waitForExit(60_000)).toEqual({ code: null, signal: 'SIGTERM' });
+    });
+
+    it('installs the nest-auto-migration bin, which boots a CommonJS and an ES module file', async () => {
+      const bin = join(appDir, 'node_modules', '.bin', 'nest-auto-migration');
+      expect(existsSync(bin)).toBe(true);
+      expect(readFileSync(realpathSync(bin), 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
+      copyFileSync(CJS_MODULE_FIXTURE, join(appDir, 'app.module.js'));
+      copyFileSync(ESM_MODULE_FIXTURE, join(appDir, 'app.module.mjs'));
+      const cjsDb = dbDir.file('cli-cjs.db');
+      const esmDb = dbDir.file('cli-esm.db');
+
+      /** Runs the installed bin itself (shebang, executable bit), in the app folder. */
+      const run = async (args: string[], db: string) => {
+        const child = spawnProcess(bin, args, { cwd: appDir, env: { DB: db, ...npmEnv() } });
+        const exit = await child.waitForExit(60_000);
+        return { code: exit.code, stdout: child.stdout(), describe: () => child.describe() };
+      };
+      const expectCode = (result: { code: number | null; describe(): string }, code: number) => {
+        if (result.code !== code) throw new Error(`expected exit code ${code}\n${result.describe()}`);
+      };
+
+      const [cjs, esm] = await Promise.all([
+        run(['status', '--json', '--module', 'app.module.js'], cjsDb),
+        run(['status', '--json', '--module', 'app.module.mjs#AppModule'], esmDb),
+      ]);
+      // Pending: exit 1, and stdout is exactly the status JSON.
+      expectCode(cjs, 1);
+      expect(JSON.parse(cjs.stdout)).toMatchObject({ state: 'pending', applied: [], pending: [{ name: '001_create_users' }, { name: '002_add_names' }] });
+      expectCode(esm, 1);
+      expect(JSON.parse(esm.stdout)).toMatchObject({ state: 'pending', pending: [{ name: '001_create_users', version: '1.0.0' }] });
+
+      const up = await run(['up', '--module', 'app.module.js'], cjsDb);
+      expectCode(up, 0);
+      expect(up.stdout).toContain('Applied 2 migrations:');
+      const after = await run(['status', '--json', '--module', 'app.module.js'], cjsDb);
+      expectCode(after, 0);
+      expect(JSON.parse(after.stdout).applied.map((m: { name: string }) => m.name)).toEqual(['001_create_users', '002_add_names']);
     });
   });
 });

@@ -203,3 +203,29 @@ export async function waitForHttp(url: string, timeoutMs: number, child?: Runnin
     await sleep(100);
   }
 }
+
+/** The command-line tool's entry point, run from source by `runCli`. */
+export const CLI_SOURCE = join(REPO_ROOT, 'src', 'auto-migration', 'cli', 'main.ts');
+
+/** A finished run of the command-line tool. */
+export interface CliRun {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** The command line, its output and its exit, for failure messages. */
+  describe(): string;
+}
+
+/**
+ * Runs `nest-auto-migration <args>` from source through ts-node (transpile-only, as the other
+ * spawned fixtures) and waits for it to exit. `paths: true` lets modules outside the repo import
+ * 'nestjs-auto-migration' by name (mapped to the sources, so they share the CLI's classes).
+ */
+export async function runCli(
+  args: string[],
+  options: Omit<SpawnOptions, 'args'> & { paths?: boolean; timeoutMs?: number } = {},
+): Promise<CliRun> {
+  const child = spawnTs(CLI_SOURCE, { ...options, args });
+  const exit = await child.waitForExit(options.timeoutMs ?? 60_000);
+  return { code: exit.code, stdout: child.stdout(), stderr: child.stderr(), describe: () => child.describe() };
+}

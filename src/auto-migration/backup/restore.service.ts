@@ -93,7 +93,7 @@ export class RestoreService {
     if (!force) {
       throw new RestoreRefusedError(
         `restoring "${file}" replaces the database with its state of ${chosen.createdAt} (newest migration then: ${chosen.newestMigration ?? 'none'}). ` +
-          'Everything written since then is lost: every row, and every migration applied after it. Stop every other replica, then call restore(file, { force: true }).',
+          'Everything written since then is lost: every row, and every migration applied after it. Stop every other replica, then confirm: restore(file, { force: true }), or `nest-auto-migration restore FILE --force`.',
       );
     }
     try {

@@ -25,6 +25,8 @@ export class MigrationEventLogger {
       case 'lock-acquired':
         if (event.waitedMs > 0) this.logger.log(`Took the migration lock after waiting ${event.waitedMs} ms`);
         return;
+      case 'backup-written':
+        return this.logger.log(`Backup written: ${event.file} (${(event.sizeBytes / 1024).toFixed(1)} KiB, ${event.check} in ${event.verifyMs} of ${event.durationMs} ms)`);
       case 'run-started':
         return this.logger.log(`${event.pending} pending migration${event.pending === 1 ? '' : 's'} (transactionMode "${event.transactionMode}")`);
       case 'migration-applied':

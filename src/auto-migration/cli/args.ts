@@ -1,0 +1,92 @@
+import { parseArgs } from 'node:util';
+import { usageError } from './cli-error';
+import type { CliCommand, CommandFlag } from './command';
+
+/** Flags every command accepts. */
+export const COMMON_FLAGS: Readonly<Record<string, CommandFlag>> = {
+  help: { type: 'boolean', short: 'h', description: 'Show this help.' },
+  verbose: { type: 'boolean', description: "Also print Nest's start-up lines, debug logs and stack traces." },
+};
+
+/** Flags of the commands that boot the application's module. */
+export const APP_FLAGS: Readonly<Record<string, CommandFlag>> = {
+  module: {
+    type: 'string',
+    value: 'FILE[#Export]',
+    description: 'Compiled module file to boot, relative to the working directory; the export defaults to AppModule. Default: "nestAutoMigration.module" in package.json.',
+  },
+};
+
+/** The flags a command accepts: its own, the common ones, and `--module` if it boots the app. */
+export function flagsOf(command: CliCommand): Record<string, CommandFlag> {
+  return { ...command.flags, ...(command.kind === 'app' ? APP_FLAGS : {}), ...COMMON_FLAGS };
+}
+
+/** A command line as parsed for one command. */
+export class ParsedArgs {
+  constructor(
+    private readonly values: Readonly<Record<string, string | boolean | undefined>>,
+    /** The positional arguments, in order. */
+    readonly positionals: readonly string[],
+  ) {}
+
+  /** The value of a string flag, or undefined when it was not given. */
+  string(name: string): string | undefined {
+    const value = this.values[name];
+    return typeof value === 'string' ? value : undefined;
+  }
+
+  /** Whether a boolean flag was given. */
+  flag(name: string): boolean {
+    return this.values[name] === true;
+  }
+}
+
+/**
+ * Parses the arguments after the command name, strictly: an unknown flag, a missing value or an
+ * extra positional is a `USAGE` error naming it, never silently ignored (a mistyped `--dry-run`
+ * must not run the migrations for real). The positional count is checked by `checkPositionals`
+ * after `--help` had its chance.
+ */
+export function parseCommandArgs(command: CliCommand, argv: readonly string[]): ParsedArgs {
+  const flags = flagsOf(command);
+  const options = Object.fromEntries(
+    Object.entries(flags).map(([name, flag]) => [name, flag.short ? { type: flag.type, short: flag.short } : { type: flag.type }]),
+  );
+  try {
+    const { values, positionals } = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
+    return new ParsedArgs(values as Record<string, string | boolean | undefined>, positionals);
+  } catch (error) {
+    throw usageError(describeParseError(error, command), command.name);
+  }
+}
+
+/** Refuses a missing or an extra positional argument. */
+export function checkPositionals(command: CliCommand, args: ParsedArgs): void {
+  const expected = command.positionals;
+  if (args.positionals.length < expected.length) {
+    throw usageError(`${command.name}: missing ${expected.slice(args.positionals.length).join(' ')}`, command.name);
+  }
+  if (args.positionals.length > expected.length) {
+    throw usageError(`${command.name}: unexpected argument "${args.positionals[expected.length]}"`, command.name);
+  }
+}
+
+/** `parseArgs` messages are long and mention its own syntax; say what was wrong in our words. */
+function describeParseError(error: unknown, command: CliCommand): string {
+  const code = (error as { code?: unknown }).code;
+  const message = String((error as { message?: unknown }).message ?? error);
+  const option = /'(-[^'\s]*)/.exec(message)?.[1];
+  switch (code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return `${command.name}: unknown flag ${option ?? message}`;
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      // A boolean flag given a value (`--json=yes`), or a string flag without one (`--to` last,
+      // or followed by another flag).
+      return message.includes('does not take an argument')
+        ? `${command.name}: ${option ?? 'a flag'} takes no value`
+        : `${command.name}: ${option ?? 'a flag'} needs a value`;
+    default:
+      return `${command.name}: ${message}`;
+  }
+}

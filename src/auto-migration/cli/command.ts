@@ -1,0 +1,49 @@
+import type { AutoMigrationService } from '../auto-migration.service';
+import type { ParsedArgs } from './args';
+
+/** A flag a command accepts, as `node:util` `parseArgs` declares it, plus its help text. */
+export interface CommandFlag {
+  readonly type: 'string' | 'boolean';
+  readonly short?: string;
+  /** Placeholder shown in help for a string flag: `--to NAME`. */
+  readonly value?: string;
+  readonly description: string;
+}
+
+/** Where a command writes its answer: stdout. Logs and errors go to stderr elsewhere. */
+export interface CommandOutput {
+  /** Writes `text` and a line break to stdout. */
+  line(text?: string): void;
+}
+
+interface CommandBase {
+  readonly name: string;
+  /** One line for the command overview. */
+  readonly summary: string;
+  /** Positionals and flags, as in `restore FILE --force`. */
+  readonly synopsis: string;
+  /** Paragraph(s) printed by `<command> --help` under the synopsis. */
+  readonly description: string;
+  readonly flags: Readonly<Record<string, CommandFlag>>;
+  /** Names of the positional arguments; each is required. */
+  readonly positionals: readonly string[];
+  /**
+   * Refuses flag combinations and values (a `USAGE` error) before anything is booted, so that a
+   * typo costs no application start and never half-runs a command.
+   */
+  check?(args: ParsedArgs): void;
+}
+
+/** A command that boots the user's module and works through `AutoMigrationService`. */
+export interface AppCommand extends CommandBase {
+  readonly kind: 'app';
+  run(service: AutoMigrationService, args: ParsedArgs, output: CommandOutput): Promise<number>;
+}
+
+/** A command that works on files only (`create`): no Nest application, no database. */
+export interface LocalCommand extends CommandBase {
+  readonly kind: 'local';
+  run(args: ParsedArgs, output: CommandOutput, cwd: string): Promise<number>;
+}
+
+export type CliCommand = AppCommand | LocalCommand;

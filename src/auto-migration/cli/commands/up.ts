@@ -1,0 +1,84 @@
+import type { AutoMigrationService, DryRunReport } from '../..';
+import { ReportedFailure } from '../cli-error';
+import type { AppCommand, CommandOutput } from '../command';
+import { ExitCode } from '../exit-codes';
+import { indent, plural } from '../text';
+import { exitCodeAfterRun } from './status';
+
+/** Said after every dry run: what a copy of the database cannot contain. */
+export const DRY_RUN_SIDE_EFFECTS_NOTE =
+  'Side effects of injected services are not rehearsed: whatever a migration does outside the database (mail, HTTP calls, queues, files) it did for real during this dry run.';
+
+/** `up [--to NAME] [--dry-run]`. */
+export const upCommand: AppCommand = {
+  kind: 'app',
+  name: 'up',
+  summary: 'Apply pending migrations (all, or up to NAME); --dry-run shows their statements on a copy.',
+  synopsis: 'up [--to NAME] [--dry-run]',
+  description: [
+    'Applies the pending migrations in order, as a start of the app does: under the migration lock,',
+    'after a backup, each in its own transaction. Progress is logged on stderr.',
+    '',
+    '--dry-run applies them to a temporary copy of the database instead and prints every statement',
+    'each one issued, with its time; the live file is not touched (no lock lease, no backup, no',
+    'history row) and the copy is deleted.',
+  ].join('\n'),
+  flags: {
+    to: { type: 'string', value: 'NAME', description: 'Stop after this migration (it is applied too).' },
+    'dry-run': { type: 'boolean', description: 'Run on a temporary copy and print the statements; change nothing.' },
+  },
+  positionals: [],
+  async run(service, args, output) {
+    const to = args.string('to');
+    return args.flag('dry-run') ? dryRun(service, to, output) : migrate(service, to, output);
+  },
+};
+
+async function migrate(service: AutoMigrationService, to: string | undefined, output: CommandOutput): Promise<number> {
+  const before = new Set((await service.getStatus()).applied.map((m) => m.name));
+  const status = await service.migrate({ to });
+  const applied = status.applied.filter((m) => !before.has(m.name));
+
+  if (applied.length === 0) output.line(status.pending.length === 0 ? 'Nothing to apply: the schema is up to date.' : 'Nothing applied.');
+  else {
+    output.line(`Applied ${plural(applied.length, 'migration')}:`);
+    for (const m of applied) output.line(`  ${m.name}  (${m.version}, ${m.executionTimeMs} ms)`);
+  }
+  if (status.pending.length > 0) output.line(`Still pending: ${status.pending.map((m) => m.name).join(', ')}`);
+  return exitCodeAfterRun(status);
+}
+
+async function dryRun(service: AutoMigrationService, to: string | undefined, output: CommandOutput): Promise<number> {
+  const report = await service.dryRun({ to });
+  printDryRun(report, output);
+  if (report.failed) throw ReportedFailure.of(report.failed, ' (on the dry-run copy; the live database is unchanged)');
+  return ExitCode.Ok;
+}
+
+/** Each migration with its time and every statement it issued, then what a dry run leaves out. */
+export function printDryRun(report: DryRunReport, output: CommandOutput): void {
+  if (report.migrations.length === 0) {
+    output.line('Dry run: nothing is pending; nothing ran.');
+    return;
+  }
+  output.line('Dry run on a temporary copy of the database; the live file was not touched (no lock lease, no backup, no history row).');
+  for (const m of report.migrations) {
+    const failed = report.failed?.migration === m.name;
+    const mode = m.transaction ? '' : ', transaction: false';
+    output.line();
+    output.line(`${m.name}  (${m.version}${mode}, ${m.durationMs} ms)${failed ? '  FAILED' : ''}`);
+    if (m.description) output.line(`  ${m.description}`);
+    if (m.statements.length === 0) output.line('    (no statements)');
+    for (const statement of m.statements) {
+      for (const line of indent(statement.trim().endsWith(';') ? statement.trim() : `${statement.trim()};`, 4)) output.line(line);
+    }
+  }
+  output.line();
+  const ran = report.migrations.length - (report.failed ? 1 : 0);
+  output.line(
+    report.failed
+      ? `${plural(ran, 'migration')} ran on the copy before ${report.failed.migration} failed; the live database is unchanged.`
+      : `${plural(ran, 'migration')} would be applied.`,
+  );
+  output.line(DRY_RUN_SIDE_EFFECTS_NOTE);
+}

@@ -1,0 +1,56 @@
+import type { MigrationLockStatus, MigrationStatus } from '../status/migration-status.interface';
+import { formatBytes, plural, table } from './text';
+
+/**
+ * `nest-auto-migration status` without `--json`: the state, then applied, pending and unknown
+ * migrations as tables, the lock and the last backup. The same facts as the JSON, for people.
+ */
+export function formatStatus(status: MigrationStatus): string {
+  const lines = [`State: ${status.state}${stateNote(status)}`];
+
+  lines.push('', `Applied (${status.applied.length})`);
+  if (status.applied.length === 0) lines.push('  none');
+  else {
+    lines.push(
+      ...table(
+        ['NAME', 'VERSION', 'APPLIED AT', 'TIME', ''],
+        status.applied.map((m) => [m.name, m.version, m.appliedAt, `${m.executionTimeMs} ms`, m.archived ? 'archived' : '']),
+      ),
+    );
+  }
+
+  lines.push('', `Pending (${status.pending.length})`);
+  if (status.pending.length === 0) lines.push('  none');
+  else lines.push(...table(['NAME', 'VERSION', 'DESCRIPTION'], status.pending.map((m) => [m.name, m.version, m.description])));
+
+  if (status.unknown.length > 0) {
+    lines.push('', `Unknown to this code (${status.unknown.length}): applied by a newer release; they count as applied`);
+    lines.push(...table(['NAME', 'VERSION', 'APPLIED AT'], status.unknown.map((m) => [m.name, m.version, m.appliedAt])));
+  }
+
+  lines.push('', `Lock: ${formatLock(status.lock)}`);
+  const backup = status.lastBackup;
+  lines.push(`Last backup: ${backup ? `${backup.file} (${formatBytes(backup.sizeBytes)}, ${backup.createdAt})` : 'none'}`);
+  if (status.lastError) {
+    const { code, migration, message } = status.lastError;
+    lines.push(`Last error: ${code}${migration ? ` (${migration})` : ''}: ${message}`);
+  }
+  return lines.join('\n');
+}
+
+function stateNote(status: MigrationStatus): string {
+  if (status.state === 'pending') return ` (${plural(status.pending.length, 'migration')} to apply: run \`nest-auto-migration up\`)`;
+  return '';
+}
+
+function formatLock(lock: MigrationLockStatus): string {
+  if (!lock.held) return 'free';
+  const owner = lock.owner ? `${lock.owner.host}/${lock.owner.pid} (instance ${lock.owner.instanceId})` : 'a process that has not written the lease row yet';
+  const details = [
+    lock.since ? `since ${lock.since}` : null,
+    lock.heartbeatAt ? `heartbeat ${lock.heartbeatAt}` : null,
+    lock.current ? `running ${lock.current}` : null,
+    lock.suspect ? 'heartbeat older than lock.staleAfterMs: alive, maybe inside a long statement' : null,
+  ].filter((d): d is string => d !== null);
+  return `held by ${owner}${details.length > 0 ? `, ${details.join(', ')}` : ''}`;
+}

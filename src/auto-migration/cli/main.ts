@@ -1,0 +1,96 @@
+#!/usr/bin/env node
+/**
+ * `nest-auto-migration <command> [flags]`: the package's command line. Parses the command line,
+ * boots the app's module when the command needs it, runs the command, and turns the outcome into
+ * the contract's exit code: 0 success, 1 `status` found pending migrations, 2 any error, reported
+ * as one line on stderr.
+ */
+// Nest's decorators need the Reflect API before the app's module file is evaluated.
+import 'reflect-metadata';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { checkPositionals, parseCommandArgs } from './args';
+import { CONFIG_FIELD, readProject } from './cli-config';
+import { usageError } from './cli-error';
+import type { CliCommand, CommandOutput } from './command';
+import { COMMANDS } from './commands';
+import { ExitCode } from './exit-codes';
+import { formatError } from './format-error';
+import { commandHelp, overviewHelp } from './help';
+import { parseModuleSpec, type ModuleTarget } from './load-module';
+
+const stdout: CommandOutput = { line: (text = '') => process.stdout.write(`${text}\n`) };
+
+/** Runs one command line (without `node` and the script) and returns the exit code. */
+export async function runCli(argv: readonly string[], cwd = process.cwd()): Promise<number> {
+  const verbose = argv.includes('--verbose');
+  try {
+    const [name, ...rest] = argv;
+    if (name === undefined) throw usageError('no command given');
+    if (name === '--help' || name === '-h' || name === 'help') {
+      stdout.line(overviewHelp(COMMANDS));
+      return ExitCode.Ok;
+    }
+    if (name === '--version') {
+      stdout.line(ownVersion());
+      return ExitCode.Ok;
+    }
+    const command = COMMANDS.find((c) => c.name === name);
+    if (!command) throw usageError(name.startsWith('-') ? `expected a command before ${name}` : `unknown command "${name}"`);
+
+    const args = parseCommandArgs(command, rest);
+    if (args.flag('help')) {
+      stdout.line(commandHelp(command));
+      return ExitCode.Ok;
+    }
+    checkPositionals(command, args);
+    command.check?.(args);
+
+    if (command.kind === 'local') return await command.run(args, stdout, cwd);
+    const target = moduleTarget(command, args.string('module'), cwd);
+    // Loaded only now: Nest and the library take a while to load, and usage errors, --help and
+    // `create` do not need them.
+    const [{ withAutoMigrationService }, { StderrLogger }] = await Promise.all([import('./app-context'), import('./stderr-logger')]);
+    return await withAutoMigrationService(target, new StderrLogger(verbose), (service) => command.run(service, args, stdout));
+  } catch (error) {
+    process.stderr.write(`${formatError(error, verbose)}\n`);
+    return ExitCode.Error;
+  }
+}
+
+/** `--module`, else the `nestAutoMigration.module` field of ./package.json. */
+function moduleTarget(command: CliCommand, flag: string | undefined, cwd: string): ModuleTarget {
+  if (flag !== undefined) return parseModuleSpec(flag, cwd, '--module');
+  const configured = readProject(cwd).config.module;
+  if (configured !== undefined) return parseModuleSpec(configured, cwd, `package.json "${CONFIG_FIELD}.module"`);
+  throw usageError(
+    `${command.name}: no module to boot: pass --module <compiled file>[#Export], or set "${CONFIG_FIELD}": { "module": "dist/app.module.js#AppModule" } in package.json`,
+    command.name,
+  );
+}
+
+/** This package's version, from its package.json two or three folders up (dist/cli or src/auto-migration/cli). */
+function ownVersion(): string {
+  for (const up of [['..', '..'], ['..', '..', '..']]) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(__dirname, ...up, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'nestjs-auto-migration' && pkg.version) return pkg.version;
+    } catch {
+      // Not there: try the next candidate.
+    }
+  }
+  return 'unknown';
+}
+
+/**
+ * Exits once stdout and stderr are flushed (pipes may be asynchronous), and does exit: an app
+ * module may leave timers or sockets open that would otherwise keep the process alive.
+ */
+async function exit(code: number): Promise<never> {
+  await Promise.all([process.stdout, process.stderr].map((stream) => new Promise<void>((done) => stream.write('', () => done()))));
+  process.exit(code);
+}
+
+if (require.main === module) {
+  void runCli(process.argv.slice(2)).then(exit);
+}
