@@ -2,13 +2,13 @@
 import { Module, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { AutoMigrationModule, Migration } from '../src/auto-migration';
-import { migrationClasses, migrationName } from './shared';
+import { migrationClasses, migrationName, type UpHook } from './shared';
 
 const MODULE_SIZE = 1000;
 
 /** `n` decorated migration classes. Build them once per process: an app defines its classes once. */
-export function decoratedMigrations(n: number): Type<unknown>[] {
-  return migrationClasses(n).map((type, k) => {
+export function decoratedMigrations(n: number, onUp?: UpHook): Type<unknown>[] {
+  return migrationClasses(n, onUp).map((type, k) => {
     Migration({ name: migrationName(k + 1, n), version: '1.0.0' })(type);
     return type as Type<unknown>;
   });

@@ -2,37 +2,103 @@
  * `npm run bench`: runs every workload in child processes, one after another (never in parallel,
  * which would make them compete for the two cores and the disk), then prints the results table
  * and writes it to bench/RESULTS.md. `BENCH_QUICK=1`: small sizes, one run each, as a smoke test.
+ *
+ * The peers live in bench/package.json, apart from the library's dependencies; they are installed
+ * from bench/package-lock.json first when bench/node_modules does not match it (a fresh clone).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import BetterSqlite3 from 'better-sqlite3';
 import { median, QUICK, ROOT, runChild, tempDir, type ChildResult } from './shared';
-import { W1_VARIANTS, type W1Variant } from './w1-apply';
-import { W2_VARIANTS, type W2Variant } from './w2-boot';
+import { TOOL_LABELS, TOOLS, type Tool } from './tools';
+import { W1_PEERS, W1_VARIANTS, type W1Variant } from './w1-apply';
+import { W2_PEERS, W2_VARIANTS, type W2Peer, type W2Variant } from './w2-boot';
 import { W5_VARIANTS, type W5Variant } from './w5-backup';
 
 const W1_N = QUICK ? 20 : 1000;
-const W1_RUNS = QUICK ? 1 : 5;
+// Rounds are budgeted so that the whole run stays under ten minutes on two cores; peers take part in the first ones only.
+const W1_RUNS = QUICK ? 1 : 4;
+const W1_PEER_RUNS = QUICK ? 1 : 3;
 const W2_SIZES = QUICK ? [10, 100] : [100, 1000, 10000];
 // Boots of up to 1000 migrations take tens of ms, so many runs are cheap and steady the median.
 const w2Runs = (n: number) => (QUICK ? 1 : n <= 1000 ? 15 : 7);
+/** W2's peers boot a database of this many migrations, the issue's size. */
+const W2_PEER_N = QUICK ? 100 : 1000;
+const W3_N = QUICK ? 20 : 200;
+const W3_REPLICAS = QUICK ? 3 : 8;
+const W3_RUNS = QUICK ? 1 : 3;
+const W3_PEER_RUNS = QUICK ? 1 : 2;
+const W4_N = QUICK ? 40 : 200;
+/** The victim is killed once this many `up` calls have started: in the middle. */
+const W4_KILL_AFTER = W4_N / 2;
+/** Busy loop per migration in the victim: the kill lands inside a migration, with room to spare. */
+const W4_BUSY_MS = QUICK ? 10 : 5;
+/** Crashes of the module; a peer crashes once: whether it recovers is the finding, not how fast. */
+const W4_RUNS = QUICK ? 1 : 3;
 const W5_MIB = QUICK ? 5 : 100;
 const W5_RUNS = QUICK ? 1 : 5;
-/** The module's verified backup may cost at most this much more than a bare VACUUM INTO. */
-const W5_TARGET = 1.5;
 
-let maxLoad = 0;
+/**
+ * The issue's targets for the module, as ratios to the baseline of the same run (W4: milliseconds
+ * from spawn to exit). W5: the verified backup may cost at most this much more than a bare VACUUM INTO.
+ */
+const TARGETS = { w1Each: 1.2, w1All: 1.3, w2: 1.5, w3: 1.5, w4Ms: 2000, w5: 1.5 };
+
+const maxLoad = { single: 0, replicas: 0 };
+
+const benchStarted = performance.now();
 
 function progress(message: string): void {
-  process.stderr.write(`[bench] ${message}\n`);
+  process.stderr.write(`[bench ${((performance.now() - benchStarted) / 1000).toFixed(0)} s] ${message}\n`);
 }
 
-/** Spawns one workload process, noting the load average: other work on the machine skews wall times. */
-function child(script: string, args: (string | number)[]): ChildResult {
-  maxLoad = Math.max(maxLoad, loadavg()[0]);
-  return runChild(script, args);
+/**
+ * Spawns one workload process, noting the load average: other work on the machine skews wall times.
+ * A smoke run loads every process through ts-cache.js, so it stays short; a real run loads W1, W2
+ * and W5 through ts-node, as they always have been (the memory table counts ts-node in).
+ */
+function child(script: string, args: (string | number)[], loader?: 'cached'): ChildResult {
+  const phase = loader === 'cached' ? 'replicas' : 'single';
+  maxLoad[phase] = Math.max(maxLoad[phase], loadavg()[0]);
+  return runChild(script, args, QUICK ? 'cached' : loader);
+}
+
+const BENCH = join(ROOT, 'bench');
+
+/**
+ * Installs the peers from bench/package-lock.json unless bench/node_modules already matches it
+ * (npm's own record of what it installed, node_modules/.package-lock.json, lists the same
+ * versions). `npm ci` also replaces a stale tree, so a changed lockfile reinstalls too.
+ */
+function installPeers(): void {
+  const packages = (file: string) => (existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')).packages as Record<string, { version?: string }>) : {});
+  const wanted = Object.entries(packages(join(BENCH, 'package-lock.json'))).filter(([path]) => path !== '');
+  const installed = packages(join(BENCH, 'node_modules', '.package-lock.json'));
+  if (wanted.length === Object.keys(installed).length && wanted.every(([path, { version }]) => installed[path]?.version === version)) return;
+  progress('installing the peers: npm ci --prefix bench');
+  const npm = spawnSync('npm', ['ci', '--prefix', BENCH, '--no-audit', '--no-fund'], { stdio: ['ignore', process.stderr, process.stderr] });
+  if (npm.status !== 0) throw new Error(`npm ci --prefix bench failed (${npm.status ?? npm.error?.message})`);
+}
+
+/**
+ * better-sqlite3 is deliberately not a bench dependency: Knex and TypeORM must load the root's
+ * copy, the one the module and the raw baselines use, or the comparison would be of two SQLite builds.
+ */
+function assertOneSqlite(): void {
+  const root = require.resolve('better-sqlite3');
+  for (const peer of ['knex', 'typeorm']) {
+    const resolved = require.resolve('better-sqlite3', { paths: [dirname(require.resolve(peer, { paths: [BENCH] }))] });
+    if (resolved !== root) throw new Error(`${peer} would load ${resolved}, not the root's ${root}: remove better-sqlite3 from bench/node_modules`);
+  }
+}
+
+/** The installed version of a package of bench/ or of the root (read directly: some export no package.json). */
+function packageVersion(name: string): string {
+  const file = [BENCH, ROOT].map((dir) => join(dir, 'node_modules', name, 'package.json')).find((path) => existsSync(path));
+  return file ? (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version : 'not installed';
 }
 
 /** W1: one process per measurement; rounds interleave the variants so slow drift (disk, other load) hits them all alike. */
@@ -40,6 +106,7 @@ function runW1(): Record<W1Variant, ChildResult[]> {
   const results = Object.fromEntries(W1_VARIANTS.map((v) => [v, [] as ChildResult[]])) as Record<W1Variant, ChildResult[]>;
   for (let round = 1; round <= W1_RUNS; round++) {
     for (const variant of W1_VARIANTS) {
+      if (round > W1_PEER_RUNS && (W1_PEERS as readonly string[]).includes(variant)) continue;
       progress(`W1 round ${round}/${W1_RUNS}: ${variant}, ${W1_N} migrations`);
       results[variant].push(child('w1-apply', [variant, W1_N]));
     }
@@ -65,6 +132,44 @@ function runW2(): Map<number, Record<W2Variant, ChildResult>> {
     }
   } finally {
     tmp.remove();
+  }
+  return results;
+}
+
+/** W2 peers: each migrates its own database once, then boots it in one process, as the module's variants. */
+function runW2Peers(): Record<W2Peer, ChildResult> {
+  const results = {} as Record<W2Peer, ChildResult>;
+  const tmp = tempDir('w2-peers');
+  try {
+    for (const peer of W2_PEERS) {
+      const file = join(tmp.dir, `${peer}.db`);
+      progress(`W2 ${W2_PEER_N} migrations: ${peer}, preparing its database, then warm-up + ${w2Runs(W2_PEER_N)} runs`);
+      child('w2-boot', ['prepare', W2_PEER_N, file, peer]);
+      results[peer] = child('w2-boot', [peer, W2_PEER_N, file, w2Runs(W2_PEER_N)]);
+    }
+  } finally {
+    tmp.remove();
+  }
+  return results;
+}
+
+/** W3 for every tool; the orchestrators and the replicas load through ts-cache.js (see there). */
+function runW3(): Record<Tool, ChildResult> {
+  const results = {} as Record<Tool, ChildResult>;
+  for (const tool of TOOLS) {
+    const runs = tool === 'module' ? W3_RUNS : W3_PEER_RUNS;
+    progress(`W3 ${tool}: ${runs} run(s) of ${W3_REPLICAS} replicas, ${W3_N} migrations, fresh then migrated`);
+    results[tool] = child('w3-replicas', ['run', tool, W3_N, W3_REPLICAS, runs], 'cached');
+  }
+  return results;
+}
+
+function runW4(): Record<Tool, ChildResult> {
+  const results = {} as Record<Tool, ChildResult>;
+  for (const tool of TOOLS) {
+    const runs = tool === 'module' ? W4_RUNS : 1;
+    progress(`W4 ${tool}: ${runs} crash(es) after ${W4_KILL_AFTER} of ${W4_N} migrations, then a fresh process`);
+    results[tool] = child('w4-crash', ['run', tool, W4_N, W4_KILL_AFTER, W4_BUSY_MS, runs], 'cached');
   }
   return results;
 }
@@ -105,6 +210,9 @@ const spread = (values: number[]) => (values.length > 1 ? `${ms(Math.min(...valu
 const table = (head: string[], rows: string[][]) =>
   [head, head.map(() => '---'), ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
 
+/** "met (×1.13)" / "NOT met (×1.53)": a ratio against its target. */
+const verdict = (value: number, limit: number) => `${value <= limit ? 'met' : 'NOT met'} (×${value.toFixed(2)})`;
+
 function w1Table(w1: Record<W1Variant, ChildResult[]>): string {
   const wall = (v: W1Variant) => w1[v].map((r) => r.ms[0]);
   const cpu = (v: W1Variant) => median(w1[v].map((r) => r.cpuMs[0]));
@@ -127,8 +235,11 @@ function w1Table(w1: Record<W1Variant, ChildResult[]>): string {
       reference('empty-app (Nest, no module)', 'empty-app'),
       reference('raw-each', 'raw-each'),
       reference('raw-all', 'raw-all'),
+      ...W1_PEERS.map((peer) => row(`peer: ${TOOL_LABELS[peer]}`, peer, peer.endsWith('-all') ? 'raw-all' : 'raw-each')),
     ],
-  );
+  ) +
+    `\n\nTargets: module-each / raw-each ≤ ${TARGETS.w1Each}: ${verdict(med('module-each') / med('raw-each'), TARGETS.w1Each)}; ` +
+    `module-all / raw-all ≤ ${TARGETS.w1All}: ${verdict(med('module-all') / med('raw-all'), TARGETS.w1All)}.`;
 }
 
 function w2Table(w2: Map<number, Record<W2Variant, ChildResult>>): string {
@@ -141,10 +252,94 @@ function w2Table(w2: Map<number, Record<W2Variant, ChildResult>>): string {
       ms(cpuCost), ms(cpu('raw')), ratio(cpuCost, cpu('raw')),
     ];
   });
-  return table(
-    ['W2 boot, nothing pending', 'with module ms', 'without ms', 'module cost ms', 'raw ms', 'ratio', 'module cost CPU ms', 'raw CPU ms', 'CPU ratio'],
-    rows,
+  const targets = [...w2].map(([n, r]) => `${n}: ${verdict((median(r.module.ms) - median(r['empty-app'].ms)) / median(r.raw.ms), TARGETS.w2)}`);
+  return (
+    table(
+      ['W2 boot, nothing pending', 'with module ms', 'without ms', 'module cost ms', 'raw ms', 'ratio', 'module cost CPU ms', 'raw CPU ms', 'CPU ratio'],
+      rows,
+    ) + `\n\nTarget module cost / raw ≤ ${TARGETS.w2}, by size: ${targets.join('; ')}.`
   );
+}
+
+/** Peers boot their own file; the raw baseline is the module variants' at the same size. */
+function w2PeersTable(w2: Map<number, Record<W2Variant, ChildResult>>, peers: Record<W2Peer, ChildResult>): string {
+  const raw = w2.get(W2_PEER_N)!.raw;
+  const [rawWall, rawCpu] = [median(raw.ms), median(raw.cpuMs)];
+  const module = w2.get(W2_PEER_N)!;
+  const moduleCost = median(module.module.ms) - median(module['empty-app'].ms);
+  const moduleCpu = median(module.module.cpuMs) - median(module['empty-app'].cpuMs);
+  const row = (label: string, wall: number, cpu: number) => [label, ms(wall), ratio(wall, rawWall), ms(cpu), ratio(cpu, rawCpu)];
+  return table(
+    [`W2 peers, ${W2_PEER_N} applied, nothing pending`, 'boot ms', 'vs raw', 'CPU ms', 'CPU vs raw'],
+    [
+      row('module cost (with − without module, from the table above)', moduleCost, moduleCpu),
+      ...W2_PEERS.map((peer) => row(TOOL_LABELS[peer], median(peers[peer].ms), median(peers[peer].cpuMs))),
+      row('baseline: raw (open, SELECT the history, close)', rawWall, rawCpu),
+    ],
+  );
+}
+
+const list = (values: number[]) => values.map((v) => String(v)).join(', ');
+/** A tool's notes as an indented list under its name, for the text under a table. */
+const notesOf = (results: Record<Tool, ChildResult>) =>
+  TOOLS.filter((tool) => results[tool].notes?.length).flatMap((tool) => [`- ${TOOL_LABELS[tool]}:`, ...results[tool].notes!.map((note) => `  - ${note}`)]);
+
+function w3Table(w3: Record<Tool, ChildResult>): string {
+  const rows = TOOLS.map((tool) => {
+    const { ms: fresh, cpuMs, extra } = w3[tool];
+    const once = extra!.exactlyOnce.filter((v) => v === 1).length;
+    const repeated = extra!.repeated.some((v) => v > 0) ? `; migrations re-applied per run: ${list(extra!.repeated)}` : '';
+    const missing = extra!.missing.some((v) => v > 0) ? `; never applied: ${list(extra!.missing)}` : '';
+    return [
+      TOOL_LABELS[tool], ms(median(fresh)), spread(fresh), ms(median(extra!.baselineMs)), ratio(median(fresh), median(extra!.baselineMs)),
+      `${list(extra!.failed)} / ${list(extra!.baselineFailed)}`, `${once}/${fresh.length} runs${repeated}${missing}`, ms(median(cpuMs)),
+    ];
+  });
+  const module = w3.module;
+  const clean = module.extra!.failed.every((v) => v === 0) && module.extra!.baselineFailed.every((v) => v === 0) && module.extra!.exactlyOnce.every((v) => v === 1);
+  const notes = notesOf(w3);
+  return [
+    table(
+      [
+        `W3 ${W3_REPLICAS} replicas released together, ${W3_N} migrations`, 'fresh file ms', 'min–max ms', 'baseline: migrated file ms', 'ratio',
+        'failed processes per run (fresh / migrated)', 'every migration applied exactly once', 'CPU ms, all replicas (fresh)',
+      ],
+      rows,
+    ),
+    '',
+    `Target (module): fresh / migrated ≤ ${TARGETS.w3}: ${verdict(median(module.ms) / median(module.extra!.baselineMs), TARGETS.w3)}; ` +
+      `zero failed processes and every migration applied exactly once in every run: ${clean ? 'met' : 'NOT met'}.`,
+    ...(notes.length ? ['', 'Errors of the failed processes (by kind, over all runs; tN = any migration table), and state left behind:', '', ...notes] : []),
+  ].join('\n');
+}
+
+function w4Table(w4: Record<Tool, ChildResult>): string {
+  const rows = TOOLS.map((tool) => {
+    const { ms: times, extra } = w4[tool];
+    const recovered = extra!.recovered.filter((v) => v === 1).length;
+    const ok = (key: string) => extra![key].filter((v) => v !== null);
+    return [
+      TOOL_LABELS[tool], recovered === times.length ? 'recovered' : recovered === 0 ? '**stuck**' : `recovered ${recovered}/${times.length}`,
+      ms(median(times)), spread(times), ok('loadedMs').length ? ms(median(ok('loadedMs'))) : '–', ok('migrateMs').length ? ms(median(ok('migrateMs'))) : '–',
+      list(extra!.killedAt), list(extra!.rerun), `${extra!.complete.filter((v) => v === 1).length}/${times.length}`,
+    ];
+  });
+  const module = w4.module;
+  const recoveryMs = median(module.ms);
+  const met = module.extra!.recovered.every((v) => v === 1) && module.extra!.complete.every((v) => v === 1) && recoveryMs < TARGETS.w4Ms;
+  const notes = notesOf(w4);
+  return [
+    table(
+      [
+        `W4 SIGKILL mid-run (${W4_N} migrations), then a fresh process`, 'fresh process', 'spawn → exit ms', 'min–max ms', 'of which start-up + loading ms',
+        'migrating ms', 'killed after (up calls started)', 'migrations run again', 'history and schema complete',
+      ],
+      rows,
+    ),
+    '',
+    `Target (module): the fresh process finishes on its own in < ${TARGETS.w4Ms} ms, process start included: ${met ? 'met' : 'NOT met'} (${ms(recoveryMs)} ms, median of ${module.ms.length}).`,
+    ...(notes.length ? ['', 'Why a fresh process failed, and state left behind:', '', ...notes] : []),
+  ].join('\n');
 }
 
 function memoryTable(w1: Record<W1Variant, ChildResult[]>): string {
@@ -169,7 +364,7 @@ function w5Table({ build, runs }: W5Results): string {
   const overhead = med('module') - med('vacuum-into+check');
   const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
   const sizes = [...new Set(W5_VARIANTS.flatMap((v) => extra(v, 'sizeBytes')))].map(mib).join(', ');
-  const target = med('module') / base <= W5_TARGET ? 'met' : 'NOT met';
+  const target = med('module') / base <= TARGETS.w5 ? 'met' : 'NOT met';
   return [
     table(
       [`W5 backup of a ${mib(build.extra!.sizeBytes[0])} MiB database`, 'median ms', 'min–max ms', 'vs VACUUM INTO', 'CPU ms', 'verify ms', 'verify share'],
@@ -183,45 +378,68 @@ function w5Table({ build, runs }: W5Results): string {
       ],
     ),
     '',
-    `Target module / VACUUM INTO ≤ ${W5_TARGET}: ${target} (${ratio(med('module'), base)}). Database built in ${ms(build.ms[0])} ms; ` +
+    `Target module / VACUUM INTO ≤ ${TARGETS.w5}: ${target} (${ratio(med('module'), base)}). Database built in ${ms(build.ms[0])} ms; ` +
       `backup sizes seen: ${sizes} MiB.`,
   ].join('\n');
 }
 
 function machine(): string[] {
   const db = new BetterSqlite3(':memory:');
-  const { version } = db.prepare('SELECT sqlite_version() AS version').get() as { version: string };
+  const { sqlite } = db.prepare('SELECT sqlite_version() AS sqlite').get() as { sqlite: string };
   db.close();
   return [
     `CPU: ${cpus()[0]?.model ?? 'unknown'}, ${cpus().length} cores`,
     `Memory: ${(totalmem() / 2 ** 30).toFixed(1)} GiB; OS: ${process.platform} ${release()}`,
-    `Node ${process.version}; SQLite ${version} (better-sqlite3); temp dir ${tmpdir()}`,
+    `Node ${process.version}; SQLite ${sqlite} (better-sqlite3 ${packageVersion('better-sqlite3')}, the root's, used by every tool); temp dir ${tmpdir()}`,
+    `Peers (bench/package-lock.json): Umzug ${packageVersion('umzug')}, Knex ${packageVersion('knex')}, TypeORM ${packageVersion('typeorm')}`,
   ];
 }
 
-/** Our own workload process accounts for about 1; anything above the core count is someone else's work. */
+/**
+ * Our own workload process accounts for about 1; anything above the core count is someone else's
+ * work. W3 and W4 start several processes of their own, so the load seen before them is kept apart.
+ */
 function loadNote(): string {
-  const busy = maxLoad > cpus().length;
-  return `Highest 1-min load average seen before a workload: ${maxLoad.toFixed(2)} (${cpus().length} cores)${
+  const busy = maxLoad.single > cpus().length;
+  return `Highest 1-min load average seen before a single-process workload (W1, W2, W5): ${maxLoad.single.toFixed(2)} (${cpus().length} cores)${
     busy ? ': other work was running on the machine, so these figures are noisier than usual' : ''
-  }.`;
+  }; before W3 / W4: ${maxLoad.replicas.toFixed(2)} (W3's own replicas count there).`;
+}
+
+function runWorkloads() {
+  // ts-cache.js's folder: one compilation per file and bench run.
+  const tsCache = tempDir('ts-cache');
+  process.env.BENCH_TS_CACHE = tsCache.dir;
+  try {
+    const w1 = runW1();
+    const w2 = runW2();
+    const w2Peers = runW2Peers();
+    const w5 = runW5();
+    // Last: their batches of processes raise the load average for a minute.
+    const w3 = runW3();
+    const w4 = runW4();
+    return { w1, w2, w2Peers, w3, w4, w5 };
+  } finally {
+    tsCache.remove();
+  }
 }
 
 function main(): void {
-  const started = performance.now();
-  const w1 = runW1();
-  const w2 = runW2();
-  const w5 = runW5();
-  const seconds = ((performance.now() - started) / 1000).toFixed(0);
+  installPeers();
+  assertOneSqlite();
+  const { w1, w2, w2Peers, w3, w4, w5 } = runWorkloads();
+  const seconds = ((performance.now() - benchStarted) / 1000).toFixed(0);
 
-  const tables = [w1Table(w1), w2Table(w2), memoryTable(w1), w5Table(w5)].join('\n\n');
+  const tables = [w1Table(w1), w2Table(w2), w2PeersTable(w2, w2Peers), memoryTable(w1), w3Table(w3), w4Table(w4), w5Table(w5)].join('\n\n');
   const quickNote = QUICK ? ' (BENCH_QUICK=1: smoke run, figures not meaningful)' : '';
   process.stdout.write(`\n${tables}\n\nTotal ${seconds} s${quickNote}. ${loadNote()}\n`);
 
   const doc = [
     '# Benchmark results',
     '',
-    ...(QUICK ? ['**BENCH_QUICK=1 smoke run: tiny sizes, one run each. These figures are not meaningful; run `npm run bench`.**', ''] : []),
+    ...(QUICK
+      ? ['**BENCH_QUICK=1 smoke run: tiny sizes, one run each, every process loaded through bench/ts-cache.js. These figures are not meaningful; run `npm run bench`.**', '']
+      : []),
     `Date: ${new Date().toISOString()}. Whole run: ${seconds} s. Written by \`npm run bench\` (bench/run.ts); overwritten on every run.`,
     '',
     ...[...machine(), loadNote()].map((line) => `- ${line}`),
@@ -233,12 +451,46 @@ function main(): void {
     '  returning. raw = plain better-sqlite3 running the same `up` code plus a history INSERT, one `BEGIN IMMEDIATE`/`COMMIT`',
     '  per migration (each) or one for all (all). "empty-app" boots the same app with the same classes as providers but',
     "  without the module; \"module − empty-app\" is then the module's own cost. One cold process per measurement;",
-    `  median of ${W1_RUNS} run(s), variants interleaved.`,
+    `  median of ${W1_RUNS} run(s) (peers: ${W1_PEER_RUNS}), variants interleaved.`,
+    '- **W1 peers**: the same migrations and SQL, each peer in its own cold process on a fresh file, timed from creating its',
+    '  Umzug / Knex / DataSource instance to having closed it; the migrations are built in memory beforehand, as the',
+    "  module's classes are. Peers have no Nest app, so compare them with \"module − empty-app\" as well as with the module's",
+    '  own row. Per-migration peers are set against raw-each, batch ones against raw-all. Set-ups, each as its docs show:',
+    '  - Umzug: a custom better-sqlite3 storage (Umzug ships none; a table with a primary key on the name), the migrations an',
+    '    array whose `up` runs the same classes as raw with the connection as `context`. Umzug runs no transactions: its',
+    '    `migrating` / `migrated` events open and commit one per migration, so the storage row commits with it, as in raw-each.',
+    "  - Knex: the 'better-sqlite3' client, a `migrationSource`, the SQL through `knex.raw` statement by statement. Default: one",
+    '    transaction for the batch. Per migration: `disableTransactions` plus `config.transaction = true` on each migration;',
+    '    Knex then writes its `knex_migrations` row after the migration has committed, not inside its transaction.',
+    "  - TypeORM: the 'better-sqlite3' driver, migration classes given to the DataSource, `migrationsRun: true` (migrations",
+    "    run in `initialize()`), the SQL through `queryRunner.query`; `migrationsTransactionMode` 'all' (default) or 'each'.",
     '- **W2 boot, nothing pending**: a database already holding every migration. Module cost = median boot+close of the',
     '  app with the module minus the same app without it (migration classes still registered). raw = open the file with',
     `  better-sqlite3, SELECT the whole history table, close. One process per variant: a warm-up boot, then the median of`,
     `  ${W2_SIZES.map((n) => `${w2Runs(n)} (${n})`).join(', ')} boots. Migrations are spread over feature modules of 1000`,
     '  (Nest 11 overflows its stack near 9000 providers in one module).',
+    `- **W2 peers** (${W2_PEER_N} migrations): each peer migrates its own file once, then boots it as above with the call an app`,
+    '  makes at every start, then closes: Umzug `up()`, Knex `migrate.latest()`, TypeORM `initialize()` with `migrationsRun`.',
+    "  Each peer in its default mode (with nothing pending the modes differ little), against the same raw figure. Knex's boot",
+    "  takes and frees its lock row in a write transaction even with nothing pending. The module's row is its cost (with − without).",
+    `- **W3 many replicas**: ${W3_REPLICAS} processes of one tool each load their code and build their ${W3_N} migrations, then wait at`,
+    '  a barrier (a line on stdin) and are released together on a fresh file; then, as the baseline, the same number are',
+    '  released together on the file just migrated (nothing to do). Figure = from the release to the last process done,',
+    `  so ${W3_REPLICAS} Node boots on ${cpus().length} cores are outside it. The module runs as in W1 (\`transactionMode: 'each'\`, backup off);`,
+    '  Knex takes its lock table, Umzug + FileLocker its lock file (read, then written: not atomic); plain Umzug and TypeORM',
+    "  take no lock on SQLite. Every `up` first appends its number to a log file (O_APPEND): \"exactly once\" = each `up` ran",
+    '  once (a second run that failed and rolled back still counts) and the history and the schema hold every migration.',
+    '  A failed process = non-zero exit; its error is listed under the table. CPU = all replicas, from their release on.',
+    `  ${W3_RUNS} run(s) for the module, ${W3_PEER_RUNS} per peer, each on a new file. The replicas load through bench/ts-cache.js (see W4).`,
+    `- **W4 crash**: a process applies ${W4_N} ordinary transactional migrations, each slowed by a ${W4_BUSY_MS} ms busy loop in \`up\` so`,
+    `  that the kill lands inside a migration's transaction, and gets SIGKILL once ${W4_KILL_AFTER} \`up\` calls have started (the`,
+    '  log of W3). Then a fresh process with the same migrations (no busy loop) is timed from its spawn to its exit:',
+    '  "recovered" = it finished the migrations itself (no manual step), "stuck" = it failed (or ran 30 s). "Start-up +',
+    "  loading\" = Node's start and loading the code, up to the call that migrates. \"Run again\" = migrations whose \`up\`",
+    '  ran in both processes: the one the kill interrupted, or all of a batch transaction the crash rolled back.',
+    `  Module: median of ${W4_RUNS} crash(es); peers: one each. W3 and W4 processes load TypeScript through`,
+    '  bench/ts-cache.js: the compilation `ts-node` does, cached on disk for the run, so only the first process of a tool pays',
+    '  the ~2 s it costs and the others start like an app running its compiled build.',
     `- **W5 backup**: a database of about ${W5_MIB} MiB (three tables of random text, four indexes), built once per bench`,
     "  run in a temp dir. module = the library's `BackupService.write()` (VACUUM INTO a temp file, `quick_check` or",
     "  `integrity_check` of the copy, chmod 0600, fsync, rename, fsync of the folder, prune), called directly on an open",
@@ -252,6 +504,14 @@ function main(): void {
     '  leaves out waiting for the disk (fsync) and for a core, though other work on the machine still inflates it.',
     '- **Peak RSS**: `process.resourceUsage().maxRSS` of the W1 processes (median). Every process also carries ts-node.',
     '- Ratio = figure / baseline measured in the same run. A cost is a difference of two medians, so it can be noisy.',
+    '- **Caveats on the peers**: each runs as its docs show, otherwise with defaults (better-sqlite3: a 5 s busy timeout;',
+    "  SQLite's default journal; TypeORM turns `foreign_keys` on). Only Knex (its lock table) and Umzug's FileLocker lock",
+    '  anything, and neither waits: a process that finds the lock taken fails at once. Plain Umzug, TypeORM and Knex per',
+    "  migration read the applied list before any lock or transaction, so a process that waited on SQLite's write lock may",
+    '  re-apply what another just committed; only "table already exists" stops it, which a migration that only inserts or',
+    '  updates rows would not hit. Knex creates its lock table and row without a lock: processes starting together on a',
+    '  fresh file can insert two rows, after which every run fails with "Migration table is already locked" until',
+    '  `knex migrate:unlock` (a manual step) rewrites the table; a lock left set by a crash needs the same.',
     '',
     tables,
     '',

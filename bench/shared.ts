@@ -4,7 +4,7 @@
  * peaks must not include code they do not use.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -24,25 +24,64 @@ export function migrationName(i: number, n: number): string {
 }
 
 /**
+ * The statements of migration `i`: a table, an index on it and 10 rows. The module's classes and
+ * the raw baselines run them through better-sqlite3 (migrationClass); the peers through their own
+ * query APIs, so every tool executes the same SQL.
+ */
+export function migrationSql(i: number) {
+  return {
+    create: `CREATE TABLE t${i} (id INTEGER PRIMARY KEY, name TEXT NOT NULL, qty INTEGER NOT NULL)`,
+    index: `CREATE INDEX idx_t${i}_name ON t${i} (name)`,
+    insert: `INSERT INTO t${i} (name, qty) VALUES (?, ?)`,
+    rows: Array.from({ length: 10 }, (_, row) => [`row ${row}`, row] as const),
+  };
+}
+
+/**
+ * Called first thing in every `up` when given (W3, W4): records the call outside the database and
+ * may slow the migration down. Receives the migration's number.
+ */
+export type UpHook = (i: number) => void;
+
+/**
  * Builds the class of migration `i` from source text, as a file of the app would define it:
  * each class has its own SQL literals, so each has its own source and checksum, and the module
- * hashes realistic text rather than one closure shared by all.
+ * hashes realistic text rather than one closure shared by all. With `onUp`, the source calls it
+ * first (the same text otherwise).
  */
-export function migrationClass(i: number): new () => MigrationSteps {
+export function migrationClass(i: number, onUp?: UpHook): new () => MigrationSteps {
+  const sql = migrationSql(i);
   const source = `
     return class Migration${i} {
-      up(db) {
-        db.exec('CREATE TABLE t${i} (id INTEGER PRIMARY KEY, name TEXT NOT NULL, qty INTEGER NOT NULL)');
-        db.exec('CREATE INDEX idx_t${i}_name ON t${i} (name)');
-        const insert = db.prepare('INSERT INTO t${i} (name, qty) VALUES (?, ?)');
+      up(db) {${onUp ? `\n        onUp(${i});` : ''}
+        db.exec('${sql.create}');
+        db.exec('${sql.index}');
+        const insert = db.prepare('${sql.insert}');
         for (let row = 0; row < 10; row++) insert.run('row ' + row, row);
       }
     };`;
-  return new Function(source)() as new () => MigrationSteps;
+  return new Function('onUp', source)(onUp) as new () => MigrationSteps;
 }
 
-export function migrationClasses(n: number): (new () => MigrationSteps)[] {
-  return Array.from({ length: n }, (_, k) => migrationClass(k + 1));
+/**
+ * W3, W4: an UpHook that appends the migration's number to `log`. appendFileSync opens with
+ * O_APPEND, so each line is one atomic write, whichever process writes it; the count survives
+ * rollbacks and crashes, which the database's own history cannot show.
+ */
+export function upLogger(log: string): UpHook {
+  return (i) => appendFileSync(log, `${i}\n`);
+}
+
+/** How often the `up` of each migration 1..n was entered, per the log (index 0 unused). */
+export function upCounts(log: string, n: number): number[] {
+  const counts = new Array<number>(n + 1).fill(0);
+  if (!existsSync(log)) return counts;
+  for (const line of readFileSync(log, 'utf8').split('\n')) if (line) counts[Number(line)]++;
+  return counts;
+}
+
+export function migrationClasses(n: number, onUp?: UpHook): (new () => MigrationSteps)[] {
+  return Array.from({ length: n }, (_, k) => migrationClass(k + 1, onUp));
 }
 
 export function tempDir(label: string): { dir: string; remove(): void } {
@@ -60,9 +99,16 @@ export interface ChildResult {
   maxRssKb: number;
   /** Further figures of the same runs, one entry per run, by name (e.g. W5's `verifyMs`). */
   extra?: Record<string, number[]>;
+  /** What the figures cannot say: error messages of failed processes, a tool's state left behind. */
+  notes?: string[];
 }
 
 export type Sample = { ms: number; cpuMs: number };
+
+/** Milliseconds since the epoch, sub-millisecond: comparable across the processes of one machine. */
+export function epochMs(): number {
+  return performance.timeOrigin + performance.now();
+}
 
 export async function measure(work: () => unknown): Promise<Sample> {
   const cpu = process.cpuUsage();
@@ -73,21 +119,31 @@ export async function measure(work: () => unknown): Promise<Sample> {
   return { ms, cpuMs: (user + system) / 1000 };
 }
 
-export function report(samples: Sample[], extra?: Record<string, number[]>): void {
+export function report(samples: Sample[], extra?: Record<string, number[]>, notes?: string[]): void {
   const result: ChildResult = {
     ms: samples.map((s) => s.ms),
     cpuMs: samples.map((s) => s.cpuMs),
     maxRssKb: process.resourceUsage().maxRSS,
     ...(extra && { extra }),
+    ...(notes?.length ? { notes } : {}),
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 
-/** Runs `bench/<script>.ts` in a fresh Node process and returns the JSON it printed. */
-export function runChild(script: string, args: (string | number)[]): ChildResult {
+/**
+ * The command line of `bench/<script>.ts` in a fresh Node process, run from the root by ts-node,
+ * or with `cached` by ts-cache.js (the same compilation, cached across processes: for processes
+ * whose start-up counts).
+ */
+export function scriptArgs(script: string, args: (string | number)[], loader: 'ts-node' | 'cached' = 'ts-node'): string[] {
+  const register = loader === 'cached' ? join(ROOT, 'bench', 'ts-cache.js') : 'ts-node/register/transpile-only';
   // --expose-gc lets a script that measures several runs start each from a collected heap.
-  const node = ['--expose-gc', '-r', 'ts-node/register/transpile-only'];
-  const child = spawnSync(process.execPath, [...node, join(ROOT, 'bench', `${script}.ts`), ...args.map(String)], {
+  return ['--expose-gc', '-r', register, join(ROOT, 'bench', `${script}.ts`), ...args.map(String)];
+}
+
+/** Runs `bench/<script>.ts` in a fresh Node process and returns the JSON it printed. */
+export function runChild(script: string, args: (string | number)[], loader: 'ts-node' | 'cached' = 'ts-node'): ChildResult {
+  const child = spawnSync(process.execPath, scriptArgs(script, args, loader), {
     cwd: ROOT,
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
@@ -101,6 +157,16 @@ export function runChild(script: string, args: (string | number)[]): ChildResult
   } catch {
     throw new Error(`bench/${script}.ts ${args.join(' ')} printed no result:\n${child.stdout}\n${child.stderr}`);
   }
+}
+
+/** An error message as one short line for the notes; Knex's `<SQL> - <message>` keeps the message. */
+export function errorLine(error: unknown): string {
+  // A path in a run's temp dir differs from run to run; the same error should read the same.
+  const line = String((error as Error)?.message ?? error)
+    .split('\n')[0]
+    .replace(/[^\s'"]*\/bench-w\d-[^/\s]+\//g, '<temp dir>/');
+  const sql = line.lastIndexOf(' - ');
+  return line.length > 160 && sql > 0 ? `${line.slice(0, 40)}… - ${line.slice(sql + 3)}`.slice(0, 200) : line.slice(0, 160);
 }
 
 export function median(values: readonly number[]): number {

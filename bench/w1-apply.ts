@@ -2,15 +2,22 @@
  * W1: apply `n` migrations to a fresh SQLite file. One measurement per process, cold, as an app
  * applies its migrations once when it starts; the process's peak RSS is the memory figure.
  *
- *   w1-apply.ts <module-each|module-all|empty-app|raw-each|raw-all> <n>
+ *   w1-apply.ts <module-each|module-all|empty-app|raw-each|raw-all|peer> <n>
+ *
+ * Peers (bench/peers/): umzug, knex-each, knex-all, typeorm-each, typeorm-all, each on a fresh
+ * file in its own process too, timed from building its DataSource / Knex / Umzug instance to
+ * having closed it again.
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import BetterSqlite3 from 'better-sqlite3';
 import { measure, migrationClasses, migrationName, report, tempDir, type MigrationSteps } from './shared';
+import { HISTORY_TABLES, loadTool } from './tools';
 
-export const W1_VARIANTS = ['module-each', 'module-all', 'empty-app', 'raw-each', 'raw-all'] as const;
+/** The peers of W1: per-migration ones compare with raw-each, batch ones with raw-all. */
+export const W1_PEERS = ['umzug', 'knex-each', 'knex-all', 'typeorm-each', 'typeorm-all'] as const;
+export const W1_VARIANTS = ['module-each', 'module-all', 'empty-app', 'raw-each', 'raw-all', ...W1_PEERS] as const;
 export type W1Variant = (typeof W1_VARIANTS)[number];
 
 const HISTORY_TABLE = `
@@ -55,6 +62,13 @@ async function main(variant: W1Variant, n: number): Promise<void> {
       const types = migrationClasses(n);
       return report([await measure(() => applyRaw(file, types, variant === 'raw-each' ? 'each' : 'all'))]);
     }
+    if ((W1_PEERS as readonly string[]).includes(variant)) {
+      const peer = variant as (typeof W1_PEERS)[number];
+      const migrator = await loadTool(peer, n);
+      const sample = await measure(() => migrator.migrate(file));
+      assertApplied(file, n, HISTORY_TABLES[peer]);
+      return report([sample]);
+    }
     // Loaded only here, so the raw baselines' time and RSS carry no Nest or library code.
     const { bootApp, decoratedMigrations } = await import('./nest-app');
     const types = decoratedMigrations(n);
@@ -70,9 +84,9 @@ async function main(variant: W1Variant, n: number): Promise<void> {
 }
 
 /** A benchmark of a run that silently did nothing would be worthless. */
-function assertApplied(file: string, n: number): void {
+function assertApplied(file: string, n: number, historyTable = 'migrations'): void {
   const db = new BetterSqlite3(file, { readonly: true });
-  const { count } = db.prepare('SELECT count(*) AS count FROM migrations').get() as { count: number };
+  const { count } = db.prepare(`SELECT count(*) AS count FROM ${historyTable}`).get() as { count: number };
   const rows = (db.prepare(`SELECT count(*) AS count FROM t${n}`).get() as { count: number }).count;
   db.close();
   if (count !== n || rows !== 10) throw new Error(`expected ${n} applied migrations with 10 rows each, found ${count} and ${rows}`);

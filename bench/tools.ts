@@ -1,0 +1,92 @@
+/**
+ * The tools a workload can run the migrations with: the module (a Nest app context with
+ * AutoMigrationModule) and the peers (bench/peers/), each behind the call an app makes at every
+ * start. Each is loaded on demand, so a process carries only the tool it measures.
+ */
+import { existsSync } from 'node:fs';
+import BetterSqlite3 from 'better-sqlite3';
+import type { UpHook } from './shared';
+
+/**
+ * Peers as an app would set them up for SQLite, each idiomatic for its tool. `each` = one
+ * transaction per migration, `all` = one for the whole batch. Umzug only in per-migration form
+ * (it runs no transactions itself); with its FileLocker only where processes compete (W3, W4).
+ */
+export const PEER_VARIANTS = ['umzug', 'umzug-filelocker', 'knex-each', 'knex-all', 'typeorm-each', 'typeorm-all'] as const;
+export type PeerVariant = (typeof PEER_VARIANTS)[number];
+/** The module in its default `transactionMode: 'each'`, then every peer. */
+export const TOOLS = ['module', ...PEER_VARIANTS] as const;
+export type Tool = (typeof TOOLS)[number];
+
+export const TOOL_LABELS: Record<Tool, string> = {
+  module: "module, transactionMode 'each' (default)",
+  umzug: 'Umzug, one transaction per migration',
+  'umzug-filelocker': 'Umzug + its FileLocker',
+  'knex-each': 'Knex, a transaction per migration',
+  'knex-all': 'Knex default (one transaction for the batch)',
+  'typeorm-each': "TypeORM, migrationsTransactionMode 'each'",
+  'typeorm-all': "TypeORM default ('all')",
+};
+
+export interface Migrator {
+  /** Opens `file`, applies every pending migration, closes: what the app runs at every start. */
+  migrate(file: string): Promise<void>;
+}
+
+/** Each tool's history table, for the checks that a run really applied the migrations. */
+export const HISTORY_TABLES: Record<Tool, string> = {
+  module: 'migrations',
+  umzug: 'umzug_migrations',
+  'umzug-filelocker': 'umzug_migrations',
+  'knex-each': 'knex_migrations',
+  'knex-all': 'knex_migrations',
+  'typeorm-each': 'migrations',
+  'typeorm-all': 'migrations',
+};
+
+/** Builds the tool's `n` migrations once (as an app defines them once), ready to run on any file. */
+export async function loadTool(tool: Tool, n: number, onUp?: UpHook): Promise<Migrator> {
+  switch (tool) {
+    case 'module': {
+      const { bootApp, decoratedMigrations } = await import('./nest-app');
+      const types = decoratedMigrations(n, onUp);
+      return { migrate: async (file) => (await bootApp(types, { file, transactionMode: 'each' })).close() };
+    }
+    case 'umzug':
+    case 'umzug-filelocker':
+      return (await import('./peers/umzug')).umzugMigrator(n, { fileLocker: tool === 'umzug-filelocker' }, onUp);
+    case 'knex-each':
+    case 'knex-all':
+      return (await import('./peers/knex')).knexMigrator(n, tool === 'knex-each' ? 'each' : 'all', onUp);
+    case 'typeorm-each':
+    case 'typeorm-all':
+      return (await import('./peers/typeorm')).typeormMigrator(n, tool === 'typeorm-each' ? 'each' : 'all', onUp);
+  }
+}
+
+/**
+ * What runs left in a file: rows of the tool's history, migration tables (t1..tn), and notes on
+ * the tool's own bookkeeping: Knex keeps exactly one row in `knex_migrations_lock`, unlocked
+ * between runs.
+ */
+export function appliedState(file: string, tool: Tool): { historyRows: number; tables: number; notes: string[] } {
+  if (!existsSync(file)) return { historyRows: 0, tables: 0, notes: [] };
+  // Read-write: a journal left by a killed process is rolled back, not refused.
+  const db = new BetterSqlite3(file);
+  try {
+    const get = (sql: string, ...params: string[]) => db.prepare(sql).get(...params) as Record<string, number>;
+    const exists = (table: string) => get("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = ?", table).n > 0;
+    const notes: string[] = [];
+    if (tool.startsWith('knex') && exists('knex_migrations_lock')) {
+      const { rows, locked } = get('SELECT count(*) AS rows, max(is_locked) AS locked FROM knex_migrations_lock');
+      if (rows !== 1 || locked !== 0) notes.push(`knex_migrations_lock holds ${rows} row(s), is_locked = ${locked}`);
+    }
+    return {
+      historyRows: exists(HISTORY_TABLES[tool]) ? get(`SELECT count(*) AS n FROM ${HISTORY_TABLES[tool]}`).n : 0,
+      tables: get("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name GLOB 't[0-9]*'").n,
+      notes,
+    };
+  } finally {
+    db.close();
+  }
+}
