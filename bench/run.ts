@@ -57,7 +57,7 @@ function progress(message: string): void {
 
 /**
  * Spawns one workload process, noting the load average: other work on the machine skews wall times.
- * A smoke run loads every process through ts-cache.js, so it stays short; a real run loads W1, W2
+ * A smoke run loads every process through scripts/ts-cache.js, so it stays short; a real run loads W1, W2
  * and W5 through ts-node, as they always have been (the memory table counts ts-node in).
  */
 function child(script: string, args: (string | number)[], loader?: 'cached'): ChildResult {
@@ -153,7 +153,7 @@ function runW2Peers(): Record<W2Peer, ChildResult> {
   return results;
 }
 
-/** W3 for every tool; the orchestrators and the replicas load through ts-cache.js (see there). */
+/** W3 for every tool; the orchestrators and the replicas load through scripts/ts-cache.js (see there). */
 function runW3(): Record<Tool, ChildResult> {
   const results = {} as Record<Tool, ChildResult>;
   for (const tool of TOOLS) {
@@ -407,9 +407,9 @@ function loadNote(): string {
 }
 
 function runWorkloads() {
-  // ts-cache.js's folder: one compilation per file and bench run.
+  // scripts/ts-cache.js's folder: one compilation per file and bench run.
   const tsCache = tempDir('ts-cache');
-  process.env.BENCH_TS_CACHE = tsCache.dir;
+  process.env.TS_CACHE_DIR = tsCache.dir;
   try {
     const w1 = runW1();
     const w2 = runW2();
@@ -438,7 +438,7 @@ function main(): void {
     '# Benchmark results',
     '',
     ...(QUICK
-      ? ['**BENCH_QUICK=1 smoke run: tiny sizes, one run each, every process loaded through bench/ts-cache.js. These figures are not meaningful; run `npm run bench`.**', '']
+      ? ['**BENCH_QUICK=1 smoke run: tiny sizes, one run each, every process loaded through scripts/ts-cache.js. These figures are not meaningful; run `npm run bench`.**', '']
       : []),
     `Date: ${new Date().toISOString()}. Whole run: ${seconds} s. Written by \`npm run bench\` (bench/run.ts); overwritten on every run.`,
     '',
@@ -481,7 +481,7 @@ function main(): void {
     "  take no lock on SQLite. Every `up` first appends its number to a log file (O_APPEND): \"exactly once\" = each `up` ran",
     '  once (a second run that failed and rolled back still counts) and the history and the schema hold every migration.',
     '  A failed process = non-zero exit; its error is listed under the table. CPU = all replicas, from their release on.',
-    `  ${W3_RUNS} run(s) for the module, ${W3_PEER_RUNS} per peer, each on a new file. The replicas load through bench/ts-cache.js (see W4).`,
+    `  ${W3_RUNS} run(s) for the module, ${W3_PEER_RUNS} per peer, each on a new file. The replicas load through scripts/ts-cache.js (see W4).`,
     `- **W4 crash**: a process applies ${W4_N} ordinary transactional migrations, each slowed by a ${W4_BUSY_MS} ms busy loop in \`up\` so`,
     `  that the kill lands inside a migration's transaction, and gets SIGKILL once ${W4_KILL_AFTER} \`up\` calls have started (the`,
     '  log of W3). Then a fresh process with the same migrations (no busy loop) is timed from its spawn to its exit:',
@@ -489,7 +489,7 @@ function main(): void {
     "  loading\" = Node's start and loading the code, up to the call that migrates. \"Run again\" = migrations whose \`up\`",
     '  ran in both processes: the one the kill interrupted, or all of a batch transaction the crash rolled back.',
     `  Module: median of ${W4_RUNS} crash(es); peers: one each. W3 and W4 processes load TypeScript through`,
-    '  bench/ts-cache.js: the compilation `ts-node` does, cached on disk for the run, so only the first process of a tool pays',
+    '  scripts/ts-cache.js: the compilation `ts-node` does, cached on disk for the run, so only the first process of a tool pays',
     '  the ~2 s it costs and the others start like an app running its compiled build.',
     `- **W5 backup**: a database of about ${W5_MIB} MiB (three tables of random text, four indexes), built once per bench`,
     "  run in a temp dir. module = the library's `BackupService.write()` (VACUUM INTO a temp file, `quick_check` or",

@@ -132,11 +132,11 @@ export function report(samples: Sample[], extra?: Record<string, number[]>, note
 
 /**
  * The command line of `bench/<script>.ts` in a fresh Node process, run from the root by ts-node,
- * or with `cached` by ts-cache.js (the same compilation, cached across processes: for processes
+ * or with `cached` by scripts/ts-cache.js (the same compilation, cached across processes: for processes
  * whose start-up counts).
  */
 export function scriptArgs(script: string, args: (string | number)[], loader: 'ts-node' | 'cached' = 'ts-node'): string[] {
-  const register = loader === 'cached' ? join(ROOT, 'bench', 'ts-cache.js') : 'ts-node/register/transpile-only';
+  const register = loader === 'cached' ? join(ROOT, 'scripts', 'ts-cache.js') : 'ts-node/register/transpile-only';
   // --expose-gc lets a script that measures several runs start each from a collected heap.
   return ['--expose-gc', '-r', register, join(ROOT, 'bench', `${script}.ts`), ...args.map(String)];
 }

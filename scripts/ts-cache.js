@@ -1,13 +1,14 @@
 /**
- * Require hook for the processes whose start is part of a figure or weighs on the run's time
- * (W3's replicas, W4's processes): TypeScript compiled as `ts-node/register/transpile-only` does
- * (the root tsconfig's options, one file at a time with `transpileModule`), but cached on disk by
- * path and content. Only the first process to load a file pays for loading TypeScript and
+ * Require hook for the many short-lived TypeScript processes the tests and the benchmarks spawn
+ * (replicas, crash victims, CLI runs): TypeScript compiled as `ts-node/register/transpile-only`
+ * does (the root tsconfig's options, one file at a time with `transpileModule`), but cached on
+ * disk by path and content. Only the first process to load a file pays for loading TypeScript and
  * compiling it (about 2 s for the library under ts-node); later ones start like an app running its
- * compiled build, which is what W4's "including the process start" is about.
+ * compiled build, which is what the benchmark's W4 "including the process start" is about.
  *
- * BENCH_TS_CACHE names the cache folder (run.ts makes one per bench run and removes it); without
- * it every file is compiled in every process, as under ts-node. Plain JavaScript: it is the loader.
+ * TS_CACHE_DIR names the cache folder (bench/run.ts and Jest's global set-up make one per run and
+ * remove it); without it every file is compiled in every process, as under ts-node. Plain
+ * JavaScript: it is the loader.
  */
 'use strict';
 const { createHash } = require('node:crypto');
@@ -15,7 +16,7 @@ const { mkdirSync, readFileSync, renameSync, writeFileSync } = require('node:fs'
 const { join, resolve } = require('node:path');
 
 const ROOT = resolve(__dirname, '..');
-const CACHE = process.env.BENCH_TS_CACHE;
+const CACHE = process.env.TS_CACHE_DIR;
 let compilerOptions;
 
 function compile(source, fileName) {
