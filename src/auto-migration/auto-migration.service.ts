@@ -66,15 +66,15 @@ export class AutoMigrationService {
    * restored a backup): `'applied'` records the interrupted `transaction: false` migration as
    * applied (its changes are all in place); `'rolled-back'` clears the attempt so that it runs
    * again (none of its changes are in place). Takes the migration lock, then runs whatever is
-   * pending, as a start would. Rejects with `NothingToResolveError` if `name` has no
+   * pending, as a start would (unless `{ apply: false }`: the CLI leaves that to `up`). Rejects with `NothingToResolveError` if `name` has no
    * interrupted attempt.
    */
-  async resolve(name: string, resolution: 'applied' | 'rolled-back'): Promise<MigrationStatus> {
+  async resolve(name: string, resolution: 'applied' | 'rolled-back', options: { apply?: boolean } = {}): Promise<MigrationStatus> {
     if (resolution !== 'applied' && resolution !== 'rolled-back') {
       throw new InvalidArgumentError('resolve()', 'resolution', "'applied' or 'rolled-back'", resolution);
     }
     await this.runner.resolve(name, resolution, (interrupted) => new NothingToResolveError(name, interrupted));
-    await this.startup.runWithPolicy();
+    if (options.apply !== false) await this.startup.runWithPolicy();
     return this.getStatus();
   }
 
@@ -94,12 +94,28 @@ export class AutoMigrationService {
    * Accepts the current checksums of every applied migration and clears every interrupted
    * attempt, after a backup, recording when it was done (`migration_meta.last_repair_at`). For a
    * `ChecksumMismatchError` caused by formatting, or by a new TypeScript version or build tool,
-   * once you have checked that no migration's meaning changed. Then runs what is pending.
+   * once you have checked that no migration's meaning changed. Then runs what is pending (unless
+   * `{ apply: false }`).
    */
-  async repair(): Promise<RepairResult> {
+  async repair(options: { apply?: boolean } = {}): Promise<RepairResult> {
     const result = await this.repairer.repair();
-    await this.startup.runWithPolicy();
+    if (options.apply !== false) await this.startup.runWithPolicy();
     return result;
+  }
+
+  /**
+   * The status after the checks a start makes before applying anything (the module's tables,
+   * checksums, interrupted `transaction: false` migrations, out-of-order migrations), read without
+   * the lock; applies and writes nothing. A problem shows as `state: 'failed'` with `lastError`,
+   * as it would after a start: for the CLI's `status`, and for a deployment gate.
+   */
+  async check(): Promise<MigrationStatus> {
+    try {
+      await this.runner.preflight();
+    } catch (error) {
+      this.state.runFailed(error);
+    }
+    return this.getStatus();
   }
 
   /**

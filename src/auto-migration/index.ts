@@ -13,7 +13,7 @@ export type { RepairResult } from './runner/repair.service';
 export type { RevertOptions, RevertResult } from './runner/revert.service';
 export type { BaselineResult } from './runner/baseline.service';
 export type { DryRunReport } from './runner/dry-run.service';
-export type { CopyRunMigration as DryRunMigration } from './runner/copy-run';
+export type { CopyRunMigration as DryRunMigration, CopyRunStatement as DryRunStatement } from './runner/copy-run';
 export type { UnlockResult } from './lock/unlock.service';
 export type { ArchiveResult } from './history/history-archive.service';
 export * from './errors';

@@ -193,8 +193,9 @@ describe('operations of AutoMigrationService (the CLI commands)', () => {
           ['002_rows', true],
           ['003_vacuum', false],
         ]);
-        expect(report.migrations[0].statements).toEqual(['CREATE TABLE items (id INTEGER PRIMARY KEY, label TEXT)', "INSERT INTO items (label) VALUES ('first')"]);
-        expect(report.migrations[1].statements).toEqual(['VACUUM']);
+        expect(report.migrations[0].statements.map((st) => st.sql)).toEqual(['CREATE TABLE items (id INTEGER PRIMARY KEY, label TEXT)', "INSERT INTO items (label) VALUES ('first')"]);
+        expect(report.migrations[1].statements.map((st) => st.sql)).toEqual(['VACUUM']);
+        for (const st of report.migrations[0].statements) expect(st.durationMs).toBeGreaterThanOrEqual(0);
         expect(readFileSync(t.db).equals(before)).toBe(true);
         expect(historyNames(t.db)).toEqual(['001_a']);
         expect(readdirSync(t.dir.file('backups'))).toEqual([]);
@@ -216,8 +217,81 @@ describe('operations of AutoMigrationService (the CLI commands)', () => {
         const before = readFileSync(t.db);
         const report = await service.dryRun();
         expect(report.failed).toEqual({ migration: '002_bad', code: 'MIGRATION_FAILED', message: expect.stringContaining('no such table: missing_table') });
-        expect(report.migrations.at(-1)!.statements[0]).toBe('CREATE TABLE ok (id INTEGER);');
+        expect(report.migrations.at(-1)!.statements[0].sql).toBe('CREATE TABLE ok (id INTEGER);');
         expect(readFileSync(t.db).equals(before)).toBe(true);
+      } finally {
+        await app.close();
+      }
+    });
+    it('rehearses a table rebuild under a foreign key as the run does (enforcement off, violations checked)', async () => {
+      const parentAndChild = migration('001_tables', (db) => {
+        db.exec('CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT); CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER REFERENCES users(id) ON DELETE CASCADE)');
+        db.exec("INSERT INTO users VALUES (1, 'a@example.com'); INSERT INTO posts VALUES (1, 1)");
+      });
+      // SQLite's documented rebuild: with enforcement on, DROP TABLE users would fail (or cascade).
+      const rebuild = migration('002_rebuild_users', (db) => {
+        db.exec('CREATE TABLE users_new (id INTEGER PRIMARY KEY, email TEXT NOT NULL DEFAULT \'\'); INSERT INTO users_new SELECT id, email FROM users; DROP TABLE users; ALTER TABLE users_new RENAME TO users');
+      });
+      const orphan = migration('003_orphan', (db) => {
+        db.exec('INSERT INTO posts VALUES (2, 99)');
+      });
+      const { app, service } = await serviceFor({ database: t.db, backup: false }, [parentAndChild, rebuild, orphan]);
+      try {
+        await service.migrate({ to: '001_tables' });
+        const report = await service.dryRun();
+        expect(report.migrations.map((m) => m.name)).toEqual(['002_rebuild_users', '003_orphan']);
+        expect(report.failed).toMatchObject({ migration: '003_orphan', code: 'FOREIGN_KEY_VIOLATION' });
+        expect((await service.dryRun({ to: '002_rebuild_users' })).failed).toBeNull();
+        await service.migrate({ to: '002_rebuild_users' });
+        expect(inspect(t.db, (d) => d.prepare('SELECT COUNT(*) FROM posts').pluck().get())).toBe(1);
+      } finally {
+        await app.close();
+      }
+    });
+
+    it('makes the checks a run makes first: a changed checksum fails the dry run as it would fail up', async () => {
+      const first = await serviceFor({ database: t.db, backup: false }, [migration('001_a')]);
+      await first.service.migrate();
+      await first.app.close();
+      // The helper's classes share one method source, so the change is an explicit checksum.
+      const changed = migration('001_a', undefined, { checksum: 'changed-since-applied' });
+      const { app, service } = await serviceFor({ database: t.db, backup: false }, [changed, migration('002_b')]);
+      try {
+        await expect(service.dryRun()).rejects.toMatchObject({ code: 'CHECKSUM_MISMATCH' });
+        const status = await service.check();
+        expect(status.state).toBe('failed');
+        expect(status.lastError).toMatchObject({ code: 'CHECKSUM_MISMATCH' });
+        // The down() of changed code is not trusted either.
+        await expect(service.revert()).rejects.toMatchObject({ code: 'CHECKSUM_MISMATCH' });
+        expect(historyNames(t.db)).toEqual(['001_a']);
+      } finally {
+        await app.close();
+      }
+    });
+  });
+
+  describe('check(), and options of repair() and migrate()', () => {
+    it('check() reports an up-to-date or pending database as getStatus() does, and changes nothing', async () => {
+      const { app, service } = await serviceFor({ database: t.db, backup: false }, reversible());
+      try {
+        expect((await service.check()).state).toBe('pending');
+        expect(tableNames(t.db)).toEqual([]);
+        await service.migrate();
+        expect((await service.check()).state).toBe('up-to-date');
+      } finally {
+        await app.close();
+      }
+    });
+
+    it('repair({ apply: false }) leaves pending migrations for up; migrate({ to: typo }) rejects even with failOnError: false', async () => {
+      const { app, service } = await serviceFor({ database: t.db, backup: false, failOnError: false }, reversible());
+      try {
+        await service.migrate({ to: '001_a' });
+        await service.repair({ apply: false });
+        expect(historyNames(t.db)).toEqual(['001_a']);
+        await expect(service.migrate({ to: '002_typo' })).rejects.toThrow(UnknownMigrationError);
+        await service.repair();
+        expect(historyNames(t.db)).toEqual(['001_a', '002_b', '003_c']);
       } finally {
         await app.close();
       }

@@ -8,8 +8,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 export const REPO_ROOT = resolve(__dirname, '..', '..');
 export const REPO_TSCONFIG = join(REPO_ROOT, 'tsconfig.json');
 
-// Resolved from the repo, so `-r` works whatever the child's working directory is.
-const TS_NODE_REGISTER = require.resolve('ts-node/register/transpile-only', { paths: [REPO_ROOT] });
+// Resolved from the repo, so `-r` works whatever the child's working directory is. Within a test
+// run (TS_CACHE_DIR, set by test/global-setup.js) children compile through the shared cache of
+// scripts/ts-cache.js, the same compilation as ts-node's transpile-only mode, paid once per file.
+const TS_NODE_REGISTER = process.env.TS_CACHE_DIR
+  ? join(REPO_ROOT, 'scripts', 'ts-cache.js')
+  : require.resolve('ts-node/register/transpile-only', { paths: [REPO_ROOT] });
 const TSCONFIG_PATHS_REGISTER = require.resolve('tsconfig-paths/register', { paths: [REPO_ROOT] });
 
 export interface ExitResult {
@@ -115,7 +119,7 @@ export function spawnProcess(command: string, args: string[], options: Omit<Spaw
 }
 
 /**
- * Runs a TypeScript file with `node -r ts-node/register/transpile-only` (plus
+ * Runs a TypeScript file with `node -r ts-node/register/transpile-only` or its cached equivalent (plus
  * `-r tsconfig-paths/register` with `paths: true`, for code that imports
  * 'nestjs-auto-migration' by package name). ts-node and tsconfig-paths read the repo's tsconfig
  * whatever the working directory is.

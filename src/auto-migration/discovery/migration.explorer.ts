@@ -22,21 +22,22 @@ export class MigrationExplorer {
   ) {}
 
   explore(): MigrationDefinition[] {
-    const candidates = this.discovery
-      .getProviders()
-      .filter((wrapper) => typeof wrapper.metatype === 'function' && !wrapper.inject)
-      .filter((wrapper) => Reflect.getMetadata(MIGRATION_METADATA, wrapper.metatype as object) !== undefined)
-      .map(toCandidate);
+    // One metadata lookup per provider: an app may list thousands of migrations.
+    const candidates = this.discovery.getProviders().flatMap((wrapper) => {
+      if (typeof wrapper.metatype !== 'function' || wrapper.inject) return [];
+      const metadata: unknown = Reflect.getMetadata(MIGRATION_METADATA, wrapper.metatype);
+      return metadata === undefined ? [] : [toCandidate(wrapper, metadata)];
+    });
     const sql = this.options.migrationsDir === null ? undefined : readSqlMigrations(this.options.migrationsDir);
     return validateMigrations(candidates, sql);
   }
 }
 
-function toCandidate(wrapper: InstanceWrapper): MigrationCandidate {
+function toCandidate(wrapper: InstanceWrapper, metadata: unknown): MigrationCandidate {
   const type = wrapper.metatype as MigrationCandidate['type'];
   return {
     type,
-    metadata: Reflect.getMetadata(MIGRATION_METADATA, type),
+    metadata,
     // Only the declared scope is known before instantiation; asking Nest for the whole tree now
     // would cache an answer computed before its dependencies are known.
     isSingleton: wrapper.scope !== Scope.REQUEST && !wrapper.isTransient,

@@ -2,13 +2,20 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { Logger } from '@nestjs/common';
 import type { Database } from 'better-sqlite3';
+import { LOG_CONTEXT } from '../auto-migration.constants';
 import type { SqlitePragmas } from '../auto-migration.options';
 import { makePrivateFolder } from '../backup/private-files';
 import { openSqlite } from '../database/open-sqlite';
 import type { MigrationDefinition } from '../discovery/migration-definition';
 import { SqliteDriver } from '../driver/sqlite/sqlite-driver';
+import { ForeignKeyViolationError } from '../errors/foreign-key-violation.error';
 import { step } from './database-step';
+import { ForeignKeyGuard } from './foreign-key-guard';
+
+/** Statement times to a hundredth of a millisecond: most take well under one. */
+const round = (ms: number) => Math.round(ms * 100) / 100;
 
 /** One migration as it ran on a copy. */
 export interface CopyRunMigration {
@@ -17,8 +24,19 @@ export interface CopyRunMigration {
   readonly description: string;
   readonly transaction: boolean;
   readonly durationMs: number;
-  /** Every statement it issued, in order, as SQLite ran them (parameters expanded). */
-  readonly statements: string[];
+  /**
+   * Every statement it issued, in order, as SQLite ran them (parameters expanded; an `exec()` of
+   * several statements, such as a `.sql` file, gives one entry per statement, a trigger body staying
+   * inside its CREATE TRIGGER), each with the time from its start to the next statement's start
+   * (or the migration's end).
+   */
+  readonly statements: CopyRunStatement[];
+}
+
+/** A statement a migration issued on the copy. */
+export interface CopyRunStatement {
+  readonly sql: string;
+  readonly durationMs: number;
 }
 
 /** What applying migrations to a copy did: the ones that ran, and the one that failed, if any. */
@@ -55,27 +73,35 @@ export async function runOnCopy(
       writeFileSync(copy, '', { mode: 0o600, flag: 'wx' });
       source.prepare('VACUUM INTO ?').run(copy);
     });
-    let capture: string[] | null = null;
-    const connection = openSqlite(copy, pragmas, { verbose: (sql) => capture?.push(String(sql)) });
+    let capture: { sql: string; at: number }[] | null = null;
+    const connection = openSqlite(copy, pragmas, { verbose: (sql) => capture?.push({ sql: String(sql), at: performance.now() }) });
     try {
       const driver = new SqliteDriver(connection);
+      const logger = new Logger(LOG_CONTEXT);
       for (const migration of migrations) {
-        const statements: string[] = [];
+        const issued: { sql: string; at: number }[] = [];
         const started = performance.now();
+        // As the runner does: foreign keys off around it (a table rebuild must not cascade), new violations refused.
+        const guard = await ForeignKeyGuard.around(driver, migration, logger);
         try {
           if (migration.transaction) driver.begin();
-          capture = statements;
+          capture = issued;
           await migration.instance().up(connection as never);
           capture = null;
+          const added = await guard.added([migration.name]);
+          if (added.size > 0 && migration.transaction) throw new ForeignKeyViolationError([migration.name], added);
           if (migration.transaction) driver.commit();
         } catch (cause) {
           capture = null;
           driver.rollback();
           return { migrations: ran, failure: { migration: migration.name, cause } };
         } finally {
+          await guard.restore();
           // The failed one is listed too, with the statements it issued before it failed.
+          const ended = performance.now();
+          const statements = issued.map(({ sql, at }, i) => ({ sql, durationMs: round((issued[i + 1]?.at ?? ended) - at) }));
           const { name, version, description, transaction } = migration;
-          ran.push({ name, version, description, transaction, durationMs: Math.round(performance.now() - started), statements });
+          ran.push({ name, version, description, transaction, durationMs: Math.round(ended - started), statements });
         }
       }
       return { migrations: ran, failure: null };

@@ -1,14 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Database } from 'better-sqlite3';
-import { DISCOVERED_MIGRATIONS, MIGRATION_DRIVER, RESOLVED_OPTIONS } from '../auto-migration.constants';
+import { MIGRATION_DRIVER, RESOLVED_OPTIONS } from '../auto-migration.constants';
 import type { ResolvedAutoMigrationOptions } from '../auto-migration.options';
 import { BackupService } from '../backup/backup.service';
-import type { MigrationDefinition } from '../discovery/migration-definition';
 import type { MigrationDriver } from '../driver/migration-driver';
 import { AutoMigrationError, describeCause } from '../errors/auto-migration.error';
-import { UnknownMigrationError } from '../errors/unknown-migration.error';
 import { type CopyRunMigration, runOnCopy } from './copy-run';
-import { step } from './database-step';
+import { MigrationRunner } from './migration.runner';
 
 /** What `up --dry-run` found. */
 export interface DryRunReport {
@@ -21,25 +19,21 @@ export interface DryRunReport {
 /**
  * Applies what is pending to a temporary copy of the database and reports every statement each
  * migration issued. The live file is only read (it stays byte-identical): no lock, no lease, no
- * history row, no backup. Side effects of injected services are not rehearsed.
+ * history row, no backup. The checks a run makes first (checksums, interrupted attempts, out of
+ * order) are made first here too. Side effects of injected services are not rehearsed.
  */
 @Injectable()
 export class DryRunService {
   constructor(
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAutoMigrationOptions,
-    @Inject(DISCOVERED_MIGRATIONS) private readonly migrations: readonly MigrationDefinition[],
     @Inject(MIGRATION_DRIVER) private readonly driver: MigrationDriver,
+    private readonly runner: MigrationRunner,
     private readonly backup: BackupService,
   ) {}
 
   async dryRun(options: { to?: string } = {}): Promise<DryRunReport> {
-    const to = options?.to;
-    const limit = to === undefined ? this.migrations.length - 1 : this.migrations.findIndex((m) => m.name === to);
-    if (limit < 0) throw new UnknownMigrationError(String(to), 'in the code');
-    // Reading creates nothing: a database without our tables has an empty history.
-    const history = await step('read the migration history', () => this.driver.readHistory());
-    const applied = new Set(history.map((h) => h.name));
-    const pending = this.migrations.filter((m, index) => index <= limit && !applied.has(m.name));
+    // The checks a run makes first: a dry run must not promise what `up` would refuse.
+    const pending = await this.runner.preflight(options?.to);
     if (pending.length === 0) return { migrations: [], failed: null };
     for (const migration of pending) migration.instance();
     const run = await runOnCopy(this.driver.connection as Database, this.options.database, this.options.pragmas, pending, this.backup.folder);

@@ -79,6 +79,25 @@ export class MigrationRunner {
     return this.pendingAfter(history);
   }
 
+  /**
+   * What a run would apply now (all, or up to and including `to`), after the checks a run makes
+   * before applying anything: tables that are ours, checksums, interrupted attempts, out-of-order
+   * migrations. Reads without the lock (waiting on another process's commit like any read) and
+   * writes nothing; throws what a run would throw. For `check()` and the dry run.
+   */
+  async preflight(to?: string): Promise<MigrationDefinition[]> {
+    const limit = to === undefined ? undefined : this.positionOf(to);
+    await step('inspect the module tables', () => this.driver.assertTablesAreOurs());
+    const history = await step('read the migration history', () => this.driver.readHistory());
+    this.state.setHistory(history);
+    this.validateChecksums(history);
+    const attempts = await step('read interrupted migrations', () => this.driver.readAttempts());
+    if (attempts.length > 0) throw new InterruptedMigrationError(attempts);
+    const pending = this.pendingAfter(history, limit);
+    this.rejectOutOfOrder(pending, history);
+    return pending;
+  }
+
   /** Every migration of the code, in order: what counts as pending when the history cannot be read. */
   names(): string[] {
     return this.migrations.map((m) => m.name);

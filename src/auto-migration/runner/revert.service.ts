@@ -1,6 +1,8 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { performance } from 'node:perf_hooks';
-import { DISCOVERED_MIGRATIONS, LOG_CONTEXT, MIGRATION_DRIVER } from '../auto-migration.constants';
+import { DISCOVERED_MIGRATIONS, LOG_CONTEXT, MIGRATION_DRIVER, RESOLVED_OPTIONS } from '../auto-migration.constants';
+import type { ResolvedAutoMigrationOptions } from '../auto-migration.options';
+import { ChecksumMismatchError } from '../errors/checksum-mismatch.error';
 import { BackupService } from '../backup/backup.service';
 import type { MigrationDefinition } from '../discovery/migration-definition';
 import type { HistoryRecord, MigrationDriver } from '../driver/migration-driver';
@@ -14,7 +16,7 @@ import { UnknownMigrationError } from '../errors/unknown-migration.error';
 import { MigrationLease } from '../lock/migration-lease';
 import { inTransaction, step } from './database-step';
 import { ForeignKeyGuard } from './foreign-key-guard';
-import { newestOf } from './history';
+import { checksumMismatches, newestOf } from './history';
 import { MigrationOperations } from './migration-operations';
 
 /** What `revert()` undid. */
@@ -36,7 +38,8 @@ export interface RevertOptions {
 /**
  * Reverts applied migrations through their `down()`, newest first, under the lock, after a
  * backup. Every migration on the way is checked first: if one has no `down()` (or is not in the
- * code, or is archived), nothing is reverted. Each `down()` runs in a transaction with the
+ * code, or is archived, or its code changed since it was applied while `validateChecksums` is
+ * true), nothing is reverted. Each `down()` runs in a transaction with the
  * deletion of its history row, with the same foreign-key check as `up()`.
  */
 @Injectable()
@@ -44,6 +47,7 @@ export class RevertService {
   private readonly logger = new Logger(LOG_CONTEXT);
 
   constructor(
+    @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAutoMigrationOptions,
     @Inject(DISCOVERED_MIGRATIONS) private readonly migrations: readonly MigrationDefinition[],
     @Inject(MIGRATION_DRIVER) private readonly driver: MigrationDriver,
     private readonly lease: MigrationLease,
@@ -65,6 +69,9 @@ export class RevertService {
     const attempts = await step('read interrupted migrations', () => this.driver.readAttempts());
     if (attempts.length > 0) throw new InterruptedMigrationError(attempts);
     const targets = this.targets(history, steps, to);
+    // The down() of code that changed since its up() ran may not undo what that up() did.
+    const changed = this.options.validateChecksums === true ? checksumMismatches(this.migrations, targets) : [];
+    if (changed.length > 0) throw new ChecksumMismatchError(changed);
     if (targets.length === 0) {
       this.logger.log('Revert: no applied migration to revert');
       return { reverted: [], backup: null };

@@ -18,6 +18,8 @@ import { ForeignHistoryTableError } from '../errors/foreign-history-table.error'
 import { InvalidMigrationError } from '../errors/invalid-migration.error';
 import { OutOfOrderMigrationError } from '../errors/out-of-order-migration.error';
 import { PendingMigrationsError } from '../errors/pending-migrations.error';
+import { UnknownMigrationError } from '../errors/unknown-migration.error';
+import { InvalidArgumentError } from '../errors/invalid-argument.error';
 import { ShuttingDownError } from '../errors/shutting-down.error';
 import { MigrationOperations } from '../runner/migration-operations';
 import { MigrationRunner } from '../runner/migration.runner';
@@ -28,7 +30,15 @@ import { FailureExit } from './failure-exit';
  * Failures that stop start-up whatever `failOnError` says: code that cannot run, contradicts the
  * history, or a database that is not ours to migrate, are deployment mistakes, not runtime failures.
  */
-const ALWAYS_FATAL = [InvalidMigrationError, OutOfOrderMigrationError, ForeignHistoryTableError, ChecksumMismatchError];
+const ALWAYS_FATAL = [
+  InvalidMigrationError,
+  OutOfOrderMigrationError,
+  ForeignHistoryTableError,
+  ChecksumMismatchError,
+  // A caller's mistake (`migrate({ to: 'typo' })`), not a runtime failure.
+  UnknownMigrationError,
+  InvalidArgumentError,
+];
 
 /** How soon to read the history again while another process commits. */
 const BUSY_RETRY_MS = 50;

@@ -134,9 +134,11 @@ export class SqliteDriver implements MigrationDriver {
   }
 
   setForeignKeys(on: boolean): boolean {
-    const previous = this.connection.pragma('foreign_keys', { simple: true }) === 1;
+    // Prepared once and reused, like every statement of the per-migration path: db.pragma() would
+    // compile the statement again on every call, which costs more than running it.
+    const previous = (this.statement('PRAGMA foreign_keys').get() as { foreign_keys: number }).foreign_keys === 1;
     // A no-op inside a transaction: the runner calls this before BEGIN and after COMMIT.
-    this.connection.pragma(`foreign_keys = ${on ? 'ON' : 'OFF'}`);
+    if (previous !== on) this.statement(`PRAGMA foreign_keys = ${on ? 'ON' : 'OFF'}`).run();
     return previous;
   }
 
@@ -144,7 +146,7 @@ export class SqliteDriver implements MigrationDriver {
     const counts = new Map<string, number>();
     const count = (rows: { table: string }[]) => rows.forEach((row) => counts.set(row.table, (counts.get(row.table) ?? 0) + 1));
     try {
-      count(this.connection.pragma('foreign_key_check') as { table: string }[]);
+      count(this.statement('PRAGMA foreign_key_check').all() as { table: string }[]);
       return { counts, unchecked: [] };
     } catch (error) {
       if (!/foreign key mismatch/i.test(describeCause(error))) throw error;
