@@ -43,9 +43,13 @@ const create = (cwd: string, ...args: string[]) => runCli(['create', ...args], {
 
 describe('nest-auto-migration create', () => {
   it('writes a @Migration class numbered 001 in an empty folder, with the version of package.json, and says where to list it', async () => {
-    const configured = project({ name: 'app', version: '1.4.0', nestAutoMigration: { migrationsDir: 'src/migrations' } });
+    const configured = project({ name: 'app', version: '1.4.0', nestAutoMigration: { classesDir: 'src/migrations', sqlDir: 'sql' } });
     const plain = project({ name: 'app', version: '2.0.0-rc.1' });
     const [run, defaultDir] = await Promise.all([create(configured, 'AddTags'), create(plain, 'create-users')]);
+    // A second `create AddTags` in the same folder: refused, whatever the number would be.
+    const again = await create(configured, 'add tags');
+    expect(expectError(again, 'CREATE_REFUSED')).toContain(`${join(configured, 'src', 'migrations', '001_add_tags.ts')} already has the name "add_tags"`);
+    expect(readdirSync(join(configured, 'src', 'migrations'))).toEqual(['001_add_tags.ts']);
 
     expectExit(run, 0);
     expect(run.stderr).toBe('');
@@ -103,9 +107,14 @@ describe('nest-auto-migration create', () => {
     expect(stamp! >= before && stamp! <= after).toBe(true);
   });
 
-  it('--sql writes NNN_name.sql with the version header and NNN_name.down.sql, and says migrationsDir must point there', async () => {
-    const cwd = project({ version: '1.4.0' }, { 'sql/001_init.sql': '-- version: 1.0.0\nCREATE TABLE t (id INTEGER);\n' });
-    const run = await create(cwd, 'add notes', '--sql', '--dir', 'sql');
+  it('--sql writes NNN_name.sql with the version header and NNN_name.down.sql in sqlDir, and says migrationsDir must point there', async () => {
+    const cwd = project(
+      { version: '1.4.0', nestAutoMigration: { sqlDir: 'sql' } },
+      { 'sql/001_init.sql': '-- version: 1.0.0\nCREATE TABLE t (id INTEGER);\n' },
+    );
+    const unconfigured = project({ version: '1.4.0', nestAutoMigration: { classesDir: 'src/migrations' } });
+    const renamed = project({ version: '1.4.0', nestAutoMigration: { migrationsDir: 'migrations' } });
+    const [run, noFolder, oldKey] = await Promise.all([create(cwd, 'add notes', '--sql'), create(unconfigured, 'add notes', '--sql'), create(renamed, 'x')]);
     expectExit(run, 0);
     expect(run.stdout).toContain('Created sql/002_add_notes.sql and sql/002_add_notes.down.sql (migration 002_add_notes, version 1.4.0).');
     expect(run.stdout).toContain('migrationsDir option: it must point at sql.');
@@ -113,6 +122,11 @@ describe('nest-auto-migration create', () => {
     expect(up.split('\n').slice(0, 2)).toEqual(['-- version: 1.4.0', '-- description:']);
     expect(up).toContain('-- transaction: false');
     expect(readFileSync(join(cwd, 'sql', '002_add_notes.down.sql'), 'utf8')).toMatch(/^-- Reverts the migration/);
+
+    // SQL files run only from the module's migrationsDir: no guessed folder.
+    expect(expectError(noFolder, 'USAGE')).toContain('create --sql: no folder for SQL files: pass --dir DIR, or set "nestAutoMigration": { "sqlDir": "..." }');
+    expect(readdirSync(unconfigured)).toEqual(['package.json']);
+    expect(expectError(oldKey, 'CONFIG_INVALID')).toContain('"migrationsDir" is replaced by "classesDir" (where create writes classes) and "sqlDir"');
   });
 
   it('refuses to overwrite, to number a folder of mixed widths or a used-up width, and a name with a prefix; says when the version is missing', async () => {
@@ -121,13 +135,15 @@ describe('nest-auto-migration create', () => {
     const full = project({ version: '1.0.0' }, { 'migrations/999_a.ts': '' });
     const noVersion = project({ name: 'app' });
     const noPackage = project(null);
-    const [overwrite, widths, usedUp, prefixed, unversioned, unpackaged] = await Promise.all([
-      create(orphan, 'add_tags', '--sql'),
+    const clash = project({ version: '1.0.0' }, { 'migrations/001_misc.ts': 'export class AddTags {}\n' });
+    const [overwrite, widths, usedUp, prefixed, unversioned, unpackaged, sameClass] = await Promise.all([
+      create(orphan, 'add_tags', '--sql', '--dir', 'migrations'),
       create(mixed, 'c'),
       create(full, 'c'),
       create(orphan, '004_add_tags'),
       create(noVersion, 'first'),
-      create(noPackage, 'first', '--sql'),
+      create(noPackage, 'first', '--sql', '--dir', 'migrations'),
+      create(clash, 'AddTags'),
     ]);
 
     expect(expectError(overwrite, 'CREATE_REFUSED')).toContain(`${join(orphan, 'migrations', '003_add_tags.down.sql')} already exists; nothing was written`);
@@ -136,6 +152,8 @@ describe('nest-auto-migration create', () => {
     expect(expectError(widths, 'CREATE_REFUSED')).toContain('the folder mixes prefix widths (2_a.ts, 010_b.ts)');
     expect(expectError(usedUp, 'CREATE_REFUSED')).toContain("3-digit numbering is used up (newest 999)");
     expect(expectError(prefixed, 'USAGE')).toContain('create: give the name without a prefix ("add_tags")');
+    expect(expectError(sameClass, 'CREATE_REFUSED')).toContain(`${join(clash, 'migrations', '001_misc.ts')} already declares a class AddTags`);
+    expect(readdirSync(join(clash, 'migrations'))).toEqual(['001_misc.ts']);
     for (const [dir, count] of [[mixed, 2], [full, 1]] as const) expect(readdirSync(join(dir, 'migrations'))).toHaveLength(count);
 
     expectExit(unversioned, 0);
@@ -152,7 +170,7 @@ describe('nest-auto-migration create', () => {
     const db = join(app, 'app.db');
     mkdirSync(app, { recursive: true });
     try {
-      writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', version: '3.1.0', nestAutoMigration: { migrationsDir: 'migrations', module: 'app.module.ts' } }));
+      writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', version: '3.1.0', nestAutoMigration: { classesDir: 'migrations', sqlDir: 'migrations', module: 'app.module.ts' } }));
       expectExit(await create(app, 'CreateTags'), 0);
       expectExit(await create(app, 'create notes', '--sql'), 0);
 

@@ -1,6 +1,6 @@
-import { existsSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join, relative } from 'node:path';
+import { basename, join, relative } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { type CliRun, killStrayChildren, REPO_ROOT, runCli, spawnProcess } from '../helpers/child-process';
 import { CLEARED_LEASE, historyNames, inspect, tableNames } from '../helpers/sqlite';
@@ -16,6 +16,7 @@ jest.setTimeout(120_000);
 
 const FIXTURE = join(REPO_ROOT, 'test', 'fixtures', 'cli', 'app.module.ts');
 const ESM_FIXTURE = join(REPO_ROOT, 'test', 'fixtures', 'cli', 'esm', 'app.module.js');
+const MAIN_FIXTURE = join(REPO_ROOT, 'test', 'fixtures', 'cli', 'main.ts');
 const ALL = ['001_create_users', '002_create_posts', '003_index_and_vacuum', '004_create_tags', '005_seed_tags'];
 
 /** Fails with the run's command line and output unless it exited with `code`. */
@@ -34,10 +35,11 @@ function expectOneErrorLine(run: CliRun, code: string): string {
   return errors[0];
 }
 
-/** The backup files of the test database. */
-function backups(dir: string): string[] {
+/** The backup files in the test folder's backups/ (of `database`'s file name only, if given). */
+function backups(dir: string, database?: string): string[] {
   const folder = join(dir, 'backups');
-  return existsSync(folder) ? readdirSync(folder).filter((f) => f.endsWith('.backup')).sort() : [];
+  const files = existsSync(folder) ? readdirSync(folder).filter((f) => f.endsWith('.backup')).sort() : [];
+  return database === undefined ? files : files.filter((f) => f.startsWith(`${basename(database)}.`));
 }
 
 /** Applied migrations in order; none while the module has not created its tables yet. */
@@ -75,6 +77,10 @@ describe('nest-auto-migration', () => {
       expect(table.stdout).toContain('Applied (0)');
       expect(table.stdout).toContain('Lock: free');
       expect(table.stdout).toContain('Last backup: none');
+      // What the app's code prints while booting (console.log / info) went to stderr.
+      expect(table.stdout).not.toContain('TagSource');
+      expect(table.stderr).toContain('TagSource constructed (console.log from app code)');
+      expect(table.stderr).toContain('TagSource bootstrapped (console.info from app code)');
 
       const json = await cli(['status', '--json']);
       expectExit(json, 1);
@@ -102,6 +108,9 @@ describe('nest-auto-migration', () => {
       expectExit(rest, 0);
       expect(rest.stdout).toMatch(/^Applied 3 migrations:/m);
       expect(rest.stdout).not.toContain('001_create_users');
+      // console.debug inside a migration's injected service: on stderr, not in the answer.
+      expect(rest.stdout).not.toContain('TagSource');
+      expect(rest.stderr).toContain('TagSource.tags() called (console.debug from a migration)');
       expect(historyNames(t.db)).toEqual(ALL);
       expect(backups(t.dir.path)).toEqual([expect.stringMatching(/^app\.db\.\d{8}T\d{9}Z\.002_create_posts\.backup$/)]);
       expect(inspect(t.db, (db) => db.prepare('SELECT label FROM tags ORDER BY id').all())).toEqual([{ label: 'news' }, { label: 'tech' }]);
@@ -126,11 +135,13 @@ describe('nest-auto-migration', () => {
       const run = await cli(['up', '--dry-run']);
       expectExit(run, 0);
       expect(run.stdout).toContain('the live file was not touched');
-      expect(run.stdout).toMatch(/^002_create_posts {2}\(1\.1\.0, \d+ ms\)\n {2}Create posts table\n {4}CREATE TABLE posts \(/m);
+      // Each statement behind its time (from its start to the next one's), in a column.
+      expect(run.stdout).toMatch(/^002_create_posts {2}\(1\.1\.0, \d+ ms\)\n {2}Create posts table\n {4}[\d.]+ ms {2}CREATE TABLE posts \(/m);
       expect(run.stdout).toMatch(
-        /^003_index_and_vacuum {2}\(1\.1\.0, transaction: false, \d+ ms\)\n {2}Index posts, then compact\n {4}CREATE INDEX idx_posts_user ON posts \(user_id\);\n {4}VACUUM;$/m,
+        /^003_index_and_vacuum {2}\(1\.1\.0, transaction: false, \d+ ms\)\n {2}Index posts, then compact\n {4} *[\d.]+ ms {2}CREATE INDEX idx_posts_user ON posts \(user_id\);\n {4} *[\d.]+ ms {2}VACUUM;$/m,
       );
-      expect(run.stdout).toContain("    INSERT INTO tags (label) VALUES ('news');");
+      expect(run.stdout).toMatch(/^ {4} *[\d.]+ ms {2}INSERT INTO tags \(label\) VALUES \('news'\);$/m);
+      expect(run.stdout).not.toContain('TagSource');
       expect(run.stdout).not.toContain('CREATE TABLE users');
       expect(run.stdout).toContain('4 migrations would be applied.');
       expect(run.stdout).toContain('Side effects of injected services are not rehearsed');
@@ -150,10 +161,12 @@ describe('nest-auto-migration', () => {
       expectExit(await cli(['up', '--to', '001_create_users'], {}, dry), 0);
       const dryBefore = readFileSync(dry);
 
-      const [failed, tolerated, dryRun] = await Promise.all([
+      const [failed, tolerated, dryRun, unknown] = await Promise.all([
         cli(['up'], { FAIL_MIGRATION: '004_create_tags' }),
         cli(['up'], { FAIL_MIGRATION: '004_create_tags', FAIL_ON_ERROR: 'false' }, other),
         cli(['up', '--dry-run'], { FAIL_MIGRATION: '002_create_posts' }, dry),
+        // A typo in --to is refused before anything runs, whatever failOnError says.
+        cli(['up', '--to', '004_create_tag'], { FAIL_ON_ERROR: 'false' }, t.dir.file('unknown.db')),
       ]);
 
       expect(expectOneErrorLine(failed, 'MIGRATION_FAILED')).toContain('004_create_tags failed on purpose');
@@ -168,19 +181,35 @@ describe('nest-auto-migration', () => {
       expect(dryRun.stdout).toMatch(/^002_create_posts {2}\(1\.1\.0, \d+ ms\) {2}FAILED$/m);
       expect(readFileSync(dry).equals(dryBefore)).toBe(true);
       expect(historyNames(dry)).toEqual(['001_create_users']);
+
+      expect(expectOneErrorLine(unknown, 'UNKNOWN_MIGRATION')).toContain('004_create_tag');
+      expect(applied(t.dir.file('unknown.db'))).toEqual([]);
     });
   });
 
   describe('down', () => {
     it('reverts the newest migration after a backup, and refuses, changing nothing, when a down() is missing on the way', async () => {
       const partial = t.dir.file('partial.db');
+      const empty = t.dir.file('empty.db');
       await Promise.all([cli(['up']).then((r) => expectExit(r, 0)), cli(['up', '--to', '003_index_and_vacuum'], {}, partial).then((r) => expectExit(r, 0))]);
       const before = readFileSync(t.db);
+      expect(backups(t.dir.path, t.db)).toEqual([]); // migrated from an empty file: nothing to back up
 
-      const [refused, to] = await Promise.all([cli(['down', '--steps', '2']), cli(['down', '--to', '002_create_posts'], {}, partial)]);
+      const [refused, to, nothing] = await Promise.all([
+        cli(['down', '--steps', '2']),
+        cli(['down', '--to', '002_create_posts'], {}, partial),
+        cli(['down'], {}, empty),
+      ]);
       expect(expectOneErrorLine(refused, 'MISSING_DOWN')).toContain('"004_create_tags" (CreateTags) has no down()');
       expect(readFileSync(t.db).equals(before)).toBe(true);
       expect(historyNames(t.db)).toEqual(ALL);
+      // Refused before anything was written, the backup included.
+      expect(backups(t.dir.path, t.db)).toEqual([]);
+
+      // Nothing applied: nothing to revert, and that is no error.
+      expectExit(nothing, 0);
+      expect(nothing.stdout).toContain('Nothing to revert: no migration is applied.');
+      expect(applied(empty)).toEqual([]);
 
       // --to NAME: that one and every one applied after it, newest first (a transaction: false one included).
       expectExit(to, 0);
@@ -192,40 +221,61 @@ describe('nest-auto-migration', () => {
       expectExit(one, 0);
       expect(one.stdout).toMatch(/^ {2}005_seed_tags +\d+ ms$/m);
       const backup = /^Backup written before reverting: (\S+)$/m.exec(one.stdout)?.[1];
-      expect(backups(t.dir.path)).toContain(backup);
+      expect(backups(t.dir.path, t.db)).toEqual([backup]);
       expect(historyNames(t.db)).toEqual(ALL.slice(0, 4));
       expect(inspect(t.db, (db) => db.prepare('SELECT COUNT(*) AS n FROM tags').get())).toEqual({ n: 0 });
     });
   });
 
-  describe('resolve and repair', () => {
-    it('resolve settles an interrupted transaction: false migration; repair accepts a changed checksum', async () => {
+  describe('status checks, resolve and repair', () => {
+    it('status exits 2 on an interrupted migration and a changed checksum; resolve and repair settle them and apply nothing', async () => {
       // A transaction: false migration that fails leaves an interrupted attempt behind.
       expectOneErrorLine(await cli(['up'], { FAIL_MIGRATION: '003_index_and_vacuum' }), 'MIGRATION_FAILED');
       expect(historyNames(t.db)).toEqual(ALL.slice(0, 2));
 
-      const resolved = await cli(['resolve', '003_index_and_vacuum', '--rolled-back']);
-      const nothing = await cli(['resolve', '001_create_users', '--applied']);
-      expectExit(resolved, 0);
-      expect(resolved.stdout).toContain('Cleared the interrupted attempt of 003_index_and_vacuum: it runs again.');
-      expect(resolved.stdout).toContain('State: up-to-date');
-      expect(historyNames(t.db)).toEqual(ALL);
+      const [interrupted, nothing] = await Promise.all([cli(['status']), cli(['resolve', '001_create_users', '--applied'])]);
+      // status runs the checks a start makes: the state is failed, exit 2, the error on stderr.
+      expect(expectOneErrorLine(interrupted, 'INTERRUPTED_MIGRATION')).toContain('003_index_and_vacuum');
+      expect(interrupted.stdout).toContain('State: failed (INTERRUPTED_MIGRATION: see "Last error" below)');
+      expect(interrupted.stdout).toMatch(/^Last error: INTERRUPTED_MIGRATION \(003_index_and_vacuum\)\n {2}Interrupted non-transactional migration/m);
+      expect(interrupted.stdout).toContain('With the command line: `nest-auto-migration resolve 003_index_and_vacuum --applied`');
       expectOneErrorLine(nothing, 'NOTHING_TO_RESOLVE');
 
+      const resolved = await cli(['resolve', '003_index_and_vacuum', '--rolled-back']);
+      expectExit(resolved, 0);
+      expect(resolved.stdout).toContain('Cleared the interrupted attempt of 003_index_and_vacuum: it runs again at the next `up`.');
+      expect(resolved.stdout).toContain('State: pending');
+      expect(resolved.stdout).toContain('3 migrations pending: run `nest-auto-migration up` to apply pending migrations.');
+      // { apply: false }: the command line leaves applying to `up`.
+      expect(historyNames(t.db)).toEqual(ALL.slice(0, 2));
+
       write(t.db, "UPDATE migrations SET checksum = 'edited', source_hash = NULL WHERE name = '001_create_users'");
+      const mismatch = await cli(['status', '--json']);
+      expect(expectOneErrorLine(mismatch, 'CHECKSUM_MISMATCH')).toContain('001_create_users');
+      expect(JSON.parse(mismatch.stdout)).toMatchObject({ state: 'failed', lastError: { code: 'CHECKSUM_MISMATCH' } });
+
       const repaired = await cli(['repair']);
       expectExit(repaired, 0);
       expect(repaired.stdout).toContain('Accepted the current checksums of: 001_create_users');
-      expect(repaired.stdout).toContain('State: up-to-date');
+      expect(repaired.stdout).toContain('State: pending');
+      expect(repaired.stdout).toContain('run `nest-auto-migration up` to apply pending migrations.');
+      expect(historyNames(t.db)).toEqual(ALL.slice(0, 2));
       const stored = inspect(t.db, (db) => db.prepare("SELECT checksum FROM migrations WHERE name = '001_create_users'").get() as { checksum: string });
       expect(stored.checksum).toMatch(/^[0-9a-f]{64}$/);
+
+      const up = await cli(['up']);
+      expectExit(up, 0);
+      expect(up.stdout).toMatch(/^Applied 3 migrations:\n {2}003_index_and_vacuum /m);
+      expect(historyNames(t.db)).toEqual(ALL);
     });
   });
 
   describe('backup, restore, archive', () => {
     it('backup writes one now; restore refuses without --force and a path, and with --force puts the backup back; archive', async () => {
       expectExit(await cli(['up']), 0);
-      const made = await cli(['backup']);
+      const [made, disabled] = await Promise.all([cli(['backup']), cli(['backup'], { BACKUP: 'false' }, t.dir.file('no-backups.db'))]);
+      expect(expectOneErrorLine(disabled, 'BACKUP_DISABLED')).toMatch(/backup/i);
+      expect(backups(t.dir.path, 'no-backups.db')).toEqual([]);
       expectExit(made, 0);
       const file = /^Backup written: (\S+) \(\d+\.\d KiB, \d{4}-[\d-]+T[\d:.]+Z\)$/m.exec(made.stdout)?.[1];
       expect(backups(t.dir.path)).toContain(file);
@@ -313,8 +363,13 @@ describe('nest-auto-migration', () => {
       `);
       existing.close();
 
-      const run = await cli(['baseline', '--to', '002_create_posts']);
+      const [run, unknown] = await Promise.all([
+        cli(['baseline', '--to', '002_create_posts']),
+        cli(['baseline', '--to', '002_create_post'], {}, t.dir.file('unknown.db')),
+      ]);
       expectExit(run, 0);
+      expect(expectOneErrorLine(unknown, 'UNKNOWN_MIGRATION')).toContain('002_create_post');
+      expect(applied(t.dir.file('unknown.db'))).toEqual([]);
       expect(run.stdout).toMatch(/^Recorded 2 migrations as applied without running them \(at [\d-]+T[\d:.]+Z\):\n {2}001_create_users\n {2}002_create_posts$/m);
       expect(historyNames(t.db)).toEqual(ALL.slice(0, 2));
 
@@ -325,6 +380,45 @@ describe('nest-auto-migration', () => {
       expect(historyNames(t.db)).toEqual(ALL);
       expect(inspect(t.db, (db) => db.prepare('SELECT email FROM users').all())).toEqual([{ email: 'legacy@example.com' }]);
       expectOneErrorLine(again, 'BASELINE_REFUSED');
+    });
+  });
+
+  describe('SQL-file migrations', () => {
+    it('up --dry-run shows the statements of a .sql file (it runs whole); up applies it after the classes', async () => {
+      const sqlDir = t.dir.file('sql');
+      mkdirSync(sqlDir);
+      writeFileSync(
+        join(sqlDir, '006_audit_users.sql'),
+        [
+          '-- version: 1.3.0',
+          '-- description: Audit new users',
+          'CREATE TABLE audit (id INTEGER PRIMARY KEY, email TEXT NOT NULL);',
+          'CREATE TRIGGER users_audit AFTER INSERT ON users BEGIN',
+          '  INSERT INTO audit (email) VALUES (NEW.email);',
+          'END;',
+          '',
+        ].join('\n'),
+      );
+      writeFileSync(join(sqlDir, '006_audit_users.down.sql'), 'DROP TRIGGER users_audit;\nDROP TABLE audit;\n');
+      const env = { SQL_DIR: sqlDir };
+
+      const dry = await cli(['up', '--dry-run'], env);
+      expectExit(dry, 0);
+      expect(dry.stdout).toContain('6 migrations would be applied.');
+      // The file runs whole, as one exec(); SQLite reports each statement it parsed from it, each
+      // with its time: the header comments lead the first, the trigger body stays in one piece.
+      expect(dry.stdout).toMatch(
+        /^006_audit_users {2}\(1\.3\.0, \d+ ms\)\n {2}Audit new users\n {4} *[\d.]+ ms {2}-- version: 1\.3\.0\n {4} +-- description: Audit new users\n {4} +CREATE TABLE audit \(.*\);\n {4} *[\d.]+ ms {2}CREATE TRIGGER users_audit AFTER INSERT ON users BEGIN\n {4} +  INSERT INTO audit \(email\) VALUES \(NEW\.email\);\n {4} +END;\n\n/m,
+      );
+      expect(applied(t.db)).toEqual([]);
+
+      const up = await cli(['up'], env);
+      expectExit(up, 0);
+      expect(up.stdout).toMatch(/^Applied 6 migrations:\n(?: {2}00[1-5]_.*\n){5} {2}006_audit_users {2}\(1\.3\.0, \d+ ms\)$/m);
+      expect(historyNames(t.db)).toEqual([...ALL, '006_audit_users']);
+      // The trigger works: the seed user of 001 came before it, a new one is audited.
+      write(t.db, 'INSERT INTO users (email) VALUES (?)', 'grace@example.com');
+      expect(inspect(t.db, (db) => db.prepare('SELECT email FROM audit').all())).toEqual([{ email: 'grace@example.com' }]);
     });
   });
 
@@ -349,13 +443,14 @@ describe('nest-auto-migration', () => {
     it('exits 2 with one line naming the file and export when the module cannot be loaded or booted', async () => {
       const notADatabase = t.dir.file('text.db');
       writeFileSync(notADatabase, 'this is not a SQLite database, it is a text file of more than a hundred bytes. '.repeat(4));
-      const [missing, verbose, noExport, notClass, broken, notWired, none, unopenable] = await Promise.all([
+      const [missing, verbose, noExport, notClass, broken, notWired, otherCopy, none, unopenable] = await Promise.all([
         runCli(['status', '--module', 'dist/missing.module.js'], { cwd: t.dir.path, env: { DATABASE: t.db } }),
         runCli(['status', '--module', 'dist/missing.module.js', '--verbose'], { cwd: t.dir.path, env: { DATABASE: t.db } }),
         cli(['status', '--module', `${FIXTURE}#Nope`]),
         cli(['status', '--module', `${FIXTURE}#NOT_A_MODULE`]),
         cli(['status', '--module', `${FIXTURE}#BrokenModule`]),
         cli(['status', '--module', `${FIXTURE}#PlainModule`]),
+        cli(['status', '--module', `${FIXTURE}#OtherCopyModule`]),
         runCli(['status'], { cwd: t.dir.path, env: { DATABASE: t.db } }),
         cli(['status', '--json'], {}, notADatabase),
       ]);
@@ -367,12 +462,54 @@ describe('nest-auto-migration', () => {
       expect(expectOneErrorLine(notClass, 'MODULE_NOT_LOADABLE')).toContain(`export "NOT_A_MODULE" of ${FIXTURE} is not a class`);
       // A provider that throws in its constructor: no abort, no stack, one line.
       expect(expectOneErrorLine(broken, 'BOOT_FAILED')).toContain('ExplodingService cannot be constructed');
-      expect(broken.stderr.trim().split('\n').filter((line) => !line.includes('LOG [AutoMigration]'))).toHaveLength(1);
+      expect(broken.stderr.trim().split('\n').filter((line) => !line.includes('LOG [AutoMigration]') && !line.startsWith('TagSource'))).toHaveLength(1);
       expect(expectOneErrorLine(notWired, 'NOT_WIRED')).toContain('does not import AutoMigrationModule');
+      // A provider named AutoMigrationService that is not the command's: a second copy of the package.
+      expect(expectOneErrorLine(otherCopy, 'NOT_WIRED')).toContain('two copies of the package are loaded');
+      expect(otherCopy.stderr).toContain('`npx nest-auto-migration`');
       expect(expectOneErrorLine(none, 'USAGE')).toContain('no module to boot: pass --module');
       // status exits 2 when the database cannot be opened.
       expectOneErrorLine(unopenable, 'DATABASE_UNAVAILABLE');
-      for (const run of [missing, noExport, notClass, broken, notWired, none, unopenable]) expect(run.stdout).toBe('');
+      for (const run of [missing, noExport, notClass, broken, notWired, otherCopy, none, unopenable]) expect(run.stdout).toBe('');
+    });
+
+    it("runs nothing on the app's behalf: hooks awaiting whenReady() go on, what never settles fails, main.js is refused", async () => {
+      const hidden = t.dir.file('hidden.db');
+      const main = t.dir.file('main.db');
+      const forever = t.dir.file('forever.db');
+      const [waiting, stalled, mainJs, hiddenBoot, stalledUp] = await Promise.all([
+        cli(['status', '--json', '--module', `${FIXTURE}#WaitingModule`]),
+        cli(['status', '--module', `${FIXTURE}#StalledModule`]),
+        cli(['status', '--json', '--module', MAIN_FIXTURE], {}, main),
+        cli(['status', '--json', '--module', `${MAIN_FIXTURE}#AppModuleAfterMain`], { BOOT_VIA: 'hidden' }, hidden),
+        cli(['up', '--module', `${FIXTURE}#StalledMigrationModule`], {}, forever),
+      ]);
+      // whenReady() resolves at once under the command line: it decides what runs, after the hooks.
+      expectExit(waiting, 1);
+      expect(JSON.parse(waiting.stdout).state).toBe('pending');
+      expect(waiting.stderr).toContain('WaitsForMigrations: whenReady() resolved');
+
+      // A bootstrap hook that can never finish: one error line and exit 2, not a silent exit 0.
+      expect(expectOneErrorLine(stalled, 'BOOT_FAILED')).toContain(`${FIXTURE}#StalledModule never finished: a lifecycle hook`);
+      expect(stalled.stdout).toBe('');
+
+      // The app's entry file boots the app when loaded: refused, and its application never started.
+      expect(expectOneErrorLine(mainJs, 'MODULE_NOT_LOADABLE')).toContain(`${MAIN_FIXTURE} starts a Nest application when it is loaded (it calls NestFactory.create())`);
+      expect(mainJs.stderr).not.toContain('main.ts: the application booted');
+      expect(mainJs.stdout).toBe('');
+      expect(existsSync(main)).toBe(false);
+
+      // A boot the command cannot see still runs under the command line's flag: nothing applied.
+      expectExit(hiddenBoot, 1);
+      expect(hiddenBoot.stderr).toContain('main.ts: the application booted');
+      // That application's Nest logger wrote to stdout: diverted to stderr, the JSON is intact.
+      expect(JSON.parse(hiddenBoot.stdout).pending).toHaveLength(5);
+      expect(applied(hidden)).toEqual([]);
+
+      // A migration whose promise never settles: reported, exit 2; its transaction never committed.
+      expect(expectOneErrorLine(stalledUp, 'COMMAND_STALLED')).toContain('a promise it awaits (in a migration');
+      expect(applied(forever)).toEqual([]);
+      expect(tableNames(forever)).not.toContain('waited');
     });
   });
 
@@ -385,6 +522,8 @@ describe('nest-auto-migration', () => {
           ['status', 'extra'],
           ['down', '--steps', '1', '--to', '002_create_posts'],
           ['down', '--steps', '0'],
+          ['down', '--steps='],
+          ['up', '--to', ''],
           ['archive', '--older-than', '5w'],
           ['resolve', '003_index_and_vacuum'],
           ['restore'],
@@ -398,6 +537,8 @@ describe('nest-auto-migration', () => {
         expect.stringContaining('status: unexpected argument "extra"'),
         expect.stringContaining('down: give --steps or --to, not both'),
         expect.stringContaining('down: --steps must be a whole number of at least 1, got "0"'),
+        expect.stringContaining('down: --steps needs a value, got an empty one'),
+        expect.stringContaining('up: --to needs a value, got an empty one'),
         expect.stringContaining('archive: --older-than must be a number with a unit (0s, 90s, 30m, 12h, 365d), got "5w"'),
         expect.stringContaining('resolve: give exactly one of --applied and --rolled-back'),
         expect.stringContaining('restore: missing FILE'),
@@ -412,12 +553,18 @@ describe('nest-auto-migration', () => {
 
     it('--help lists every command; each command --help shows its flags (exit 0, on stdout)', async () => {
       const commands = ['status', 'up', 'down', 'create', 'resolve', 'repair', 'backup', 'restore', 'archive', 'unlock', 'baseline'];
-      const [overview, up, create, version] = await Promise.all([
+      const [overview, up, create, version, helpUp, helpUnknown] = await Promise.all([
         runCli(['--help']),
         runCli(['up', '--help']),
         runCli(['create', '-h']),
         runCli(['--version']),
+        runCli(['help', 'up']),
+        runCli(['help', 'frob']),
       ]);
+      // `help <command>` is `<command> --help`.
+      expectExit(helpUp, 0);
+      expect(helpUp.stdout).toBe(up.stdout);
+      expect(expectOneErrorLine(helpUnknown, 'USAGE')).toContain('help: unknown command "frob"');
       expectExit(version, 0);
       expect(version.stdout).toBe(`${JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')).version}\n`);
       expectExit(overview, 0);

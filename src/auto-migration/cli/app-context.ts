@@ -1,10 +1,11 @@
-import type { INestApplicationContext, LoggerService } from '@nestjs/common';
+import type { INestApplicationContext, LoggerService, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { CLI_CONTEXT } from '../auto-migration.constants';
 import { AutoMigrationService } from '../auto-migration.service';
 import { AutoMigrationError, describeCause } from '../errors/auto-migration.error';
 import { CliError } from './cli-error';
 import { loadModuleClass, type ModuleTarget } from './load-module';
+import { enterPhase } from './progress';
 
 /**
  * Boots the app's module as a Nest application context with the automatic run at bootstrap off,
@@ -20,10 +21,14 @@ export async function withAutoMigrationService<T>(
   logger: LoggerService,
   work: (service: AutoMigrationService) => Promise<T>,
 ): Promise<T> {
-  const moduleClass = await loadModuleClass(target);
-  // Read by MigrationStartup in onApplicationBootstrap: the command runs what it is told, nothing else.
-  (globalThis as Record<symbol, unknown>)[CLI_CONTEXT] = true;
+  // Set before the file is loaded, not only before booting: a file that boots the app when it is
+  // required (the app's main.js named by mistake) must not apply migrations at its bootstrap.
+  // Read by MigrationStartup in onApplicationBootstrap, and by whenReady().
+  markCliContext();
+  enterPhase('loading', target.label);
+  const moduleClass = await loadRefusingEntryFiles(target);
 
+  enterPhase('booting');
   let app: INestApplicationContext;
   try {
     app = await NestFactory.createApplicationContext(moduleClass, { abortOnError: false, logger });
@@ -37,11 +42,14 @@ export async function withAutoMigrationService<T>(
 
   let failed = false;
   try {
-    return await work(serviceOf(app, target));
+    const service = serviceOf(app, target);
+    enterPhase('running');
+    return await work(service);
   } catch (error) {
     failed = true;
     throw error;
   } finally {
+    enterPhase('closing');
     try {
       await app.close();
     } catch (error) {
@@ -51,14 +59,94 @@ export async function withAutoMigrationService<T>(
   }
 }
 
+/** Tells the library (every copy of it: the symbol is registered) that the command line is in charge. */
+function markCliContext(): void {
+  (globalThis as Record<symbol, unknown>)[CLI_CONTEXT] = true;
+}
+
+/** The `NestFactory` methods that start an application. */
+const FACTORY_METHODS = ['create', 'createApplicationContext', 'createMicroservice'] as const;
+
+/**
+ * Loads the module file while `NestFactory`'s methods are replaced by a stand-in that records the
+ * call and never settles: a file that starts an application while it loads is the app's entry
+ * file (`dist/main.js`), not its module. Its application is never created (no server listens, no
+ * provider runs) and the command is refused, naming the file. The stand-in stays where the call
+ * happened; the real methods are back before the command boots the module itself.
+ */
+async function loadRefusingEntryFiles(target: ModuleTarget): Promise<Type<unknown>> {
+  const factory = NestFactory as unknown as Record<string, unknown>;
+  const own = FACTORY_METHODS.map((name) => [name, Object.getOwnPropertyDescriptor(factory, name)] as const);
+  let started: string | null = null;
+  let refuse!: (error: CliError) => void;
+  const refused = new Promise<never>((_, reject) => (refuse = reject));
+  refused.catch(() => undefined);
+  for (const name of FACTORY_METHODS) {
+    factory[name] = () => {
+      if (started === null) {
+        started = name;
+        refuse(entryFileError(target, name));
+      }
+      return new Promise<never>(() => undefined);
+    };
+  }
+  try {
+    // An ES module may await the application at top level: the refusal wins that race.
+    const moduleClass = await Promise.race([refused, loadModuleClass(target)]);
+    if (started !== null) throw entryFileError(target, started);
+    return moduleClass;
+  } finally {
+    for (const [name, descriptor] of own) {
+      if (descriptor) Object.defineProperty(factory, name, descriptor);
+      else delete factory[name];
+    }
+  }
+}
+
+function entryFileError(target: ModuleTarget, method: string): CliError {
+  return new CliError(
+    'MODULE_NOT_LOADABLE',
+    `${target.file} starts a Nest application when it is loaded (it calls NestFactory.${method}()): it is the app's entry file ` +
+      "(main.ts), not its module. Name the compiled file of the module instead, e.g. --module dist/app.module.js#AppModule; the application was not started",
+  );
+}
+
 function serviceOf(app: INestApplicationContext, target: ModuleTarget): AutoMigrationService {
   try {
     return app.get(AutoMigrationService, { strict: false });
   } catch {
+    if (hasForeignService(app)) {
+      throw new CliError(
+        'NOT_WIRED',
+        `${target.label} imports AutoMigrationModule from another copy of nestjs-auto-migration than this command line's ` +
+          '(two copies of the package are loaded, so the command cannot reach the module\'s AutoMigrationService): run the ' +
+          "command line installed in the app's project, `npx nest-auto-migration` from its folder, not a global or another project's one",
+      );
+    }
     throw new CliError(
       'NOT_WIRED',
       `${target.label} does not import AutoMigrationModule (no AutoMigrationService in the application context); ` +
         'boot the module that imports AutoMigrationModule.forRoot(), or a slim module that imports it with your migrations',
     );
   }
+}
+
+/**
+ * Whether a provider of the context is a class named `AutoMigrationService` that is not this
+ * package's: the app loaded another copy of the package. Reads Nest's container, which is not
+ * public API: any surprise there means "no".
+ */
+function hasForeignService(app: INestApplicationContext): boolean {
+  try {
+    const container = (app as unknown as { container?: { getModules(): Map<string, { providers: Map<unknown, { metatype?: unknown }> }> } }).container;
+    for (const module of container?.getModules().values() ?? []) {
+      for (const wrapper of module.providers.values()) {
+        const type = wrapper.metatype;
+        if (typeof type === 'function' && type.name === AutoMigrationService.name && type !== AutoMigrationService) return true;
+      }
+    }
+  } catch {
+    // Nest's internals changed: fall back to the plain message.
+  }
+  return false;
 }

@@ -46,19 +46,23 @@ export class ParsedArgs {
  * Parses the arguments after the command name, strictly: an unknown flag, a missing value or an
  * extra positional is a `USAGE` error naming it, never silently ignored (a mistyped `--dry-run`
  * must not run the migrations for real). The positional count is checked by `checkPositionals`
- * after `--help` had its chance.
+ * after `--help` had its chance. An empty value (`--to=`) is refused too.
  */
 export function parseCommandArgs(command: CliCommand, argv: readonly string[]): ParsedArgs {
   const flags = flagsOf(command);
   const options = Object.fromEntries(
     Object.entries(flags).map(([name, flag]) => [name, flag.short ? { type: flag.type, short: flag.short } : { type: flag.type }]),
   );
+  let parsed: { values: Record<string, string | boolean | undefined>; positionals: string[] };
   try {
-    const { values, positionals } = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
-    return new ParsedArgs(values as Record<string, string | boolean | undefined>, positionals);
+    parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true }) as typeof parsed;
   } catch (error) {
     throw usageError(describeParseError(error, command), command.name);
   }
+  // `--to=` or `--to ""` (an unset shell variable): never a name, a number or a path.
+  const empty = Object.keys(flags).find((name) => parsed.values[name] === '');
+  if (empty !== undefined) throw usageError(`${command.name}: --${empty} needs a value, got an empty one`, command.name);
+  return new ParsedArgs(parsed.values, parsed.positionals);
 }
 
 /** Refuses a missing or an extra positional argument. */

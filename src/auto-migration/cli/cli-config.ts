@@ -7,14 +7,19 @@ import { CliError } from './cli-error';
  * a plain `npx nest-auto-migration status` works in the project folder.
  *
  * ```json
- * "nestAutoMigration": { "module": "dist/app.module.js#AppModule", "migrationsDir": "src/migrations" }
+ * "nestAutoMigration": { "module": "dist/app.module.js#AppModule", "classesDir": "src/migrations", "sqlDir": "migrations" }
  * ```
  */
 export interface CliConfig {
   /** Default of `--module`: compiled module file (relative to package.json's folder) and export. */
   readonly module?: string;
-  /** Default of `create --dir`: where new migration files are written. */
-  readonly migrationsDir?: string;
+  /** Default of `create --dir`: where new migration classes are written. */
+  readonly classesDir?: string;
+  /**
+   * Default of `create --sql --dir`: where new `.sql` migrations are written. The module reads
+   * them from its `migrationsDir` option, so this is the same folder.
+   */
+  readonly sqlDir?: string;
 }
 
 /** What the command line reads from the working directory's package.json. */
@@ -28,7 +33,14 @@ export interface ProjectInfo {
 
 /** The package.json field holding the command line's defaults. */
 export const CONFIG_FIELD = 'nestAutoMigration';
-const CONFIG_KEYS: readonly (keyof CliConfig)[] = ['module', 'migrationsDir'];
+const CONFIG_KEYS: readonly (keyof CliConfig)[] = ['module', 'classesDir', 'sqlDir'];
+/**
+ * Keys one reaches for by analogy with the module's options (and that earlier versions of this field
+ * used), with what to write instead: `migrationsDir` would be ambiguous here.
+ */
+const RENAMED_KEYS: Readonly<Record<string, string>> = {
+  migrationsDir: '"classesDir" (where create writes classes) and "sqlDir" (where create --sql writes; the module\'s migrationsDir)',
+};
 
 /**
  * Reads `<cwd>/package.json` (only that one: the command runs from the project's root, where
@@ -67,7 +79,8 @@ function validateConfig(raw: unknown, path: string): CliConfig {
   }
   const problems: string[] = [];
   for (const [key, value] of Object.entries(raw)) {
-    if (!(CONFIG_KEYS as readonly string[]).includes(key)) problems.push(`unknown key "${key}" (known: ${CONFIG_KEYS.join(', ')})`);
+    if (Object.hasOwn(RENAMED_KEYS, key)) problems.push(`"${key}" is replaced by ${RENAMED_KEYS[key]}`);
+    else if (!(CONFIG_KEYS as readonly string[]).includes(key)) problems.push(`unknown key "${key}" (known: ${CONFIG_KEYS.join(', ')})`);
     else if (typeof value !== 'string' || value.trim() === '') problems.push(`"${key}" must be a non-empty string`);
   }
   if (problems.length > 0) throw new CliError('CONFIG_INVALID', `${where}: ${problems.join('; ')}`);

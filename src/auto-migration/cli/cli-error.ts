@@ -18,12 +18,22 @@ export class CliError extends Error {
 /**
  * - `USAGE`: unknown command or flag, a missing or invalid value, no module to boot.
  * - `CONFIG_INVALID`: the `nestAutoMigration` field of package.json (or package.json itself) is malformed.
- * - `MODULE_NOT_LOADABLE`: the module file is missing, throws while loading, lacks the export, or the export is not a class.
- * - `BOOT_FAILED`: Nest could not create the application context (a provider threw, a dependency is missing).
- * - `NOT_WIRED`: the booted module does not import `AutoMigrationModule`.
- * - `CREATE_REFUSED`: `create` would overwrite a file, or cannot number the new migration.
+ * - `MODULE_NOT_LOADABLE`: the module file is missing, throws while loading, lacks the export, the export is not
+ *   a class, or the file starts an application when loaded (the app's main.js).
+ * - `BOOT_FAILED`: Nest could not create the application context (a provider threw, a dependency is
+ *   missing), or a lifecycle hook awaits something that never happens under the command line.
+ * - `NOT_WIRED`: the booted module does not import `AutoMigrationModule` (or imports another copy of the package).
+ * - `CREATE_REFUSED`: `create` would overwrite a file or repeat a migration's name, or cannot number the new migration.
+ * - `COMMAND_STALLED`: the command (or the context's shutdown) awaits a promise that can never settle.
  */
-export type CliErrorCode = 'USAGE' | 'CONFIG_INVALID' | 'MODULE_NOT_LOADABLE' | 'BOOT_FAILED' | 'NOT_WIRED' | 'CREATE_REFUSED';
+export type CliErrorCode =
+  | 'USAGE'
+  | 'CONFIG_INVALID'
+  | 'MODULE_NOT_LOADABLE'
+  | 'BOOT_FAILED'
+  | 'NOT_WIRED'
+  | 'CREATE_REFUSED'
+  | 'COMMAND_STALLED';
 
 /** A `USAGE` error whose message ends with where to read the usage. */
 export function usageError(message: string, command?: string): CliError {

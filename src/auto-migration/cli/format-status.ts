@@ -1,4 +1,4 @@
-import type { MigrationLockStatus, MigrationStatus } from '../status/migration-status.interface';
+import type { MigrationLockStatus, MigrationStatus, MigrationStatusError } from '../status/migration-status.interface';
 import { formatBytes, plural, table } from './text';
 
 /**
@@ -33,14 +33,30 @@ export function formatStatus(status: MigrationStatus): string {
   lines.push(`Last backup: ${backup ? `${backup.file} (${formatBytes(backup.sizeBytes)}, ${backup.createdAt})` : 'none'}`);
   if (status.lastError) {
     const { code, migration, message } = status.lastError;
-    lines.push(`Last error: ${code}${migration ? ` (${migration})` : ''}: ${message}`);
+    lines.push('', `Last error: ${code}${migration ? ` (${migration})` : ''}`);
+    lines.push(...message.split(/\r?\n/).map((line) => `  ${line.trim()}`));
+    const next = nextStep(status.lastError);
+    if (next) lines.push(`  With the command line: ${next}`);
   }
   return lines.join('\n');
 }
 
 function stateNote(status: MigrationStatus): string {
   if (status.state === 'pending') return ` (${plural(status.pending.length, 'migration')} to apply: run \`nest-auto-migration up\`)`;
+  if (status.state === 'failed' && status.lastError) return ` (${status.lastError.code}: see "Last error" below)`;
   return '';
+}
+
+/** The command that settles the failures the library's messages explain in terms of the service. */
+function nextStep(error: MigrationStatusError): string | null {
+  switch (error.code) {
+    case 'INTERRUPTED_MIGRATION':
+      return `\`nest-auto-migration resolve ${error.migration ?? 'NAME'} --applied\` if all its changes are in place, \`--rolled-back\` if none are.`;
+    case 'CHECKSUM_MISMATCH':
+      return '`nest-auto-migration repair` accepts the current checksums, once you have checked that no migration\'s meaning changed.';
+    default:
+      return null;
+  }
 }
 
 function formatLock(lock: MigrationLockStatus): string {

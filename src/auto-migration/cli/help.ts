@@ -16,8 +16,9 @@ export function overviewHelp(commands: readonly CliCommand[]): string {
     'the automatic run at bootstrap: --module FILE[#Export], or "nestAutoMigration": { "module": ... }',
     'in package.json.',
     '',
-    'Exit codes: 0 success (status: up to date), 1 status: migrations pending, 2 any error.',
-    `Run \`${BIN} <command> --help\` for a command's flags; \`${BIN} --version\` prints this package's version.`,
+    'Exit codes: 0 success (status: up to date), 1 status: migrations pending, 2 any error (status: a',
+    'failed state), 130 interrupted by Ctrl-C.',
+    `Run \`${BIN} <command> --help\` (or \`${BIN} help <command>\`) for a command's flags; \`${BIN} --version\` prints this package's version.`,
   ].join('\n');
 }
 

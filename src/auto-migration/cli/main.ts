@@ -11,15 +11,17 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkPositionals, parseCommandArgs } from './args';
 import { CONFIG_FIELD, readProject } from './cli-config';
-import { usageError } from './cli-error';
+import { CliError, usageError } from './cli-error';
 import type { CliCommand, CommandOutput } from './command';
 import { COMMANDS } from './commands';
 import { ExitCode } from './exit-codes';
 import { formatError } from './format-error';
 import { commandHelp, overviewHelp } from './help';
 import { parseModuleSpec, type ModuleTarget } from './load-module';
+import { currentPhase } from './progress';
+import { divertStdout, writeAnswer } from './stdout-guard';
 
-const stdout: CommandOutput = { line: (text = '') => process.stdout.write(`${text}\n`) };
+const stdout: CommandOutput = { line: (text = '') => writeAnswer(`${text}\n`) };
 
 /** Runs one command line (without `node` and the script) and returns the exit code. */
 export async function runCli(argv: readonly string[], cwd = process.cwd()): Promise<number> {
@@ -28,7 +30,16 @@ export async function runCli(argv: readonly string[], cwd = process.cwd()): Prom
     const [name, ...rest] = argv;
     if (name === undefined) throw usageError('no command given');
     if (name === '--help' || name === '-h' || name === 'help') {
-      stdout.line(overviewHelp(COMMANDS));
+      // `help up` (and `--help up`) is `up --help`.
+      const [topic, extra] = rest;
+      if (topic === undefined) {
+        stdout.line(overviewHelp(COMMANDS));
+        return ExitCode.Ok;
+      }
+      const command = COMMANDS.find((c) => c.name === topic);
+      if (!command) throw usageError(`help: unknown command "${topic}"`);
+      if (extra !== undefined) throw usageError(`help: unexpected argument "${extra}"`);
+      stdout.line(commandHelp(command));
       return ExitCode.Ok;
     }
     if (name === '--version') {
@@ -51,7 +62,14 @@ export async function runCli(argv: readonly string[], cwd = process.cwd()): Prom
     // Loaded only now: Nest and the library take a while to load, and usage errors, --help and
     // `create` do not need them.
     const [{ withAutoMigrationService }, { StderrLogger }] = await Promise.all([import('./app-context'), import('./stderr-logger')]);
-    return await withAutoMigrationService(target, new StderrLogger(verbose), (service) => command.run(service, args, stdout));
+    // From loading the module file on, whatever the app's code prints on stdout (console.log in
+    // a provider or a migration) goes to stderr: stdout is the command's answer alone.
+    const restoreStdout = divertStdout();
+    try {
+      return await withAutoMigrationService(target, new StderrLogger(verbose), (service) => command.run(service, args, stdout));
+    } finally {
+      restoreStdout();
+    }
   } catch (error) {
     process.stderr.write(`${formatError(error, verbose)}\n`);
     return ExitCode.Error;
@@ -91,6 +109,54 @@ async function exit(code: number): Promise<never> {
   process.exit(code);
 }
 
+/**
+ * The error of a command that stopped with nothing left to wait for, by how far it got. Node
+ * would otherwise exit with code 0 and no output: typically an `onApplicationBootstrap` that
+ * awaits something only the app's own start brings about (its HTTP server listening, a message
+ * main.ts sends), or a migration whose promise never settles.
+ */
+export function stalledError(): CliError {
+  const { phase, target } = currentPhase();
+  const module = target ?? 'the module';
+  switch (phase) {
+    case 'parsing':
+    case 'loading':
+      return new CliError(
+        'MODULE_NOT_LOADABLE',
+        `loading ${module} never finished: the file awaits (at top level) something that cannot happen under the command line`,
+      );
+    case 'booting':
+      return new CliError(
+        'BOOT_FAILED',
+        `booting ${module} never finished: a lifecycle hook (onModuleInit, onApplicationBootstrap) awaits something that cannot ` +
+          "happen under the command line, which boots the module as an application context and never listens or runs main.ts " +
+          '(a request to the app itself, a promise main.ts settles); boot a slim module with just the database and the migrations',
+      );
+    case 'running':
+      return new CliError(
+        'COMMAND_STALLED',
+        'the command stopped with nothing left to wait for: a promise it awaits (in a migration, or a service it calls) can never settle',
+      );
+    case 'closing':
+      return new CliError(
+        'COMMAND_STALLED',
+        `closing ${module} never finished: a shutdown hook (onModuleDestroy, beforeApplicationShutdown, onApplicationShutdown) awaits something that cannot happen`,
+      );
+  }
+}
+
 if (require.main === module) {
-  void runCli(process.argv.slice(2)).then(exit);
+  let settled = false;
+  // A command whose promise can never settle would otherwise end with exit code 0 and no output,
+  // which a deployment job reads as success.
+  process.once('beforeExit', () => {
+    if (settled) return;
+    process.stderr.write(`${formatError(stalledError(), false)}\n`);
+    process.exitCode = ExitCode.Error;
+    void exit(ExitCode.Error);
+  });
+  void runCli(process.argv.slice(2)).then((code) => {
+    settled = true;
+    return exit(code);
+  });
 }

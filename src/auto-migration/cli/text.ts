@@ -27,9 +27,3 @@ export function formatBytes(bytes: number): string {
   }
   return `${value.toFixed(1)} ${units[unit]}`;
 }
-
-/** Indents every line of a (possibly multi-line) text. */
-export function indent(text: string, spaces: number): string[] {
-  const pad = ' '.repeat(spaces);
-  return text.split(/\r?\n/).map((line) => (line.trim() === '' ? '' : `${pad}${line}`));
-}

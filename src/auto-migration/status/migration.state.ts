@@ -25,6 +25,8 @@ export class MigrationState {
   private awaitingOthers = false;
   private lastError: MigrationStatusError | null = null;
   private history: HistoryRecord[] = [];
+  /** Whether `history` was ever read: until then an empty list would be a guess, not a last known state. */
+  private historyRead = false;
   private ready!: Promise<void>;
   private settle!: { resolve: () => void; reject: (error: unknown) => void };
   private readonly logger = new Logger(LOG_CONTEXT);
@@ -69,6 +71,7 @@ export class MigrationState {
   /** Records the history as the runner last read or wrote it. */
   setHistory(history: HistoryRecord[]): void {
     this.history = history;
+    this.historyRead = true;
   }
 
   runSucceeded(): void {
@@ -93,6 +96,11 @@ export class MigrationState {
   }
 
   whenReady(): Promise<void> {
+    // Under the command-line tool (its flag: CLI_CONTEXT) nothing runs at bootstrap: the command
+    // decides what runs, after the app's hooks. An app hook awaiting whenReady() would wait for a
+    // run that never comes (and the command would never start), so it goes on at once, whatever
+    // the schema.
+    if ((globalThis as Record<symbol, unknown>)[Symbol.for('nestjs-auto-migration.cli')] === true) return Promise.resolve();
     if (!this.started) {
       const timer = setTimeout(() => {
         if (!this.started) {
@@ -171,8 +179,11 @@ export class MigrationState {
     try {
       // A status or health probe must never block the event loop on another process's commit:
       // while the database is locked, the last history read is served.
-      const fresh = await this.driver.withoutWaiting(async () => ((await this.driver.isSchemaCurrent()) ? this.driver.readHistory() : []));
-      if (fresh) this.history = fresh;
+      // Before any read (a status call under the CLI, before a run) there is no last copy to
+      // serve, so that first read waits for the commit like any read.
+      const read = async () => ((await this.driver.isSchemaCurrent()) ? this.driver.readHistory() : []);
+      const fresh = this.historyRead ? await this.driver.withoutWaiting(read) : await read();
+      if (fresh) this.setHistory(fresh);
     } catch (error) {
       this.logger.warn(`Could not re-read the migration history for status: ${redactPaths(describeCause(error), [this.options.database])}`);
     }

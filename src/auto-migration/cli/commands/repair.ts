@@ -1,5 +1,6 @@
 import type { AppCommand } from '../command';
-import { exitCodeAfterRun } from './status';
+import { ExitCode } from '../exit-codes';
+import { reportStateAfterFix } from './status';
 
 /** `repair`. */
 export const repairCommand: AppCommand = {
@@ -10,19 +11,19 @@ export const repairCommand: AppCommand = {
   description: [
     'For CHECKSUM_MISMATCH caused by formatting or a new compiler, once you have checked that no',
     "migration's meaning changed: stores the current checksums of the applied migrations, clears every",
-    'interrupted transaction: false attempt, under the lock, after a backup. Then applies what is pending.',
+    'interrupted transaction: false attempt, under the lock, after a backup. Applies nothing: run',
+    '`nest-auto-migration up` afterwards to apply what is pending.',
   ].join('\n'),
   flags: {},
   positionals: [],
   async run(service, _args, output) {
-    const result = await service.repair();
+    const result = await service.repair({ apply: false });
     output.line(
       result.checksumsAccepted.length > 0 ? `Accepted the current checksums of: ${result.checksumsAccepted.join(', ')}` : 'No checksum differed.',
     );
     output.line(result.attemptsCleared.length > 0 ? `Cleared interrupted attempts of: ${result.attemptsCleared.join(', ')}` : 'No interrupted attempt.');
     output.line(`Repair recorded at ${result.repairedAt}.`);
-    const status = await service.getStatus();
-    output.line(`State: ${status.state}`);
-    return exitCodeAfterRun(status);
+    reportStateAfterFix(await service.check(), output);
+    return ExitCode.Ok;
   },
 };

@@ -1,6 +1,7 @@
 import { usageError } from '../cli-error';
 import type { AppCommand } from '../command';
-import { exitCodeAfterRun } from './status';
+import { ExitCode } from '../exit-codes';
+import { reportStateAfterFix } from './status';
 
 /** `resolve NAME --applied | --rolled-back`. */
 export const resolveCommand: AppCommand = {
@@ -11,7 +12,8 @@ export const resolveCommand: AppCommand = {
   description: [
     'The way out of INTERRUPTED_MIGRATION, once you have checked the database (or restored a backup):',
     '--applied records NAME as applied (all its changes are in place); --rolled-back clears the attempt',
-    'so that it runs again (none of its changes are in place). Then applies whatever is pending.',
+    'so that it runs again (none of its changes are in place). Applies nothing: run',
+    '`nest-auto-migration up` afterwards to apply what is pending.',
   ].join('\n'),
   flags: {
     applied: { type: 'boolean', description: 'All of its changes are in place: record it as applied.' },
@@ -25,9 +27,9 @@ export const resolveCommand: AppCommand = {
     const [name] = args.positionals;
     const applied = args.flag('applied');
 
-    const status = await service.resolve(name, applied ? 'applied' : 'rolled-back');
-    output.line(applied ? `Recorded ${name} as applied.` : `Cleared the interrupted attempt of ${name}: it runs again.`);
-    output.line(`State: ${status.state}`);
-    return exitCodeAfterRun(status);
+    await service.resolve(name, applied ? 'applied' : 'rolled-back', { apply: false });
+    output.line(applied ? `Recorded ${name} as applied.` : `Cleared the interrupted attempt of ${name}: it runs again at the next \`up\`.`);
+    reportStateAfterFix(await service.check(), output);
+    return ExitCode.Ok;
   },
 };

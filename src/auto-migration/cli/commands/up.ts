@@ -2,7 +2,7 @@ import type { AutoMigrationService, DryRunReport } from '../..';
 import { ReportedFailure } from '../cli-error';
 import type { AppCommand, CommandOutput } from '../command';
 import { ExitCode } from '../exit-codes';
-import { indent, plural } from '../text';
+import { plural } from '../text';
 import { exitCodeAfterRun } from './status';
 
 /** Said after every dry run: what a copy of the database cannot contain. */
@@ -20,8 +20,9 @@ export const upCommand: AppCommand = {
     'after a backup, each in its own transaction. Progress is logged on stderr.',
     '',
     '--dry-run applies them to a temporary copy of the database instead and prints every statement',
-    'each one issued, with its time; the live file is not touched (no lock lease, no backup, no',
-    'history row) and the copy is deleted.',
+    'each one issued, as SQLite ran it, with its time (to the next statement\'s start); the live file is',
+    'not touched (no lock lease, no backup, no history row) and the copy is deleted. Side effects of',
+    'injected services are not rehearsed.',
   ].join('\n'),
   flags: {
     to: { type: 'string', value: 'NAME', description: 'Stop after this migration (it is applied too).' },
@@ -69,9 +70,16 @@ export function printDryRun(report: DryRunReport, output: CommandOutput): void {
     output.line(`${m.name}  (${m.version}${mode}, ${m.durationMs} ms)${failed ? '  FAILED' : ''}`);
     if (m.description) output.line(`  ${m.description}`);
     if (m.statements.length === 0) output.line('    (no statements)');
-    for (const statement of m.statements) {
-      for (const line of indent(statement.trim().endsWith(';') ? statement.trim() : `${statement.trim()};`, 4)) output.line(line);
-    }
+    // Each statement behind its time, in a column: a statement spanning lines (a SQL file runs
+    // as one) continues under its first line.
+    const times = m.statements.map((statement) => `${statement.durationMs} ms`);
+    const width = Math.max(0, ...times.map((time) => time.length));
+    m.statements.forEach((statement, index) => {
+      const sql = statement.sql.trim();
+      const [first, ...rest] = (sql.endsWith(';') ? sql : `${sql};`).split(/\r?\n/);
+      output.line(`    ${times[index].padStart(width)}  ${first}`);
+      for (const line of rest) output.line(line.trim() === '' ? '' : `    ${' '.repeat(width)}  ${line}`);
+    });
   }
   output.line();
   const ran = report.migrations.length - (report.failed ? 1 : 0);

@@ -1,4 +1,4 @@
-import { type Dirent, existsSync, mkdirSync, readdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { type Dirent, existsSync, mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CliError } from '../cli-error';
 import { migrationClassName, migrationSlug } from './migration-name';
@@ -30,15 +30,17 @@ export interface ScaffoldResult {
 
 /**
  * Writes the files of the next migration. Never overwrites: if a target exists (an orphan
- * `.down.sql`, or another `create` that ran at the same moment) nothing is written and the
- * command is refused (`CREATE_REFUSED`) naming the file.
+ * `.down.sql`, or another `create` that ran at the same moment), or the folder already has a
+ * migration of that name, nothing is written and the command is refused (`CREATE_REFUSED`)
+ * naming the file.
  */
 export function scaffoldMigration(request: ScaffoldRequest): ScaffoldResult {
   const slug = migrationSlug(request.name);
   const entries = listFolder(request.dir);
+  const className = request.sql ? null : migrationClassName(slug);
+  refuseRepeatedName(request.dir, entries, slug, className);
   const name = `${nextPrefix(entries, request.now)}_${slug}`;
 
-  const className = request.sql ? null : migrationClassName(slug);
   const files: [string, string][] = request.sql
     ? (({ up, down }) => [
         [join(request.dir, `${name}.sql`), up],
@@ -62,6 +64,40 @@ export function scaffoldMigration(request: ScaffoldRequest): ScaffoldResult {
     throw new CliError('CREATE_REFUSED', `cannot write in ${request.dir}: ${(error as Error).message}`, { cause: error });
   }
   return { name, className, files: written };
+}
+
+/** A migration file, as `create` writes them: prefix, name, extension (not a `.down.sql` or a declaration). */
+const MIGRATION_FILE = /^\d+[_.-](.+?)\.(ts|mts|cts|js|mjs|cjs|sql)$/;
+const NOT_A_MIGRATION = /\.d\.[mc]?ts$|\.down\.sql$/;
+/** Class sources, searched for a class of the same name. */
+const CLASS_SOURCE = /\.(ts|mts|cts|js|mjs|cjs)$/;
+
+/**
+ * Refuses a second `create AddTags`: a migration with the same name after its prefix
+ * (`003_add_tags.ts` beside a new `007_add_tags.ts`) or, for a class, a class of the same name in
+ * the folder. Both would be legal, and both are almost always a mistake (a command run twice, an
+ * import of the wrong `AddTags`).
+ */
+function refuseRepeatedName(dir: string, entries: readonly string[], slug: string, className: string | null): void {
+  const sameName = entries.find((file) => !NOT_A_MIGRATION.test(file) && MIGRATION_FILE.exec(file)?.[1] === slug);
+  if (sameName) {
+    throw new CliError('CREATE_REFUSED', `${join(dir, sameName)} already has the name "${slug}"; nothing was written (choose a more specific name)`);
+  }
+  if (className === null) return;
+  const declares = new RegExp(`\\bclass\\s+${className}\\b`);
+  const sameClass = entries.find((file) => CLASS_SOURCE.test(file) && !NOT_A_MIGRATION.test(file) && declares.test(readText(join(dir, file))));
+  if (sameClass) {
+    throw new CliError('CREATE_REFUSED', `${join(dir, sameClass)} already declares a class ${className}; nothing was written (choose another name)`);
+  }
+}
+
+/** A file's text, or '' when it cannot be read (it is then not in the way). */
+function readText(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
 }
 
 function refusedOverwrite(path: string): CliError {
