@@ -1,7 +1,8 @@
 import BetterSqlite3, { type Database } from 'better-sqlite3';
-import { LockTimeoutError } from '../../src/auto-migration';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AutoMigrationService, LockTimeoutError } from '../../src/auto-migration';
 import { bootApp, bootFailure } from '../helpers/boot';
-import { migration } from '../helpers/migrations';
+import { gatedMigration, migration } from '../helpers/migrations';
 import { CLEARED_LEASE, historyNames, tableNames } from '../helpers/sqlite';
 import { useTempDatabase } from '../helpers/temp-dir';
 
@@ -66,4 +67,30 @@ describe('the cross-process migration lock', () => {
     expect(after.prepare('SELECT * FROM migration_lock').get()).toEqual(CLEARED_LEASE);
     after.close();
   });
+
+  it('lets a waiter go without the lock once the holder has applied everything it needed', async () => {
+    const gated = gatedMigration('001_slow');
+    const first = await bootApp({ database: t.db, backup: false }, { migrations: [gated.type] }, { init: false });
+    const running = first.app.init();
+    await gated.started;
+
+    const second = await bootApp({ database: t.db, backup: false, lock: { timeoutMs: 10_000 } }, { migrations: [gated.type] }, { init: false });
+    const events: string[] = [];
+    second.app.get(AutoMigrationService).events$.subscribe((event) => events.push(event.type));
+    const waiting = second.app.init();
+    // Let it find the lock taken and start waiting, then let the holder finish.
+    while (!events.includes('lock-waiting')) await sleep(20);
+    gated.release();
+    await running;
+    await waiting;
+    try {
+      expect(events).toEqual(['lock-waiting', 'run-finished']);
+      expect((await second.app.get(AutoMigrationService).getStatus()).state).toBe('up-to-date');
+      expect(historyNames(t.db)).toEqual(['001_slow']);
+    } finally {
+      await second.app.close();
+      await first.app.close();
+    }
+  });
 });
+

@@ -107,10 +107,12 @@ export interface MigrationDriver {
 /** Mutual exclusion between processes migrating the same database. */
 export interface MigrationLock {
   /**
-   * Resolves once this process holds the lock. Waits without blocking the event loop, calls
+   * Resolves `true` once this process holds the lock. Waits without blocking the event loop, calls
    * `onWait` once if the lock is taken, and rejects with `LockTimeoutError` after `timeoutMs`.
+   * While it waits, `stillNeeded` (if given) is asked between attempts: when it answers false
+   * (another process did the work meanwhile) the wait ends with `false`, without the lock.
    */
-  acquire(timeoutMs: number, onWait?: () => void): Promise<void>;
+  acquire(timeoutMs: number, onWait?: () => void, stillNeeded?: () => Promise<boolean>): Promise<boolean>;
   /** Gives the lock up. Idempotent: shutdown may call it while a run is still unwinding. */
   release(): void;
   /** Whether any process (this one included) holds the lock right now. Does not wait. */

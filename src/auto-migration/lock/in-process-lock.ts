@@ -7,8 +7,9 @@ import type { MigrationLock } from '../driver/migration-driver';
 export class InProcessLock implements MigrationLock {
   private held = false;
 
-  async acquire(): Promise<void> {
+  async acquire(): Promise<boolean> {
     this.held = true;
+    return true;
   }
 
   release(): void {

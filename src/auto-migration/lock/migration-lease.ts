@@ -50,23 +50,31 @@ export class MigrationLease implements OnModuleDestroy {
   }
 
   /**
-   * Takes the lock, waiting for another holder as long as `lock.timeoutMs` allows. Writes nothing:
+   * Takes the lock, waiting for another holder as long as `lock.timeoutMs` allows; `false` when
+   * `stillNeeded` answered false while waiting (see `MigrationLock.acquire`). Writes nothing:
    * a backup taken next must hold the database exactly as it was.
    */
-  async acquire(): Promise<void> {
+  async acquire(stillNeeded?: () => Promise<boolean>): Promise<boolean> {
     const started = Date.now();
     let waited = false;
+    let acquired: boolean;
     try {
-      await this.lock.acquire(this.options.lock.timeoutMs, () => {
-        waited = true;
-        void this.holderFromLeaseRow().then((holder) => this.events.emit({ type: 'lock-waiting', holder }));
-      });
+      acquired = await this.lock.acquire(
+        this.options.lock.timeoutMs,
+        () => {
+          waited = true;
+          void this.holderFromLeaseRow().then((holder) => this.events.emit({ type: 'lock-waiting', holder }));
+        },
+        stillNeeded,
+      );
     } catch (error) {
       if (error instanceof LockTimeoutError) throw new LockTimeoutError(error.waitedMs, await this.holderFromLeaseRow());
       throw error;
     }
+    if (!acquired) return false;
     this.held = true;
     this.events.emit({ type: 'lock-acquired', waitedMs: waited ? Date.now() - started : 0 });
+    return true;
   }
 
   /** Runs `work` holding the lock (taken as `acquire()` does), and gives it up afterwards whatever happens. */

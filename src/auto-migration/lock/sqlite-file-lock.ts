@@ -6,7 +6,7 @@ import { LockTimeoutError } from '../errors/lock-timeout.error';
 import type { MigrationLock } from '../driver/migration-driver';
 
 const FIRST_RETRY_MS = 5;
-const MAX_RETRY_MS = 200;
+const MAX_RETRY_MS = 100;
 /**
  * A status probe holds the lock for microseconds; only a lock still taken after this long is
  * reported as a wait, so health checks never cause false "waiting" lines and events.
@@ -27,7 +27,7 @@ export class SqliteFileLock implements MigrationLock {
 
   constructor(readonly lockPath: string) {}
 
-  async acquire(timeoutMs: number, onWait: () => void = () => undefined): Promise<void> {
+  async acquire(timeoutMs: number, onWait: () => void = () => undefined, stillNeeded?: () => Promise<boolean>): Promise<boolean> {
     // Callers in one process are serialised before they get here; a second acquire is a bug.
     if (this.held) throw new Error(`the migration lock ${this.lockPath} is already held by this instance`);
     const db = openSqlite(this.lockPath, {}, { timeout: 0 });
@@ -37,7 +37,7 @@ export class SqliteFileLock implements MigrationLock {
       for (let delay = FIRST_RETRY_MS, waiting = false; ; delay = Math.min(delay * 2, MAX_RETRY_MS)) {
         if (tryBegin(begin, this.lockPath)) {
           this.held = db;
-          return;
+          return true;
         }
         const waited = Date.now() - started;
         if (waited >= timeoutMs) throw new LockTimeoutError(waited);
@@ -47,6 +47,12 @@ export class SqliteFileLock implements MigrationLock {
         }
         // Jitter keeps processes that started together from retrying in lockstep.
         await sleep(Math.min(timeoutMs - waited, delay + Math.random() * delay));
+        // Replicas waiting behind the one that migrates are done when it is: they need not take
+        // the lock one after another only to find nothing left to do.
+        if (stillNeeded && !(await stillNeeded())) {
+          db.close();
+          return false;
+        }
       }
     } catch (error) {
       db.close();

@@ -151,7 +151,7 @@ export class MigrationRunner {
       if (this.pendingAfter(history, limit).length === 0) return;
     }
 
-    await step('take the migration lock', () => this.lease.acquire());
+    if (!(await step('take the migration lock', () => this.lease.acquire(() => this.stillPending(limit))))) return;
     try {
       // Re-read under the lock: another process may have applied migrations while we waited.
       // Nothing is written before the backup, so that it holds the database exactly as it was.
@@ -174,6 +174,19 @@ export class MigrationRunner {
     } finally {
       await this.lease.release();
     }
+  }
+
+  /**
+   * While this process waits for the lock: whether anything is still pending, read lock-free and
+   * without waiting. A busy database (the holder committing) counts as still pending.
+   */
+  private async stillPending(limit?: number): Promise<boolean> {
+    const history = await this.driver.withoutWaiting(async () => ((await this.driver.isSchemaCurrent()) ? this.driver.readHistory() : null));
+    if (!history || this.pendingAfter(history, limit).length > 0) return true;
+    this.state.setHistory(history);
+    this.reportUnknown(history);
+    this.validateChecksums(history);
+    return false;
   }
 
   private async rehearse(pending: readonly MigrationDefinition[]): Promise<void> {
