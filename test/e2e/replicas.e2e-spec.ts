@@ -170,15 +170,12 @@ describe('many replicas starting against one database file', () => {
     const waiting = events(b).filter((e) => e.type === 'lock-waiting');
     expect(waiting).toHaveLength(1);
     expect(waiting[0].holder).toMatchObject({ owner: { host: HOST, pid: a.pid }, suspect: true });
-    expect(lines(b)).toEqual(expect.arrayContaining([expect.stringMatching(/^LOG \[AutoMigration\] Took the migration lock after waiting \d+ ms$/)]));
 
-    // No concurrent run: A executed every migration once, B executed nothing, and B took the
-    // lock only after A had released it.
+    // No concurrent run: A executed every migration once, B executed nothing; B stopped waiting
+    // once a lock-free read showed A had applied them all, without taking the lock itself.
     expect(execLog(`${db}.exec.log`)).toEqual(NAMES.map((name) => ({ pid: a.pid, name })));
-    expect(events(b).map((e) => e.type)).toEqual(['lock-waiting', 'lock-acquired', 'lock-released', 'run-finished']);
-    const released = events(a).find((e) => e.type === 'lock-released')!;
-    const acquired = events(b).find((e) => e.type === 'lock-acquired')!;
-    expect(Date.parse(acquired.at)).toBeGreaterThanOrEqual(Date.parse(released.at));
+    expect(events(b).map((e) => e.type)).toEqual(['lock-waiting', 'run-finished']);
+    expect(lines(b).filter((line) => line.includes('Took the migration lock'))).toEqual([]);
     expect(events(b).at(-1)).toMatchObject({ type: 'run-finished', outcome: 'up-to-date', applied: 0, total: COUNT });
 
     // A never reported anyone else, and both are up to date.
