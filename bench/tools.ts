@@ -14,12 +14,13 @@ import type { UpHook } from './shared';
  */
 export const PEER_VARIANTS = ['umzug', 'umzug-filelocker', 'knex-each', 'knex-all', 'typeorm-each', 'typeorm-all'] as const;
 export type PeerVariant = (typeof PEER_VARIANTS)[number];
-/** The module in its default `transactionMode: 'each'`, then every peer. */
-export const TOOLS = ['module', ...PEER_VARIANTS] as const;
+/** The module in its default `transactionMode: 'each'` and in `'all'`, then every peer. */
+export const TOOLS = ['module', 'module-all', ...PEER_VARIANTS] as const;
 export type Tool = (typeof TOOLS)[number];
 
 export const TOOL_LABELS: Record<Tool, string> = {
   module: "module, transactionMode 'each' (default)",
+  'module-all': "module, transactionMode 'all'",
   umzug: 'Umzug, one transaction per migration',
   'umzug-filelocker': 'Umzug + its FileLocker',
   'knex-each': 'Knex, a transaction per migration',
@@ -36,6 +37,7 @@ export interface Migrator {
 /** Each tool's history table, for the checks that a run really applied the migrations. */
 export const HISTORY_TABLES: Record<Tool, string> = {
   module: 'migrations',
+  'module-all': 'migrations',
   umzug: 'umzug_migrations',
   'umzug-filelocker': 'umzug_migrations',
   'knex-each': 'knex_migrations',
@@ -47,10 +49,12 @@ export const HISTORY_TABLES: Record<Tool, string> = {
 /** Builds the tool's `n` migrations once (as an app defines them once), ready to run on any file. */
 export async function loadTool(tool: Tool, n: number, onUp?: UpHook): Promise<Migrator> {
   switch (tool) {
-    case 'module': {
+    case 'module':
+    case 'module-all': {
       const { bootApp, decoratedMigrations } = await import('./nest-app');
       const types = decoratedMigrations(n, onUp);
-      return { migrate: async (file) => (await bootApp(types, { file, transactionMode: 'each' })).close() };
+      const transactionMode = tool === 'module' ? 'each' : 'all';
+      return { migrate: async (file) => (await bootApp(types, { file, transactionMode })).close() };
     }
     case 'umzug':
     case 'umzug-filelocker':
