@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
-import type { UpHook } from './shared';
+import { errorLine, type UpHook } from './shared';
 
 /**
  * Peers as an app would set them up for SQLite, each idiomatic for its tool. `each` = one
@@ -32,6 +32,16 @@ export const TOOL_LABELS: Record<Tool, string> = {
 export interface Migrator {
   /** Opens `file`, applies every pending migration, closes: what the app runs at every start. */
   migrate(file: string): Promise<void>;
+}
+
+/** Runs `migrator` on `file`; a failure is a result to report (its first line), not a crash of the workload. */
+export async function migrateReportingError(migrator: Migrator, file: string): Promise<string | undefined> {
+  try {
+    await migrator.migrate(file);
+    return undefined;
+  } catch (caught) {
+    return errorLine(caught);
+  }
 }
 
 /** Each tool's history table, for the checks that a run really applied the migrations. */

@@ -15,7 +15,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { epochMs, errorLine, report, ROOT, scriptArgs, tempDir, upCounts, upLogger, type Sample } from './shared';
-import { appliedState, loadTool, TOOLS, type Tool } from './tools';
+import { appliedState, loadTool, migrateReportingError, TOOLS, type Tool } from './tools';
 
 /** What a replica prints as its last stdout line. */
 interface ReplicaResult {
@@ -30,12 +30,7 @@ async function replica(tool: Tool, n: number, file: string, log: string): Promis
   process.stdout.write('ready\n');
   await new Promise((resolve) => process.stdin.once('data', resolve));
   const cpu = process.cpuUsage();
-  let error: string | undefined;
-  try {
-    await migrator.migrate(file);
-  } catch (caught) {
-    error = errorLine(caught);
-  }
+  const error = await migrateReportingError(migrator, file);
   const { user, system } = process.cpuUsage(cpu);
   const result: ReplicaResult = { finishedAt: epochMs(), cpuMs: (user + system) / 1000, ...(error !== undefined && { error }) };
   process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errorLine, report, ROOT, scriptArgs, tempDir, upCounts, upLogger, type Sample } from './shared';
-import { appliedState, loadTool, TOOLS, type Tool } from './tools';
+import { appliedState, loadTool, migrateReportingError, TOOLS, type Tool } from './tools';
 
 /** A fresh process still running after this long is stuck (waiting on a lock nobody holds). */
 const RECOVERY_TIMEOUT_MS = 30_000;
@@ -44,12 +44,7 @@ async function migrate(tool: Tool, n: number, file: string, log: string, busyMs:
   const migrator = await loadTool(tool, n, busyMs > 0 ? spin : record);
   // performance.now() counts from the process's start.
   const loadedMs = performance.now();
-  let error: string | undefined;
-  try {
-    await migrator.migrate(file);
-  } catch (caught) {
-    error = errorLine(caught);
-  }
+  const error = await migrateReportingError(migrator, file);
   const result: MigrateResult = { loadedMs, migrateMs: performance.now() - loadedMs, ...(error !== undefined && { error }) };
   process.stdout.write(`${JSON.stringify(result)}\n`);
   process.exit(error === undefined ? 0 : 1);

@@ -7,6 +7,7 @@ import {
   InvalidMigrationError,
   MixedPrefixWidthError,
 } from '../../src/auto-migration/errors';
+import { thrown } from '../helpers/thrown';
 
 /** A named class with an `up` method (or without one). */
 function migrationClass(className: string, withUp = true): Type<unknown> {
@@ -27,15 +28,6 @@ function candidate(
 function valid(name: string, extra: Record<string, unknown> = {}): MigrationCandidate {
   const className = 'M_' + name.replace(/[^A-Za-z0-9_]/g, '_');
   return candidate(migrationClass(className), { name, version: '1.0.0', ...extra });
-}
-
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected the call to throw');
 }
 
 describe('validateMigrations', () => {

@@ -10,17 +10,9 @@ import { readSqlMigrations, type SqlMigrationFolder } from '../../src/auto-migra
 import { containsSql, parseSqlFile } from '../../src/auto-migration/discovery/sql-header';
 import { DuplicateMigrationError, InvalidMigrationError, MixedPrefixWidthError } from '../../src/auto-migration/errors';
 import { tempDir } from '../helpers/temp-dir';
+import { thrown } from '../helpers/thrown';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
-
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected the call to throw');
-}
 
 describe('parseSqlFile (the header of a .sql migration)', () => {
   it('reads version, description and transaction', () => {
