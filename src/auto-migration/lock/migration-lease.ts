@@ -9,6 +9,7 @@ import { describeCause } from '../errors/auto-migration.error';
 import type { LockHolder } from './lock-holder';
 import { LockTimeoutError } from '../errors/lock-timeout.error';
 import { MigrationEvents } from '../events/migration-events';
+import { RegisteredInterval } from '../schedule/registered-interval';
 import { step } from '../runner/database-step';
 
 const MIN_HEARTBEAT_MS = 50;
@@ -29,8 +30,7 @@ export class MigrationLease implements OnModuleDestroy {
   /** This module instance, as the lease row names it. */
   readonly owner: LockOwner = { host: hostname(), pid: process.pid, instanceId: randomUUID().slice(0, 8) };
   private readonly periodMs: number;
-  private readonly intervalName = `nestjs-auto-migration:heartbeat:${this.owner.instanceId}`;
-  private readonly registry: SchedulerRegistry;
+  private readonly heartbeat: RegisteredInterval;
   private lastBeat = 0;
   private held = false;
   private announced = false;
@@ -45,7 +45,7 @@ export class MigrationLease implements OnModuleDestroy {
     // there; a private one otherwise. Either way this class stops it, in onModuleDestroy.
     @Optional() registry?: SchedulerRegistry,
   ) {
-    this.registry = registry ?? new SchedulerRegistry();
+    this.heartbeat = new RegisteredInterval(`nestjs-auto-migration:heartbeat:${this.owner.instanceId}`, registry);
     this.periodMs = Math.max(MIN_HEARTBEAT_MS, Math.floor(options.lock.staleAfterMs / 3));
   }
 
@@ -161,20 +161,15 @@ export class MigrationLease implements OnModuleDestroy {
   }
 
   private startHeartbeat(): void {
-    const timer = setInterval(() => {
+    this.heartbeat.start(() => {
       // Inside a migration's transaction the write would commit or roll back with it: leave it
       // to beat() after the commit.
       if (this.announced && !this.driver.inTransaction()) void this.writeHeartbeat();
     }, this.periodMs);
-    timer.unref();
-    this.registry.addInterval(this.intervalName, timer);
   }
 
   private stopHeartbeat(): void {
-    // @nestjs/schedule deletes every interval itself in beforeApplicationShutdown; ours may be gone.
-    if (!this.registry.doesExist('interval', this.intervalName)) return;
-    clearInterval(this.registry.getInterval(this.intervalName));
-    this.registry.deleteInterval(this.intervalName);
+    this.heartbeat.stop();
   }
 
   private async writeHeartbeat(): Promise<void> {

@@ -23,6 +23,7 @@ import { InvalidArgumentError } from '../errors/invalid-argument.error';
 import { ShuttingDownError } from '../errors/shutting-down.error';
 import { MigrationOperations } from '../runner/migration-operations';
 import { MigrationRunner } from '../runner/migration.runner';
+import { RegisteredInterval } from '../schedule/registered-interval';
 import { MigrationState } from '../status/migration.state';
 import { FailureExit } from './failure-exit';
 
@@ -63,8 +64,7 @@ function isAlwaysFatal(error: unknown): boolean {
 @Injectable()
 export class MigrationStartup implements OnApplicationBootstrap, OnModuleDestroy, OnApplicationShutdown {
   private readonly logger = new Logger(LOG_CONTEXT);
-  private readonly registry: SchedulerRegistry;
-  private readonly verifyIntervalName = `nestjs-auto-migration:verify:${randomUUID().slice(0, 8)}`;
+  private readonly verifyTimer: RegisteredInterval;
   private readonly failureExit = new FailureExit();
   /** A verify re-check is in flight: the next tick skips rather than queueing behind it. */
   private checking = false;
@@ -80,7 +80,7 @@ export class MigrationStartup implements OnApplicationBootstrap, OnModuleDestroy
     // visible there; a private one otherwise. Either way this class stops it, in onModuleDestroy.
     @Optional() registry?: SchedulerRegistry,
   ) {
-    this.registry = registry ?? new SchedulerRegistry();
+    this.verifyTimer = new RegisteredInterval(`nestjs-auto-migration:verify:${randomUUID().slice(0, 8)}`, registry);
   }
 
   /** @internal Nest lifecycle hook. */
@@ -221,16 +221,11 @@ export class MigrationStartup implements OnApplicationBootstrap, OnModuleDestroy
   }
 
   private startVerifyTimer(): void {
-    const timer = setInterval(() => void this.recheck(), this.options.verifyIntervalMs);
-    timer.unref();
-    this.registry.addInterval(this.verifyIntervalName, timer);
+    this.verifyTimer.start(() => void this.recheck(), this.options.verifyIntervalMs);
   }
 
   private stopVerifyTimer(): void {
-    // @nestjs/schedule deletes every interval itself in beforeApplicationShutdown; ours may be gone.
-    if (!this.registry.doesExist('interval', this.verifyIntervalName)) return;
-    clearInterval(this.registry.getInterval(this.verifyIntervalName));
-    this.registry.deleteInterval(this.verifyIntervalName);
+    this.verifyTimer.stop();
   }
 
   private async recheck(): Promise<void> {
