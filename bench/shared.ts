@@ -3,7 +3,7 @@
  * Nest and of the library: the raw baselines load this file too, and their timings and memory
  * peaks must not include code they do not use.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -173,4 +173,16 @@ export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** A workload script started in the background (cached loader), its output collected as it comes. */
+export function spawnScript(script: string, args: (string | number)[]) {
+  const child = spawn(process.execPath, scriptArgs(script, args, 'cached'), { cwd: ROOT });
+  const output = { stdout: '', stderr: '' };
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output.stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output.stderr += chunk));
+  const exited = new Promise<{ code: number | string; stdout: string; stderr: string }>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code: code ?? signal ?? 'unknown', ...output })),
+  );
+  return { child, output, exited };
 }

@@ -12,9 +12,8 @@
  *   w3-replicas.ts run <tool> <n> <replicas> <runs>   the whole workload for one tool (tools.ts)
  *   w3-replicas.ts replica <tool> <n> <file> <log>    one replica, spawned by `run`
  */
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { epochMs, errorLine, report, ROOT, scriptArgs, tempDir, upCounts, upLogger, type Sample } from './shared';
+import { epochMs, errorLine, report, spawnScript, tempDir, upCounts, upLogger, type Sample } from './shared';
 import { appliedState, loadTool, migrateReportingError, TOOLS, type Tool } from './tools';
 
 /** What a replica prints as its last stdout line. */
@@ -49,17 +48,10 @@ interface Batch {
 /** Starts `replicas` processes, releases them together once all are ready, waits for every one. */
 async function batch(tool: Tool, n: number, file: string, log: string, replicas: number): Promise<Batch> {
   const started = Array.from({ length: replicas }, () => {
-    const child = spawn(process.execPath, scriptArgs('w3-replicas', ['replica', tool, n, file, log], 'cached'), { cwd: ROOT });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const exited = new Promise<{ code: number | string; stdout: string; stderr: string }>((resolve) =>
-      child.on('close', (code, signal) => resolve({ code: code ?? signal ?? 'unknown', stdout, stderr })),
-    );
+    const { child, output, exited } = spawnScript('w3-replicas', ['replica', tool, n, file, log]);
     const ready = new Promise<void>((resolve, reject) => {
-      child.stdout.on('data', () => stdout.includes('ready\n') && resolve());
-      void exited.then(({ code }) => reject(new Error(`a ${tool} replica exited with ${code} before it was ready:\n${stderr}`)));
+      child.stdout.on('data', () => output.stdout.includes('ready\n') && resolve());
+      void exited.then(({ code }) => reject(new Error(`a ${tool} replica exited with ${code} before it was ready:\n${output.stderr}`)));
     });
     // Awaited below; this only keeps a second failure from being reported as unhandled.
     ready.catch(() => undefined);

@@ -13,12 +13,11 @@
  *   w4-crash.ts run <tool> <n> <killAfter> <busyMs> <runs>   the whole workload for one tool
  *   w4-crash.ts migrate <tool> <n> <file> <log> <busyMs>     one process of it, spawned by `run`
  */
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { errorLine, report, ROOT, scriptArgs, tempDir, upCounts, upLogger, type Sample } from './shared';
+import { errorLine, report, spawnScript, tempDir, upCounts, upLogger, type Sample } from './shared';
 import { appliedState, loadTool, migrateReportingError, TOOLS, type Tool } from './tools';
 
 /** A fresh process still running after this long is stuck (waiting on a lock nobody holds). */
@@ -51,15 +50,7 @@ async function migrate(tool: Tool, n: number, file: string, log: string, busyMs:
 }
 
 function start(args: (string | number)[]) {
-  const child = spawn(process.execPath, scriptArgs('w4-crash', ['migrate', ...args], 'cached'), { cwd: ROOT });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const exited = new Promise<{ code: number | string; stdout: string; stderr: string }>((resolve) =>
-    child.on('close', (code, signal) => resolve({ code: code ?? signal ?? 'unknown', stdout, stderr })),
-  );
-  return { child, exited };
+  return spawnScript('w4-crash', ['migrate', ...args]);
 }
 
 const lines = (log: string) => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').length - 1 : 0);
