@@ -157,7 +157,7 @@ function runW2Peers(): Record<W2Peer, ChildResult> {
 function runW3(): Record<Tool, ChildResult> {
   const results = {} as Record<Tool, ChildResult>;
   for (const tool of TOOLS) {
-    const runs = tool === 'module' ? W3_RUNS : W3_PEER_RUNS;
+    const runs = tool.startsWith('module') ? W3_RUNS : W3_PEER_RUNS;
     progress(`W3 ${tool}: ${runs} run(s) of ${W3_REPLICAS} replicas, ${W3_N} migrations, fresh then migrated`);
     results[tool] = child('w3-replicas', ['run', tool, W3_N, W3_REPLICAS, runs], 'cached');
   }
@@ -167,7 +167,7 @@ function runW3(): Record<Tool, ChildResult> {
 function runW4(): Record<Tool, ChildResult> {
   const results = {} as Record<Tool, ChildResult>;
   for (const tool of TOOLS) {
-    const runs = tool === 'module' ? W4_RUNS : 1;
+    const runs = tool.startsWith('module') ? W4_RUNS : 1;
     progress(`W4 ${tool}: ${runs} crash(es) after ${W4_KILL_AFTER} of ${W4_N} migrations, then a fresh process`);
     results[tool] = child('w4-crash', ['run', tool, W4_N, W4_KILL_AFTER, W4_BUSY_MS, runs], 'cached');
   }

@@ -67,6 +67,19 @@ describe('checksum validation', () => {
     ]);
   });
 
+  it('still catches a change to a method assigned outside the class body (no source-hash shortcut for that class)', async () => {
+    const patched = (sql: string) => {
+      const type = new Function(`return (class CreateItems {})`)() as Type<unknown> & { prototype: { up?: unknown } };
+      type.prototype.up = new Function('db', `db.exec(${JSON.stringify(sql)})`);
+      Migration({ name: '001_items', version: '1.0.0' })(type);
+      return type;
+    };
+    await (await bootApp({ database: t.db, backup: false }, { migrations: [patched('CREATE TABLE items (id INTEGER)')] })).app.close();
+    expect(inspect(t.db, (d) => d.prepare('SELECT source_hash FROM migrations').pluck().get())).toBeNull();
+    const { error } = await bootFailure({ database: t.db, backup: false }, { migrations: [patched('CREATE TABLE items (id INTEGER, label TEXT)')] });
+    expect(error).toBeInstanceOf(ChecksumMismatchError);
+  });
+
   it('accepts a change of comments or white space only', async () => {
     await applyOriginal();
     await (await bootApp(base(), { migrations: [fromSource('001_items', WHITESPACE_ONLY)] })).app.close();

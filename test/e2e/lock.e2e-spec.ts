@@ -85,6 +85,7 @@ describe('the cross-process migration lock', () => {
     await waiting;
     try {
       expect(events).toEqual(['lock-waiting', 'run-finished']);
+      expect(second.logger.lines).toContain('LOG [AutoMigration] Stopped waiting for the migration lock: another process applied what this one needed');
       expect((await second.app.get(AutoMigrationService).getStatus()).state).toBe('up-to-date');
       expect(historyNames(t.db)).toEqual(['001_slow']);
     } finally {

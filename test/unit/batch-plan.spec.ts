@@ -10,6 +10,7 @@ function def(name: string, transaction = true, foreignKeys: 'check' | 'enforce' 
     foreignKeys,
     checksum: name,
     sourceHash: null,
+    storedSourceHash: null,
     className: name,
     instance: () => ({ up: () => undefined }),
   };

@@ -21,8 +21,9 @@ export function classChecksum(type: Type<unknown>): string {
  * SHA-256 of the raw text of the class and of each class it extends: equal source hashes mean
  * equal checksums (the checksum is derived from that text alone), so a start compares these and
  * normalises only a class whose compiled text changed. Kept to one `toString()` per class of the
- * chain: it runs for every applied migration at every start. (A method assigned to the prototype
- * outside the class body is not in that text: pin such a migration with an explicit `checksum`.)
+ * chain: it runs for every applied migration at every start. A method assigned to the prototype
+ * outside the class body is not in that text, so such a class stores no source hash (see
+ * `isSelfContained`) and is always compared by its checksum.
  */
 export function classSourceHash(type: Type<unknown>): string {
   const hash = createHash('sha256');
@@ -31,6 +32,25 @@ export function classSourceHash(type: Type<unknown>): string {
     hash.update(Function.prototype.toString.call(cls)).update('\0');
   }
   return hash.digest('hex');
+}
+
+/**
+ * Whether every method on the class's prototype chain is written inside its class body, so that
+ * the class text (`classSourceHash`) covers everything `classChecksum` hashes. Checked when a
+ * history row is written, never on the start-up path.
+ */
+export function isSelfContained(type: Type<unknown>): boolean {
+  for (let cls: Function | null = type; cls && cls !== Function.prototype; cls = Object.getPrototypeOf(cls)) {
+    const proto = cls.prototype as object | undefined;
+    if (!proto || proto === Object.prototype) break;
+    const text = Function.prototype.toString.call(cls);
+    for (const name of Object.getOwnPropertyNames(proto)) {
+      if (name === 'constructor') continue;
+      const { value, get, set } = Object.getOwnPropertyDescriptor(proto, name)!;
+      for (const f of [value, get, set]) if (typeof f === 'function' && !text.includes(Function.prototype.toString.call(f))) return false;
+    }
+  }
+  return true;
 }
 
 function sourcesOf(type: Type<unknown>): [string, string][] {

@@ -16,6 +16,11 @@ export interface MigrationDefinition {
    * is a `.sql` file (computed once, on first use).
    */
   readonly sourceHash: string | null;
+  /**
+   * The source hash to store with its history row: null when the class has methods defined outside
+   * its body (their text is not in the hashed class text), so a start never skips its checksum.
+   */
+  readonly storedSourceHash: string | null;
   /** Class name, or for a `.sql` migration its file name (`005_add_tags.sql`), for messages. */
   readonly className: string;
   /** Where it is defined: a `@Migration()` class, or a `.sql` file of `migrationsDir`. Absent means a class. */

@@ -4,7 +4,7 @@ import { DuplicateMigrationError } from '../errors/duplicate-migration.error';
 import { InvalidMigrationError } from '../errors/invalid-migration.error';
 import { MixedPrefixWidthError } from '../errors/mixed-prefix-width.error';
 import type { MigrationInterface, MigrationOptions } from '../migration.interface';
-import { classChecksum, classSourceHash } from './migration-checksum';
+import { classChecksum, classSourceHash, isSelfContained } from './migration-checksum';
 import type { MigrationCandidate, MigrationDefinition } from './migration-definition';
 import type { SqlMigrationFile, SqlMigrationFolder } from './sql-file-migrations';
 
@@ -96,6 +96,10 @@ function toDefinition(candidate: MigrationCandidate): MigrationDefinition {
     get sourceHash() {
       return sourceHash === undefined ? (sourceHash = classSourceHash(candidate.type as Type<unknown>)) : sourceHash;
     },
+    get storedSourceHash() {
+      const hash = this.sourceHash;
+      return hash !== null && isSelfContained(candidate.type as Type<unknown>) ? hash : null;
+    },
     className: candidate.type.name,
     source: 'class',
     instance: () => candidate.instance() as MigrationInterface,
@@ -112,6 +116,7 @@ function sqlDefinition(file: SqlMigrationFile): MigrationDefinition {
     checksum: file.checksum,
     // Hashing the text is already cheap: there is no normalisation to skip.
     sourceHash: null,
+    storedSourceHash: null,
     className: file.fileName,
     source: 'sql',
     file: file.label,

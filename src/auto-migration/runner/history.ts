@@ -25,10 +25,10 @@ export function checksumMismatches(migrations: readonly MigrationDefinition[], h
 
 /** The history row of `migration`, applied now (or at `appliedAt`) in `executionTimeMs`. */
 export function historyRecordFor(
-  migration: Pick<MigrationDefinition, 'name' | 'version' | 'description' | 'checksum'> & { sourceHash?: string | null },
+  migration: Pick<MigrationDefinition, 'name' | 'version' | 'description' | 'checksum'> & { storedSourceHash?: string | null },
   executionTimeMs: number,
   appliedAt = new Date().toISOString(),
 ): HistoryRecord {
-  const { name, version, description, checksum, sourceHash = null } = migration;
-  return { name, version, description, checksum, sourceHash, appliedAt, executionTimeMs };
+  const { name, version, description, checksum, storedSourceHash = null } = migration;
+  return { name, version, description, checksum, sourceHash: storedSourceHash, appliedAt, executionTimeMs };
 }

@@ -151,7 +151,10 @@ export class MigrationRunner {
       if (this.pendingAfter(history, limit).length === 0) return;
     }
 
-    if (!(await step('take the migration lock', () => this.lease.acquire(() => this.stillPending(limit))))) return;
+    if (!(await step('take the migration lock', () => this.lease.acquire(() => this.stillPending(limit))))) {
+      this.logger.log('Stopped waiting for the migration lock: another process applied what this one needed');
+      return;
+    }
     try {
       // Re-read under the lock: another process may have applied migrations while we waited.
       // Nothing is written before the backup, so that it holds the database exactly as it was.

@@ -36,7 +36,7 @@ export class RepairService {
   }
 
   private sourceHashOf(name: string): string | null {
-    return this.migrations.find((m) => m.name === name)?.sourceHash ?? null;
+    return this.migrations.find((m) => m.name === name)?.storedSourceHash ?? null;
   }
 
   private async repairLocked(): Promise<RepairResult> {
