@@ -27,10 +27,7 @@ export function classChecksum(type: Type<unknown>): string {
  */
 export function classSourceHash(type: Type<unknown>): string {
   const hash = createHash('sha256');
-  for (let cls: Function | null = type; cls && cls !== Function.prototype; cls = Object.getPrototypeOf(cls)) {
-    if (!cls.prototype || cls.prototype === Object.prototype) break;
-    hash.update(Function.prototype.toString.call(cls)).update('\0');
-  }
+  for (const { text } of chainOf(type)) hash.update(text).update('\0');
   return hash.digest('hex');
 }
 
@@ -40,15 +37,8 @@ export function classSourceHash(type: Type<unknown>): string {
  * history row is written, never on the start-up path.
  */
 export function isSelfContained(type: Type<unknown>): boolean {
-  for (let cls: Function | null = type; cls && cls !== Function.prototype; cls = Object.getPrototypeOf(cls)) {
-    const proto = cls.prototype as object | undefined;
-    if (!proto || proto === Object.prototype) break;
-    const text = Function.prototype.toString.call(cls);
-    for (const name of Object.getOwnPropertyNames(proto)) {
-      if (name === 'constructor') continue;
-      const { value, get, set } = Object.getOwnPropertyDescriptor(proto, name)!;
-      for (const f of [value, get, set]) if (typeof f === 'function' && !text.includes(Function.prototype.toString.call(f))) return false;
-    }
+  for (const { proto, text } of chainOf(type)) {
+    for (const [, sources] of ownMethods(proto)) if (!sources.every((source) => text.includes(source))) return false;
   }
   return true;
 }
@@ -56,21 +46,34 @@ export function isSelfContained(type: Type<unknown>): boolean {
 function sourcesOf(type: Type<unknown>): [string, string][] {
   const methods = new Map<string, string>();
   const constructors: [string, string][] = [];
-  for (let cls: Function | null = type; cls && cls !== Function.prototype; cls = Object.getPrototypeOf(cls)) {
-    const proto = cls.prototype as object | undefined;
-    if (!proto || proto === Object.prototype) break;
-    let rest = Function.prototype.toString.call(cls);
-    for (const name of Object.getOwnPropertyNames(proto)) {
-      if (name === 'constructor') continue;
-      const descriptor = Object.getOwnPropertyDescriptor(proto, name)!;
-      const parts = [descriptor.value, descriptor.get, descriptor.set].filter((f): f is Function => typeof f === 'function');
-      const sources = parts.map((f) => Function.prototype.toString.call(f));
+  for (const { proto, text } of chainOf(type)) {
+    let rest = text;
+    for (const [name, sources] of ownMethods(proto)) {
       for (const source of sources) rest = rest.replace(source, '');
-      if (sources.length > 0 && !methods.has(name)) methods.set(name, sources.join('\n'));
+      if (!methods.has(name)) methods.set(name, sources.join('\n'));
     }
     constructors.push(['constructor', withoutClassName(rest)]);
   }
   return [...constructors, ...[...methods].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))];
+}
+
+/** Each class of the chain from `type` up (short of Object), with its prototype and its source text. */
+function* chainOf(type: Type<unknown>): Generator<{ proto: object; text: string }> {
+  for (let cls: Function | null = type; cls && cls !== Function.prototype; cls = Object.getPrototypeOf(cls)) {
+    const proto = cls.prototype as object | undefined;
+    if (!proto || proto === Object.prototype) return;
+    yield { proto, text: Function.prototype.toString.call(cls) };
+  }
+}
+
+/** The own methods of a prototype (getters and setters included), each with its source text. */
+function* ownMethods(proto: object): Generator<[string, string[]]> {
+  for (const name of Object.getOwnPropertyNames(proto)) {
+    if (name === 'constructor') continue;
+    const { value, get, set } = Object.getOwnPropertyDescriptor(proto, name)!;
+    const sources = [value, get, set].filter((f): f is Function => typeof f === 'function').map((f) => Function.prototype.toString.call(f));
+    if (sources.length > 0) yield [name, sources];
+  }
 }
 
 function withoutClassName(classText: string): string {
