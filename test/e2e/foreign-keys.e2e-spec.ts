@@ -1,5 +1,7 @@
+import type { INestApplicationContext } from '@nestjs/common';
 import BetterSqlite3 from 'better-sqlite3';
 import { AutoMigrationService, ForeignKeyViolationError } from '../../src/auto-migration';
+import { DatabaseConnections } from '../../src/auto-migration/database/database-connections';
 import { bootApp, bootFailure, UsesDatabase } from '../helpers/boot';
 import { migration } from '../helpers/migrations';
 import { historyNames, inspect } from '../helpers/sqlite';
@@ -77,6 +79,31 @@ describe('foreign keys during migrations', () => {
     await app.close();
     expect(postCount()).toEqual({ n: 1 });
     expect(historyNames(t.db)).toEqual(['001_users_posts', '002_remove_user']);
+  });
+
+  it("keeps enforcement off between 'check' migrations of a run, but on for an 'enforce' one among them and after the run", async () => {
+    const migrationConnection = (app: INestApplicationContext) => app.get(DatabaseConnections).migration;
+    const cascade = migration('003_remove_user', (db) => {
+      db.exec('DELETE FROM users WHERE id = 1');
+    }, { foreignKeys: 'enforce' });
+    const { app } = await bootApp(base(), {
+      migrations: [PARENT_WITH_CHILDREN, migration('002_rebuild_users', REBUILD_USERS), cascade, migration('004_rebuild_users_again', REBUILD_USERS)],
+    });
+    expect(migrationConnection(app).pragma('foreign_keys', { simple: true })).toBe(1);
+    await app.close();
+    // The rebuilds kept every post; the cascade between them removed user 1's two.
+    expect(postCount()).toEqual({ n: 1 });
+    expect(historyNames(t.db)).toEqual(['001_users_posts', '002_rebuild_users', '003_remove_user', '004_rebuild_users_again']);
+  });
+
+  it('turns enforcement back on for the migration connection when a run fails midway', async () => {
+    const failing = migration('003_fails', () => {
+      throw new Error('boom');
+    });
+    const { app } = await bootApp({ ...base(), failOnError: false }, { migrations: [PARENT_WITH_CHILDREN, migration('002_rebuild_users', REBUILD_USERS), failing] });
+    expect(app.get(DatabaseConnections).migration.pragma('foreign_keys', { simple: true })).toBe(1);
+    await app.close();
+    expect(historyNames(t.db)).toEqual(['001_users_posts', '002_rebuild_users']);
   });
 
   it('reports, without rolling back, new violations of a transaction: false migration', async () => {

@@ -63,6 +63,11 @@ export class ForeignKeyGuard {
     return added;
   }
 
+  /** Whether `restore()` changes anything: this guard turned enforcement off. */
+  get restores(): boolean {
+    return this.driver !== null && this.previous;
+  }
+
   /** Puts enforcement back as it was. Call after COMMIT or ROLLBACK (it is a no-op inside a transaction). */
   async restore(): Promise<void> {
     if (!this.driver) return;

@@ -42,6 +42,13 @@ export class MigrationRunner {
   private appliedThisRun = 0;
   /** Foreign-key violations as the last committed migration of this run left them. */
   private foreignKeysNow?: { counts: Map<string, number>; unchecked: string[] };
+  /**
+   * The guard that turned enforcement off, while it stays off between batches: turning it off
+   * and on around every migration cost two PRAGMA writes each, and every write makes SQLite
+   * recompile the connection's prepared statements. Restored before an `'enforce'` migration
+   * and when the run ends.
+   */
+  private heldGuard?: ForeignKeyGuard;
 
   constructor(
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAutoMigrationOptions,
@@ -228,17 +235,38 @@ export class MigrationRunner {
   private async apply(pending: readonly MigrationDefinition[], history: HistoryRecord[]): Promise<void> {
     this.events.emit({ type: 'run-started', pending: pending.length, transactionMode: this.options.transactionMode });
     const counter: Counter = { done: 0, total: pending.length };
-    for (const batch of planBatches(pending, this.options.transactionMode)) {
-      if (this.operations.stopRequested) throw new ShuttingDownError(this.appliedThisRun, pending.length);
-      const records = batch.transactional ? await this.applyInTransaction(batch, counter) : [await this.applyOutside(batch.migrations[0], counter)];
-      // The state holds this very array: status sees each batch once it is committed.
-      history.push(...records);
-      for (const record of records) {
-        this.appliedThisRun++;
-        this.events.emit({ type: 'migration-applied', name: record.name, index: this.appliedThisRun, total: pending.length, executionTimeMs: record.executionTimeMs });
+    try {
+      for (const batch of planBatches(pending, this.options.transactionMode)) {
+        if (this.operations.stopRequested) throw new ShuttingDownError(this.appliedThisRun, pending.length);
+        if (batch.migrations[0].foreignKeys === 'enforce') await this.releaseForeignKeys();
+        const records = batch.transactional ? await this.applyInTransaction(batch, counter) : [await this.applyOutside(batch.migrations[0], counter)];
+        // The state holds this very array: status sees each batch once it is committed.
+        history.push(...records);
+        for (const record of records) {
+          this.appliedThisRun++;
+          this.events.emit({ type: 'migration-applied', name: record.name, index: this.appliedThisRun, total: pending.length, executionTimeMs: record.executionTimeMs });
+        }
+        await this.lease.beat();
       }
-      await this.lease.beat();
+    } finally {
+      await this.releaseForeignKeys();
     }
+  }
+
+  /**
+   * After a batch: keeps enforcement off for the next one, or (with a `:memory:` database, whose
+   * one connection the app shares) puts it back at once. Only a guard that found enforcement on
+   * has anything to restore; the ones that follow it found it off.
+   */
+  private async holdForeignKeys(guard: ForeignKeyGuard): Promise<void> {
+    if (this.options.inMemory) return guard.restore();
+    if (guard.restores) this.heldGuard = guard;
+  }
+
+  private async releaseForeignKeys(): Promise<void> {
+    const guard = this.heldGuard;
+    this.heldGuard = undefined;
+    await guard?.restore();
   }
 
   private async applyInTransaction(batch: Batch, counter: Counter): Promise<HistoryRecord[]> {
@@ -277,7 +305,7 @@ export class MigrationRunner {
       await this.rollbackQuietly();
       throw error;
     } finally {
-      await guard.restore();
+      await this.holdForeignKeys(guard);
     }
     return records;
   }
@@ -317,7 +345,7 @@ export class MigrationRunner {
       }
       throw this.failed(migration, cause, 'none');
     } finally {
-      await guard?.restore();
+      if (guard) await this.holdForeignKeys(guard);
     }
     await step(`record "${migration.name}" as applied`, async () => {
       await inTransaction(this.driver, async () => {
