@@ -58,7 +58,7 @@ export interface MigrationDriver {
   isSchemaCurrent(): MaybePromise<boolean>;
   /** Refuses (`ForeignHistoryTableError`) tables of the module's names that another tool created. Reads only. */
   assertTablesAreOurs(): MaybePromise<void>;
-  /** Creates or upgrades the module's own tables. Called only while holding the lock. */
+  /** Creates or upgrades the module's own tables, inside the caller's transaction. Called only while holding the lock. */
   ensureSchema(): MaybePromise<void>;
   /** Applied migrations, archived ones first, then in application order; none before the module's tables exist. */
   readHistory(): MaybePromise<HistoryRecord[]>;

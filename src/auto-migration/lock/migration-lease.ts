@@ -10,7 +10,7 @@ import type { LockHolder } from './lock-holder';
 import { LockTimeoutError } from '../errors/lock-timeout.error';
 import { MigrationEvents } from '../events/migration-events';
 import { RegisteredInterval } from '../schedule/registered-interval';
-import { step } from '../runner/database-step';
+import { inTransaction, step } from '../runner/database-step';
 
 const MIN_HEARTBEAT_MS = 50;
 
@@ -89,8 +89,11 @@ export class MigrationLease implements OnModuleDestroy {
 
   /** While holding the lock: creates or upgrades the module's tables, writes the lease row, starts the heartbeat. */
   async announce(): Promise<void> {
-    await this.driver.ensureSchema();
-    await this.driver.writeLease(this.owner);
+    // One transaction: on a fresh database that is one synced commit fewer before the first migration.
+    await inTransaction(this.driver, async () => {
+      await this.driver.ensureSchema();
+      await this.driver.writeLease(this.owner);
+    });
     this.announced = true;
     this.lastBeat = Date.now();
     this.startHeartbeat();

@@ -28,14 +28,7 @@ export class SqliteDriver implements MigrationDriver {
   }
 
   ensureSchema(): void {
-    this.begin();
-    try {
-      sql.upgradeSchema(this.connection);
-      this.commit();
-    } catch (error) {
-      this.rollback();
-      throw error;
-    }
+    sql.upgradeSchema(this.connection);
   }
 
   readHistory(): HistoryRecord[] {
