@@ -4,7 +4,11 @@
  * figures are the steady cost of a boot rather than of loading and compiling code.
  *
  *   w2-boot.ts prepare <n> <file> [peer]     apply the n migrations (through the module, or the peer)
- *   w2-boot.ts <module|empty-app|raw|peer> <n> <file> <runs>
+ *   w2-boot.ts <module|raw|peer> <n> <file> <runs>
+ *
+ * `module` boots the app with the module and the same app without it alternately, in one
+ * process: the module's cost is the median of the paired differences. Two medians taken in two
+ * processes a minute apart differed by more than the cost itself on a shared machine.
  *
  * A peer's boot is the call an app makes at every start (Umzug's `up()`, Knex's
  * `migrate.latest()`, TypeORM's `initialize()` with `migrationsRun`), on a file that peer migrated.
@@ -13,7 +17,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { measure, report, type Sample } from './shared';
 import { HISTORY_TABLES, loadTool } from './tools';
 
-export const W2_VARIANTS = ['module', 'empty-app', 'raw'] as const;
+export const W2_VARIANTS = ['module', 'raw'] as const;
 export type W2Variant = (typeof W2_VARIANTS)[number];
 /** The peers of W2, in their default modes. */
 export const W2_PEERS = ['umzug', 'knex-all', 'typeorm-all'] as const;
@@ -28,6 +32,7 @@ function readHistoryRaw(file: string): void {
 }
 
 async function main(variant: W2Variant | W2Peer | 'prepare', n: number, file: string, runs: number, peer?: W2Peer): Promise<void> {
+  if (variant === 'module') return pairedBoots(n, file, runs);
   let boot: () => Promise<void> | void;
   if (variant === 'raw') {
     boot = () => readHistoryRaw(file);
@@ -35,11 +40,9 @@ async function main(variant: W2Variant | W2Peer | 'prepare', n: number, file: st
     const migrator = await loadTool(peer ?? (variant as W2Peer), n);
     boot = () => migrator.migrate(file);
   } else {
-    // Loaded only here, so the raw baseline's process carries no Nest or library code.
     const { bootApp, decoratedMigrations } = await import('./nest-app');
     const types = decoratedMigrations(n);
-    const database = variant === 'empty-app' ? undefined : { file, transactionMode: 'all' as const };
-    boot = async () => (await bootApp(types, database)).close();
+    boot = async () => (await bootApp(types, { file, transactionMode: 'all' })).close();
   }
 
   if (variant === 'prepare') {
@@ -55,6 +58,36 @@ async function main(variant: W2Variant | W2Peer | 'prepare', n: number, file: st
     samples.push(await measure(boot));
   }
   report(samples);
+}
+
+/**
+ * Boots with the module and without it, alternately: `ms` / `cpuMs` are the boots with it,
+ * `extra.withoutMs` / `withoutCpuMs` those without, `extra.costMs` / `costCpuMs` the difference
+ * within each pair, so drift in the machine's load hits both halves of a pair alike.
+ */
+async function pairedBoots(n: number, file: string, runs: number): Promise<void> {
+  // Loaded only here, so the raw baseline's process carries no Nest or library code.
+  const { bootApp, decoratedMigrations } = await import('./nest-app');
+  const types = decoratedMigrations(n);
+  const withModule = async () => (await bootApp(types, { file, transactionMode: 'all' })).close();
+  const without = async () => (await bootApp(types)).close();
+  await withModule();
+  await without();
+  const [withSamples, withoutSamples]: Sample[][] = [[], []];
+  for (let run = 0; run < runs; run++) {
+    // Garbage left by the previous boot is not this boot's cost.
+    global.gc?.();
+    withSamples.push(await measure(withModule));
+    global.gc?.();
+    withoutSamples.push(await measure(without));
+  }
+  const pairs = withSamples.map((w, k) => ({ ms: w.ms - withoutSamples[k].ms, cpuMs: w.cpuMs - withoutSamples[k].cpuMs }));
+  report(withSamples, {
+    withoutMs: withoutSamples.map((s) => s.ms),
+    withoutCpuMs: withoutSamples.map((s) => s.cpuMs),
+    costMs: pairs.map((p) => p.ms),
+    costCpuMs: pairs.map((p) => p.cpuMs),
+  });
 }
 
 function assertApplied(file: string, n: number, historyTable: string): void {

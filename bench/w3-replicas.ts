@@ -3,7 +3,8 @@
  * build their migrations, then wait at a barrier (a line on stdin) and are released at once on a
  * fresh file with `n` migrations; then, as the baseline, released together again on the file they
  * just migrated, where there is nothing to do. Both figures hold the same process count on the
- * same cores, so their ratio is the cost of the lock and of the waiting, not of Node boots.
+ * same cores, so their ratio is the cost of applying, of the lock and of the waiting, not of Node
+ * boots. One process alone on a fresh file, then on that file migrated, measures the applying.
  *
  * Every `up` first appends its number to a log file (shared.ts upLogger), so a migration applied
  * twice shows there even when its second run failed and rolled back. A run applied every
@@ -85,7 +86,7 @@ async function run(tool: Tool, n: number, replicas: number, runs: number): Promi
   // Loaded once here so that ts-cache.js compiles the tool's code once, not in eight replicas at once.
   await loadTool(tool, n);
   const samples: Sample[] = [];
-  const extra: Record<string, number[]> = { baselineMs: [], failed: [], baselineFailed: [], exactlyOnce: [], repeated: [], missing: [] };
+  const extra: Record<string, number[]> = { baselineMs: [], aloneMs: [], aloneBaselineMs: [], failed: [], baselineFailed: [], exactlyOnce: [], repeated: [], missing: [] };
   // Error lines counted by kind: the migration a message names is replaced by tN.
   const notes = new Map<string, number>();
   const note = (text: string) => {
@@ -104,9 +105,15 @@ async function run(tool: Tool, n: number, replicas: number, runs: number): Promi
       const upCalls = counts.reduce((a, b) => a + b, 0);
       const baseline = await batch(tool, n, file, log, replicas);
       const baselineUpCalls = upCounts(log, n).reduce((a, b) => a + b, 0) - upCalls;
+      // One process alone, on a fresh file and then on that file migrated: what applying costs
+      // without anybody to wait for, so that the rest of the fresh figure is the waiting's.
+      const alone = await batch(tool, n, join(tmp.dir, 'alone.db'), join(tmp.dir, 'alone.log'), 1);
+      const aloneBaseline = await batch(tool, n, join(tmp.dir, 'alone.db'), join(tmp.dir, 'alone.log'), 1);
 
       samples.push({ ms: fresh.ms, cpuMs: fresh.cpuMs });
       extra.baselineMs.push(baseline.ms);
+      extra.aloneMs.push(alone.ms);
+      extra.aloneBaselineMs.push(aloneBaseline.ms);
       extra.failed.push(fresh.failed);
       extra.baselineFailed.push(baseline.failed);
       extra.exactlyOnce.push(exactlyOnce ? 1 : 0);
