@@ -1,5 +1,5 @@
 import type { Type } from '@nestjs/common';
-import { classChecksum } from '../../src/auto-migration/discovery/migration-checksum';
+import { classChecksum, classFingerprint, classSourceHash, sqlChecksum } from '../../src/auto-migration/discovery/migration-checksum';
 import type { MigrationCandidate } from '../../src/auto-migration/discovery/migration-definition';
 import { validateMigrations } from '../../src/auto-migration/discovery/migration-validator';
 
@@ -173,6 +173,34 @@ describe('classChecksum', () => {
     }
     expect(classChecksum(A)).toMatch(/^[0-9a-f]{64}$/);
     expect(classChecksum(A)).not.toBe(classChecksum(B));
+  });
+});
+
+describe('stored values stay what earlier releases wrote', () => {
+  // Checksums and source hashes live in users' history tables: a faster implementation must
+  // still produce these, computed by the implementation released before it.
+  const parent = cls(`class Base { constructor() { this.table = 'posts'; } up(db) { db.exec(\`CREATE TABLE \${this.table} (id INTEGER)\`); } get sql() { return "x"; } }`);
+  const child = cls(`class AddIndex extends Parent { down(db) { /* undo */ db.exec('DROP INDEX i'); } }`, parent);
+  const outside = cls(`class Outside { up(db) {} }`);
+  (outside.prototype as { down?: unknown }).down = function down(db: { exec(sql: string): void }) {
+    db.exec('DROP TABLE t');
+  };
+
+  it.each([
+    ['a plain class', cls(BASE), 'a5e429c2f662ba68a3a747e77f50f9b5891064a05e3ba38f61d228ff0ec2af0d', '912439206cae809b64e283a71ed10b0a6fca2f7bc1f0b74b73d930ab6189b53f'],
+    ['a subclass with a getter and a constructor up its chain', child, '2c2e028dd56125dd3a3c8c8604d2f89cf0421591cc706015616d92da25a62ded', '7a48fa8fc1278378857dc2d1de35f2e809190bf174d02db4fb67d092c840c95a'],
+  ])('%s', (_, type, checksum, sourceHash) => {
+    expect(classChecksum(type)).toBe(checksum);
+    expect(classSourceHash(type)).toBe(sourceHash);
+    expect(classFingerprint(type)).toEqual({ checksum, storedSourceHash: sourceHash });
+  });
+
+  it('a class with a method assigned outside its body: its checksum, and no source hash to store', () => {
+    expect(classFingerprint(outside)).toEqual({ checksum: '57c452315c0c8a46f7560c9e79b03620f83e2bbd4a46787a8659ca9bbf1e778d', storedSourceHash: null });
+  });
+
+  it('a .sql file, byte-order mark and CRLF included', () => {
+    expect(sqlChecksum('\uFEFFCREATE TABLE a (id INTEGER);\r\n')).toBe('55b5db57dee6d81a9fdc1aefc06250ac686ca61587be00ef8a1f6e2510f1f821');
   });
 });
 

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Type } from '@nestjs/common';
 import { normalizeSource } from './source-normalizer';
 
@@ -12,9 +12,7 @@ import { normalizeSource } from './source-normalizer';
  * and formatting do not count either.
  */
 export function classChecksum(type: Type<unknown>): string {
-  const hash = createHash('sha256');
-  for (const [name, source] of sourcesOf(type)) hash.update(`${name}:${normalizeSource(source)}\n`);
-  return hash.digest('hex');
+  return checksumOf(linksOf(type));
 }
 
 /**
@@ -23,38 +21,49 @@ export function classChecksum(type: Type<unknown>): string {
  * normalises only a class whose compiled text changed. Kept to one `toString()` per class of the
  * chain: it runs for every applied migration at every start. A method assigned to the prototype
  * outside the class body is not in that text, so such a class stores no source hash (see
- * `isSelfContained`) and is always compared by its checksum.
+ * `classFingerprint`) and is always compared by its checksum.
  */
 export function classSourceHash(type: Type<unknown>): string {
-  const hash = createHash('sha256');
-  for (const { text } of chainOf(type)) hash.update(text).update('\0');
-  return hash.digest('hex');
+  return sourceHashOf([...chainOf(type)].map(({ text }) => text));
 }
 
 /**
- * Whether every method on the class's prototype chain is written inside its class body, so that
- * the class text (`classSourceHash`) covers everything `classChecksum` hashes. Checked when a
- * history row is written, never on the start-up path.
+ * What a history row records of a class, from one walk of its chain (one `toString()` per class
+ * and per method): its checksum, and its source hash when the class is self-contained, i.e. every
+ * method on its chain is written inside its class body, so that the class text covers everything
+ * the checksum hashes; null otherwise.
  */
-export function isSelfContained(type: Type<unknown>): boolean {
-  for (const { proto, text } of chainOf(type)) {
-    for (const [, sources] of ownMethods(proto)) if (!sources.every((source) => text.includes(source))) return false;
-  }
-  return true;
+export function classFingerprint(type: Type<unknown>): { checksum: string; storedSourceHash: string | null } {
+  const links = linksOf(type);
+  const selfContained = links.every(({ text, methods }) => methods.every(([, sources]) => sources.every((source) => text.includes(source))));
+  return { checksum: checksumOf(links), storedSourceHash: selfContained ? sourceHashOf(links.map(({ text }) => text)) : null };
 }
 
-function sourcesOf(type: Type<unknown>): [string, string][] {
+/** A class of the chain: its source text and its own methods (getters and setters included), each with its source texts. */
+type ClassLink = { text: string; methods: [string, string[]][] };
+
+function linksOf(type: Type<unknown>): ClassLink[] {
+  return [...chainOf(type)].map(({ proto, text }) => ({ text, methods: [...ownMethods(proto)] }));
+}
+
+/** The lines `classChecksum` describes, hashed as one string: the digest of feeding them one by one, without a Hash object. */
+function checksumOf(links: readonly ClassLink[]): string {
   const methods = new Map<string, string>();
-  const constructors: [string, string][] = [];
-  for (const { proto, text } of chainOf(type)) {
+  const lines: string[] = [];
+  for (const { text, methods: own } of links) {
     let rest = text;
-    for (const [name, sources] of ownMethods(proto)) {
+    for (const [name, sources] of own) {
       for (const source of sources) rest = rest.replace(source, '');
       if (!methods.has(name)) methods.set(name, sources.join('\n'));
     }
-    constructors.push(['constructor', withoutClassName(rest)]);
+    lines.push(`constructor:${normalizeSource(withoutClassName(rest))}\n`);
   }
-  return [...constructors, ...[...methods].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))];
+  for (const [name, source] of [...methods].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) lines.push(`${name}:${normalizeSource(source)}\n`);
+  return hash('sha256', lines.join(''));
+}
+
+function sourceHashOf(texts: readonly string[]): string {
+  return hash('sha256', texts.map((text) => `${text}\0`).join(''));
 }
 
 /** Each class of the chain from `type` up (short of Object), with its prototype and its source text. */
@@ -91,5 +100,5 @@ export function normalizeSqlText(text: string): string {
 
 /** The checksum of a `.sql` migration: SHA-256 (hex) of its text, normalised by `normalizeSqlText`. */
 export function sqlChecksum(text: string): string {
-  return createHash('sha256').update(normalizeSqlText(text)).digest('hex');
+  return hash('sha256', normalizeSqlText(text));
 }

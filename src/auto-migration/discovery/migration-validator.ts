@@ -4,7 +4,7 @@ import { DuplicateMigrationError } from '../errors/duplicate-migration.error';
 import { InvalidMigrationError } from '../errors/invalid-migration.error';
 import { MixedPrefixWidthError } from '../errors/mixed-prefix-width.error';
 import type { MigrationInterface, MigrationOptions } from '../migration.interface';
-import { classChecksum, classSourceHash, isSelfContained } from './migration-checksum';
+import { classFingerprint, classSourceHash } from './migration-checksum';
 import type { MigrationCandidate, MigrationDefinition } from './migration-definition';
 import type { SqlMigrationFile, SqlMigrationFolder } from './sql-file-migrations';
 
@@ -81,24 +81,25 @@ export function isSemver(version: unknown): version is string {
 
 function toDefinition(candidate: MigrationCandidate): MigrationDefinition {
   const meta = candidate.metadata as MigrationOptions;
-  let checksum = meta.checksum;
-  let sourceHash: string | null | undefined = meta.checksum === undefined ? undefined : null;
+  const type = candidate.type as Type<unknown>;
+  const explicit = meta.checksum === undefined ? undefined : { checksum: meta.checksum, storedSourceHash: null };
+  let fingerprint: { checksum: string; storedSourceHash: string | null } | undefined = explicit;
+  let sourceHash: string | null | undefined = explicit ? null : undefined;
   return {
     name: meta.name,
     version: meta.version,
     description: meta.description ?? '',
     transaction: meta.transaction ?? true,
     foreignKeys: meta.foreignKeys ?? 'check',
-    // Computed on first use, then kept: a start with nothing pending never pays for it.
+    // Computed on first use, then kept: a start with nothing pending never pays for them.
     get checksum() {
-      return (checksum ??= classChecksum(candidate.type as Type<unknown>));
+      return (fingerprint ??= classFingerprint(type)).checksum;
     },
     get sourceHash() {
-      return sourceHash === undefined ? (sourceHash = classSourceHash(candidate.type as Type<unknown>)) : sourceHash;
+      return sourceHash === undefined ? (sourceHash = classSourceHash(type)) : sourceHash;
     },
     get storedSourceHash() {
-      const hash = this.sourceHash;
-      return hash !== null && isSelfContained(candidate.type as Type<unknown>) ? hash : null;
+      return (fingerprint ??= classFingerprint(type)).storedSourceHash;
     },
     className: candidate.type.name,
     source: 'class',
