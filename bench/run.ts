@@ -20,7 +20,7 @@ import { W5_VARIANTS, type W5Variant } from './w5-backup';
 
 const W1_N = QUICK ? 20 : 1000;
 // Rounds are budgeted so that the whole run stays under ten minutes on two cores; peers take part in the first ones only.
-const W1_RUNS = QUICK ? 1 : 4;
+const W1_RUNS = QUICK ? 1 : 6;
 const W1_PEER_RUNS = QUICK ? 1 : 3;
 const W2_SIZES = QUICK ? [10, 100] : [100, 1000, 10000];
 // Boots of up to 1000 migrations take tens of ms, so many runs are cheap and steady the median.
@@ -214,20 +214,24 @@ const table = (head: string[], rows: string[][]) =>
 const verdict = (value: number, limit: number) => `${value <= limit ? 'met' : 'NOT met'} (×${value.toFixed(2)})`;
 
 function w1Table(w1: Record<W1Variant, ChildResult[]>): string {
-  const wall = (v: W1Variant) => w1[v].map((r) => r.ms[0]);
-  const cpu = (v: W1Variant) => median(w1[v].map((r) => r.cpuMs[0]));
-  const med = (v: W1Variant) => median(wall(v));
+  const wall = (r: ChildResult) => r.ms[0];
+  const cpuOf = (r: ChildResult) => r.cpuMs[0];
+  const med = (v: W1Variant, of = wall) => median(w1[v].map(of));
+  // Round k runs every variant once, back to back, so its processes form a set: ratios and the
+  // module's own cost are taken within a round, then the median over rounds. Drift in the disk's
+  // fsync latency, which moves whole rounds by tens of per cent, then hits both sides alike.
+  const paired = (variant: W1Variant, base: W1Variant, of = wall, minusEmpty = false) =>
+    median(w1[variant].map((r, k) => (of(r) - (minusEmpty ? of(w1['empty-app'][k]) : 0)) / of(w1[base][k])));
   const row = (label: string, variant: W1Variant, base: W1Variant) => [
-    label, ms(med(variant)), spread(wall(variant)), `${base} ${ms(med(base))}`, ratio(med(variant), med(base)), ms(cpu(variant)), ratio(cpu(variant), cpu(base)),
+    label, ms(med(variant)), spread(w1[variant].map(wall)), `${base} ${ms(med(base))}`, `×${paired(variant, base).toFixed(2)}`,
+    ms(med(variant, cpuOf)), `×${paired(variant, base, cpuOf).toFixed(2)}`,
   ];
-  // Every round runs each variant once, so a round's module and empty-app processes form a pair.
-  const own = (variant: W1Variant, of: (r: ChildResult) => number) => median(w1[variant].map((r, k) => of(r) - of(w1['empty-app'][k])));
-  const ownWall = (variant: W1Variant) => own(variant, (r) => r.ms[0]);
-  const minusEmpty = (label: string, variant: W1Variant, base: W1Variant) => {
-    const [wallCost, cpuCost] = [ownWall(variant), own(variant, (r) => r.cpuMs[0])];
-    return [label, ms(wallCost), '', `${base} ${ms(med(base))}`, ratio(wallCost, med(base)), ms(cpuCost), ratio(cpuCost, cpu(base))];
-  };
-  const reference = (label: string, variant: W1Variant) => [label, ms(med(variant)), spread(wall(variant)), '', '', ms(cpu(variant)), ''];
+  const own = (variant: W1Variant, of = wall) => median(w1[variant].map((r, k) => of(r) - of(w1['empty-app'][k])));
+  const minusEmpty = (label: string, variant: W1Variant, base: W1Variant) => [
+    label, ms(own(variant)), '', `${base} ${ms(med(base))}`, `×${paired(variant, base, wall, true).toFixed(2)}`,
+    ms(own(variant, cpuOf)), `×${paired(variant, base, cpuOf, true).toFixed(2)}`,
+  ];
+  const reference = (label: string, variant: W1Variant) => [label, ms(med(variant)), spread(w1[variant].map(wall)), '', '', ms(med(variant, cpuOf)), ''];
   return table(
     [`W1 apply ${W1_N} migrations`, 'median ms', 'min–max ms', 'baseline ms', 'ratio', 'CPU ms', 'CPU ratio'],
     [
@@ -243,11 +247,11 @@ function w1Table(w1: Record<W1Variant, ChildResult[]>): string {
       ...W1_PEERS.map((peer) => row(`peer: ${TOOL_LABELS[peer]}`, peer, peer.endsWith('-all') ? 'raw-all' : 'raw-each')),
     ],
   ) +
-    `\n\nTargets, module / raw: 'each' ≤ ${TARGETS.w1Each}: the app's whole boot ${verdict(med('module-each') / med('raw-each'), TARGETS.w1Each)}, ` +
-    `the module's own cost (− empty-app) ${verdict(ownWall('module-each') / med('raw-each'), TARGETS.w1Each)}; ` +
-    `'all' ≤ ${TARGETS.w1All}: the whole boot ${verdict(med('module-all') / med('raw-all'), TARGETS.w1All)}, ` +
-    `the module's own cost ${verdict(ownWall('module-all') / med('raw-all'), TARGETS.w1All)}. ` +
-    `Against the bare raw: 'each' own cost ×${(ownWall('module-each') / med('raw-each-bare')).toFixed(2)}, 'all' ×${(ownWall('module-all') / med('raw-all-bare')).toFixed(2)}.`;
+    `\n\nTargets, module / raw: 'each' ≤ ${TARGETS.w1Each}: the app's whole boot ${verdict(paired('module-each', 'raw-each'), TARGETS.w1Each)}, ` +
+    `the module's own cost (− empty-app) ${verdict(paired('module-each', 'raw-each', wall, true), TARGETS.w1Each)}; ` +
+    `'all' ≤ ${TARGETS.w1All}: the whole boot ${verdict(paired('module-all', 'raw-all'), TARGETS.w1All)}, ` +
+    `the module's own cost ${verdict(paired('module-all', 'raw-all', wall, true), TARGETS.w1All)}. ` +
+    `Against the bare raw: 'each' own cost ×${paired('module-each', 'raw-each-bare', wall, true).toFixed(2)}, 'all' ×${paired('module-all', 'raw-all-bare', wall, true).toFixed(2)}.`;
 }
 
 /** The module's cost at one size: medians of the paired differences (see w2-boot.ts). */
@@ -481,8 +485,10 @@ function main(): void {
     "  per migration (each) or one for all (all), into a history table of the contract's shape (UNIQUE name, AUTOINCREMENT id",
     '  and the indexes on name, applied_at and version), so raw and module write the same history; "-bare" = raw without',
     '  those three indexes, for reference. "empty-app" boots the same app with the same classes as providers but without',
-    "  the module; \"module − empty-app\" is then the module's own cost: the median over rounds of each round's module run",
-    `  minus its empty-app run. One cold process per measurement; median of ${W1_RUNS} run(s) (peers: ${W1_PEER_RUNS}), variants interleaved.`,
+    "  the module; \"module − empty-app\" is then the module's own cost. One cold process per measurement; a round runs every",
+    `  variant once, back to back; ${W1_RUNS} round(s) (peers: the first ${W1_PEER_RUNS}). Times are medians over rounds; a ratio (and the`,
+    "  module's own cost) is taken within each round, then the median over rounds, so drift in the disk's fsync latency",
+    '  between rounds (tens of per cent here) hits figure and baseline alike.',
     '- **W1 peers**: the same migrations and SQL, each peer in its own cold process on a fresh file, timed from creating its',
     '  Umzug / Knex / DataSource instance to having closed it; the migrations are built in memory beforehand, as the',
     "  module's classes are. Peers have no Nest app, so compare them with \"module − empty-app\" as well as with the module's",
