@@ -233,7 +233,7 @@ function w1Table(w1: Record<W1Variant, ChildResult[]>): string {
   ];
   const reference = (label: string, variant: W1Variant) => [label, ms(med(variant)), spread(w1[variant].map(wall)), '', '', ms(med(variant, cpuOf)), ''];
   return table(
-    [`W1 apply ${W1_N} migrations`, 'median ms', 'min–max ms', 'baseline ms', 'ratio', 'CPU ms', 'CPU ratio'],
+    [`W1 apply ${W1_N} migrations`, 'median ms', 'min–max ms', 'baseline ms', 'ratio (median of rounds)', 'CPU ms', 'CPU ratio (median of rounds)'],
     [
       row('module-each', 'module-each', 'raw-each'),
       row('module-all', 'module-all', 'raw-all'),
@@ -251,7 +251,8 @@ function w1Table(w1: Record<W1Variant, ChildResult[]>): string {
     `the module's own cost (− empty-app) ${verdict(paired('module-each', 'raw-each', wall, true), TARGETS.w1Each)}; ` +
     `'all' ≤ ${TARGETS.w1All}: the whole boot ${verdict(paired('module-all', 'raw-all'), TARGETS.w1All)}, ` +
     `the module's own cost ${verdict(paired('module-all', 'raw-all', wall, true), TARGETS.w1All)}. ` +
-    `Against the bare raw: 'each' own cost ×${paired('module-each', 'raw-each-bare', wall, true).toFixed(2)}, 'all' ×${paired('module-all', 'raw-all-bare', wall, true).toFixed(2)}.`;
+    `Against the bare raw: 'each' whole boot ×${paired('module-each', 'raw-each-bare').toFixed(2)}, own cost ×${paired('module-each', 'raw-each-bare', wall, true).toFixed(2)}; ` +
+    `'all' whole boot ×${paired('module-all', 'raw-all-bare').toFixed(2)}, own cost ×${paired('module-all', 'raw-all-bare', wall, true).toFixed(2)}.`;
 }
 
 /** The module's cost at one size: medians of the paired differences (see w2-boot.ts). */
@@ -331,7 +332,7 @@ function w3Table(w3: Record<Tool, ChildResult>): string {
     table(
       [
         `W3 ${W3_REPLICAS} replicas released together, ${W3_N} migrations`, 'fresh file ms', 'min–max ms', 'baseline: migrated file ms', 'ratio',
-        'applying alone ms', 'lock and waiting ms', 'failed processes per run (fresh / migrated)', 'every migration applied exactly once',
+        'applying alone ms', 'lock and waiting ms (estimate)', 'failed processes per run (fresh / migrated)', 'every migration applied exactly once',
         'CPU ms, all replicas (fresh)',
       ],
       rows,
@@ -502,8 +503,9 @@ function main(): void {
     "  - TypeORM: the 'better-sqlite3' driver, migration classes given to the DataSource, `migrationsRun: true` (migrations",
     "    run in `initialize()`), the SQL through `queryRunner.query`; `migrationsTransactionMode` 'all' (default) or 'each'.",
     '- **W2 boot, nothing pending**: a database already holding every migration. One process boots (and closes) the app',
-    '  with the module and the same app without it (migration classes still registered) alternately; module cost = the',
-    '  median of the differences within each pair. raw = open the file with better-sqlite3, SELECT the whole history',
+    '  with the module and the same app without it (migration classes still registered) alternately, which one goes first',
+    '  alternating too; module cost = the median of the differences within each pair. raw = open the file with',
+    '  better-sqlite3, SELECT the whole history',
     `  table, close, in its own process. Each process: a warm-up boot, then ${W2_SIZES.map((n) => `${w2Runs(n)} (${n})`).join(', ')}`,
     '  measured boots (pairs for the module). Migrations are spread over feature modules of 1000',
     '  (Nest 11 overflows its stack near 9000 providers in one module).',
@@ -520,7 +522,8 @@ function main(): void {
     '  once (a second run that failed and rolled back still counts) and the history and the schema hold every migration.',
     '  A failed process = non-zero exit; its error is listed under the table. CPU = all replicas, from their release on.',
     '  "Applying alone" = one process of the tool released alone on a fresh file, minus the same on that file migrated',
-    '  (medians); "lock and waiting" = fresh − migrated − applying alone: what the other replicas being there added.',
+    '  (medians); "lock and waiting" = fresh − migrated − applying alone, what the other replicas being there added: an',
+    '  estimate from three medians, which can come out negative. A failed "alone" run is listed under the table.',
     `  ${W3_RUNS} run(s) for the module, ${W3_PEER_RUNS} per peer, each on a new file. The replicas load through scripts/ts-cache.js (see W4).`,
     `- **W4 crash**: a process applies ${W4_N} ordinary transactional migrations, each slowed by a ${W4_BUSY_MS} ms busy loop in \`up\` so`,
     `  that the kill lands inside a migration's transaction, and gets SIGKILL once ${W4_KILL_AFTER} \`up\` calls have started (the`,
@@ -543,7 +546,8 @@ function main(): void {
     '- **CPU ms**: user + system CPU time of the measured span (all threads), from `process.cpuUsage()`. Unlike wall time it',
     '  leaves out waiting for the disk (fsync) and for a core, though other work on the machine still inflates it.',
     '- **Peak RSS**: `process.resourceUsage().maxRSS` of the W1 processes (median). Every process also carries ts-node.',
-    '- Ratio = figure / baseline measured in the same run. A cost is a difference of two medians, so it can be noisy.',
+    '- Ratio = figure / baseline measured in the same run; in W1 the median of the rounds\' own ratios (so it can differ from the',
+    '  ratio of the two medians shown), in W2 the module\'s cost is the median of paired differences. Either can still be noisy.',
     '- **Caveats on the peers**: each runs as its docs show, otherwise with defaults (better-sqlite3: a 5 s busy timeout;',
     "  SQLite's default journal; TypeORM turns `foreign_keys` on). Only Knex (its lock table) and Umzug's FileLocker lock",
     '  anything, and neither waits: a process that finds the lock taken fails at once. Plain Umzug, TypeORM and Knex per',

@@ -6,8 +6,8 @@
  *   w2-boot.ts prepare <n> <file> [peer]     apply the n migrations (through the module, or the peer)
  *   w2-boot.ts <module|raw|peer> <n> <file> <runs>
  *
- * `module` boots the app with the module and the same app without it alternately, in one
- * process: the module's cost is the median of the paired differences. Two medians taken in two
+ * `module` boots the app with the module and the same app without it alternately (which goes
+ * first alternating too), in one process: the module's cost is the median of the paired differences. Two medians taken in two
  * processes a minute apart differed by more than the cost itself on a shared machine.
  *
  * A peer's boot is the call an app makes at every start (Umzug's `up()`, Knex's
@@ -75,11 +75,13 @@ async function pairedBoots(n: number, file: string, runs: number): Promise<void>
   await without();
   const [withSamples, withoutSamples]: Sample[][] = [[], []];
   for (let run = 0; run < runs; run++) {
-    // Garbage left by the previous boot is not this boot's cost.
-    global.gc?.();
-    withSamples.push(await measure(withModule));
-    global.gc?.();
-    withoutSamples.push(await measure(without));
+    // Which half of a pair goes first alternates, so whatever favours the second boot of a pair cancels out.
+    for (const withIt of run % 2 === 0 ? [true, false] : [false, true]) {
+      // Garbage left by the previous boot is not this boot's cost.
+      global.gc?.();
+      if (withIt) withSamples.push(await measure(withModule));
+      else withoutSamples.push(await measure(without));
+    }
   }
   const pairs = withSamples.map((w, k) => ({ ms: w.ms - withoutSamples[k].ms, cpuMs: w.cpuMs - withoutSamples[k].cpuMs }));
   report(withSamples, {

@@ -114,6 +114,7 @@ async function run(tool: Tool, n: number, replicas: number, runs: number): Promi
       extra.baselineMs.push(baseline.ms);
       extra.aloneMs.push(alone.ms);
       extra.aloneBaselineMs.push(aloneBaseline.ms);
+      for (const error of [...alone.errors, ...aloneBaseline.errors]) note(`alone: ${error}`);
       extra.failed.push(fresh.failed);
       extra.baselineFailed.push(baseline.failed);
       extra.exactlyOnce.push(exactlyOnce ? 1 : 0);

@@ -81,7 +81,7 @@ describe('foreign keys during migrations', () => {
     expect(historyNames(t.db)).toEqual(['001_users_posts', '002_remove_user']);
   });
 
-  it("keeps enforcement off between 'check' migrations of a run, but on for an 'enforce' one among them and after the run", async () => {
+  it("turns enforcement back on for an 'enforce' migration between 'check' ones, and for the migration connection after the run", async () => {
     const migrationConnection = (app: INestApplicationContext) => app.get(DatabaseConnections).migration;
     const cascade = migration('003_remove_user', (db) => {
       db.exec('DELETE FROM users WHERE id = 1');
@@ -104,6 +104,24 @@ describe('foreign keys during migrations', () => {
     expect(app.get(DatabaseConnections).migration.pragma('foreign_keys', { simple: true })).toBe(1);
     await app.close();
     expect(historyNames(t.db)).toEqual(['001_users_posts', '002_rebuild_users']);
+  });
+
+  it('with a :memory: database, whose one connection the app shares, enforcement is on between migrations', async () => {
+    const { app } = await bootApp(
+      { database: ':memory:', backup: false },
+      { migrations: [PARENT_WITH_CHILDREN, migration('002_rebuild_users', REBUILD_USERS), migration('003_rebuild_users_again', REBUILD_USERS)], providers: [UsesDatabase] },
+      { init: false },
+    );
+    const db = app.get(UsesDatabase).db;
+    const seen: unknown[] = [];
+    app.get(AutoMigrationService).events$.subscribe((event) => {
+      if (event.type === 'migration-applied') seen.push(db.pragma('foreign_keys', { simple: true }));
+    });
+    await app.init();
+    const posts = db.prepare('SELECT COUNT(*) AS n FROM posts').get();
+    await app.close();
+    expect(seen).toEqual([1, 1, 1]);
+    expect(posts).toEqual({ n: 3 });
   });
 
   it('reports, without rolling back, new violations of a transaction: false migration', async () => {

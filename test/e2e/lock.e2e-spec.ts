@@ -5,6 +5,7 @@ import { bootApp, bootFailure } from '../helpers/boot';
 import { gatedMigration, migration } from '../helpers/migrations';
 import { CLEARED_LEASE, historyNames, tableNames } from '../helpers/sqlite';
 import { useTempDatabase } from '../helpers/temp-dir';
+import { SqliteDriver } from '../../src/auto-migration/driver/sqlite/sqlite-driver';
 
 /** Holds the migration lock the way another instance would: an open BEGIN IMMEDIATE on the sidecar file. */
 function holdLock(database: string): Database {
@@ -15,6 +16,19 @@ function holdLock(database: string): Database {
 
 describe('the cross-process migration lock', () => {
   const t = useTempDatabase();
+
+  it('creates the module tables and writes the lease row in one transaction: a failing lease write leaves neither', async () => {
+    const writeLease = jest.spyOn(SqliteDriver.prototype, 'writeLease').mockImplementationOnce(() => {
+      throw new Error('disk I/O error');
+    });
+    try {
+      const { error } = await bootFailure({ database: t.db, backup: false }, { migrations: [migration('001_a')] });
+      expect(error.message).toContain('prepare the module tables');
+      expect(tableNames(t.db)).toEqual([]);
+    } finally {
+      writeLease.mockRestore();
+    }
+  });
 
   it('waits for the holder, then gives up after lock.timeoutMs with LockTimeoutError, applying nothing', async () => {
     const holder = holdLock(t.db);
