@@ -76,13 +76,9 @@ export class MigrationRunner {
    * process is committing (the history is not readable this instant): ask again shortly.
    */
   async check(): Promise<MigrationDefinition[] | null> {
-    const history = await step('read the migration history', () =>
-      this.driver.withoutWaiting(async () => ((await this.driver.isSchemaCurrent()) ? this.driver.readHistory() : [])),
-    );
+    const history = await step('read the migration history', () => this.readWithoutWaiting([]));
     if (history === null) return null;
-    this.state.setHistory(history);
-    this.reportUnknown(history);
-    this.validateChecksums(history);
+    this.accept(history);
     return this.pendingAfter(history);
   }
 
@@ -148,13 +144,9 @@ export class MigrationRunner {
     // runners can only add history rows, so "nothing pending" read now stays true. It does not
     // wait on SQLite's locks: while another process commits a large migration the read is
     // "busy", and this process waits for the migration lock instead, without blocking its event loop.
-    const history = await step('read the migration history', () =>
-      this.driver.withoutWaiting(async () => ((await this.driver.isSchemaCurrent()) ? this.driver.readHistory() : null)),
-    );
+    const history = await step('read the migration history', () => this.readWithoutWaiting(null));
     if (history) {
-      this.state.setHistory(history);
-      this.reportUnknown(history);
-      this.validateChecksums(history);
+      this.accept(history);
       if (this.pendingAfter(history, limit).length === 0) return;
     }
 
@@ -167,9 +159,7 @@ export class MigrationRunner {
       // Nothing is written before the backup, so that it holds the database exactly as it was.
       await step('inspect the module tables', () => this.driver.assertTablesAreOurs());
       const history = await step('read the migration history', () => this.driver.readHistory());
-      this.state.setHistory(history);
-      this.reportUnknown(history);
-      this.validateChecksums(history);
+      this.accept(history);
       const attempts = await step('read interrupted migrations', () => this.driver.readAttempts());
       if (attempts.length > 0) throw new InterruptedMigrationError(attempts);
       const pending = this.pendingAfter(history, limit);
@@ -191,12 +181,26 @@ export class MigrationRunner {
    * without waiting. A busy database (the holder committing) counts as still pending.
    */
   private async stillPending(limit?: number): Promise<boolean> {
-    const history = await this.driver.withoutWaiting(async () => ((await this.driver.isSchemaCurrent()) ? this.driver.readHistory() : null));
+    const history = await this.readWithoutWaiting(null);
     if (!history || this.pendingAfter(history, limit).length > 0) return true;
+    this.accept(history);
+    return false;
+  }
+
+  /**
+   * The history, read without the lock and without waiting on SQLite's locks: null while another
+   * process is committing; `beforeTables` while the module's tables are missing or older than
+   * this release's.
+   */
+  private async readWithoutWaiting<T>(beforeTables: T): Promise<HistoryRecord[] | T | null> {
+    return this.driver.withoutWaiting(async () => ((await this.driver.isSchemaCurrent()) ? this.driver.readHistory() : beforeTables));
+  }
+
+  /** Takes `history` as the current one: status shows it, migrations this code lacks are reported, checksums validated. */
+  private accept(history: HistoryRecord[]): void {
     this.state.setHistory(history);
     this.reportUnknown(history);
     this.validateChecksums(history);
-    return false;
   }
 
   private async rehearse(pending: readonly MigrationDefinition[]): Promise<void> {
