@@ -348,3 +348,31 @@ describe('options: review fixes', () => {
     invalid(() => resolveStatusController({ guards: [() => true] }));
   });
 });
+
+describe('options: messages that explain the mistake', () => {
+  it.each([['file::memory:?cache=shared'], ['file:data/app.db?mode=ro'], ['FILE:app.db'], [':memory:?cache=shared']])(
+    'refuses the SQLite URI %j instead of creating a file of that name',
+    (database) => {
+      const error = invalid(() => resolveOptions({ database }, CWD));
+      expectField(error, 'database');
+      expect(error.message).toContain('SQLite URIs');
+    },
+  );
+
+  it.each([['file.db'], ['files/app.db'], [':memory:']])('still takes %j as a database', (database) => {
+    expect(() => resolveOptions({ database }, CWD)).not.toThrow();
+  });
+
+  it('says a duration string is not milliseconds, without a range rule it did not break', () => {
+    const error = invalid(() => resolveOptions({ database: 'a.db', lock: { timeoutMs: '60s' }, verifyIntervalMs: '5s' }, CWD));
+    const timeout = error.problems.find((p) => p.startsWith('lock.timeoutMs:'));
+    expect(timeout).toContain('whole number of milliseconds, such as 60000');
+    expect(timeout).not.toContain('less than');
+    expect(error.problems.find((p) => p.startsWith('verifyIntervalMs:'))).not.toContain('less than');
+  });
+
+  it('still names the range rule for a number out of range', () => {
+    const error = invalid(() => resolveOptions({ database: 'a.db', lock: { timeoutMs: -5 } }, CWD));
+    expect(error.problems.find((p) => p.startsWith('lock.timeoutMs:'))).toContain('must not be less than 0');
+  });
+});

@@ -76,8 +76,23 @@ export class StatusControllerSchema {
   guards?: unknown;
 }
 
+/**
+ * better-sqlite3 does not read SQLite URIs: `file::memory:?cache=shared` would silently create a
+ * file of that literal name in the working directory, so URIs (and `:memory:` with parameters)
+ * are refused instead of being taken for paths.
+ */
+const IsDatabasePath = () =>
+  ValidateBy({
+    name: 'isDatabasePath',
+    validator: {
+      validate: (value) => typeof value !== 'string' || !/^(?:file:|:memory:.)/i.test(value),
+      defaultMessage: () =>
+        'database must be a file path or ":memory:"; SQLite URIs ("file:...", ":memory:?...") are not supported (the driver would create a file named after the whole text)',
+    },
+  });
+
 export class AutoMigrationOptionsSchema {
-  @IsString() @IsNotEmpty() database!: string;
+  @IsString() @IsNotEmpty() @IsDatabasePath() database!: string;
 
   @notFalse('backup')
   @IsObject({ message: 'backup must be an object or false' })

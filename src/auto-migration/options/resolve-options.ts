@@ -105,6 +105,11 @@ function flatten(error: ValidationError, parent: string): string[] {
   const constraints = { ...error.constraints };
   // "nested property must be an object" only repeats the field's own type message.
   if (Object.keys(constraints).length > 1) delete constraints.nestedValidation;
+  if (constraints.isInt) {
+    // A value of the wrong type breaks the range rule too, but "60s must not be less than 0" explains nothing.
+    if (typeof error.value !== 'number') delete constraints.min;
+    if (error.property.endsWith('Ms')) constraints.isInt = `${error.property} must be a whole number of milliseconds, such as 60000 for one minute`;
+  }
   const messages = Object.values(constraints);
   // One line per field, with every rule it breaks ("must be an integer; must not be less than 0").
   const own = messages.some((m) => m.startsWith('property '))
