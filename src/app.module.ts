@@ -3,6 +3,7 @@ import { TerminusModule } from '@nestjs/terminus';
 import { AutoMigrationModule } from 'nestjs-auto-migration';
 import { MigrationsModule } from '../migrations/migrations.module';
 import { HealthController } from './health.controller';
+import { HealthLogger } from './health-logger';
 import { UsersController } from './users.controller';
 
 @Module({
@@ -14,7 +15,8 @@ import { UsersController } from './users.controller';
       failOnError: true,
     }),
     MigrationsModule,
-    TerminusModule,
+    // Failed readiness checks while migrations run are warnings, not an ERROR line per probe.
+    TerminusModule.forRoot({ logger: HealthLogger }),
   ],
   controllers: [HealthController, UsersController],
 })
