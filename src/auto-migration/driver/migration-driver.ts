@@ -100,6 +100,23 @@ export interface MigrationDriver {
   /** Whether the migration connection is inside a transaction (a heartbeat must wait for its end). */
   inTransaction(): boolean;
   begin(): MaybePromise<void>;
+  /**
+   * Inside the runner's transaction, right before a migration's `up()`: marks the point that
+   * `releaseMark()` checks afterwards.
+   */
+  openMark(): MaybePromise<void>;
+  /**
+   * After `up()`: releases the mark (its changes stay in the runner's transaction). False when the
+   * mark is gone: the transaction it was opened in ended inside `up()` (a COMMIT or ROLLBACK of
+   * its own, perhaps followed by a new BEGIN, or a rollback the database made after an error).
+   */
+  releaseMark(): MaybePromise<boolean>;
+  /**
+   * Whether the database rolls a whole transaction back by itself when a statement fails with
+   * `error` (disk full, I/O error, ...): a mark gone after such an error does not mean that
+   * `up()` committed anything.
+   */
+  rollsBackOn(error: unknown): boolean;
   commit(): MaybePromise<void>;
   rollback(): MaybePromise<void>;
 }

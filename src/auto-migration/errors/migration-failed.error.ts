@@ -18,7 +18,8 @@ const OUTCOMES: Record<FailureOutcome, string> = {
   none: 'It ran outside a transaction (transaction: false), so any statement it completed before failing stays applied: check the database before starting again.',
   escaped:
     "It ended the runner's transaction itself (COMMIT or ROLLBACK inside up()), so changes it made before that may be committed " +
-    'although no history row was written: check the database, and use transaction: false for a migration that manages its own transactions.',
+    'although no history row was written. It is recorded as interrupted, so later starts refuse (INTERRUPTED_MIGRATION) until it is resolved: ' +
+    'check the database, resolve it, and use transaction: false for a migration that manages its own transactions.',
 };
 
 /** A migration threw, or broke the transaction it ran in, while it was applied. */

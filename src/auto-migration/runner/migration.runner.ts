@@ -281,15 +281,24 @@ export class MigrationRunner {
     this.foreignKeysNow = undefined;
     try {
       await step('begin a migration transaction', () => this.driver.begin());
-      for (const migration of batch.migrations) {
+      for (const [index, migration] of batch.migrations.entries()) {
+        // The mark tells whether up() ended this transaction itself: a COMMIT, or a ROLLBACK and BEGIN, leaves driver.inTransaction() as it was.
+        await step('open a savepoint for the migration', () => this.driver.openMark());
+        let record: HistoryRecord;
         try {
-          const record = await this.applyOne(migration, counter);
-          if (!this.driver.inTransaction()) throw this.failed(migration, new Error('up() ended the transaction it runs in'), 'escaped');
-          await this.driver.recordApplied(record);
-          records.push(record);
+          record = await this.applyOne(migration, counter, names.slice(index + 1));
         } catch (cause) {
-          throw cause instanceof MigrationFailedError ? cause : this.failed(migration, cause, outcome);
+          throw await this.upThrew(migration, cause, outcome, names.slice(0, index));
         }
+        if (!(await step('release the savepoint of the migration', () => this.driver.releaseMark()))) {
+          throw await this.escaped(migration, undefined, names.slice(0, index));
+        }
+        try {
+          await this.driver.recordApplied(record);
+        } catch (cause) {
+          throw this.failed(migration, cause, outcome);
+        }
+        records.push(record);
       }
       const added = await guard.added(names);
       if (added.size > 0) {
@@ -361,15 +370,74 @@ export class MigrationRunner {
     return record;
   }
 
-  private async applyOne(migration: MigrationDefinition, counter: Counter): Promise<HistoryRecord> {
+  private async applyOne(migration: MigrationDefinition, counter: Counter, laterInBatch: readonly string[] = []): Promise<HistoryRecord> {
     const index = counter.done + 1;
     this.events.emit({ type: 'migration-started', name: migration.name, index, total: counter.total });
     const started = performance.now();
-    await migration.instance().up(this.driver.connection as never);
+    await this.operations.running(migration.name, laterInBatch, async () => migration.instance().up(this.driver.connection as never));
     const record = historyRecordFor(migration, Math.round(performance.now() - started));
     counter.done = index;
     // migration-applied follows the commit (in apply): an event must never count rolled-back work.
     return record;
+  }
+
+  /**
+   * up() threw inside the runner's transaction. If the transaction it ran in is gone and the
+   * database did not roll it back because of the error, up() ended it itself before throwing.
+   */
+  private async upThrew(migration: MigrationDefinition, cause: unknown, outcome: FailureOutcome, earlierInBatch: readonly string[]): Promise<MigrationFailedError> {
+    let intact: boolean;
+    try {
+      intact = await this.driver.releaseMark();
+    } catch {
+      intact = true; // Rolled back with the transaction just after: the error up() threw is the one to report.
+    }
+    if (intact || (!this.driver.inTransaction() && this.driver.rollsBackOn(cause))) return this.failed(migration, cause, outcome);
+    return this.escaped(migration, cause, earlierInBatch);
+  }
+
+  /**
+   * up() ended the runner's transaction itself (COMMIT or ROLLBACK, perhaps BEGIN again): what
+   * it ran before that may be committed, without a history row. Like an interrupted
+   * `transaction: false` migration, it leaves an attempt row, so that no later start retries it
+   * before an operator has checked the database and resolved it.
+   */
+  private async escaped(migration: MigrationDefinition, thrown: unknown, earlierInBatch: readonly string[]): Promise<MigrationFailedError> {
+    const reopened = this.driver.inTransaction();
+    // Whatever up() began after ending ours is not part of any migration: it is rolled back.
+    await this.rollbackQuietly();
+    const ended = `up() ended the transaction it runs in (COMMIT or ROLLBACK${reopened ? ', then BEGIN again' : ''})`;
+    const reason = thrown === undefined ? ended : `${describeCause(thrown)} (thrown after ${ended})`;
+    const recorded = await this.recordEscape(migration, reason);
+    let batch = '';
+    if (earlierInBatch.length > 0) {
+      // Their history rows were in the same transaction: committed with it, or rolled back with it.
+      const applied = new Set((await step('read the migration history', () => this.driver.readHistory())).map((h) => h.name));
+      const committed = earlierInBatch.filter((name) => applied.has(name));
+      batch = committed.length > 0 ? ` The migrations before it in its batch were committed with it and are recorded as applied: ${committed.join(', ')}.` : ' The migrations before it in its batch were rolled back.';
+    }
+    this.logger.warn(
+      `Migration "${migration.name}" ended the runner's transaction itself: ${reason}. ` +
+        `What it ran before its COMMIT may be committed, with no history row; what it ran after a new BEGIN was rolled back.${batch} ` +
+        (recorded
+          ? `It is recorded as interrupted: the next start refuses (INTERRUPTED_MIGRATION) until you check the database and resolve it (resolve ${migration.name} applied | rolled-back).`
+          : 'Check the database before starting again.'),
+    );
+    return this.failed(migration, thrown ?? new Error(ended), 'escaped');
+  }
+
+  /** Writes the attempt row of an escaped migration; false (and a warning) when even that fails. */
+  private async recordEscape(migration: MigrationDefinition, reason: string): Promise<boolean> {
+    try {
+      await inTransaction(this.driver, async () => {
+        await this.driver.startAttempt(migration.name, migration.version, this.lease.owner);
+        await this.driver.failAttempt(migration.name, reason);
+      });
+      return true;
+    } catch (error) {
+      this.logger.warn(`Could not record "${migration.name}" as interrupted: ${describeCause(error)}`);
+      return false;
+    }
   }
 
   private failed(migration: MigrationDefinition, cause: unknown, outcome: FailureOutcome): MigrationFailedError {

@@ -7,6 +7,9 @@ type LeaseRow = { inProgress: number; startedAt: string | null; heartbeatAt: str
 type OwnerRow = { host: string | null; pid: number | null; instanceId: string | null };
 type AttemptRow = Omit<AttemptRecord, 'owner'> & OwnerRow;
 
+/** The savepoint the runner opens around each `up()`; a name no migration would choose. */
+const MARK = 'nestjs_auto_migration_up';
+
 /** `MigrationDriver` on a better-sqlite3 connection: the migration connection. */
 export class SqliteDriver implements MigrationDriver {
   private readonly prepared = new Map<string, Statement>();
@@ -172,6 +175,28 @@ export class SqliteDriver implements MigrationDriver {
     // IMMEDIATE takes the write lock up front, so a migration never fails half-way on a
     // read-to-write lock upgrade (SQLITE_BUSY) when another connection writes.
     this.statement('BEGIN IMMEDIATE').run();
+  }
+
+  openMark(): void {
+    this.statement(`SAVEPOINT ${MARK}`).run();
+  }
+
+  releaseMark(): boolean {
+    // A COMMIT or ROLLBACK ends every savepoint with the transaction, and a BEGIN after it does not bring ours back.
+    if (!this.connection.inTransaction) return false;
+    try {
+      this.statement(`RELEASE ${MARK}`).run();
+      return true;
+    } catch (error) {
+      if (/no such savepoint/i.test(describeCause(error))) return false;
+      throw error;
+    }
+  }
+
+  rollsBackOn(error: unknown): boolean {
+    // The errors after which SQLite may roll back the whole transaction (https://sqlite.org/lang_transaction.html).
+    const code = (error as { code?: unknown } | null)?.code;
+    return typeof code === 'string' && /^SQLITE_(FULL|IOERR|BUSY|NOMEM|INTERRUPT)(_|$)/.test(code);
   }
 
   commit(): void {
