@@ -1,7 +1,10 @@
+import { existsSync } from 'node:fs';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Database } from 'better-sqlite3';
-import { DISCOVERED_MIGRATIONS, LOG_CONTEXT, RESOLVED_OPTIONS } from '../auto-migration.constants';
+import { CLI_CONTEXT, DISCOVERED_MIGRATIONS, LOG_CONTEXT, RESOLVED_OPTIONS } from '../auto-migration.constants';
 import type { ResolvedAutoMigrationOptions } from '../auto-migration.options';
+import { DatabaseOpenError } from '../errors/database-open.error';
+import { databasePragmas, journalModeAdvice } from './journal-mode';
 import { openSqlite } from './open-sqlite';
 
 /**
@@ -24,17 +27,39 @@ export class DatabaseConnections {
     @Inject(DISCOVERED_MIGRATIONS) _validatedFirst: unknown,
   ) {
     this.logger.log(`Database: ${options.database}`);
-    this.app = openSqlite(options.database, options.pragmas);
+    assertVerifyCreatesNothing(options);
+    const pragmas = databasePragmas(options.database, options.pragmas, options.inMemory);
+    this.app = openSqlite(options.database, pragmas);
     try {
-      this.migration = options.inMemory ? this.app : openSqlite(options.database, options.pragmas);
+      this.migration = options.inMemory ? this.app : openSqlite(options.database, pragmas);
+      const advice = journalModeAdvice(this.app, options.database, options.pragmas, options.inMemory);
+      // In 'background' mode the application serves requests while migrations write: there it matters.
+      if (advice) this.logger[options.mode === 'background' ? 'warn' : 'log'](advice);
     } catch (error) {
-      this.app.close();
+      this.close();
       throw error;
     }
   }
 
   /** Closes both connections. Idempotent. Called on shutdown, once no run is in progress. */
   close(): void {
-    for (const db of new Set([this.migration, this.app])) if (db.open) db.close();
+    for (const db of new Set([this.migration, this.app])) if (db?.open) db.close();
   }
+}
+
+/**
+ * `mode: 'verify'` never writes, so it must not create the database either (opening a missing
+ * file creates an empty one). A missing file is most often a wrong path or a volume not mounted;
+ * the migration job creates it. Under the command-line tool the mode does not apply: `up` creates it.
+ */
+function assertVerifyCreatesNothing(options: ResolvedAutoMigrationOptions): void {
+  if (options.mode !== 'verify' || options.inMemory || (globalThis as Record<symbol, unknown>)[CLI_CONTEXT] === true) return;
+  if (existsSync(options.database)) return;
+  throw new DatabaseOpenError(
+    options.database,
+    new Error(
+      "the file does not exist, and mode 'verify' creates nothing (it never writes; nothing was created). " +
+        'Run the migration job (`npx nest-auto-migration up`) first, which creates and migrates it, or fix the path',
+    ),
+  );
 }
