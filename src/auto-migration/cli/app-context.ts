@@ -1,7 +1,8 @@
 import type { INestApplicationContext, LoggerService, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { CLI_CONTEXT } from '../auto-migration.constants';
+import { CLI_CONTEXT, DISCOVERED_MIGRATIONS } from '../auto-migration.constants';
 import { AutoMigrationService } from '../auto-migration.service';
+import type { MigrationDefinition } from '../discovery/migration-definition';
 import { AutoMigrationError, describeCause } from '../errors/auto-migration.error';
 import { CliError } from './cli-error';
 import { loadModuleClass, type ModuleTarget } from './load-module';
@@ -9,8 +10,9 @@ import { enterPhase } from './progress';
 
 /**
  * Boots the app's module as a Nest application context with the automatic run at bootstrap off,
- * hands its `AutoMigrationService` to `work`, and closes the context afterwards, also when
- * `work` fails (the module releases its connections and the lock in its shutdown hooks).
+ * hands its `AutoMigrationService` and the names of the migrations it discovered to `work`, and
+ * closes the context afterwards, also when `work` fails (the module releases its connections and
+ * the lock in its shutdown hooks).
  *
  * `abortOnError: false` turns a module that cannot be built into a rejected promise instead of
  * Nest's `process.abort()`; the library's own errors (a database that cannot be opened, invalid
@@ -19,14 +21,9 @@ import { enterPhase } from './progress';
 export async function withAutoMigrationService<T>(
   target: ModuleTarget,
   logger: LoggerService,
-  work: (service: AutoMigrationService) => Promise<T>,
+  work: (service: AutoMigrationService, migrationNames: readonly string[]) => Promise<T>,
 ): Promise<T> {
-  // Set before the file is loaded, not only before booting: a file that boots the app when it is
-  // required (the app's main.js named by mistake) must not apply migrations at its bootstrap.
-  // Read by MigrationStartup in onApplicationBootstrap, and by whenReady().
-  markCliContext();
-  enterPhase('loading', target.label);
-  const moduleClass = await loadRefusingEntryFiles(target);
+  const moduleClass = await loadAppModule(target);
 
   enterPhase('booting');
   let app: INestApplicationContext;
@@ -43,8 +40,9 @@ export async function withAutoMigrationService<T>(
   let failed = false;
   try {
     const service = serviceOf(app, target);
+    const discovered = app.get<symbol, MigrationDefinition[]>(DISCOVERED_MIGRATIONS, { strict: false });
     enterPhase('running');
-    return await work(service);
+    return await work(service, discovered.map((migration) => migration.name));
   } catch (error) {
     failed = true;
     throw error;
@@ -57,6 +55,19 @@ export async function withAutoMigrationService<T>(
       if (!failed) throw error;
     }
   }
+}
+
+/**
+ * Loads the module file for the command line: the automatic run is off and a file that starts an
+ * application while it loads is refused (see `loadRefusingEntryFiles`).
+ */
+export async function loadAppModule(target: ModuleTarget): Promise<Type<unknown>> {
+  // Set before the file is loaded, not only before booting: a file that boots the app when it is
+  // required (the app's main.js named by mistake) must not apply migrations at its bootstrap.
+  // Read by MigrationStartup in onApplicationBootstrap, and by whenReady().
+  markCliContext();
+  enterPhase('loading', target.label);
+  return loadRefusingEntryFiles(target);
 }
 
 /** Tells the library (every copy of it: the symbol is registered) that the command line is in charge. */

@@ -2,24 +2,25 @@ import { parseArgs } from 'node:util';
 import { usageError } from './cli-error';
 import type { CliCommand, CommandFlag } from './command';
 
-/** Flags every command accepts. */
+/**
+ * Flags every command accepts, `create` included, so that a script which always passes
+ * `--module` works for every command.
+ */
 export const COMMON_FLAGS: Readonly<Record<string, CommandFlag>> = {
+  module: {
+    type: 'string',
+    value: 'FILE[#Export]',
+    description:
+      'Compiled module file of the app, relative to the working directory; the export defaults to AppModule. Default: "nestAutoMigration.module" in package.json. ' +
+      'create only reads which migrations it registers, without starting it.',
+  },
   help: { type: 'boolean', short: 'h', description: 'Show this help.' },
   verbose: { type: 'boolean', description: "Also print Nest's start-up lines, debug logs and stack traces." },
 };
 
-/** Flags of the commands that boot the application's module. */
-export const APP_FLAGS: Readonly<Record<string, CommandFlag>> = {
-  module: {
-    type: 'string',
-    value: 'FILE[#Export]',
-    description: 'Compiled module file to boot, relative to the working directory; the export defaults to AppModule. Default: "nestAutoMigration.module" in package.json.',
-  },
-};
-
-/** The flags a command accepts: its own, the common ones, and `--module` if it boots the app. */
+/** The flags a command accepts: its own and the common ones. */
 export function flagsOf(command: CliCommand): Record<string, CommandFlag> {
-  return { ...command.flags, ...(command.kind === 'app' ? APP_FLAGS : {}), ...COMMON_FLAGS };
+  return { ...command.flags, ...COMMON_FLAGS };
 }
 
 /** A command line as parsed for one command. */
@@ -55,7 +56,7 @@ export function parseCommandArgs(command: CliCommand, argv: readonly string[]): 
   );
   let parsed: { values: Record<string, string | boolean | undefined>; positionals: string[] };
   try {
-    parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true }) as typeof parsed;
+    parsed = parseArgs({ args: joinNegativeValues(flags, argv), options, allowPositionals: true, strict: true }) as typeof parsed;
   } catch (error) {
     throw usageError(describeParseError(error, command), command.name);
   }
@@ -63,6 +64,28 @@ export function parseCommandArgs(command: CliCommand, argv: readonly string[]): 
   const empty = Object.keys(flags).find((name) => parsed.values[name] === '');
   if (empty !== undefined) throw usageError(`${command.name}: --${empty} needs a value, got an empty one`, command.name);
   return new ParsedArgs(parsed.values, parsed.positionals);
+}
+
+/**
+ * `--steps -1` as `--steps=-1`: `parseArgs` takes a value that starts with a dash for a flag, and
+ * would report a missing value, where the command can say what is wrong with the number. Only a
+ * dash followed by a digit, after a flag that takes a value: `--to --dry-run` still lacks its value.
+ */
+function joinNegativeValues(flags: Readonly<Record<string, CommandFlag>>, argv: readonly string[]): string[] {
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--') return [...args, ...argv.slice(i)];
+    const flag = /^--([^=]+)$/.exec(arg)?.[1];
+    const next = argv[i + 1];
+    if (flag !== undefined && flags[flag]?.type === 'string' && next !== undefined && /^-\d/.test(next)) {
+      args.push(`${arg}=${next}`);
+      i++;
+    } else {
+      args.push(arg);
+    }
+  }
+  return args;
 }
 
 /** Refuses a missing or an extra positional argument. */

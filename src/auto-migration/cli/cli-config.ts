@@ -31,6 +31,9 @@ export interface ProjectInfo {
   readonly config: CliConfig;
 }
 
+/** The migrations folder of classes when package.json sets no `classesDir`: where `create` writes, and `status` looks. */
+export const DEFAULT_CLASSES_DIR = 'migrations';
+
 /** The package.json field holding the command line's defaults. */
 export const CONFIG_FIELD = 'nestAutoMigration';
 const CONFIG_KEYS: readonly (keyof CliConfig)[] = ['module', 'classesDir', 'sqlDir'];

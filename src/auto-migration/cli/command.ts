@@ -10,10 +10,12 @@ export interface CommandFlag {
   readonly description: string;
 }
 
-/** Where a command writes its answer: stdout. Logs and errors go to stderr elsewhere. */
+/** Where a command writes: its answer on stdout, warnings on stderr (stdout stays the answer alone). */
 export interface CommandOutput {
   /** Writes `text` and a line break to stdout. */
   line(text?: string): void;
+  /** Writes `warning CODE: text` and a line break to stderr. */
+  warn(code: string, text: string): void;
 }
 
 interface CommandBase {
@@ -34,13 +36,24 @@ interface CommandBase {
   check?(args: ParsedArgs): void;
 }
 
+/** What an app command knows besides the service: where it runs, and what the module registers. */
+export interface AppContext {
+  /** The working directory of the command line, where package.json is read. */
+  readonly cwd: string;
+  /** Names of the migrations the booted module discovered: its `@Migration()` providers and `.sql` files. */
+  readonly migrationNames: readonly string[];
+}
+
 /** A command that boots the user's module and works through `AutoMigrationService`. */
 export interface AppCommand extends CommandBase {
   readonly kind: 'app';
-  run(service: AutoMigrationService, args: ParsedArgs, output: CommandOutput): Promise<number>;
+  run(service: AutoMigrationService, args: ParsedArgs, output: CommandOutput, context: AppContext): Promise<number>;
 }
 
-/** A command that works on files only (`create`): no Nest application, no database. */
+/**
+ * A command that works on files (`create`): no Nest application is started and no database
+ * opened (it may read the module's registrations without instantiating anything).
+ */
 export interface LocalCommand extends CommandBase {
   readonly kind: 'local';
   run(args: ParsedArgs, output: CommandOutput, cwd: string): Promise<number>;

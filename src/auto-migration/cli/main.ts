@@ -15,13 +15,16 @@ import { CliError, usageError } from './cli-error';
 import type { CliCommand, CommandOutput } from './command';
 import { COMMANDS } from './commands';
 import { ExitCode } from './exit-codes';
-import { formatError } from './format-error';
+import { formatError, oneLine } from './format-error';
 import { commandHelp, overviewHelp } from './help';
 import { parseModuleSpec, type ModuleTarget } from './load-module';
 import { currentPhase } from './progress';
 import { divertStdout, writeAnswer } from './stdout-guard';
 
-const stdout: CommandOutput = { line: (text = '') => writeAnswer(`${text}\n`) };
+const stdout: CommandOutput = {
+  line: (text = '') => writeAnswer(`${text}\n`),
+  warn: (code, text) => process.stderr.write(`warning ${code}: ${oneLine(text)}\n`),
+};
 
 /** Runs one command line (without `node` and the script) and returns the exit code. */
 export async function runCli(argv: readonly string[], cwd = process.cwd()): Promise<number> {
@@ -66,7 +69,9 @@ export async function runCli(argv: readonly string[], cwd = process.cwd()): Prom
     // a provider or a migration) goes to stderr: stdout is the command's answer alone.
     const restoreStdout = divertStdout();
     try {
-      return await withAutoMigrationService(target, new StderrLogger(verbose), (service) => command.run(service, args, stdout));
+      return await withAutoMigrationService(target, new StderrLogger(verbose), (service, migrationNames) =>
+        command.run(service, args, stdout, { cwd, migrationNames }),
+      );
     } finally {
       restoreStdout();
     }

@@ -27,3 +27,8 @@ export function formatBytes(bytes: number): string {
   }
   return `${value.toFixed(1)} ${units[unit]}`;
 }
+
+/** A flag's value in a message: a number as typed (`got -1`), anything else quoted (`got "5w"`). */
+export function shownValue(value: string): string {
+  return /^-?\d+(\.\d+)?$/.test(value) ? value : JSON.stringify(value);
+}

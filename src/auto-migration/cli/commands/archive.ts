@@ -3,7 +3,7 @@ import type { ParsedArgs } from '../args';
 import { usageError } from '../cli-error';
 import type { AppCommand } from '../command';
 import { ExitCode } from '../exit-codes';
-import { plural } from '../text';
+import { plural, shownValue } from '../text';
 
 /** `archive --older-than DURATION`. */
 export const archiveCommand: AppCommand = {
@@ -38,8 +38,11 @@ export const archiveCommand: AppCommand = {
 function olderThanOf(args: ParsedArgs): string {
   const olderThan = args.string('older-than');
   if (olderThan === undefined) throw usageError('archive: --older-than DURATION is required', 'archive');
+  if (olderThan.startsWith('-')) {
+    throw usageError(`archive: --older-than must not be negative (a number with a unit: 0s, 90s, 30m, 12h, 365d), got ${olderThan}`, 'archive');
+  }
   if (parseDuration(olderThan) === null) {
-    throw usageError(`archive: --older-than must be a number with a unit (0s, 90s, 30m, 12h, 365d), got "${olderThan}"`, 'archive');
+    throw usageError(`archive: --older-than must be a number with a unit (0s, 90s, 30m, 12h, 365d), got ${shownValue(olderThan)}`, 'archive');
   }
   return olderThan;
 }

@@ -1,13 +1,18 @@
 import { isAbsolute, relative, resolve } from 'node:path';
 import { isSemver } from '../../discovery/migration-validator';
-import { CONFIG_FIELD, readProject } from '../cli-config';
+import { describeCause } from '../../errors/auto-migration.error';
+import type { ParsedArgs } from '../args';
+import { CONFIG_FIELD, DEFAULT_CLASSES_DIR, type ProjectInfo, readProject } from '../cli-config';
 import { usageError } from '../cli-error';
-import type { LocalCommand } from '../command';
+import type { CommandOutput, LocalCommand } from '../command';
 import { ExitCode } from '../exit-codes';
+import { parseModuleSpec } from '../load-module';
+import type { ModuleMigrations } from '../module-migrations';
+import { divertStdout } from '../stdout-guard';
+import { folderMigrations } from '../scaffold/folder-migrations';
+import type { KnownMigration } from '../scaffold/next-prefix';
 import { scaffoldMigration } from '../scaffold/scaffold';
 
-/** Where `create` writes a class when neither `--dir` nor package.json says. */
-export const DEFAULT_CLASSES_DIR = 'migrations';
 /** The version written when the application's package.json has none. */
 const FALLBACK_VERSION = '0.0.0';
 
@@ -18,12 +23,14 @@ export const createCommand: LocalCommand = {
   summary: 'Scaffold the next migration file (a class, or --sql files).',
   synopsis: 'create NAME [--sql] [--dir DIR]',
   description: [
-    'Writes the next migration into its folder: the next number at the width the folder',
-    'uses (001 in an empty folder), or a UTC yyyymmddhhmmss prefix if it uses timestamps; NAME',
+    'Writes the next migration into its folder: the number after every migration in the classes',
+    'folder, the SQL folder and the module (when one is given or configured), at the width they use',
+    '(001 when there is none), or a UTC yyyymmddhhmmss prefix if they use timestamps; NAME',
     'snake-cased; the version of the application in ./package.json. A @Migration() class with up()',
     'and down(), or with --sql NNN_name.sql and NNN_name.down.sql. Never overwrites a file, and refuses',
-    'a name the folder already has.',
-    'Works on files only: it boots nothing and opens no database.',
+    'a name a migration already has.',
+    "The module is only read (its providers' @Migration() names and its migrationsDir), in Nest's",
+    'preview mode: no provider is created and no database opened.',
   ].join('\n'),
   flags: {
     sql: { type: 'boolean', description: 'Write NNN_name.sql and NNN_name.down.sql instead of a class.' },
@@ -39,7 +46,8 @@ export const createCommand: LocalCommand = {
   async run(args, output, cwd) {
     const project = readProject(cwd);
     const sql = args.flag('sql');
-    const folder = args.string('dir') ?? (sql ? project.config.sqlDir : (project.config.classesDir ?? DEFAULT_CLASSES_DIR));
+    const classesDir = project.config.classesDir ?? DEFAULT_CLASSES_DIR;
+    const folder = args.string('dir') ?? (sql ? project.config.sqlDir : classesDir);
     if (folder === undefined) {
       // SQL files only run from the folder the module reads (its migrationsDir option); a guess
       // would leave a migration that never runs.
@@ -52,12 +60,22 @@ export const createCommand: LocalCommand = {
     const dir = resolve(cwd, folder);
     const versionValid = project.version !== null && isSemver(project.version);
     const version = versionValid ? project.version! : FALLBACK_VERSION;
-
-    const result = scaffoldMigration({ dir, name: args.positionals[0], sql, version, now: new Date() });
     const shown = (path: string) => {
       const rel = relative(cwd, path);
       return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
     };
+
+    // A migration in the other folder, or one the module registers from elsewhere, with the same
+    // number would sort before the applied ones and stop the app (OUT_OF_ORDER_MIGRATION).
+    const module = await readModule(args, project, cwd, output);
+    const folders = [classesDir, project.config.sqlDir].flatMap((f) => (f === undefined ? [] : [resolve(cwd, f)]));
+    if (module?.migrations.migrationsDir) folders.push(module.migrations.migrationsDir);
+    const others: KnownMigration[] = [
+      ...[...new Set(folders)].filter((f) => f !== dir).flatMap((f) => folderMigrations(f, shown(f))),
+      ...(module?.migrations.names.map((name) => ({ name, where: `the module ${module.label}` })) ?? []),
+    ];
+
+    const result = scaffoldMigration({ dir, name: args.positionals[0], sql, version, now: new Date(), others });
 
     output.line(`Created ${result.files.map(shown).join(' and ')} (migration ${result.name}, version ${version}).`);
     if (!versionValid) {
@@ -78,3 +96,35 @@ export const createCommand: LocalCommand = {
     return ExitCode.Ok;
   },
 };
+
+/**
+ * The migrations of `--module`, else of package.json's module, read without starting it; null
+ * when none is named. A module that cannot be read is a warning, not a failure: `create` then
+ * numbers after the folders only, and says so.
+ */
+async function readModule(
+  args: ParsedArgs,
+  project: ProjectInfo,
+  cwd: string,
+  output: CommandOutput,
+): Promise<{ label: string; migrations: ModuleMigrations } | null> {
+  const flag = args.string('module');
+  const spec = flag ?? project.config.module;
+  if (spec === undefined) return null;
+  // Loaded only now: Nest and the library take a while to load, and most `create`s name no module.
+  const [{ readModuleMigrations }, { StderrLogger }] = await Promise.all([import('../module-migrations'), import('../stderr-logger')]);
+  // Whatever the app's code prints while its files load goes to stderr, as for the other commands.
+  const restoreStdout = divertStdout();
+  try {
+    const target = parseModuleSpec(spec, cwd, flag !== undefined ? '--module' : `package.json "${CONFIG_FIELD}.module"`);
+    return { label: target.label, migrations: await readModuleMigrations(target, new StderrLogger(args.flag('verbose')), cwd) };
+  } catch (error) {
+    output.warn(
+      'MODULE_NOT_READ',
+      `${describeCause(error)}; the new migration is numbered after the migrations folders only, so check that no migration the module registers from elsewhere has its number`,
+    );
+    return null;
+  } finally {
+    restoreStdout();
+  }
+}

@@ -3,7 +3,7 @@ import type { ParsedArgs } from '../args';
 import { usageError } from '../cli-error';
 import type { AppCommand } from '../command';
 import { ExitCode } from '../exit-codes';
-import { plural, table } from '../text';
+import { plural, shownValue, table } from '../text';
 
 /** `down [--steps N | --to NAME]`. */
 export const downCommand: AppCommand = {
@@ -45,7 +45,7 @@ function revertOptions(args: ParsedArgs): RevertOptions {
   if (to !== undefined && steps !== undefined) throw usageError('down: give --steps or --to, not both', 'down');
   if (to !== undefined) return { to };
   if (steps !== undefined && !/^[1-9]\d*$/.test(steps)) {
-    throw usageError(`down: --steps must be a whole number of at least 1, got "${steps}"`, 'down');
+    throw usageError(`down: --steps must be a whole number of 1 or more, got ${shownValue(steps)}`, 'down');
   }
   return { steps: steps === undefined ? 1 : Number(steps) };
 }

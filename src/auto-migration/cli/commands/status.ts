@@ -1,10 +1,13 @@
+import { relative, resolve } from 'node:path';
 import type { MigrationRunState, MigrationStatus } from '../../status/migration-status.interface';
+import { DEFAULT_CLASSES_DIR, readProject } from '../cli-config';
 import { ReportedFailure } from '../cli-error';
-import type { AppCommand, CommandOutput } from '../command';
+import type { AppCommand, AppContext, CommandOutput } from '../command';
 import { ExitCode } from '../exit-codes';
 import { oneLine } from '../format-error';
 import { formatStatus } from '../format-status';
 import { plural } from '../text';
+import { findUnregisteredMigrations } from '../unregistered-migrations';
 
 /** The contract's exit codes for a status: up to date 0, pending (or running) 1, failed 2. */
 export function exitCodeOfState(state: MigrationRunState): ExitCode {
@@ -47,18 +50,46 @@ export const statusCommand: AppCommand = {
     'before applying anything: checksums, interrupted transaction: false migrations, out-of-order',
     'pending ones (a problem shows as state "failed" with the last error). Reads without the lock;',
     'applies nothing.',
-    'Exit code 0 when up to date, 1 when migrations are pending, 2 when the state is failed (the error',
-    'is also one line on stderr) or on any other error.',
+    'Exit code 0 when up to date, 1 when migrations are pending or another process is running them, 2',
+    'when the state is failed (the error is also one line on stderr) or on any other error.',
+    'Also warns, on stderr, about each file in the classes folder ("nestAutoMigration.classesDir" in',
+    'package.json, else migrations) that declares a @Migration() class no module registers.',
   ].join('\n'),
   flags: {
     json: { type: 'boolean', description: 'Print exactly the status JSON on stdout (logs stay on stderr).' },
   },
   positionals: [],
-  async run(service, args, output) {
+  async run(service, args, output, context) {
     const status = await service.check();
+    warnUnregistered(context, output);
     output.line(args.flag('json') ? JSON.stringify(status, null, 2) : formatStatus(status));
     // The answer is printed whole; a failed state is also the one error line of a failed command.
     if (status.state === 'failed' && status.lastError) throw ReportedFailure.of(status.lastError);
     return exitCodeOfState(status.state);
   },
 };
+
+/**
+ * One warning per file of the classes folder that declares `@Migration()` classes the module does
+ * not register: they never run, and nothing else would say so. A warning only: the exit code is
+ * the state's, and stdout stays the answer alone (`--json` is pure JSON).
+ */
+function warnUnregistered(context: AppContext, output: CommandOutput): void {
+  let classesDir: string;
+  try {
+    classesDir = readProject(context.cwd).config.classesDir ?? DEFAULT_CLASSES_DIR;
+  } catch {
+    // A malformed package.json is the business of the commands that need it (the module came from --module).
+    return;
+  }
+  for (const { file, migrations } of findUnregisteredMigrations(resolve(context.cwd, classesDir), context.migrationNames)) {
+    const classes = migrations.map((m) => m.className ?? `the class named "${m.name}"`);
+    const declared = migrations.map((m) => `"${m.name}"${m.className ? ` (class ${m.className})` : ''}`);
+    const one = migrations.length === 1;
+    output.warn(
+      'UNREGISTERED_MIGRATION',
+      `${relative(context.cwd, file)} declares @Migration ${declared.join(' and ')}, which no module registers, so ${one ? 'it never runs' : 'they never run'}: ` +
+        `add ${classes.join(' and ')} to the providers of a module of your app (e.g. your MigrationsModule), or delete the file`,
+    );
+  }
+}

@@ -5,39 +5,61 @@ const TIMESTAMP_WIDTH = 14;
 /** The width an empty folder starts with: `001_...`. */
 const DEFAULT_WIDTH = 3;
 
-/** A migration's prefix, as the library reads names: digits, then `_`, `-` or `.`. */
-const PREFIX = /^(\d+)[_.-]/;
+/** A migration's prefix, as the library reads names: digits, then `_`, `-`, `.` or the end. */
+const PREFIX = /^(\d+)(?:[_.-]|$)/;
 /** Migration files: classes (source or compiled) and SQL files; not declarations or down files. */
 const MIGRATION_FILE = /\.(ts|mts|cts|js|mjs|cjs|sql)$/;
 const NOT_A_MIGRATION = /\.d\.[mc]?ts$|\.down\.sql$/;
 
+/** A migration the new one must be numbered after. */
+export interface KnownMigration {
+  /** Its file name (`005_order_audit.sql`), or its name when only the module knows it (`005_order_audit`). */
+  readonly name: string;
+  /** Where it is, for messages: a folder, or the module. */
+  readonly where: string;
+  /** Its absolute path, when it is a file. */
+  readonly path?: string;
+}
+
+/** Whether a file in a migrations folder is a migration: a class or an SQL file, not a declaration or a `.down.sql`. */
+export function isMigrationFile(fileName: string): boolean {
+  return MIGRATION_FILE.test(fileName) && !NOT_A_MIGRATION.test(fileName);
+}
+
 /**
- * The prefix of the next migration in a folder holding `fileNames`: the next number at the width
- * the folder already uses (`003` after `002_x`; `001` in an empty folder), or the current UTC time
- * as `yyyymmddhhmmss` when the folder uses timestamp prefixes (one second after the newest if the
- * clock is behind it, so that the new migration still sorts last).
+ * The prefix of the next migration after all of `known` (the files of every migrations folder and
+ * the migrations the module registers, so that the new one sorts after each of them): the next
+ * number at the width they use (`003` after `002_x`; `001` when there is none), or the current
+ * UTC time as `yyyymmddhhmmss` when they use timestamp prefixes (one second after the newest if
+ * the clock is behind it, so that the new migration still sorts last).
  *
- * Refuses (`CREATE_REFUSED`) a folder that mixes prefix widths, which the library refuses too
+ * Refuses (`CREATE_REFUSED`) migrations that mix prefix widths, which the library refuses too
  * because they sort wrongly, and a number that no longer fits the width (`999`).
  */
-export function nextPrefix(fileNames: readonly string[], now: Date): string {
-  const prefixes = fileNames
-    .filter((f) => MIGRATION_FILE.test(f) && !NOT_A_MIGRATION.test(f))
-    .map((f) => PREFIX.exec(f)?.[1])
-    .filter((p): p is string => p !== undefined);
-  if (prefixes.length === 0) return '1'.padStart(DEFAULT_WIDTH, '0');
+export function nextPrefix(known: readonly KnownMigration[], now: Date): string {
+  const prefixed = known.flatMap((migration) => {
+    const prefix = PREFIX.exec(migration.name)?.[1];
+    return prefix === undefined ? [] : [{ ...migration, prefix }];
+  });
+  if (prefixed.length === 0) return '1'.padStart(DEFAULT_WIDTH, '0');
 
-  const widths = [...new Set(prefixes.map((p) => p.length))].sort((a, b) => a - b);
+  const widths = [...new Set(prefixed.map((m) => m.prefix.length))].sort((a, b) => a - b);
   if (widths.length > 1) {
-    const examples = widths.map((w) => fileNames.find((f) => PREFIX.exec(f)?.[1].length === w)).join(', ');
-    throw new CliError('CREATE_REFUSED', `the folder mixes prefix widths (${examples}), which sort wrongly; rename the migrations to one width first`);
+    const examples = widths.map((w) => prefixed.find((m) => m.prefix.length === w)!);
+    const oneFolder = examples.every((m) => m.where === examples[0].where);
+    throw new CliError(
+      'CREATE_REFUSED',
+      oneFolder
+        ? `the folder mixes prefix widths (${examples.map((m) => m.name).join(', ')}), which sort wrongly; rename the migrations to one width first`
+        : `the migrations mix prefix widths (${examples.map((m) => `${m.name} in ${m.where}`).join(', ')}), which sort wrongly; rename the migrations to one width first`,
+    );
   }
-  const newest = prefixes.reduce((a, b) => (a > b ? a : b));
+  const newest = prefixed.map((m) => m.prefix).reduce((a, b) => (a > b ? a : b));
   if (widths[0] === TIMESTAMP_WIDTH) return nextTimestamp(newest, now);
 
   const next = String(Number(newest) + 1);
   if (next.length > widths[0]) {
-    throw new CliError('CREATE_REFUSED', `the folder's ${widths[0]}-digit numbering is used up (newest ${newest}); a wider number would sort before the others`);
+    throw new CliError('CREATE_REFUSED', `the migrations' ${widths[0]}-digit numbering is used up (newest ${newest}); a wider number would sort before the others`);
   }
   return next.padStart(widths[0], '0');
 }

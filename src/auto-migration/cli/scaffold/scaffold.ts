@@ -2,7 +2,7 @@ import { type Dirent, existsSync, mkdirSync, readdirSync, readFileSync, unlinkSy
 import { join } from 'node:path';
 import { CliError } from '../cli-error';
 import { migrationClassName, migrationSlug } from './migration-name';
-import { nextPrefix } from './next-prefix';
+import { isMigrationFile, type KnownMigration, nextPrefix } from './next-prefix';
 import { classMigrationSource, sqlMigrationSources } from './templates';
 
 /** What `create` is asked for. */
@@ -16,6 +16,8 @@ export interface ScaffoldRequest {
   /** The application version written into the migration. */
   readonly version: string;
   readonly now: Date;
+  /** The migrations outside `dir`: in the other migrations folders, or registered by the module. */
+  readonly others: readonly KnownMigration[];
 }
 
 /** What `create` wrote. */
@@ -29,17 +31,21 @@ export interface ScaffoldResult {
 }
 
 /**
- * Writes the files of the next migration. Never overwrites: if a target exists (an orphan
- * `.down.sql`, or another `create` that ran at the same moment), or the folder already has a
- * migration of that name, nothing is written and the command is refused (`CREATE_REFUSED`)
- * naming the file.
+ * Writes the files of the next migration, numbered after the migrations of its folder and
+ * `request.others`. Never overwrites: if a target exists (an orphan `.down.sql`, or another
+ * `create` that ran at the same moment), or a migration of that name exists already, nothing is
+ * written and the command is refused (`CREATE_REFUSED`) naming the file.
  */
 export function scaffoldMigration(request: ScaffoldRequest): ScaffoldResult {
   const slug = migrationSlug(request.name);
   const entries = listFolder(request.dir);
+  const known = [
+    ...entries.filter(isMigrationFile).map((file) => ({ name: file, where: request.dir, path: join(request.dir, file) })),
+    ...request.others,
+  ];
   const className = request.sql ? null : migrationClassName(slug);
-  refuseRepeatedName(request.dir, entries, slug, className);
-  const name = `${nextPrefix(entries, request.now)}_${slug}`;
+  refuseRepeatedName(request.dir, entries, known, slug, className);
+  const name = `${nextPrefix(known, request.now)}_${slug}`;
 
   const files: [string, string][] = request.sql
     ? (({ up, down }) => [
@@ -66,26 +72,27 @@ export function scaffoldMigration(request: ScaffoldRequest): ScaffoldResult {
   return { name, className, files: written };
 }
 
-/** A migration file, as `create` writes them: prefix, name, extension (not a `.down.sql` or a declaration). */
-const MIGRATION_FILE = /^\d+[_.-](.+?)\.(ts|mts|cts|js|mjs|cjs|sql)$/;
-const NOT_A_MIGRATION = /\.d\.[mc]?ts$|\.down\.sql$/;
+/** The name after the prefix: `add_tags` of `003_add_tags.ts` and of the module's `003_add_tags`. */
+const NAME_AFTER_PREFIX = /^\d+[_.-](.+)$/;
+const EXTENSION = /\.(ts|mts|cts|js|mjs|cjs|sql)$/;
 /** Class sources, searched for a class of the same name. */
 const CLASS_SOURCE = /\.(ts|mts|cts|js|mjs|cjs)$/;
 
 /**
  * Refuses a second `create AddTags`: a migration with the same name after its prefix
- * (`003_add_tags.ts` beside a new `007_add_tags.ts`) or, for a class, a class of the same name in
- * the folder. Both would be legal, and both are almost always a mistake (a command run twice, an
- * import of the wrong `AddTags`).
+ * (`003_add_tags.ts` beside a new `007_add_tags.ts`, in any migrations folder or in the module)
+ * or, for a class, a class of the same name in the folder. Both would be legal, and both are
+ * almost always a mistake (a command run twice, an import of the wrong `AddTags`).
  */
-function refuseRepeatedName(dir: string, entries: readonly string[], slug: string, className: string | null): void {
-  const sameName = entries.find((file) => !NOT_A_MIGRATION.test(file) && MIGRATION_FILE.exec(file)?.[1] === slug);
+function refuseRepeatedName(dir: string, entries: readonly string[], known: readonly KnownMigration[], slug: string, className: string | null): void {
+  const sameName = known.find((m) => NAME_AFTER_PREFIX.exec(m.path === undefined ? m.name : m.name.replace(EXTENSION, ''))?.[1] === slug);
   if (sameName) {
-    throw new CliError('CREATE_REFUSED', `${join(dir, sameName)} already has the name "${slug}"; nothing was written (choose a more specific name)`);
+    const what = sameName.path ?? `${sameName.name} (in ${sameName.where})`;
+    throw new CliError('CREATE_REFUSED', `${what} already has the name "${slug}"; nothing was written (choose a more specific name)`);
   }
   if (className === null) return;
   const declares = new RegExp(`\\bclass\\s+${className}\\b`);
-  const sameClass = entries.find((file) => CLASS_SOURCE.test(file) && !NOT_A_MIGRATION.test(file) && declares.test(readText(join(dir, file))));
+  const sameClass = entries.find((file) => CLASS_SOURCE.test(file) && isMigrationFile(file) && declares.test(readText(join(dir, file))));
   if (sameClass) {
     throw new CliError('CREATE_REFUSED', `${join(dir, sameClass)} already declares a class ${className}; nothing was written (choose another name)`);
   }

@@ -1,0 +1,146 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { normalizeSource } from '../discovery/source-normalizer';
+
+/** A `@Migration()` class found in a file's text. */
+export interface DeclaredMigration {
+  /** The `name` of its decorator. */
+  readonly name: string;
+  /** Its class, or null when the text does not say (an anonymous class expression). */
+  readonly className: string | null;
+}
+
+/** A file of the migrations folder whose decorated classes the booted module does not register. */
+export interface UnregisteredFile {
+  /** Absolute path. */
+  readonly file: string;
+  readonly migrations: readonly DeclaredMigration[];
+}
+
+/** Class sources and compiled classes; not declarations. */
+const CLASS_FILE = /\.(ts|mts|cts|js|mjs|cjs)$/;
+const DECLARATION = /\.d\.[mc]?ts$/;
+/** Larger files are not migrations someone forgot: a bundle, generated code. */
+const MAX_FILE_BYTES = 1024 * 1024;
+
+/**
+ * The files directly in `dir` that declare `@Migration()` classes whose names are not among
+ * `registered` (the migrations the booted module discovered): a class nobody listed in a
+ * module's providers, which never runs. Found by reading the text, never by running the files:
+ * the folder may hold files that no module imports, and importing them could do anything. A
+ * decorator whose `name` is not a string literal (a constant) cannot be read this way and is
+ * not reported. A folder that does not exist has none.
+ */
+export function findUnregisteredMigrations(dir: string, registered: readonly string[]): UnregisteredFile[] {
+  let files: string[];
+  try {
+    files = readdirSync(dir, { withFileTypes: true })
+      .filter((entry) => entry.isFile() && CLASS_FILE.test(entry.name) && !DECLARATION.test(entry.name))
+      .map((entry) => entry.name)
+      .sort();
+  } catch {
+    return [];
+  }
+  const known = new Set(registered);
+  return files.flatMap((name) => {
+    const file = join(dir, name);
+    const missing = declaredMigrations(readSmallText(file)).filter((migration) => !known.has(migration.name));
+    return missing.length > 0 ? [{ file, migrations: missing }] : [];
+  });
+}
+
+/**
+ * The `@Migration({ name: '...' })` classes in a source or compiled file's text. Comments are
+ * removed first (a commented-out decorator declares nothing); the class is the next `class X`
+ * after the decorator (TypeScript source) or the target of tsc's `__decorate([...], X)`.
+ */
+export function declaredMigrations(text: string): DeclaredMigration[] {
+  if (!text.includes('Migration')) return [];
+  const code = normalizeSource(text);
+  const found: DeclaredMigration[] = [];
+  // `@Migration({`, `@lib.Migration({`, and tsc's `(0, lib_1.Migration)({`.
+  const decorator = /\bMigration\)?\(\{/g;
+  for (let match = decorator.exec(code); match !== null; match = decorator.exec(code)) {
+    const open = match.index + match[0].length - 1;
+    const end = objectEnd(code, open);
+    const name = end === -1 ? null : nameProperty(code.slice(open, end + 1));
+    if (name === null) continue;
+    // `end + 2`: past the object's `}` and the decorator call's `)`.
+    found.push({ name, className: classAfter(code, end + 2) });
+    decorator.lastIndex = end + 1;
+  }
+  return found;
+}
+
+/** The index of the `}` closing the object literal opened at `open`, or -1; strings are skipped. */
+function objectEnd(code: string, open: number): number {
+  let depth = 0;
+  for (let i = open; i < code.length; i++) {
+    const c = code[i];
+    if (c === "'" || c === '"' || c === '`') i = stringEnd(code, i);
+    else if (c === '{') depth++;
+    else if (c === '}' && --depth === 0) return i;
+  }
+  return -1;
+}
+
+/** The index of the quote closing the string literal that starts at `start`. */
+function stringEnd(code: string, start: number): number {
+  const quote = code[start];
+  let i = start + 1;
+  while (i < code.length && code[i] !== quote) i += code[i] === '\\' ? 2 : 1;
+  return i;
+}
+
+/** The value of the object literal's top-level `name` property, when it is a plain string literal. */
+function nameProperty(object: string): string | null {
+  let depth = 0;
+  for (let i = 0; i < object.length; i++) {
+    const c = object[i];
+    if (c === "'" || c === '"' || c === '`') {
+      i = stringEnd(object, i);
+      continue;
+    }
+    if (c === '{' || c === '(' || c === '[') depth++;
+    else if (c === '}' || c === ')' || c === ']') depth--;
+    // A property starts after the object's `{` or after a `,` between its properties.
+    if (depth !== 1 || (c !== '{' && c !== ',')) continue;
+    const key = /^(?:name|'name'|"name"):(['"`])/.exec(object.slice(i + 1, i + 10));
+    if (!key) continue;
+    const start = i + key[0].length;
+    const value = object.slice(start + 1, stringEnd(object, start));
+    // Escapes and template substitutions make a name this reading cannot be sure of.
+    return /[\\$]/.test(value) ? null : value;
+  }
+  return null;
+}
+
+/**
+ * The decorated class, read from just after the decorator's call: the next `class X` outside any
+ * brackets (TypeScript source), or the `X` of `], X)` closing tsc's `__decorate([...], X)`.
+ */
+function classAfter(code: string, from: number): string | null {
+  let depth = 0;
+  for (let i = from; i < code.length; i++) {
+    const c = code[i];
+    if (c === "'" || c === '"' || c === '`') i = stringEnd(code, i);
+    else if (c === '[' || c === '(' || c === '{') depth++;
+    else if (c === ']' || c === ')' || c === '}') {
+      if (--depth >= 0) continue;
+      return c === ']' ? (/^\],([A-Za-z_$][\w$]*)\)/.exec(code.slice(i, i + 300))?.[1] ?? null) : null;
+    } else if (depth === 0 && c === 'c' && !/[\w$]/.test(code[i - 1] ?? '')) {
+      const declared = /^class ([A-Za-z_$][\w$]*)/.exec(code.slice(i, i + 300));
+      if (declared) return declared[1];
+    }
+  }
+  return null;
+}
+
+/** A file's text, or '' when it is unreadable or too large to be a migration. */
+function readSmallText(path: string): string {
+  try {
+    return statSync(path).size > MAX_FILE_BYTES ? '' : readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
