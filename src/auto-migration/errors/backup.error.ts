@@ -1,4 +1,5 @@
 import { AutoMigrationError, describeCause } from './auto-migration.error';
+import { type CauseContext, causeAdvice } from './sqlite-cause';
 
 /** What a backup was written before: a run, or one of the operations that change data. */
 export type BackupPurpose = 'run' | 'restore' | 'revert' | 'repair' | 'backup';
@@ -11,15 +12,15 @@ export class BackupError extends AutoMigrationError {
     readonly path: string,
     cause: unknown,
     before: BackupPurpose = 'run',
+    context: CauseContext = {},
   ) {
     const stopped =
       before === 'run' ? 'No migration ran and the database is unchanged.' : before === 'backup' ? 'The database is unchanged.' : `The ${before} did not start and the database is unchanged.`;
-    super(
-      `Could not write a verified backup to "${path}": ${describeCause(cause)}. ${stopped} ` +
-        'If the backup folder is the problem, make it creatable and writable with room for a copy of the database; ' +
-        'if the database itself fails SQLite\'s check, restore it from an earlier backup' +
-        (before === 'run' ? '; or set backup: false to migrate without a backup.' : '.'),
-      { cause },
-    );
+    const advice =
+      causeAdvice(cause, context) ??
+      'If the backup folder is the problem, make it creatable and writable with room for a copy of the database; ' +
+        "if the database itself fails SQLite's check, restore it from an earlier backup" +
+        (before === 'run' ? '; or set backup: false to migrate without a backup.' : '.');
+    super(`Could not write a verified backup to "${path}": ${describeCause(cause)}. ${stopped} ${advice}`, { cause });
   }
 }

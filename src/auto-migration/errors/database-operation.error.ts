@@ -1,4 +1,5 @@
 import { AutoMigrationError, describeCause } from './auto-migration.error';
+import { type CauseContext, causeAdvice } from './sqlite-cause';
 
 /**
  * A statement of the module's own failed outside any migration: creating or upgrading its tables,
@@ -11,13 +12,9 @@ export class DatabaseOperationError extends AutoMigrationError {
     readonly action: string,
     cause: unknown,
     migration?: string,
+    context: CauseContext = {},
   ) {
-    const message = describeCause(cause);
-    const advice = /locked|busy/i.test(message)
-      ? 'Another connection holds a write transaction on the database for longer than the busy timeout: find it (a long job, an open transaction in the app), or raise pragmas.busy_timeout.'
-      : /full|disk/i.test(message)
-        ? 'Free disk space next to the database, then restart: nothing was committed by the failed step.'
-        : 'Check that the database file is healthy (PRAGMA integrity_check) and writable, then restart.';
-    super(`Could not ${action}: ${message}. ${advice}`, { migration, cause });
+    const advice = causeAdvice(cause, context) ?? 'Check that the database file is healthy (PRAGMA integrity_check) and writable, then restart.';
+    super(`Could not ${action}: ${describeCause(cause)}. ${advice}`, { migration, cause });
   }
 }

@@ -1,4 +1,6 @@
 import { AutoMigrationError, describeCause } from './auto-migration.error';
+import { quoted } from './display-name';
+import { type CauseContext, causeAdvice } from './sqlite-cause';
 
 /**
  * What became of a failed migration's changes:
@@ -22,7 +24,11 @@ const OUTCOMES: Record<FailureOutcome, string> = {
     'check the database, resolve it, and use transaction: false for a migration that manages its own transactions.',
 };
 
-/** A migration threw, or broke the transaction it ran in, while it was applied. */
+/**
+ * A migration threw, or broke the transaction it ran in, while it was applied. The advice follows
+ * the cause: an error of the migration's own code says to fix it; a damaged, full, read-only or
+ * busy database says what to do about that instead.
+ */
 export class MigrationFailedError extends AutoMigrationError {
   readonly code = 'MIGRATION_FAILED';
 
@@ -30,8 +36,10 @@ export class MigrationFailedError extends AutoMigrationError {
     migration: string,
     cause: unknown,
     readonly outcome: FailureOutcome,
+    context: CauseContext = {},
   ) {
-    super(`Migration "${migration}" failed: ${describeCause(cause)}. ${OUTCOMES[outcome]} Fix the migration and restart the application.`, {
+    const advice = causeAdvice(cause, context) ?? 'Fix the migration and restart the application.';
+    super(`Migration ${quoted(migration)} failed: ${describeCause(cause)}. ${OUTCOMES[outcome]} ${advice}`, {
       migration,
       cause,
     });

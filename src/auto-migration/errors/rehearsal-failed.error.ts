@@ -1,4 +1,6 @@
 import { AutoMigrationError, describeCause } from './auto-migration.error';
+import { quoted } from './display-name';
+import { causeAdvice } from './sqlite-cause';
 
 /** A pending migration failed on the rehearsal copy; the live database was not touched. */
 export class RehearsalFailedError extends AutoMigrationError {
@@ -6,8 +8,8 @@ export class RehearsalFailedError extends AutoMigrationError {
 
   constructor(migration: string, cause: unknown) {
     super(
-      `Migration "${migration}" failed in rehearsal on a copy of the database: ${describeCause(cause)}. ` +
-        'The live database was not touched. Fix the migration and restart.',
+      `Migration ${quoted(migration)} failed in rehearsal on a copy of the database: ${describeCause(cause)}. ` +
+        `The live database was not touched. ${causeAdvice(cause) ?? 'Fix the migration and restart.'}`,
       { migration, cause },
     );
   }

@@ -1,4 +1,5 @@
 import { AutoMigrationError, describeCause } from './auto-migration.error';
+import { classifyCause, causeAdvice } from './sqlite-cause';
 
 /** `restore()` could not put the backup in place; the database was not changed. */
 export class RestoreFailedError extends AutoMigrationError {
@@ -7,7 +8,9 @@ export class RestoreFailedError extends AutoMigrationError {
   constructor(file: string, cause: unknown) {
     super(
       `Could not restore "${file}": ${describeCause(cause)}. The database was not changed. ` +
-        'Another connection kept it busy (a replica still running, an open sqlite3 session, a backup tool): stop them all, then restore again.',
+        (['busy', 'other'].includes(classifyCause(cause).kind)
+          ? 'Another connection kept it busy (a replica still running, an open sqlite3 session, a backup tool): stop them all, then restore again.'
+          : causeAdvice(cause)),
       { cause },
     );
   }

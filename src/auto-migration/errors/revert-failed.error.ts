@@ -1,4 +1,6 @@
 import { AutoMigrationError, describeCause } from './auto-migration.error';
+import { quoted } from './display-name';
+import { causeAdvice } from './sqlite-cause';
 
 /** A migration's `down()` threw, or its revert could not be recorded. */
 export class RevertFailedError extends AutoMigrationError {
@@ -9,8 +11,9 @@ export class RevertFailedError extends AutoMigrationError {
       ? 'Its changes were rolled back and it is still recorded as applied.'
       : 'It ran outside a transaction (transaction: false), so it may be partly reverted: check the database, or restore the backup taken before the revert.';
     super(
-      `Reverting "${migration}" failed: ${describeCause(cause)}. ${outcome} ` +
-        (reverted.length > 0 ? `Reverted before it: ${reverted.join(', ')}.` : 'Nothing was reverted before it.'),
+      `Reverting ${quoted(migration)} failed: ${describeCause(cause)}. ${outcome} ` +
+        (reverted.length > 0 ? `Reverted before it: ${reverted.map(quoted).join(', ')}.` : 'Nothing was reverted before it.') +
+        (causeAdvice(cause) ?? '').replace(/^(?=.)/, ' '),
       { migration, cause },
     );
   }

@@ -1,0 +1,20 @@
+/** Longest migration name (or other user-given name) an error message repeats in full. */
+const MAX_SHOWN = 120;
+
+/**
+ * A name as error messages quote it: in full up to 120 characters, else its start and its length,
+ * so that a runaway name cannot bury the advice. The error's `migration` field keeps it whole.
+ */
+export function displayName(name: string): string {
+  return name.length <= MAX_SHOWN ? name : `${name.slice(0, MAX_SHOWN)}…(${name.length} characters)`;
+}
+
+/** `displayName` in double quotes, as the messages quote names. */
+export function quoted(name: string): string {
+  return `"${displayName(name)}"`;
+}
+
+/** Shortens every double-quoted string longer than the limit inside `text` (a problem line built elsewhere). */
+export function shortenQuoted(text: string): string {
+  return text.replace(/"((?:[^"\\]|\\.){121,})"/g, (_, inner: string) => quoted(inner));
+}
