@@ -38,6 +38,23 @@ export function parseBackupFileName(database: string, file: string): BackupFile 
   return { file, createdAt, newestMigration: newest === NO_MIGRATION ? null : newest };
 }
 
+const DIGEST_SUFFIX = '.sha256';
+
+/**
+ * The file beside a backup holding its SHA-256, in `sha256sum` format (`sha256sum -c` checks it
+ * in the backup folder). Retention compares states by it without reading every backup again.
+ */
+export function digestFileName(file: string): string {
+  return file + DIGEST_SUFFIX;
+}
+
+/** The backup a digest file of this database belongs to, or null for any other file. */
+export function backupOfDigest(database: string, name: string): string | null {
+  if (!name.endsWith(DIGEST_SUFFIX)) return null;
+  const file = name.slice(0, -DIGEST_SUFFIX.length);
+  return parseBackupFileName(database, file) === null ? null : file;
+}
+
 /** The temporary name a backup is written under before it is renamed into place. */
 export function temporaryBackupName(file: string): string {
   return `.${file}.${process.pid}.tmp`;

@@ -1,4 +1,4 @@
-import { chmodSync, constants, copyFileSync, existsSync, readdirSync, renameSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, constants, copyFileSync, existsSync, readdirSync, readFileSync, renameSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Inject, Injectable, Logger } from '@nestjs/common';
@@ -8,8 +8,10 @@ import type { ResolvedAutoMigrationOptions } from '../auto-migration.options';
 import { DatabaseConnections } from '../database/database-connections';
 import { describeCause } from '../errors/auto-migration.error';
 import { BackupError, type BackupPurpose } from '../errors/backup.error';
+import { type CauseContext, formatSize, freeBytes } from '../errors/sqlite-cause';
 import { MigrationEvents } from '../events/migration-events';
-import { type BackupFile, backupFileName, isTemporaryBackupName, parseBackupFileName, temporaryBackupName } from './backup-name';
+import { type BackupFile, backupFileName, backupOfDigest, digestFileName, isTemporaryBackupName, parseBackupFileName, temporaryBackupName } from './backup-name';
+import { sha256OfFile } from './file-digest';
 import { flush, makePrivateFolder } from './private-files';
 
 /** A backup as status reports it. */
@@ -47,7 +49,10 @@ export class BackupService {
 
   /**
    * Writes a verified backup, then prunes old ones (never `keep`, the file a restore is about to
-   * use). Throws `BackupError`; the database is never touched. Call only when `folder` is set.
+   * use). When the newest backup already holds exactly this state (byte for byte: a crash loop of
+   * a failing release changes nothing between starts), the copy is dropped and that backup is
+   * returned instead, so identical copies never push older states out of retention. Throws
+   * `BackupError`; the database is never touched. Call only when `folder` is set.
    */
   write(newestMigration: string | null, purpose: { before: BackupPurpose; keep?: string } = { before: 'run' }): BackupInfo {
     const folder = this.folder!;
@@ -58,6 +63,7 @@ export class BackupService {
     const temporary = join(folder, temporaryBackupName(file));
     let verifyMs = 0;
     let check: 'quick_check' | 'integrity_check' = 'quick_check';
+    let reused: BackupInfo | null;
     try {
       makePrivateFolder(folder);
       this.removeOrphans(folder);
@@ -69,27 +75,40 @@ export class BackupService {
       const verifyStarted = performance.now();
       check = verify(temporary, this.options.backup ? this.options.backup.verify : 'quick');
       verifyMs = performance.now() - verifyStarted;
-      flush(temporary);
-      renameSync(temporary, path);
-      flush(folder);
+      // VACUUM INTO writes a state's content the same way every time, whatever the journal mode
+      // or the pages' history, so equal bytes are equal states (a header change counter is not:
+      // WAL mode does not maintain it).
+      const digest = sha256OfFile(temporary);
+      reused = this.newestHolding(digest, statSync(temporary).size);
+      if (reused) {
+        removeQuietly(temporary);
+      } else {
+        writeFileSync(join(folder, digestFileName(file)), `${digest}  ${file}\n`, { mode: 0o600 });
+        flush(temporary);
+        renameSync(temporary, path);
+        flush(folder);
+      }
     } catch (cause) {
       removeQuietly(temporary);
-      throw new BackupError(path, cause, purpose.before);
+      throw new BackupError(path, cause, purpose.before, this.causeContext(folder));
     }
-    const info: BackupInfo = { file, createdAt: createdAt.toISOString(), newestMigration, sizeBytes: statSync(path).size };
-    try {
-      this.prune(purpose.keep);
-    } catch (error) {
-      // The new backup is written and verified: failing to delete an old one must not stop the run.
-      this.logger.warn(`Could not remove an old backup: ${describeCause(error)}`);
+    const info: BackupInfo = reused ?? { file, createdAt: createdAt.toISOString(), newestMigration, sizeBytes: statSync(path).size };
+    if (!reused) {
+      try {
+        this.prune(purpose.keep);
+      } catch (error) {
+        // The new backup is written and verified: failing to delete an old one must not stop the run.
+        this.logger.warn(`Could not remove an old backup: ${describeCause(error)}`);
+      }
     }
     this.events.emit({
       type: 'backup-written',
-      file,
+      file: info.file,
       sizeBytes: info.sizeBytes,
       durationMs: Math.round(performance.now() - started),
       verifyMs: Math.round(verifyMs),
       check,
+      reused: reused !== null,
     });
     return info;
   }
@@ -143,32 +162,102 @@ export class BackupService {
     return join(folder, file);
   }
 
-  /** Keeps the newest `backup.keep` of this database's backups (and `spare`); other files are never touched. */
+  /**
+   * Keeps `backup.keep` of this database's backups (and `spare`); other files are never touched.
+   * Older copies of a state that a newer backup also holds go first, then the oldest: so the
+   * newest `keep` distinct states always stay, whatever copies earlier releases left.
+   */
   private prune(spare?: string): void {
     if (!this.options.backup) return;
     const all = this.list();
-    for (const old of all.slice(0, Math.max(0, all.length - this.options.backup.keep))) {
-      if (old.file !== spare) rmSync(join(this.options.backup.dir, old.file), { force: true });
+    const excess = all.length - this.options.backup.keep;
+    if (excess <= 0) return;
+    const newer = new Set<string>();
+    const redundant: BackupInfo[] = [];
+    for (const backup of [...all].reverse()) {
+      const digest = this.digestOf(backup.file);
+      if (newer.has(digest)) redundant.unshift(backup);
+      newer.add(digest);
     }
+    const order = [...redundant, ...all.filter((b) => !redundant.includes(b))];
+    for (const old of order.filter((b) => b.file !== spare).slice(0, excess)) this.remove(old.file);
   }
 
   /**
-   * Temporary copies of this database's backups left by a process that died mid-backup. Backups
-   * are written only under the migration lock, which we hold, so none of them is in progress.
+   * The newest backup, if its bytes are exactly `digest`. Computed from the file, not from its
+   * digest file: a backup damaged since it was written is never reused.
+   */
+  private newestHolding(digest: string, sizeBytes: number): BackupInfo | null {
+    const newest = this.latest();
+    if (!newest || newest.sizeBytes !== sizeBytes) return null;
+    return sha256OfFile(join(this.folder!, newest.file)) === digest ? newest : null;
+  }
+
+  /** A backup's SHA-256 from its digest file; computed and stored once for a backup that has none (written by an earlier release). */
+  private digestOf(file: string): string {
+    const folder = this.folder!;
+    const stored = join(folder, digestFileName(file));
+    try {
+      const digest = /^[0-9a-f]{64}/.exec(readFileSync(stored, 'utf8'))?.[0];
+      if (digest) return digest;
+    } catch {
+      // No digest file yet: compute it.
+    }
+    const digest = sha256OfFile(join(folder, file));
+    try {
+      writeFileSync(stored, `${digest}  ${file}\n`, { mode: 0o600 });
+    } catch {
+      // Only a cache: the next prune computes it again.
+    }
+    return digest;
+  }
+
+  private remove(file: string): void {
+    rmSync(join(this.folder!, file), { force: true });
+    rmSync(join(this.folder!, digestFileName(file)), { force: true });
+  }
+
+  /**
+   * Temporary copies of this database's backups left by a process that died mid-backup, and
+   * digest files whose backup is gone. Backups are written only under the migration lock, which
+   * we hold, so none of them is in progress.
    */
   private removeOrphans(folder: string): void {
-    for (const name of readdirSync(folder)) {
-      if (isTemporaryBackupName(this.options.database, name)) removeQuietly(join(folder, name));
+    const names = readdirSync(folder);
+    const present = new Set(names);
+    for (const name of names) {
+      const digested = backupOfDigest(this.options.database, name);
+      if (isTemporaryBackupName(this.options.database, name) || (digested !== null && !present.has(digested))) removeQuietly(join(folder, name));
     }
   }
 
   private assertRoom(folder: string): void {
-    const size = ['', '-wal'].reduce((sum, suffix) => sum + fileSize(this.options.database + suffix), 0);
-    const stats = statfsSync(folder);
-    const available = stats.bavail * stats.bsize;
-    if (available < size * FREE_SPACE_MARGIN) {
-      throw new Error(`not enough free space in the backup folder: the database needs about ${mib(size * FREE_SPACE_MARGIN)}, ${mib(available)} available`);
+    const needs = this.databaseSize() * FREE_SPACE_MARGIN;
+    const available = freeBytes(folder);
+    if (available !== null && available < needs) {
+      // The advice (BackupError, from the code) says how much it needs and has: the numbers once.
+      throw Object.assign(new Error('not enough free space in the backup folder'), { code: 'ENOSPC' });
     }
+  }
+
+  /** What a failed backup's advice may name: the database, its newest backup, the room a copy needs. */
+  private causeContext(folder: string): CauseContext {
+    let newest: string | null = null;
+    try {
+      newest = this.latest()?.file ?? null;
+    } catch {
+      // An unreadable folder has no backup to name.
+    }
+    return {
+      database: this.options.database,
+      backups: { folder, newest },
+      space: { folder, needsBytes: this.databaseSize() * FREE_SPACE_MARGIN, what: 'the backup', basis: "the database's size plus 10 %", backupDir: true },
+    };
+  }
+
+  /** The database's size with its WAL: what a copy of it may take. */
+  private databaseSize(): number {
+    return ['', '-wal'].reduce((sum, suffix) => sum + fileSize(this.options.database + suffix), 0);
   }
 }
 
@@ -181,7 +270,7 @@ export function verify(path: string, mode: 'quick' | 'full'): 'quick_check' | 'i
     if (result !== 'ok') throw new Error(`the copy failed SQLite's ${check}: ${String(result)}`);
     return check;
   } catch (error) {
-    throw new Error(`"${path}" is not a sound SQLite database: ${describeCause(error)}`);
+    throw new Error(`"${path}" is not a sound SQLite database: ${describeCause(error)}`, { cause: error });
   } finally {
     db.close();
   }
@@ -202,8 +291,4 @@ function fileSize(path: string): number {
   } catch {
     return 0;
   }
-}
-
-function mib(bytes: number): string {
-  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }

@@ -26,6 +26,9 @@ export class MigrationEventLogger {
         if (event.waitedMs > 0) this.logger.log(`Took the migration lock after waiting ${event.waitedMs} ms`);
         return;
       case 'backup-written':
+        if (event.reused) {
+          return this.logger.log(`Backup reused: ${event.file} already holds this state (the newest backup, byte for byte); no new copy written (checked in ${event.durationMs} ms)`);
+        }
         return this.logger.log(`Backup written: ${event.file} (${(event.sizeBytes / 1024).toFixed(1)} KiB, ${event.check} in ${event.verifyMs} of ${event.durationMs} ms)`);
       case 'run-started':
         return this.logger.log(`${event.pending} pending migration${event.pending === 1 ? '' : 's'} (transactionMode "${event.transactionMode}")`);

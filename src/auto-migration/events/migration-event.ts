@@ -17,7 +17,16 @@ export type MigrationEvent =
   | (EventBase & { type: 'lock-waiting'; holder: LockHolder | null })
   | (EventBase & { type: 'lock-acquired'; waitedMs: number })
   | (EventBase & { type: 'lock-released' })
-  | (EventBase & { type: 'backup-written'; file: string; sizeBytes: number; durationMs: number; verifyMs: number; check: 'quick_check' | 'integrity_check' })
+  | (EventBase & {
+      type: 'backup-written';
+      file: string;
+      sizeBytes: number;
+      durationMs: number;
+      verifyMs: number;
+      check: 'quick_check' | 'integrity_check';
+      /** True when the newest backup already held this exact state: no new file was written, `file` is that backup. */
+      reused: boolean;
+    })
   | (EventBase & { type: 'run-started'; pending: number; transactionMode: 'each' | 'all' })
   | (EventBase & { type: 'migration-started'; name: string; index: number; total: number })
   | (EventBase & { type: 'migration-applied'; name: string; index: number; total: number; executionTimeMs: number })
