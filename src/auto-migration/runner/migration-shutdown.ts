@@ -1,4 +1,6 @@
-import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationShutdown, type OnModuleDestroy } from '@nestjs/common';
+import { performance } from 'node:perf_hooks';
+import { LOG_CONTEXT } from '../auto-migration.constants';
 import { DatabaseConnections } from '../database/database-connections';
 import { MigrationEvents } from '../events/migration-events';
 import { MigrationLease } from '../lock/migration-lease';
@@ -13,7 +15,9 @@ import { MigrationOperations } from './migration-operations';
  * (written from events) tells the end of the run.
  */
 @Injectable()
-export class MigrationShutdown implements OnApplicationShutdown {
+export class MigrationShutdown implements OnModuleDestroy, OnApplicationShutdown {
+  private readonly logger = new Logger(LOG_CONTEXT);
+
   constructor(
     private readonly operations: MigrationOperations,
     private readonly lease: MigrationLease,
@@ -21,11 +25,29 @@ export class MigrationShutdown implements OnApplicationShutdown {
     private readonly events: MigrationEvents,
   ) {}
 
+  /**
+   * The first hook of a shutdown (before the HTTP server waits for its connections to close):
+   * the stop is asked for, and what the shutdown will wait for is said, at once. A long migration
+   * would otherwise leave a silent gap between the signal and its end.
+   */
+  onModuleDestroy(): void {
+    this.operations.requestStop();
+    if (this.operations.busy) this.logger.log(`Shutdown: ${this.waitingFor()}`);
+  }
+
   async onApplicationShutdown(): Promise<void> {
     this.operations.requestStop();
     await this.operations.idle();
     await this.lease.release();
     this.connections.close();
     this.events.complete();
+  }
+
+  private waitingFor(): string {
+    const running = this.operations.runningMigration;
+    if (!running) return 'waiting for the migration operation in progress to end; no migration is running, and none will start';
+    const seconds = ((performance.now() - running.startedAt) / 1000).toFixed(1);
+    const batch = running.laterInBatch.length > 0 ? ` and the rest of its batch (${running.laterInBatch.join(', ')}), which commits as one,` : '';
+    return `waiting for migration "${running.name}" (running ${seconds} s)${batch} to finish; later migrations will not start`;
   }
 }
