@@ -1,3 +1,4 @@
+import { lstatSync } from 'node:fs';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import BetterSqlite3 from 'better-sqlite3';
@@ -89,6 +90,7 @@ export class RestoreService {
         `${JSON.stringify(file)} is not a backup of this database in the backup folder. Give one of these file names exactly: ${names.join(', ') || '(there are none)'}.`,
       );
     }
+    assertRegularFile(file, backupPath);
     const chosen = this.backup.list().find((b) => b.file === file)!;
     if (!force) {
       throw new RestoreRefusedError(
@@ -116,6 +118,17 @@ export class RestoreService {
 /** A name with no folder part: never a path, never `.` or `..`. */
 function isPlainFileName(file: unknown): file is string {
   return typeof file === 'string' && file.length > 0 && !/[\\/\0]/.test(file) && file !== '.' && file !== '..';
+}
+
+/**
+ * Only a backup file itself is restored: a symbolic link (or anything else) named like a backup
+ * could put any file over the database. lstat, so that a link is seen as a link, not its target.
+ */
+function assertRegularFile(file: string, path: string): void {
+  const stats = lstatSync(path);
+  if (stats.isFile()) return;
+  const kind = stats.isSymbolicLink() ? 'a symbolic link' : stats.isDirectory() ? 'a folder' : 'not a regular file';
+  throw new RestoreRefusedError(`"${file}" in the backup folder is ${kind}, not a backup file; restore takes only a regular file written there by a backup. Remove it, or give the name of a real backup.`);
 }
 
 /** Schema and row counts: enough to tell whether a page copy landed. */
