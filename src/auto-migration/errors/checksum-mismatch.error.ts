@@ -1,4 +1,5 @@
 import { AutoMigrationError } from './auto-migration.error';
+import { quoted } from './display-name';
 
 /** One applied migration whose code changed since it was applied. */
 export interface ChecksumMismatch {
@@ -15,7 +16,7 @@ export class ChecksumMismatchError extends AutoMigrationError {
   readonly code = 'CHECKSUM_MISMATCH';
 
   constructor(readonly mismatches: readonly ChecksumMismatch[]) {
-    const lines = mismatches.map((m) => `  - "${m.migration}": stored ${m.stored}, current ${m.current}`);
+    const lines = mismatches.map((m) => `  - ${quoted(m.migration)}: stored ${m.stored}, current ${m.current}`);
     super(
       `Applied migration${mismatches.length === 1 ? '' : 's'} changed since ${mismatches.length === 1 ? 'it was' : 'they were'} applied:\n${lines.join('\n')}\n` +
         'Never edit an applied migration: revert the change and add a new migration instead. If only formatting moved, or the ' +

@@ -14,7 +14,10 @@ export function quoted(name: string): string {
   return `"${displayName(name)}"`;
 }
 
-/** Shortens every double-quoted string longer than the limit inside `text` (a problem line built elsewhere). */
-export function shortenQuoted(text: string): string {
-  return text.replace(/"((?:[^"\\]|\\.){121,})"/g, (_, inner: string) => quoted(inner));
+/**
+ * Shortens, inside a line built elsewhere (a validation problem), every double-quoted string and
+ * every bare name (a class name) longer than the limit. Paths (with "/") are left whole.
+ */
+export function shortenNames(text: string): string {
+  return text.replace(/"((?:[^"\\]|\\.){121,})"|[\w.-]{121,}/g, (match: string, inner?: string) => (inner === undefined ? displayName(match) : quoted(inner)));
 }

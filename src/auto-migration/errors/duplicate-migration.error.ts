@@ -1,11 +1,12 @@
 import { AutoMigrationError } from './auto-migration.error';
+import { displayName, quoted } from './display-name';
 
 /** Two migrations (classes, or a class and a `.sql` file) declare the same name. Raised before the database is touched. */
 export class DuplicateMigrationError extends AutoMigrationError {
   readonly code = 'DUPLICATE_MIGRATION';
 
   constructor(readonly duplicates: ReadonlyMap<string, readonly string[]>) {
-    const lines = [...duplicates].map(([name, classes]) => `  - "${name}" is declared by ${classes.join(' and ')}`);
+    const lines = [...duplicates].map(([name, classes]) => `  - ${quoted(name)} is declared by ${classes.map(displayName).join(' and ')}`);
     super(
       `Duplicate migration name${duplicates.size === 1 ? '' : 's'}:\n${lines.join('\n')}\n` +
         'Give each migration a unique name (rename the newer one); the database was not touched.',

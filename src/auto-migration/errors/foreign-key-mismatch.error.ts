@@ -1,4 +1,5 @@
 import { AutoMigrationError } from './auto-migration.error';
+import { quoted } from './display-name';
 
 /**
  * Migrations left a foreign key that SQLite cannot check ("foreign key mismatch"): its parent
@@ -12,7 +13,7 @@ export class ForeignKeyMismatchError extends AutoMigrationError {
     readonly tables: readonly string[],
   ) {
     super(
-      `${migrations.length === 1 ? `Migration "${migrations[0]}"` : `Migrations ${migrations.map((m) => `"${m}"`).join(', ')}`} ` +
+      `${migrations.length === 1 ? `Migration ${quoted(migrations[0])}` : `Migrations ${migrations.map(quoted).join(', ')}`} ` +
         `left foreign keys of ${tables.join(', ')} referencing a parent key that is missing or not unique (SQLite: foreign key mismatch). ` +
         'The transaction was rolled back. Keep the referenced columns a PRIMARY KEY or UNIQUE when rebuilding the parent table.',
       { migration: migrations[0] },

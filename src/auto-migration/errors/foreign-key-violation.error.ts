@@ -1,4 +1,5 @@
 import { AutoMigrationError } from './auto-migration.error';
+import { quoted } from './display-name';
 
 /**
  * Migrations left rows that break a foreign key (new violations only: ones the database already
@@ -13,7 +14,7 @@ export class ForeignKeyViolationError extends AutoMigrationError {
   ) {
     const list = [...violations].map(([table, count]) => `${table} (${count} new row${count === 1 ? '' : 's'})`).join(', ');
     super(
-      `${migrations.length === 1 ? `Migration "${migrations[0]}"` : `Migrations ${migrations.map((m) => `"${m}"`).join(', ')}`} ` +
+      `${migrations.length === 1 ? `Migration ${quoted(migrations[0])}` : `Migrations ${migrations.map(quoted).join(', ')}`} ` +
         `left rows that violate foreign keys: ${list}. The transaction was rolled back and no history row was written. ` +
         'Fix the data the migration copies or deletes (PRAGMA foreign_key_check lists the rows), or use foreignKeys: \'enforce\' if it relies on ON DELETE CASCADE.',
       { migration: migrations[0] },

@@ -1,5 +1,6 @@
 import type { AttemptRecord } from '../driver/migration-driver';
 import { AutoMigrationError } from './auto-migration.error';
+import { quoted } from './display-name';
 
 /**
  * A `transaction: false` migration started earlier and never finished (it threw, or its process
@@ -11,7 +12,7 @@ export class InterruptedMigrationError extends AutoMigrationError {
   constructor(readonly attempts: readonly AttemptRecord[]) {
     const lines = attempts.map(
       (a) =>
-        `  - "${a.name}" started ${a.startedAt}` +
+        `  - ${quoted(a.name)} started ${a.startedAt}` +
         (a.failedAt ? ` and failed ${a.failedAt}: ${a.error}` : ', and its process stopped before it finished'),
     );
     super(

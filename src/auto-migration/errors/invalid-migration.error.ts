@@ -1,4 +1,5 @@
 import { AutoMigrationError } from './auto-migration.error';
+import { shortenNames } from './display-name';
 
 /**
  * One or more migrations are malformed: `@Migration` classes (bad name, bad version, no `up`
@@ -11,7 +12,7 @@ export class InvalidMigrationError extends AutoMigrationError {
   constructor(readonly problems: readonly string[]) {
     super(
       `Invalid migration definition${problems.length === 1 ? '' : 's'}:\n` +
-        problems.map((p) => `  - ${p}`).join('\n') +
+        problems.map((p) => `  - ${shortenNames(p)}`).join('\n') +
         '\nFix the migrations named above (@Migration() classes or .sql files); the database was not touched.',
     );
   }

@@ -1,4 +1,5 @@
 import { AutoMigrationError } from './auto-migration.error';
+import { shortenNames } from './display-name';
 
 /** The options given to `AutoMigrationModule.forRoot()` / `forRootAsync()` are not valid. */
 export class InvalidOptionsError extends AutoMigrationError {
@@ -7,7 +8,7 @@ export class InvalidOptionsError extends AutoMigrationError {
   constructor(readonly problems: readonly string[]) {
     super(
       `Invalid AutoMigrationModule options (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n` +
-        problems.map((p) => `  - ${p}`).join('\n') +
+        problems.map((p) => `  - ${shortenNames(p)}`).join('\n') +
         '\nFix these fields in AutoMigrationModule.forRoot() / forRootAsync(); nothing was opened or changed.',
     );
   }

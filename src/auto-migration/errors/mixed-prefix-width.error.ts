@@ -1,4 +1,5 @@
 import { AutoMigrationError } from './auto-migration.error';
+import { displayName } from './display-name';
 
 /**
  * Migration names use numeric prefixes of different widths (`2_x` beside `10_y`), which would
@@ -8,7 +9,7 @@ export class MixedPrefixWidthError extends AutoMigrationError {
   readonly code = 'MIXED_PREFIX_WIDTH';
 
   constructor(readonly byWidth: ReadonlyMap<number, readonly string[]>) {
-    const lines = [...byWidth].map(([width, names]) => `  - ${width} digit${width === 1 ? '' : 's'}: ${names.join(', ')}`);
+    const lines = [...byWidth].map(([width, names]) => `  - ${width} digit${width === 1 ? '' : 's'}: ${names.map(displayName).join(', ')}`);
     super(
       `Migration name prefixes have different widths, so they would apply in the wrong order:\n${lines.join('\n')}\n` +
         'Pad every numeric prefix to the same width (for example 002_x and 010_y); the database was not touched.',

@@ -1,4 +1,5 @@
 import { AutoMigrationError } from './auto-migration.error';
+import { quoted } from './display-name';
 
 /** `resolve()` was called for a migration that has no interrupted attempt to resolve. */
 export class NothingToResolveError extends AutoMigrationError {
@@ -6,8 +7,8 @@ export class NothingToResolveError extends AutoMigrationError {
 
   constructor(migration: string, interrupted: readonly string[]) {
     super(
-      `There is no interrupted attempt of "${migration}" to resolve. ` +
-        (interrupted.length > 0 ? `Interrupted: ${interrupted.join(', ')}.` : 'No migration is interrupted; nothing needs resolving.'),
+      `There is no interrupted attempt of ${quoted(migration)} to resolve. ` +
+        (interrupted.length > 0 ? `Interrupted: ${interrupted.map(quoted).join(', ')}.` : 'No migration is interrupted; nothing needs resolving.'),
       { migration },
     );
   }

@@ -1,4 +1,5 @@
 import { AutoMigrationError } from './auto-migration.error';
+import { quoted } from './display-name';
 
 /**
  * A pending migration sorts before the newest applied one: it was added (or renamed) after later
@@ -13,8 +14,8 @@ export class OutOfOrderMigrationError extends AutoMigrationError {
     readonly newestApplied: string,
   ) {
     super(
-      `Pending migration${outOfOrder.length === 1 ? '' : 's'} ${outOfOrder.map((n) => `"${n}"`).join(', ')} ` +
-        `sort${outOfOrder.length === 1 ? 's' : ''} before "${newestApplied}", which is already applied. ` +
+      `Pending migration${outOfOrder.length === 1 ? '' : 's'} ${outOfOrder.map(quoted).join(', ')} ` +
+        `sort${outOfOrder.length === 1 ? 's' : ''} before ${quoted(newestApplied)}, which is already applied. ` +
         'Rename it with a prefix after the newest applied migration, or set allowOutOfOrder: true if applying it late is safe.',
       { migration: outOfOrder[0] },
     );

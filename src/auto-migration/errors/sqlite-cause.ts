@@ -74,7 +74,7 @@ export function causeAdvice(cause: unknown, context: CauseContext = {}): string 
   const database = context.database ? `"${context.database}"` : 'the database file';
   switch (kind) {
     case 'damaged':
-      return `${capitalise(database)} is damaged (${code}): nothing more was written to it. ${restoreAdvice(context)}`;
+      return `${capitalise(database)} is damaged (${code}): do not let anything write to it. ${restoreAdvice(context)}`;
     case 'full':
       return `Out of disk space (${code})${spaceAdvice(context)}, then start again.`;
     case 'read-only': {
