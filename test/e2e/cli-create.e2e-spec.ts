@@ -164,6 +164,101 @@ describe('nest-auto-migration create', () => {
     expect(readFileSync(join(noPackage, 'migrations', '001_first.sql'), 'utf8')).toMatch(/^-- version: 0\.0\.0\n/);
   });
 
+  it('numbers after the classes folder and the SQL folder together, at the width and in the timestamps they use', async () => {
+    // The SQL folder is ahead of the classes folder, or sets the width, or uses timestamps.
+    const ahead = project(
+      { version: '1.0.0', nestAutoMigration: { classesDir: 'src/migrations', sqlDir: 'sql' } },
+      { 'src/migrations/004_add_users.ts': '', 'sql/005_order_audit.sql': 'x', 'sql/005_order_audit.down.sql': 'x' },
+    );
+    const wide = project({ version: '1.0.0', nestAutoMigration: { sqlDir: 'sql' } }, { 'sql/0012_a.sql': 'x' });
+    const stamped = project({ version: '1.0.0', nestAutoMigration: { classesDir: 'db', sqlDir: 'sql' } }, { 'db/20240101120000_init.ts': '', 'sql/20240301000000_b.sql': 'x' });
+    const mixed = project({ version: '1.0.0', nestAutoMigration: { sqlDir: 'sql' } }, { 'migrations/001_a.ts': '', 'sql/0002_b.sql': 'x' });
+    const [cls, sql, byDir, byWidth, byTime, widths] = await Promise.all([
+      create(ahead, 'add tags'),
+      create(ahead, 'add notes', '--sql'),
+      create(ahead, 'add views', '--dir', 'other'),
+      create(wide, 'add_tags'),
+      create(stamped, 'add_tags'),
+      create(mixed, 'c'),
+    ]);
+    // Run together, `cls` and `sql` may both see 005 as the newest; each is numbered after both folders.
+    for (const run of [cls, sql, byDir, byWidth, byTime]) expectExit(run, 0);
+    expect(readdirSync(join(ahead, 'src', 'migrations')).find((f) => f.endsWith('_add_tags.ts'))).toMatch(/^00[67]_add_tags\.ts$/);
+    expect(readdirSync(join(ahead, 'sql')).find((f) => f.endsWith('_add_notes.sql'))).toMatch(/^00[67]_add_notes\.sql$/);
+    expect(readdirSync(join(ahead, 'other')).find((f) => f.endsWith('_add_views.ts'))).toMatch(/^00[67]_add_views\.ts$/);
+    expect(readdirSync(join(wide, 'migrations'))).toEqual(['0013_add_tags.ts']);
+    expect(readdirSync(join(stamped, 'db')).find((f) => f.endsWith('_add_tags.ts')) ?? '').toMatch(/^\d{14}_add_tags\.ts$/);
+    expect(readdirSync(join(stamped, 'db')).find((f) => f.endsWith('_add_tags.ts'))! > '20240301000000').toBe(true);
+    expect(expectError(widths, 'CREATE_REFUSED')).toContain(`the migrations mix prefix widths (001_a.ts in migrations, 0002_b.sql in sql)`);
+
+    // A name taken in the other folder is refused as in the same folder.
+    const again = await create(ahead, 'order audit');
+    expect(expectError(again, 'CREATE_REFUSED')).toContain(`${join(ahead, 'sql', '005_order_audit.sql')} already has the name "order_audit"`);
+  });
+
+  it('numbers after the migrations the module registers from elsewhere, so that the app starts with the new migration (not OUT_OF_ORDER_MIGRATION)', async () => {
+    const app = join(REPO_ROOT, '.tmp', `cli-create-${randomBytes(6).toString('hex')}`);
+    const db = join(app, 'app.db');
+    const moduleSource = (extra: { import: string; provider: string } | null) =>
+      [
+        "import { Module } from '@nestjs/common';",
+        "import type { Database } from 'better-sqlite3';",
+        "import { AutoMigrationModule, Migration, MigrationInterface } from 'nestjs-auto-migration';",
+        "import { AddUsers } from './src/migrations/004_add_users';",
+        ...(extra ? [extra.import] : []),
+        '',
+        '/** Lives beside the module, not in the migrations folders. */',
+        "@Migration({ name: '006_seed_roles', version: '1.0.0' })",
+        'export class SeedRoles implements MigrationInterface {',
+        '  up(db: Database): void {',
+        "    db.exec('CREATE TABLE roles (id INTEGER PRIMARY KEY)');",
+        '  }',
+        '}',
+        '',
+        '@Module({',
+        "  imports: [AutoMigrationModule.forRoot({ database: 'app.db', migrationsDir: 'sql', statusController: false })],",
+        `  providers: [AddUsers, SeedRoles${extra ? `, ${extra.provider}` : ''}],`,
+        '})',
+        'export class AppModule {}',
+        '',
+      ].join('\n');
+    mkdirSync(join(app, 'src', 'migrations'), { recursive: true });
+    mkdirSync(join(app, 'sql'));
+    try {
+      writeFileSync(
+        join(app, 'package.json'),
+        JSON.stringify({ name: 'app', version: '1.0.0', nestAutoMigration: { classesDir: 'src/migrations', sqlDir: 'sql', module: 'app.module.ts' } }),
+      );
+      writeFileSync(
+        join(app, 'src', 'migrations', '004_add_users.ts'),
+        "import { Migration } from 'nestjs-auto-migration';\n\n@Migration({ name: '004_add_users', version: '1.0.0' })\nexport class AddUsers {\n  up(db: { exec(sql: string): void }): void {\n    db.exec('CREATE TABLE users (id INTEGER PRIMARY KEY)');\n  }\n}\n",
+      );
+      writeFileSync(join(app, 'sql', '005_order_audit.sql'), '-- version: 1.0.0\nCREATE TABLE order_audit (id INTEGER PRIMARY KEY);\n');
+      writeFileSync(join(app, 'app.module.ts'), moduleSource(null));
+      expectExit(await runCli(['up'], { cwd: app, paths: true }), 0);
+      expect(historyNames(db)).toEqual(['004_add_users', '005_order_audit', '006_seed_roles']);
+
+      const created = await runCli(['create', 'add tags'], { cwd: app, paths: true });
+      expectExit(created, 0);
+      expect(created.stdout).toContain('Created src/migrations/007_add_tags.ts (migration 007_add_tags, version 1.0.0).');
+      const file = join(app, 'src', 'migrations', '007_add_tags.ts');
+      writeFileSync(file, readFileSync(file, 'utf8').replace("// db.exec('CREATE TABLE ...');", "db.exec('CREATE TABLE tags (id INTEGER PRIMARY KEY)');"));
+      writeFileSync(join(app, 'app.module.ts'), moduleSource({ import: "import { AddTags } from './src/migrations/007_add_tags';", provider: 'AddTags' }));
+
+      const up = await runCli(['up'], { cwd: app, paths: true });
+      expectExit(up, 0);
+      expect(historyNames(db)).toEqual(['004_add_users', '005_order_audit', '006_seed_roles', '007_add_tags']);
+      expect(tableNames(db)).toContain('tags');
+    } finally {
+      rmSync(app, { recursive: true, force: true });
+      try {
+        rmdirSync(join(REPO_ROOT, '.tmp'));
+      } catch {
+        /* not empty, or already gone */
+      }
+    }
+  });
+
   it('scaffolds migrations the library runs: a class and SQL files, filled in, go up and down', async () => {
     // Inside the repo (gitignored .tmp/), so that the app module resolves @nestjs/* from its node_modules.
     const app = join(REPO_ROOT, '.tmp', `cli-create-${randomBytes(6).toString('hex')}`);

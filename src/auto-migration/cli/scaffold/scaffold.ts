@@ -9,6 +9,8 @@ import { classMigrationSource, sqlMigrationSources } from './templates';
 export interface ScaffoldRequest {
   /** Absolute path of the migrations folder (created if missing). */
   readonly dir: string;
+  /** The folder as messages show it (relative to the working directory). */
+  readonly shownDir: string;
   /** The name as typed; snake-cased and prefixed here. */
   readonly name: string;
   /** A `.sql` + `.down.sql` pair instead of a class. */
@@ -40,7 +42,7 @@ export function scaffoldMigration(request: ScaffoldRequest): ScaffoldResult {
   const slug = migrationSlug(request.name);
   const entries = listFolder(request.dir);
   const known = [
-    ...entries.filter(isMigrationFile).map((file) => ({ name: file, where: request.dir, path: join(request.dir, file) })),
+    ...entries.filter(isMigrationFile).map((file) => ({ name: file, where: request.shownDir, path: join(request.dir, file) })),
     ...request.others,
   ];
   const className = request.sql ? null : migrationClassName(slug);
