@@ -67,7 +67,8 @@ export class AutoMigrationService {
    * applied (its changes are all in place); `'rolled-back'` clears the attempt so that it runs
    * again (none of its changes are in place). Takes the migration lock, then runs whatever is
    * pending, as a start would (unless `{ apply: false }`: the CLI leaves that to `up`). Rejects with `NothingToResolveError` if `name` has no
-   * interrupted attempt.
+   * interrupted attempt, and at once with `LockHeldError` (naming the holder) while a live process
+   * holds the lock: an attempt row of a migration that process is still running is not interrupted.
    */
   async resolve(name: string, resolution: 'applied' | 'rolled-back', options: { apply?: boolean } = {}): Promise<MigrationStatus> {
     if (resolution !== 'applied' && resolution !== 'rolled-back') {
@@ -95,7 +96,7 @@ export class AutoMigrationService {
    * attempt, after a backup, recording when it was done (`migration_meta.last_repair_at`). For a
    * `ChecksumMismatchError` caused by formatting, or by a new TypeScript version or build tool,
    * once you have checked that no migration's meaning changed. Then runs what is pending (unless
-   * `{ apply: false }`).
+   * `{ apply: false }`). Rejects at once with `LockHeldError` while a live process holds the lock.
    */
   async repair(options: { apply?: boolean } = {}): Promise<RepairResult> {
     const result = await this.repairer.repair();
@@ -107,11 +108,16 @@ export class AutoMigrationService {
    * The status after the checks a start makes before applying anything (the module's tables,
    * checksums, interrupted `transaction: false` migrations, out-of-order migrations), read without
    * the lock; applies and writes nothing. A problem shows as `state: 'failed'` with `lastError`,
-   * as it would after a start: for the CLI's `status`, and for a deployment gate.
+   * as it would after a start: for the CLI's `status`, and for a deployment gate. Never waits
+   * on another process: while it holds the migration lock the state is `running` (a
+   * `transaction: false` migration it is running is not interrupted), and a history its commit
+   * locks out is served as last read (`historyStale`), never reported as a failure.
    */
   async check(): Promise<MigrationStatus> {
     try {
-      await this.runner.preflight();
+      // Null when another process's commit locks the history out: not a failure; the status
+      // then says `running` (its lock is held) and serves the history as last read.
+      await this.runner.preflightWithoutWaiting();
     } catch (error) {
       this.state.runFailed(error);
     }

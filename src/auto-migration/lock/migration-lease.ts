@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable, Logger, type OnModuleDestroy, Optional } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { LOG_CONTEXT, MIGRATION_DRIVER, MIGRATION_LOCK, RESOLVED_OPTIONS } from '../auto-migration.constants';
@@ -7,12 +8,20 @@ import type { ResolvedAutoMigrationOptions } from '../auto-migration.options';
 import type { LeaseRecord, LockOwner, MigrationDriver, MigrationLock } from '../driver/migration-driver';
 import { describeCause } from '../errors/auto-migration.error';
 import type { LockHolder } from './lock-holder';
+import { HolderFile } from './holder-file';
+import { lockPathFor } from './lock-path';
+import { LockHeldError } from '../errors/lock-held.error';
 import { LockTimeoutError } from '../errors/lock-timeout.error';
 import { MigrationEvents } from '../events/migration-events';
 import { RegisteredInterval } from '../schedule/registered-interval';
 import { inTransaction, step } from '../runner/database-step';
 
 const MIN_HEARTBEAT_MS = 50;
+/** How long an operation that refuses a held lock (`resolve`, `repair`) tries, so that a status probe's instant hold does not refuse it. */
+const FREE_LOCK_GRACE_MS = 1_000;
+/** A lock held by nobody we can name is probed again this often, and this many times: it may be another status probe's instant hold. */
+const UNNAMED_REPROBE_MS = 15;
+const UNNAMED_REPROBES = 3;
 
 /**
  * The migration lock as a run uses it: the operating-system lock (which decides who runs), the
@@ -33,7 +42,10 @@ export class MigrationLease implements OnModuleDestroy {
   private readonly heartbeat: RegisteredInterval;
   private lastBeat = 0;
   private held = false;
+  private heldSince: string | null = null;
   private announced = false;
+  /** Names the holder outside the database; none for `:memory:`, which no other process can reach. */
+  private readonly holderFile: HolderFile | null;
   private readonly logger = new Logger(LOG_CONTEXT);
 
   constructor(
@@ -47,6 +59,12 @@ export class MigrationLease implements OnModuleDestroy {
   ) {
     this.heartbeat = new RegisteredInterval(`nestjs-auto-migration:heartbeat:${this.owner.instanceId}`, registry);
     this.periodMs = Math.max(MIN_HEARTBEAT_MS, Math.floor(options.lock.staleAfterMs / 3));
+    this.holderFile = options.inMemory ? null : new HolderFile(`${lockPathFor(options.database)}.holder`);
+  }
+
+  /** Whether this module instance holds the lock right now. */
+  get holding(): boolean {
+    return this.held;
   }
 
   /**
@@ -54,13 +72,13 @@ export class MigrationLease implements OnModuleDestroy {
    * `stillNeeded` answered false while waiting (see `MigrationLock.acquire`). Writes nothing:
    * a backup taken next must hold the database exactly as it was.
    */
-  async acquire(stillNeeded?: () => Promise<boolean>): Promise<boolean> {
+  async acquire(stillNeeded?: () => Promise<boolean>, timeoutMs = this.options.lock.timeoutMs): Promise<boolean> {
     const started = Date.now();
     let waited = false;
     let acquired: boolean;
     try {
       acquired = await this.lock.acquire(
-        this.options.lock.timeoutMs,
+        timeoutMs,
         () => {
           waited = true;
           void this.holderFromLeaseRow().then((holder) => this.events.emit({ type: 'lock-waiting', holder }));
@@ -73,8 +91,32 @@ export class MigrationLease implements OnModuleDestroy {
     }
     if (!acquired) return false;
     this.held = true;
+    this.heldSince = new Date().toISOString();
+    // At once, before anything else runs: from now on others read the holder's name here.
+    if (this.holderFile && !this.holderFile.write(this.owner)) this.logger.warn('Could not write the lock holder file: status in other processes may not name this holder while the database is locked');
     this.events.emit({ type: 'lock-acquired', waitedMs: waited ? Date.now() - started : 0 });
     return true;
+  }
+
+  /**
+   * Runs `work` holding the lock, taken only if it is free (after a second's grace for another
+   * process's status probe); refuses with `LockHeldError`, naming the holder, while a live process
+   * holds it. For operations that must not run beside a run in progress (`resolve`, `repair`).
+   */
+  async holdIfFree<T>(work: () => Promise<T>): Promise<T> {
+    await step('take the migration lock', async () => {
+      try {
+        await this.acquire(undefined, Math.min(FREE_LOCK_GRACE_MS, this.options.lock.timeoutMs));
+      } catch (error) {
+        if (error instanceof LockTimeoutError) throw new LockHeldError((await this.currentHolder()) ?? error.holder);
+        throw error;
+      }
+    });
+    try {
+      return await work();
+    } finally {
+      await this.release();
+    }
   }
 
   /** Runs `work` holding the lock (taken as `acquire()` does), and gives it up afterwards whatever happens. */
@@ -123,14 +165,29 @@ export class MigrationLease implements OnModuleDestroy {
       this.logger.warn(`Could not clear the lease row: ${describeCause(error)}`);
     }
     this.announced = false;
+    this.heldSince = null;
+    this.holderFile?.remove();
     this.lock.release();
     this.events.emit({ type: 'lock-released' });
   }
 
-  /** Who holds the lock right now, or null when nobody does. Probes the lock; does not wait. */
+  /**
+   * Who holds the lock right now, or null when nobody does. Probes the lock; never waits on the
+   * database. The name comes from the holder file (readable while a writer locks the database
+   * out), the heartbeat and the running migration from the lease row when it is readable and
+   * written by that holder. A lock nobody can be named for is probed again a few times: another
+   * process's status probe holds it for an instant.
+   */
   async currentHolder(): Promise<LockHolder | null> {
-    if (!this.lock.isHeld()) return null;
-    return this.holderFromLeaseRow();
+    for (let probe = 0; ; probe++) {
+      if (!this.lock.isHeld()) return null;
+      const named = this.held && this.heldSince ? { owner: this.owner, since: this.heldSince } : (this.holderFile?.read() ?? null);
+      const row = await this.holderFromLeaseRow();
+      if (named) return sameOwner(row.owner, named.owner) ? row : { ...EMPTY_HOLDER, owner: named.owner, since: named.since, heldForMs: Date.now() - Date.parse(named.since) };
+      // A holder of an earlier release (no holder file): the lease row is all there is.
+      if (row.owner || probe >= UNNAMED_REPROBES) return row;
+      await sleep(UNNAMED_REPROBE_MS);
+    }
   }
 
   onModuleDestroy(): void {
@@ -150,7 +207,7 @@ export class MigrationLease implements OnModuleDestroy {
     } catch {
       lease = null;
     }
-    if (!lease?.inProgress) return { owner: null, heldForMs: null, since: null, heartbeatAt: null, current: null, suspect: false };
+    if (!lease?.inProgress) return EMPTY_HOLDER;
     const now = Date.now();
     const heartbeat = lease.heartbeatAt ? Date.parse(lease.heartbeatAt) : null;
     return {
@@ -183,4 +240,10 @@ export class MigrationLease implements OnModuleDestroy {
       this.logger.warn(`Could not write the lease heartbeat: ${describeCause(error)}`);
     }
   }
+}
+
+const EMPTY_HOLDER: LockHolder = { owner: null, heldForMs: null, since: null, heartbeatAt: null, current: null, suspect: false };
+
+function sameOwner(a: LockOwner | null, b: LockOwner): boolean {
+  return a !== null && a.host === b.host && a.pid === b.pid && a.instanceId === b.instanceId;
 }

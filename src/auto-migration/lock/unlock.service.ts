@@ -1,7 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { LOG_CONTEXT, MIGRATION_DRIVER, MIGRATION_LOCK } from '../auto-migration.constants';
-import type { MigrationDriver, MigrationLock } from '../driver/migration-driver';
-import { LockHeldError } from '../errors/lock-held.error';
+import { LOG_CONTEXT, MIGRATION_DRIVER } from '../auto-migration.constants';
+import type { MigrationDriver } from '../driver/migration-driver';
 import { MigrationOperations } from '../runner/migration-operations';
 import { type LockHolder } from './lock-holder';
 import { MigrationLease } from './migration-lease';
@@ -17,7 +16,7 @@ export interface UnlockResult {
 /**
  * Tidies the visible lease row after its holder died. Never needed for safety: the lock itself is
  * the operating system's and went with the process; the row only tells the status who held it.
- * Refuses while a live process holds the lock.
+ * Refuses (`LockHeldError`, naming the holder) while a live process holds the lock.
  */
 @Injectable()
 export class UnlockService {
@@ -25,16 +24,14 @@ export class UnlockService {
 
   constructor(
     @Inject(MIGRATION_DRIVER) private readonly driver: MigrationDriver,
-    @Inject(MIGRATION_LOCK) private readonly lock: MigrationLock,
     private readonly lease: MigrationLease,
     private readonly operations: MigrationOperations,
   ) {}
 
   unlock(): Promise<UnlockResult> {
     return this.operations.exclusive(async () => {
-      if (this.lock.isHeld()) throw new LockHeldError(await this.lease.currentHolder());
       // Holding the lock proves the row's holder gone; release() clears a dead holder's row.
-      return this.lease.hold(async () => {
+      return this.lease.holdIfFree(async () => {
         const row = await this.driver.readLease();
         if (!row?.inProgress) {
           this.logger.log('Unlock: the lease row is already clear');

@@ -5,7 +5,7 @@ import { DISCOVERED_MIGRATIONS, LOG_CONTEXT, MIGRATION_DRIVER, RESOLVED_OPTIONS 
 import type { ResolvedAutoMigrationOptions } from '../auto-migration.options';
 import type { MigrationDefinition } from '../discovery/migration-definition';
 import { compareNames } from '../discovery/migration-validator';
-import type { HistoryRecord, MigrationDriver } from '../driver/migration-driver';
+import type { AttemptRecord, HistoryRecord, MigrationDriver } from '../driver/migration-driver';
 import { AutoMigrationError, describeCause, stackOf } from '../errors/auto-migration.error';
 import { ForeignKeyViolationError } from '../errors/foreign-key-violation.error';
 import { ChecksumMismatchError } from '../errors/checksum-mismatch.error';
@@ -17,6 +17,8 @@ import { UnknownMigrationError } from '../errors/unknown-migration.error';
 import { MigrationEvents } from '../events/migration-events';
 import { BackupService } from '../backup/backup.service';
 import { MigrationLease } from '../lock/migration-lease';
+import { interruptedAttempts } from '../lock/live-attempts';
+import { readUnlessLockedOut } from '../status/locked-out-read';
 import { MigrationState } from '../status/migration.state';
 import { type Batch, planBatches } from './batch-plan';
 import { ForeignKeyGuard } from './foreign-key-guard';
@@ -92,10 +94,33 @@ export class MigrationRunner {
     const limit = to === undefined ? undefined : this.positionOf(to);
     await step('inspect the module tables', () => this.driver.assertTablesAreOurs());
     const history = await step('read the migration history', () => this.driver.readHistory());
+    const attempts = await step('read interrupted migrations', () => this.driver.readAttempts());
+    return this.preflightOf(history, attempts, limit);
+  }
+
+  /**
+   * `preflight()` for a status (`AutoMigrationService.check()`): never waits on SQLite's locks.
+   * Null while another process's commit keeps the database locked for longer than a moment: a
+   * read locked out is no failure, and the status then serves the history as last read.
+   */
+  async preflightWithoutWaiting(): Promise<MigrationDefinition[] | null> {
+    const read = await step('read the migration history', () =>
+      readUnlessLockedOut(() =>
+        this.driver.withoutWaiting(async () => {
+          await this.driver.assertTablesAreOurs();
+          return { history: await this.driver.readHistory(), attempts: await this.driver.readAttempts() };
+        }),
+      ),
+    );
+    return read && this.preflightOf(read.history, read.attempts);
+  }
+
+  /** The checks of `preflight()` on what it read. An attempt whose runner still holds the lock is running, not interrupted. */
+  private async preflightOf(history: HistoryRecord[], attempts: AttemptRecord[], limit?: number): Promise<MigrationDefinition[]> {
     this.state.setHistory(history);
     this.validateChecksums(history);
-    const attempts = await step('read interrupted migrations', () => this.driver.readAttempts());
-    if (attempts.length > 0) throw new InterruptedMigrationError(attempts);
+    const interrupted = attempts.length > 0 ? interruptedAttempts(attempts, await this.lease.currentHolder()) : [];
+    if (interrupted.length > 0) throw new InterruptedMigrationError(interrupted);
     const pending = this.pendingAfter(history, limit);
     this.rejectOutOfOrder(pending, history);
     return pending;
@@ -115,7 +140,8 @@ export class MigrationRunner {
 
   /**
    * Settles an interrupted `transaction: false` migration after an operator checked the database:
-   * `'applied'` records it as applied, `'rolled-back'` lets it run again. Takes the lock.
+   * `'applied'` records it as applied, `'rolled-back'` lets it run again. Takes the lock, and
+   * refuses at once (`LockHeldError`) while a live process holds it: its attempt may be running.
    */
   resolve(name: string, resolution: 'applied' | 'rolled-back', onMissing: (interrupted: string[]) => Error): Promise<void> {
     return this.operations.exclusive(() => this.resolveLocked(name, resolution, onMissing));
@@ -220,7 +246,7 @@ export class MigrationRunner {
   }
 
   private async resolveLocked(name: string, resolution: 'applied' | 'rolled-back', onMissing: (interrupted: string[]) => Error): Promise<void> {
-    await this.lease.hold(async () => {
+    await this.lease.holdIfFree(async () => {
       const attempts = await step('read interrupted migrations', () => this.driver.readAttempts());
       const attempt = attempts.find((a) => a.name === name);
       if (!attempt) throw onMissing(attempts.map((a) => a.name));

@@ -18,7 +18,10 @@ export interface RepairResult {
   repairedAt: string;
 }
 
-/** Accepts the current checksums and clears interrupted attempts, under the lock, after a backup. */
+/**
+ * Accepts the current checksums and clears interrupted attempts, under the lock, after a backup.
+ * Refuses (`LockHeldError`) while a live process holds the lock.
+ */
 @Injectable()
 export class RepairService {
   private readonly logger = new Logger(LOG_CONTEXT);
@@ -40,7 +43,8 @@ export class RepairService {
   }
 
   private async repairLocked(): Promise<RepairResult> {
-    return this.lease.hold(async () => {
+    // Refused at once while a live process holds the lock: the attempts it would clear may be running.
+    return this.lease.holdIfFree(async () => {
       const history = await step('read the migration history', () => this.driver.readHistory());
       const attempts = await step('read interrupted migrations', () => this.driver.readAttempts());
       const mismatches = checksumMismatches(this.migrations, history);

@@ -75,4 +75,17 @@ export interface MigrationStatus {
   lock: MigrationLockStatus;
   /** The newest backup of this database, or null (none yet, or backups off). */
   lastBackup: BackupStatus | null;
+  /**
+   * When `applied`, `pending` and `unknown` were read from the database (ISO-8601), or null when
+   * this process has not been able to read the history yet (then all three are empty: unknown,
+   * not "nothing").
+   */
+  historyReadAt: string | null;
+  /**
+   * The history could not be read just now: another process's commit locks readers out of the
+   * database for a moment (a large migration, with a rollback journal). The lists are as of
+   * `historyReadAt`. Never a failure: `state` says what is going on (`running` while another
+   * process holds the migration lock).
+   */
+  historyStale: boolean;
 }

@@ -8,6 +8,7 @@ import { MigrationLease } from '../lock/migration-lease';
 import { AutoMigrationError, describeCause } from '../errors/auto-migration.error';
 import { BackupService } from '../backup/backup.service';
 import type { BackupStatus, MigrationLockStatus, MigrationStatus, MigrationStatusError } from './migration-status.interface';
+import { readUnlessLockedOut } from './locked-out-read';
 import { redactPaths } from './redact';
 
 /** How long `whenReady()` may wait for a run that has not started before we suspect a deadlock. */
@@ -27,6 +28,11 @@ export class MigrationState {
   private history: HistoryRecord[] = [];
   /** Whether `history` was ever read: until then an empty list would be a guess, not a last known state. */
   private historyRead = false;
+  private historyReadAt: string | null = null;
+  /** The last attempt to re-read the history was locked out: `history` is the last one read. */
+  private historyStale = false;
+  /** This instance has been up to date (its run succeeded, or verify mode found every migration applied). */
+  private everReady = false;
   private ready!: Promise<void>;
   private settle!: { resolve: () => void; reject: (error: unknown) => void };
   private readonly logger = new Logger(LOG_CONTEXT);
@@ -60,6 +66,7 @@ export class MigrationState {
   verified(): void {
     this.started = true;
     this.awaitingOthers = false;
+    this.everReady = true;
     this.settle.resolve();
   }
 
@@ -72,11 +79,28 @@ export class MigrationState {
   setHistory(history: HistoryRecord[]): void {
     this.history = history;
     this.historyRead = true;
+    this.historyReadAt = new Date().toISOString();
+    this.historyStale = false;
+  }
+
+  /** The history could not be read just now (another process's commit locks readers out): status serves the last one, marked stale. */
+  historyLockedOut(): void {
+    this.historyStale = true;
   }
 
   runSucceeded(): void {
     this.running = false;
+    this.everReady = true;
     this.settle.resolve();
+  }
+
+  /**
+   * Whether this instance has been up to date since it started, and its own runs have not failed
+   * since: the health indicator then keeps it in rotation while another process migrates or
+   * reverts (see `MigrationHealthIndicator`).
+   */
+  hasBeenReady(): boolean {
+    return this.everReady && this.lastError === null;
   }
 
   runFailed(error: unknown): void {
@@ -119,14 +143,25 @@ export class MigrationState {
     return this.ready;
   }
 
+  /**
+   * The status as the database is now. While another process holds the migration lock the state
+   * is `running`, whatever this process last read; a history locked out by its commit is served
+   * as last read (`historyStale`), or, never read, as empty lists (`historyReadAt: null`): a read
+   * locked out for a moment is never a failure.
+   */
   async getStatus(): Promise<MigrationStatus> {
-    if (!this.running) await this.refreshHistory();
+    // While this process holds the lock its run keeps `history` current, and its migration
+    // connection may be inside that run's transaction: re-reading there would show uncommitted work.
+    if (!this.lease.holding) await this.refreshHistory();
+    const lock = await this.lockStatus();
     const appliedNames = new Set(this.history.map((h) => h.name));
     const known = new Set(this.migrations.map((m) => m.name));
-    const pending = this.migrations
-      .filter((m) => !appliedNames.has(m.name))
-      .map(({ name, version, description }) => ({ name, version, description }));
-    const state = this.lastError ? 'failed' : this.running ? 'running' : pending.length > 0 ? 'pending' : 'up-to-date';
+    const pending = this.historyRead
+      ? this.migrations.filter((m) => !appliedNames.has(m.name)).map(({ name, version, description }) => ({ name, version, description }))
+      : [];
+    // Never read: nothing proves the schema current.
+    const upToDate = this.historyRead && pending.length === 0;
+    const state = this.lastError ? 'failed' : this.running || lock.held ? 'running' : upToDate ? 'up-to-date' : 'pending';
     return {
       state,
       applied: this.history.map(({ name, version, description, checksum, appliedAt, executionTimeMs, archived }) => ({
@@ -141,8 +176,10 @@ export class MigrationState {
       pending,
       unknown: this.history.filter((h) => !known.has(h.name)).map(({ name, version, appliedAt }) => ({ name, version, appliedAt })),
       lastError: this.lastError ? { ...this.lastError } : null,
-      lock: await this.lockStatus(),
+      lock,
       lastBackup: this.lastBackup(),
+      historyReadAt: this.historyReadAt,
+      historyStale: this.historyStale || !this.historyRead,
     };
   }
 
@@ -174,17 +211,20 @@ export class MigrationState {
     };
   }
 
-  /** Re-reads the history, so status reflects runs by other instances; keeps the last copy if the read fails. */
+  /**
+   * Re-reads the history, so status reflects what other processes applied or reverted. Never
+   * waits on SQLite's locks (a status or health probe must not block the event loop on another
+   * process's commit): while the database is locked the last copy is served, marked stale; before
+   * any read there is no copy, so that first read is retried for a moment, then given up.
+   */
   private async refreshHistory(): Promise<void> {
+    const read = async () => ((await this.driver.isSchemaCurrent()) ? this.driver.readHistory() : []);
     try {
-      // A status or health probe must never block the event loop on another process's commit:
-      // while the database is locked, the last history read is served.
-      // Before any read (a status call under the CLI, before a run) there is no last copy to
-      // serve, so that first read waits for the commit like any read.
-      const read = async () => ((await this.driver.isSchemaCurrent()) ? this.driver.readHistory() : []);
-      const fresh = this.historyRead ? await this.driver.withoutWaiting(read) : await read();
+      const fresh = await readUnlessLockedOut(() => this.driver.withoutWaiting(read), this.historyRead ? 0 : undefined);
       if (fresh) this.setHistory(fresh);
+      else this.historyLockedOut();
     } catch (error) {
+      this.historyLockedOut();
       this.logger.warn(`Could not re-read the migration history for status: ${redactPaths(describeCause(error), [this.options.database])}`);
     }
   }
