@@ -13,6 +13,7 @@ import { SqliteDriver } from '../driver/sqlite/sqlite-driver';
 import { ForeignKeyViolationError } from '../errors/foreign-key-violation.error';
 import { step } from './database-step';
 import { ForeignKeyGuard } from './foreign-key-guard';
+import { type CapturedStatement, StatementCapture } from './statement-capture';
 
 /** Statement times to a hundredth of a millisecond: most take well under one. */
 const round = (ms: number) => Math.round(ms * 100) / 100;
@@ -25,12 +26,17 @@ export interface CopyRunMigration {
   readonly transaction: boolean;
   readonly durationMs: number;
   /**
-   * Every statement it issued, in order, as SQLite ran them (parameters expanded; an `exec()` of
-   * several statements, such as a `.sql` file, gives one entry per statement, a trigger body staying
-   * inside its CREATE TRIGGER), each with the time from its start to the next statement's start
-   * (or the migration's end).
+   * Every statement it issued, in order, as SQLite ran them (parameters expanded, a bound number
+   * that is a whole number shown as an integer; an `exec()` of several statements, such as a
+   * `.sql` file, gives one entry per statement, a trigger body staying inside its CREATE TRIGGER),
+   * each with the time from its start to the next statement's start (or until `up()` returned).
    */
   readonly statements: CopyRunStatement[];
+  /**
+   * Time from the end of `up()` to the end of its transaction: the foreign-key check and the
+   * COMMIT. Null for a migration that ran without a transaction, or failed.
+   */
+  readonly commitMs: number | null;
 }
 
 /** A statement a migration issued on the copy. */
@@ -73,35 +79,46 @@ export async function runOnCopy(
       writeFileSync(copy, '', { mode: 0o600, flag: 'wx' });
       source.prepare('VACUUM INTO ?').run(copy);
     });
-    let capture: { sql: string; at: number }[] | null = null;
-    const connection = openSqlite(copy, pragmas, { verbose: (sql) => capture?.push({ sql: String(sql), at: performance.now() }) });
+    const capture = new StatementCapture();
+    const connection = openSqlite(copy, pragmas, { verbose: capture.verbose });
+    capture.watch(connection);
     try {
       const driver = new SqliteDriver(connection);
       const logger = new Logger(LOG_CONTEXT);
       for (const migration of migrations) {
-        const issued: { sql: string; at: number }[] = [];
+        const issued: CapturedStatement[] = [];
         const started = performance.now();
+        let returned: number | null = null;
+        let committed: number | null = null;
         // As the runner does: foreign keys off around it (a table rebuild must not cascade), new violations refused.
         const guard = await ForeignKeyGuard.around(driver, migration, logger);
         try {
           if (migration.transaction) driver.begin();
-          capture = issued;
-          await migration.instance().up(connection as never);
-          capture = null;
+          capture.into = issued;
+          try {
+            await migration.instance().up(connection as never);
+          } finally {
+            capture.into = null;
+            returned = performance.now();
+          }
           const added = await guard.added([migration.name]);
           if (added.size > 0 && migration.transaction) throw new ForeignKeyViolationError([migration.name], added);
-          if (migration.transaction) driver.commit();
+          if (migration.transaction) {
+            driver.commit();
+            committed = performance.now();
+          }
         } catch (cause) {
-          capture = null;
           driver.rollback();
           return { migrations: ran, failure: { migration: migration.name, cause } };
         } finally {
           await guard.restore();
           // The failed one is listed too, with the statements it issued before it failed.
           const ended = performance.now();
-          const statements = issued.map(({ sql, at }, i) => ({ sql, durationMs: round((issued[i + 1]?.at ?? ended) - at) }));
+          // The last statement ends when up() returns: the check and COMMIT after it are timed apart.
+          const statements = issued.map(({ sql, at }, i) => ({ sql, durationMs: round((issued[i + 1]?.at ?? returned ?? ended) - at) }));
+          const commitMs = committed !== null && returned !== null ? round(committed - returned) : null;
           const { name, version, description, transaction } = migration;
-          ran.push({ name, version, description, transaction, durationMs: Math.round(ended - started), statements });
+          ran.push({ name, version, description, transaction, durationMs: Math.round(ended - started), statements, commitMs });
         }
       }
       return { migrations: ran, failure: null };
