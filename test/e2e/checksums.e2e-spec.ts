@@ -1,8 +1,8 @@
 import type { Type } from '@nestjs/common';
-import ts from 'typescript';
 import { AutoMigrationService, ChecksumMismatchError, Migration } from '../../src/auto-migration';
 import { classChecksum, classSourceHash } from '../../src/auto-migration/discovery/migration-checksum';
 import { bootApp, bootFailure } from '../helpers/boot';
+import { compileModule, TWO_BUILDS } from '../helpers/compile';
 import { migration } from '../helpers/migrations';
 import { historyNames, inspect } from '../helpers/sqlite';
 import { useTempDatabase } from '../helpers/temp-dir';
@@ -87,21 +87,26 @@ describe('checksum validation', () => {
     expect(historyNames(t.db)).toEqual(['001_items', '002_next']);
   });
 
-  it('gives the same checksum when the same TypeScript source is compiled twice', () => {
+  it('accepts an applied migration rebuilt from the same TypeScript source with another target and comment setting', async () => {
     const source = `
       export class AddIndex {
         // why: lookups by label
         up(db: { exec(sql: string): void }): void {
-          db.exec('CREATE INDEX idx_items_label ON items(label)');
+          db.exec('CREATE TABLE items (id INTEGER PRIMARY KEY, label TEXT)');
+          db.exec('CREATE INDEX idx_items_label ON items(label)'); /* the point of it */
         }
       }`;
-    const compile = () => {
-      const js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 } }).outputText;
-      const exports: Record<string, Type<unknown>> = {};
-      new Function('exports', js)(exports);
-      return classChecksum(exports.AddIndex);
+    const [first, second] = TWO_BUILDS.map((options) => compileModule(source, options));
+    expect(first.js).not.toBe(second.js);
+    const build = (compiled: typeof first) => {
+      Migration({ name: '001_items', version: '1.0.0' })(compiled.exports.AddIndex);
+      return compiled.exports.AddIndex;
     };
-    expect(compile()).toBe(compile());
+    await (await bootApp(base(), { migrations: [build(first)] })).app.close();
+    await (await bootApp(base(), { migrations: [build(second), migration('002_next')] })).app.close();
+    expect(historyNames(t.db)).toEqual(['001_items', '002_next']);
+    // The stored checksum is the one the second build derives (the stored source hash differed, so it was compared).
+    expect(inspect(t.db, (d) => d.prepare("SELECT checksum FROM migrations WHERE name = '001_items'").pluck().get())).toBe(classChecksum(second.exports.AddIndex));
   });
 
   it("'warn' logs the mismatch once and starts; false does not even look", async () => {

@@ -56,6 +56,11 @@ describe('several processes starting together on a fresh database file', () => {
       expect(children[i].stdout()).toContain('DONE');
     });
 
+    // The runs really overlapped: at least one process found the lock taken and waited for it
+    // (a round whose processes happened to start one after the other proves nothing about the lock).
+    const waited = children.filter((child) => child.stdout().includes('Migration lock held by '));
+    if (waited.length === 0) throw new Error(`${label}: no process waited for the lock\n${children.map((c) => c.describe()).join('\n')}`);
+
     // Executions, as counted outside the database: each name once, by one of our processes.
     const lines = readFileSync(execLog, 'utf8').split('\n').filter(Boolean);
     expect(lines.map((line) => line.split(' ')[1]).sort()).toEqual(MIGRATIONS.map((m) => m.name));

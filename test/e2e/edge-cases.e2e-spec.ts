@@ -17,8 +17,8 @@ import { gatedMigration, migration } from '../helpers/migrations';
 import { historyNames, inspect, tableNames } from '../helpers/sqlite';
 import { useTempDatabase } from '../helpers/temp-dir';
 
-/** Edge cases found in review: each one once ended in a raw error, a wrong message or a stuck state. */
-describe('hardening', () => {
+/** Edge cases, each of which once ended in a raw error, a wrong message or a stuck state. */
+describe('edge cases: foreign tables, locked files, migrations that misuse their transaction, bad wiring', () => {
   const t = useTempDatabase();
   const base = () => ({ database: t.db, backup: false as const });
 

@@ -95,6 +95,10 @@ describe('many replicas starting against one database file', () => {
         'run-finished',
       ]);
       expect(events(runner!).at(-1)).toMatchObject({ type: 'run-finished', outcome: 'up-to-date', applied: COUNT, total: COUNT });
+      // The starts really overlapped: at least one other process found the lock taken and waited
+      // for it (a round whose processes happened to start one after the other proves nothing).
+      const waiters = children.filter((child) => child !== runner && events(child).some((e) => e.type === 'lock-waiting'));
+      if (waiters.length === 0) throw new Error(`${label}: no process waited for the lock\n${children.map((c) => c.describe()).join('\n')}`);
       for (const other of children.filter((child) => child !== runner)) {
         const evs = events(other);
         const types = evs.map((e) => e.type);

@@ -14,7 +14,7 @@ import { HealthController } from '../../src/health.controller';
 import { bootApp, bootFailure, type CapturingLogger } from '../helpers/boot';
 import { freePort, httpGet, killStrayChildren, spawnTs, waitForHttp } from '../helpers/child-process';
 import { gatedMigration, migration, tableFor } from '../helpers/migrations';
-import { historyNames, tableNames } from '../helpers/sqlite';
+import { CLEARED_LEASE, historyNames, inspect, tableNames } from '../helpers/sqlite';
 import { useTempDatabase } from '../helpers/temp-dir';
 
 const BACKGROUND_APP = join(__dirname, '..', 'fixtures', 'background-app.ts');
@@ -164,9 +164,12 @@ describe('start modes', () => {
       expect(child.stderr()).toMatch(/mode 'background': the migration run failed with MIGRATION_FAILED \(migration "002_gated"\)/);
       expect(output).toContain('Exiting with code 1');
       expect(output).not.toContain('FIXTURE FAILED');
-      // The failed migration was rolled back and the lock released before the exit.
+      // The failed migration (which had created its table) was rolled back, and the lock released
+      // before the exit: the lease row was cleared by the process itself, not left to the next holder.
       expect(historyNames(t.db)).toEqual(['001_first']);
+      expect(tableNames(t.db)).toContain('first');
       expect(tableNames(t.db)).not.toContain('gated');
+      expect(inspect(t.db, (db) => db.prepare('SELECT * FROM migration_lock').all())).toEqual([CLEARED_LEASE]);
     });
 
     it.each([

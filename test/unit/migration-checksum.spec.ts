@@ -2,6 +2,7 @@ import type { Type } from '@nestjs/common';
 import { classChecksum, classFingerprint, classSourceHash, sqlChecksum } from '../../src/auto-migration/discovery/migration-checksum';
 import type { MigrationCandidate } from '../../src/auto-migration/discovery/migration-definition';
 import { validateMigrations } from '../../src/auto-migration/discovery/migration-validator';
+import { compileModule, TWO_BUILDS } from '../helpers/compile';
 
 /**
  * Builds a class from exact JavaScript source, so the test controls the text that
@@ -27,8 +28,28 @@ describe('classChecksum', () => {
     expect(sum(BASE)).toMatch(/^[0-9a-f]{64}$/);
   });
 
-  it('is deterministic for the same source', () => {
-    expect(sum(BASE)).toBe(sum(BASE));
+  it('is the same when the same TypeScript source is compiled twice, with different targets and comment settings', () => {
+    const source = `
+      /** Adds the users table. */
+      export class CreateUsers {
+        // why: lookups by e-mail
+        async up(db: { exec(sql: string): void }): Promise<void> {
+          await Promise.resolve();
+          db.exec(\`CREATE TABLE users (
+            id INTEGER PRIMARY KEY, /* surrogate */ email TEXT NOT NULL UNIQUE
+          )\`);
+        }
+        down(db: { exec(sql: string): void }): void {
+          db.exec('DROP TABLE users'); // reversible
+        }
+      }`;
+    const [first, second] = TWO_BUILDS.map((options) => compileModule(source, options));
+    // Two real compilations: different JavaScript, two distinct classes...
+    expect(first.js).not.toBe(second.js);
+    expect(first.exports.CreateUsers).not.toBe(second.exports.CreateUsers);
+    expect(classSourceHash(first.exports.CreateUsers)).not.toBe(classSourceHash(second.exports.CreateUsers));
+    // ...and one checksum.
+    expect(classChecksum(first.exports.CreateUsers)).toBe(classChecksum(second.exports.CreateUsers));
   });
 
   describe('does not change when only formatting or comments change', () => {
