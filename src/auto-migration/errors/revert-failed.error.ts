@@ -1,5 +1,5 @@
 import { AutoMigrationError, describeCause } from './auto-migration.error';
-import { quoted } from './display-name';
+import { displayName, quoted } from './display-name';
 import { causeAdvice } from './sqlite-cause';
 
 /** A migration's `down()` threw, or its revert could not be recorded. */
@@ -13,7 +13,7 @@ export class RevertFailedError extends AutoMigrationError {
       : 'It ran outside a transaction (transaction: false), so it may be partly reverted: check the database, or restore the backup taken before the revert.';
     super(
       `Reverting ${quoted(migration)} failed: ${describeCause(cause)}. ${outcome} ` +
-        (reverted.length > 0 ? `Reverted before it: ${reverted.map(quoted).join(', ')}.` : 'Nothing was reverted before it.') +
+        (reverted.length > 0 ? `Reverted before it: ${reverted.map(displayName).join(', ')}.` : 'Nothing was reverted before it.') +
         (advice ? ` ${advice}` : ''),
       { migration, cause },
     );
