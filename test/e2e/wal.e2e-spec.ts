@@ -10,7 +10,7 @@ import { historyNames, inspect, tableNames } from '../helpers/sqlite';
 import { useTempDatabase } from '../helpers/temp-dir';
 
 const WAL_READ_APP = join(__dirname, '..', 'fixtures', 'wal-read-app.ts');
-const ADVICE = /uses the "delete" journal, kept as it is.*set pragmas: \{ journal_mode: 'wal' \}/;
+const ADVICE = /uses a rollback journal, kept as it is.*set pragmas: \{ journal_mode: 'wal' \}/;
 
 function advice(logger: CapturingLogger): string[] {
   return logger.lines.filter((line) => ADVICE.test(line));
@@ -89,7 +89,7 @@ describe('WAL journal mode', () => {
       expect(journalMode(t.db)).toBe('delete');
       expect(historyNames(t.db)).toEqual(['001_a', '002_b']);
       expect(advice(logger)).toHaveLength(1);
-      expect(advice(logger)[0]).toMatch(/^LOG \[AutoMigration\] The database ".*app\.db" uses the "delete" journal/);
+      expect(advice(logger)[0]).toMatch(/^LOG \[AutoMigration\] The database ".*app\.db" uses a rollback journal/);
       expect(advice(logger)[0]).toContain('@InjectMigrationDatabase()');
     });
 

@@ -28,17 +28,17 @@ export class DatabaseConnections {
   ) {
     this.logger.log(`Database: ${options.database}`);
     assertVerifyCreatesNothing(options);
+    const advice = journalModeAdvice(options.database, options.pragmas, options.inMemory);
     const pragmas = databasePragmas(options.database, options.pragmas, options.inMemory);
     this.app = openSqlite(options.database, pragmas);
     try {
       this.migration = options.inMemory ? this.app : openSqlite(options.database, pragmas);
-      const advice = journalModeAdvice(this.app, options.database, options.pragmas, options.inMemory);
-      // In 'background' mode the application serves requests while migrations write: there it matters.
-      if (advice) this.logger[options.mode === 'background' ? 'warn' : 'log'](advice);
     } catch (error) {
       this.close();
       throw error;
     }
+    // In 'background' mode the application serves requests while migrations write: there it matters.
+    if (advice) this.logger[options.mode === 'background' ? 'warn' : 'log'](advice);
   }
 
   /** Closes both connections. Idempotent. Called on shutdown, once no run is in progress. */

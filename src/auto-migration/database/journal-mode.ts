@@ -1,5 +1,4 @@
-import { statSync } from 'node:fs';
-import type { Database } from 'better-sqlite3';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import type { SqlitePragmas } from '../auto-migration.options';
 
 /**
@@ -15,17 +14,31 @@ export function databasePragmas(database: string, pragmas: SqlitePragmas, inMemo
 
 /**
  * What to tell the operator about an existing file's journal mode, once, at start-up: nothing
- * when it is WAL or the mode was chosen in the options.
+ * when it is WAL, new, or the mode was chosen in the options. Read from the file's header, not
+ * through SQLite, which would wait for a writer of another process to commit.
  */
-export function journalModeAdvice(db: Database, database: string, pragmas: SqlitePragmas, inMemory: boolean): string | null {
-  if (inMemory || pragmas.journal_mode !== undefined) return null;
-  const mode = String(db.pragma('journal_mode', { simple: true }));
-  if (mode === 'wal') return null;
+export function journalModeAdvice(database: string, pragmas: SqlitePragmas, inMemory: boolean): string | null {
+  if (inMemory || pragmas.journal_mode !== undefined || isNewFile(database) || isWalFile(database)) return null;
   return (
-    `The database "${database}" uses the "${mode}" journal, kept as it is (the module changes an existing file's journal mode only when told to). ` +
+    `The database "${database}" uses a rollback journal, kept as it is (the module changes an existing file's journal mode only when told to). ` +
     "While a migration writes, the application's reads through @InjectMigrationDatabase() wait for it and may fail with SQLITE_BUSY; " +
     "in WAL mode they would go on. To switch (once, for every process), set pragmas: { journal_mode: 'wal' }."
   );
+}
+
+/** Bytes 18 and 19 of a SQLite header (file format write and read versions) are 2 in WAL mode. */
+function isWalFile(path: string): boolean {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const header = Buffer.alloc(20);
+    return readSync(fd, header, 0, header.length, 0) === header.length && header[18] === 2 && header[19] === 2;
+  } catch {
+    // Unreadable: opening it reports that, naming the path.
+    return true;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }
 
 function isNewFile(path: string): boolean {
