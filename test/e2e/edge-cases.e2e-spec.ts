@@ -41,7 +41,8 @@ describe('edge cases: foreign tables, locked files, migrations that misuse their
       const { error } = await bootFailure({ ...base(), pragmas: { busy_timeout: 100 } }, { migrations: [migration('001_a')] });
       expect(error).toBeInstanceOf(DatabaseOperationError);
       expect(error).toMatchObject({ code: 'DATABASE_OPERATION_FAILED' });
-      expect(error.message).toMatch(/^Could not prepare the module tables: database is locked\. Another connection holds a write transaction/);
+      expect(error.message).toMatch(/^Could not prepare the module tables: database is locked\. Another connection (holds|held) .* on the database file/);
+      expect(error.message).toContain('raise pragmas.busy_timeout');
     } finally {
       holder.close();
     }
@@ -134,7 +135,7 @@ describe('edge cases: foreign tables, locked files, migrations that misuse their
     expect(inspect(t.db, (d) => d.prepare('SELECT in_progress FROM migration_lock').get())).toEqual({ in_progress: 0 });
   });
 
-  it('applies pragmas to both connections, and leaves the journal mode alone unless asked', async () => {
+  it('applies pragmas to both connections; a new file gets WAL, an existing file keeps its journal mode unless asked', async () => {
     let migrationMode: unknown;
     const peek = migration('001_peek', (d) => {
       migrationMode = d.pragma('journal_mode', { simple: true });
@@ -146,8 +147,13 @@ describe('edge cases: foreign tables, locked files, migrations that misuse their
     expect(migrationMode).toBe('wal');
     await wal.app.close();
 
-    const other = t.dir.file('plain.db');
-    const plain = await bootApp({ database: other, backup: false }, { migrations: [migration('001_a')], providers: [UsesDatabase] });
+    const fresh = await bootApp({ database: t.dir.file('fresh.db'), backup: false }, { migrations: [migration('001_a')], providers: [UsesDatabase] });
+    expect(fresh.app.get(UsesDatabase).db.pragma('journal_mode', { simple: true })).toBe('wal');
+    await fresh.app.close();
+
+    const existing = t.dir.file('existing.db');
+    new BetterSqlite3(existing).exec('CREATE TABLE kept (id INTEGER)').close();
+    const plain = await bootApp({ database: existing, backup: false }, { migrations: [migration('001_a')], providers: [UsesDatabase] });
     expect(plain.app.get(UsesDatabase).db.pragma('journal_mode', { simple: true })).toBe('delete');
     await plain.app.close();
   });
