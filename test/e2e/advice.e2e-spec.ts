@@ -97,7 +97,9 @@ describe('advice that follows the cause', () => {
     const throws = migration('002_throws', () => {
       throw new Error('bug in 002');
     });
-    const badSql = migration('002_bad_sql', (db) => db.exec('INSERT INTO no_such_table VALUES (1)'));
+    const badSql = migration('002_bad_sql', (db) => {
+      db.exec('INSERT INTO no_such_table VALUES (1)');
+    });
     for (const failing of [throws, badSql]) {
       const { error } = await bootFailure({ database: t.db, backup: false }, { migrations: [migration('001_a'), failing] });
       expect(error).toBeInstanceOf(MigrationFailedError);
