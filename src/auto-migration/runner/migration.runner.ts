@@ -112,7 +112,9 @@ export class MigrationRunner {
         }),
       ),
     );
-    return read && this.preflightOf(read.history, read.attempts);
+    if (read) return this.preflightOf(read.history, read.attempts);
+    this.state.historyLockedOut();
+    return null;
   }
 
   /** The checks of `preflight()` on what it read. An attempt whose runner still holds the lock is running, not interrupted. */

@@ -8,7 +8,7 @@ import { MigrationLease } from '../lock/migration-lease';
 import { AutoMigrationError, describeCause } from '../errors/auto-migration.error';
 import { BackupService } from '../backup/backup.service';
 import type { BackupStatus, MigrationLockStatus, MigrationStatus, MigrationStatusError } from './migration-status.interface';
-import { readUnlessLockedOut } from './locked-out-read';
+import { LOCKED_OUT_PATIENCE_MS, readUnlessLockedOut } from './locked-out-read';
 import { redactPaths } from './redact';
 
 /** How long `whenReady()` may wait for a run that has not started before we suspect a deadlock. */
@@ -31,6 +31,8 @@ export class MigrationState {
   private historyReadAt: string | null = null;
   /** The last attempt to re-read the history was locked out: `history` is the last one read. */
   private historyStale = false;
+  /** When a read was last locked out (ms since the epoch): a status right after it does not wait again. */
+  private lockedOutAt = 0;
   /** This instance has been up to date (its run succeeded, or verify mode found every migration applied). */
   private everReady = false;
   private ready!: Promise<void>;
@@ -86,6 +88,7 @@ export class MigrationState {
   /** The history could not be read just now (another process's commit locks readers out): status serves the last one, marked stale. */
   historyLockedOut(): void {
     this.historyStale = true;
+    this.lockedOutAt = Date.now();
   }
 
   runSucceeded(): void {
@@ -220,7 +223,9 @@ export class MigrationState {
   private async refreshHistory(): Promise<void> {
     const read = async () => ((await this.driver.isSchemaCurrent()) ? this.driver.readHistory() : []);
     try {
-      const fresh = await readUnlessLockedOut(() => this.driver.withoutWaiting(read), this.historyRead ? 0 : undefined);
+      // Patience only for a first read, and not twice in a row (check() has just waited).
+      const patient = !this.historyRead && Date.now() - this.lockedOutAt > LOCKED_OUT_PATIENCE_MS;
+      const fresh = await readUnlessLockedOut(() => this.driver.withoutWaiting(read), patient ? LOCKED_OUT_PATIENCE_MS : 0);
       if (fresh) this.setHistory(fresh);
       else this.historyLockedOut();
     } catch (error) {
