@@ -30,9 +30,12 @@ describe('status endpoint and health indicator', () => {
       lastError: null,
       lock: { held: false, owner: null, since: null, heartbeatAt: null, current: null, suspect: false },
       lastBackup: null,
+      historyReadAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+      historyStale: false,
     });
     expect(JSON.stringify(status.body)).not.toContain(t.dir.path);
-    expect(await app.get(AutoMigrationService).getStatus()).toEqual(status.body);
+    // The same document (read again: its read time is its own).
+    expect(await app.get(AutoMigrationService).getStatus()).toEqual({ ...status.body, historyReadAt: expect.any(String) });
 
     const health = await request(server).get('/health').expect(200);
     expect(health.body.info.migrations).toMatchObject({ status: 'up', state: 'up-to-date' });
