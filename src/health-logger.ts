@@ -9,7 +9,7 @@ import { ConsoleLogger, Injectable } from '@nestjs/common';
  */
 @Injectable()
 export class HealthLogger extends ConsoleLogger {
-  error(message: unknown, ...rest: unknown[]): void {
+  override error(message: unknown, ...rest: unknown[]): void {
     if (typeof message === 'string' && onlyMigrationsInProgress(message)) return this.warn(message);
     super.error(message, ...rest);
   }

@@ -52,8 +52,9 @@ export interface AutoMigrationModuleOptions {
    */
   transactionMode?: 'each' | 'all';
   /**
-   * PRAGMAs applied to every connection the module opens. Only these are accepted; the
-   * module never changes the journal mode unless `journal_mode` is given here.
+   * PRAGMAs applied to every connection the module opens. Only these are accepted. A new
+   * database file is created in WAL mode unless `journal_mode` is given here; an existing file's
+   * journal mode is changed only when `journal_mode` is given.
    * @default {}
    */
   pragmas?: SqlitePragmas;

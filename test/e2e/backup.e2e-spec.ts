@@ -214,7 +214,8 @@ describe('backups', () => {
 
     it('waits for a reader to finish, then restores; gives up cleanly if it never does', async () => {
       const file = await withBackup();
-      const { app } = await bootApp(options({ lock: { timeoutMs: 400 } }), { migrations: migrations() });
+      // A rollback journal: there a reader's open transaction blocks the restore (in WAL mode it does not).
+      const { app } = await bootApp(options({ lock: { timeoutMs: 400 }, pragmas: { journal_mode: 'delete' } }), { migrations: migrations() });
       const service = app.get(AutoMigrationService);
       const reader = new BetterSqlite3(t.db);
       reader.exec('BEGIN');

@@ -141,6 +141,8 @@ describe('nest-auto-migration', () => {
         /^003_index_and_vacuum {2}\(1\.1\.0, transaction: false, \d+ ms\)\n {2}Index posts, then compact\n {4} *[\d.]+ ms {2}CREATE INDEX idx_posts_user ON posts \(user_id\);\n {4} *[\d.]+ ms {2}VACUUM;$/m,
       );
       expect(run.stdout).toMatch(/^ {4} *[\d.]+ ms {2}INSERT INTO tags \(label\) VALUES \('news'\);$/m);
+      // A transactional migration's commit is timed on a line of its own, not added to its last statement.
+      expect(run.stdout).toMatch(/^ {4} *[\d.]+ ms {2}\(foreign-key check and COMMIT\)$/m);
       expect(run.stdout).not.toContain('TagSource');
       expect(run.stdout).not.toContain('CREATE TABLE users');
       expect(run.stdout).toContain('4 migrations would be applied.');

@@ -80,6 +80,7 @@ export function printDryRun(report: DryRunReport, output: CommandOutput): void {
       output.line(`    ${times[index].padStart(width)}  ${first}`);
       for (const line of rest) output.line(line.trim() === '' ? '' : `    ${' '.repeat(width)}  ${line}`);
     });
+    if (m.commitMs !== null) output.line(`    ${`${m.commitMs} ms`.padStart(width)}  (foreign-key check and COMMIT)`);
   }
   output.line();
   const ran = report.migrations.length - (report.failed ? 1 : 0);
