@@ -1,4 +1,7 @@
-/** Where the schema stands, as `GET /migrations/status` and `getStatus()` report it. */
+/**
+ * Where the schema stands, as `GET /migrations/status` and `getStatus()` report it. `running`
+ * while a run of this instance is in progress, or while any process holds the migration lock.
+ */
 export type MigrationRunState = 'up-to-date' | 'pending' | 'running' | 'failed';
 
 /** An applied migration, from the history table. */
@@ -41,11 +44,16 @@ export interface MigrationStatusError {
 export interface MigrationLockStatus {
   /** Whether any process holds the migration lock right now (the operating-system lock, probed). */
   held: boolean;
-  /** The holder, from the lease row: host name, process id and module instance id. */
+  /**
+   * The holder: host name, process id and module instance id. Read from the holder file beside
+   * the lock, so it is known even while the holder's commit locks everyone out of the database;
+   * from the lease row for a holder of an earlier release. Null when nobody holds the lock, or
+   * (rarely) a holder cannot be named yet.
+   */
   owner: { host: string; pid: number; instanceId: string } | null;
   /** When the holder took the lock. */
   since: string | null;
-  /** The holder's last heartbeat. */
+  /** The holder's last heartbeat, from the lease row; null while the lease row cannot be read. */
   heartbeatAt: string | null;
   /** The `transaction: false` migration the holder is running, if any. */
   current: string | null;
