@@ -1,14 +1,40 @@
 import type { MigrationLockStatus, MigrationStatus, MigrationStatusError } from '../status/migration-status.interface';
 import { formatBytes, plural, table } from './text';
 
+/** Where the lists would be when the history could not be read at all: unknown, never "none". */
+const NOT_READABLE = 'not readable right now';
+
 /**
  * `nest-auto-migration status` without `--json`: the state, then applied, pending and unknown
  * migrations as tables, the lock and the last backup. The same facts as the JSON, for people.
  */
 export function formatStatus(status: MigrationStatus): string {
   const lines = [`State: ${status.state}${stateNote(status)}`];
+  const history = historyNote(status);
+  if (history) lines.push(history);
 
-  lines.push('', `Applied (${status.applied.length})`);
+  if (status.historyReadAt === null) {
+    lines.push('', `Applied: ${NOT_READABLE}`, `Pending: ${NOT_READABLE}`);
+  } else {
+    lines.push(...historyTables(status));
+  }
+
+  lines.push('', `Lock: ${formatLock(status.lock)}`);
+  const backup = status.lastBackup;
+  lines.push(`Last backup: ${backup ? `${backup.file} (${formatBytes(backup.sizeBytes)}, ${backup.createdAt})` : 'none'}`);
+  if (status.lastError) {
+    const { code, migration, message } = status.lastError;
+    lines.push('', `Last error: ${code}${migration ? ` (${migration})` : ''}`);
+    lines.push(...message.split(/\r?\n/).map((line) => `  ${line.trim()}`));
+    const next = nextStep(status.lastError);
+    if (next) lines.push(`  With the command line: ${next}`);
+  }
+  return lines.join('\n');
+}
+
+/** Applied, pending and unknown migrations, as last read. */
+function historyTables(status: MigrationStatus): string[] {
+  const lines = ['', `Applied (${status.applied.length})`];
   if (status.applied.length === 0) lines.push('  none');
   else {
     lines.push(
@@ -27,24 +53,25 @@ export function formatStatus(status: MigrationStatus): string {
     lines.push('', `Unknown to this code (${status.unknown.length}): applied by a newer release; they count as applied`);
     lines.push(...table(['NAME', 'VERSION', 'APPLIED AT'], status.unknown.map((m) => [m.name, m.version, m.appliedAt])));
   }
-
-  lines.push('', `Lock: ${formatLock(status.lock)}`);
-  const backup = status.lastBackup;
-  lines.push(`Last backup: ${backup ? `${backup.file} (${formatBytes(backup.sizeBytes)}, ${backup.createdAt})` : 'none'}`);
-  if (status.lastError) {
-    const { code, migration, message } = status.lastError;
-    lines.push('', `Last error: ${code}${migration ? ` (${migration})` : ''}`);
-    lines.push(...message.split(/\r?\n/).map((line) => `  ${line.trim()}`));
-    const next = nextStep(status.lastError);
-    if (next) lines.push(`  With the command line: ${next}`);
-  }
-  return lines.join('\n');
+  return lines;
 }
 
 function stateNote(status: MigrationStatus): string {
+  if (status.state === 'running' && status.lock.held) return ' (another process holds the migration lock: see "Lock" below)';
+  if (status.state === 'pending' && status.historyReadAt === null) return ' (the migration history is not readable right now: see "History" below)';
   if (status.state === 'pending') return ` (${plural(status.pending.length, 'migration')} to apply: run \`nest-auto-migration up\`)`;
   if (status.state === 'failed' && status.lastError) return ` (${status.lastError.code}: see "Last error" below)`;
   return '';
+}
+
+/**
+ * Said only when the lists are not the database as it is now: as last read, or unknown when never
+ * read. Why: another process's commit locks readers out for a moment, unless a failure says otherwise.
+ */
+function historyNote(status: MigrationStatus): string | null {
+  if (!status.historyStale && status.historyReadAt !== null) return null;
+  const why = status.state === 'failed' ? 'see "Last error" below' : "another process's commit locks the database right now";
+  return status.historyReadAt === null ? `History: ${NOT_READABLE} (${why})` : `History: as read at ${status.historyReadAt} (${why})`;
 }
 
 /** The command that settles the failures the library's messages explain in terms of the service. */
