@@ -239,7 +239,7 @@ describe('nest-auto-migration', () => {
       // status runs the checks a start makes: the state is failed, exit 2, the error on stderr.
       expect(expectOneErrorLine(interrupted, 'INTERRUPTED_MIGRATION')).toContain('003_index_and_vacuum');
       expect(interrupted.stdout).toContain('State: failed (INTERRUPTED_MIGRATION: see "Last error" below)');
-      expect(interrupted.stdout).toMatch(/^Last error: INTERRUPTED_MIGRATION \(003_index_and_vacuum\)\n {2}Interrupted non-transactional migration/m);
+      expect(interrupted.stdout).toMatch(/^Last error: INTERRUPTED_MIGRATION \(003_index_and_vacuum\)\n {2}Interrupted migration, possibly half-applied /m);
       expect(interrupted.stdout).toContain('With the command line: `nest-auto-migration resolve 003_index_and_vacuum --applied`');
       expectOneErrorLine(nothing, 'NOTHING_TO_RESOLVE');
 

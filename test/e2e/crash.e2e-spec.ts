@@ -172,7 +172,7 @@ describe('recovery after a replica dies, and after a stale lease row', () => {
 
     writeFileSync(goB, 'go');
     await expectExit(b, 1, 60_000);
-    expect(b.stderr()).toMatch(/^ERROR INTERRUPTED_MIGRATION Interrupted non-transactional migration, possibly half-applied:\n/);
+    expect(b.stderr()).toMatch(/^ERROR INTERRUPTED_MIGRATION Interrupted migration, possibly half-applied \(a transaction: false migration that did not finish, or one that ended the transaction it ran in\):\n/);
     expect(b.stderr()).toMatch(/^ {2}- "005_create_t005" started \S+, and its process stopped before it finished$/m);
     expect(b.stderr()).toContain("AutoMigrationService.resolve(name, 'applied')");
     expect(lines(b)).not.toContain('DONE');
