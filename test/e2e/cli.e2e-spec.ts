@@ -305,6 +305,27 @@ describe('nest-auto-migration', () => {
       expect(body.state).toBe('up-to-date');
       expect(body.applied.map((m: { name: string; archived: boolean }) => [m.name, m.archived])).toEqual(ALL.map((name) => [name, true]));
     });
+
+    it('backup on an unchanged database reuses the newest backup and says so; after a change it writes a new one', async () => {
+      expectExit(await cli(['up']), 0);
+      const first = await cli(['backup']);
+      expectExit(first, 0);
+      const file = /^Backup written: (\S+) \(/m.exec(first.stdout)?.[1];
+      expect(backups(t.dir.path)).toEqual([file]);
+
+      const again = await cli(['backup']);
+      expectExit(again, 0);
+      expect(again.stdout).toMatch(new RegExp(`^Backup reused: ${file!.replace(/\./g, '\\.')} \\(\\d+\\.\\d KiB, [\\dT:.Z-]+\\) already holds this state; no new copy written$`, 'm'));
+      expect(again.stdout).not.toContain('Backup written');
+      expect(backups(t.dir.path)).toEqual([file]);
+
+      write(t.db, 'INSERT INTO users (email) VALUES (?)', 'grace@example.com');
+      const changed = await cli(['backup']);
+      expectExit(changed, 0);
+      const newer = /^Backup written: (\S+) \(/m.exec(changed.stdout)?.[1];
+      expect(newer).not.toBe(file);
+      expect(backups(t.dir.path)).toEqual([file, newer]);
+    });
   });
 
   describe('unlock', () => {

@@ -9,7 +9,10 @@ import { MigrationOperations } from '../runner/migration-operations';
 import type { BackupStatus } from '../status/migration-status.interface';
 import { BackupService } from './backup.service';
 
-/** A backup on demand (the CLI's `backup`), taken under the lock so that no run changes the database meanwhile. */
+/**
+ * A backup on demand (the CLI's `backup`), taken under the lock so that no run changes the
+ * database meanwhile. When the newest backup already holds this state it is returned, marked `reused`.
+ */
 @Injectable()
 export class ManualBackupService {
   constructor(
@@ -24,8 +27,10 @@ export class ManualBackupService {
     return this.operations.exclusive(() =>
       this.lease.hold(async () => {
         const history = await step('read the migration history', () => this.driver.readHistory());
+        // Backups are written only under the lock, which we hold: the newest now is the one write() may reuse.
+        const newest = this.backup.latest()?.file;
         const { file, createdAt, sizeBytes } = this.backup.write(newestOf(history), { before: 'backup' });
-        return { file, createdAt, sizeBytes };
+        return { file, createdAt, sizeBytes, reused: file === newest };
       }),
     );
   }

@@ -70,6 +70,12 @@ export interface BackupStatus {
   file: string;
   createdAt: string;
   sizeBytes: number;
+  /**
+   * Set by `AutoMigrationService.backup()` only: true when the newest backup already held this
+   * exact state, so it was returned and no new copy was written (identical copies would push
+   * older states out of retention).
+   */
+  reused?: boolean;
 }
 
 /** The status document. */
