@@ -121,11 +121,23 @@ export class RevertService {
   private async revertOne(migration: MigrationDefinition, revertedBefore: string[]): Promise<number> {
     const guard = await ForeignKeyGuard.around(this.driver, migration, this.logger);
     const started = performance.now();
+    let escaped = false;
     try {
       if (migration.transaction) {
         await inTransaction(this.driver, async () => {
-          await migration.instance().down!(this.driver.connection as never);
-          if (!this.driver.inTransaction()) throw new Error('down() ended the transaction it runs in');
+          // The mark tells whether down() ended this transaction itself (as the runner's applyInTransaction does for up()).
+          await this.driver.openMark();
+          try {
+            await migration.instance().down!(this.driver.connection as never);
+          } catch (cause) {
+            if (await this.markHeld(cause)) throw cause;
+            escaped = true;
+            throw this.escapedError(migration.name, cause);
+          }
+          if (!(await this.driver.releaseMark())) {
+            escaped = true;
+            throw this.escapedError(migration.name);
+          }
           await this.driver.removeApplied(migration.name);
           const added = await guard.added([migration.name]);
           if (added.size > 0) throw new ForeignKeyViolationError([migration.name], added);
@@ -141,10 +153,34 @@ export class RevertService {
     } catch (cause) {
       if (cause instanceof ForeignKeyViolationError) throw cause;
       this.logger.error(`Reverting "${migration.name}" failed: ${describeCause(cause)}`);
-      throw new RevertFailedError(migration.name, cause, migration.transaction, revertedBefore);
+      // Escaped: what down() ran before its COMMIT may be committed, as with a transaction: false one.
+      throw new RevertFailedError(migration.name, cause, migration.transaction && !escaped, revertedBefore);
     } finally {
       await guard.restore();
     }
     return Math.round(performance.now() - started);
+  }
+
+  /**
+   * After down() threw: whether its transaction is still the one it began in (or the database
+   * rolled it back because of the error), rather than ended by down() itself.
+   */
+  private async markHeld(cause: unknown): Promise<boolean> {
+    try {
+      if (await this.driver.releaseMark()) return true;
+    } catch {
+      return true; // Rolled back with the transaction just after: the error down() threw is the one to report.
+    }
+    return !this.driver.inTransaction() && this.driver.rollsBackOn(cause);
+  }
+
+  /** down() ended the transaction it runs in (COMMIT or ROLLBACK, perhaps BEGIN again): say what that means. */
+  private escapedError(name: string, thrown?: unknown): Error {
+    const ended = `down() ended the transaction it runs in (COMMIT or ROLLBACK${this.driver.inTransaction() ? ', then BEGIN again' : ''})`;
+    return new Error(
+      `${thrown === undefined ? ended : `${describeCause(thrown)} (thrown after ${ended})`}: what it ran before that may be committed, ` +
+        `what it ran after a new BEGIN was rolled back, and "${name}" is still recorded as applied. Use transaction: false for a migration that manages its own transactions`,
+      { cause: thrown },
+    );
   }
 }
