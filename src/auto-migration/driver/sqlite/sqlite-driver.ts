@@ -13,6 +13,9 @@ const MARK = 'nestjs_auto_migration_up';
 /** `MigrationDriver` on a better-sqlite3 connection: the migration connection. */
 export class SqliteDriver implements MigrationDriver {
   private readonly prepared = new Map<string, Statement>();
+  /** `withoutWaiting()` calls in progress, and the busy timeout the outermost one found. */
+  private waitless = 0;
+  private busyTimeout = 0;
 
   constructor(readonly connection: Database) {}
 
@@ -117,15 +120,19 @@ export class SqliteDriver implements MigrationDriver {
   }
 
   async withoutWaiting<T>(work: () => T | Promise<T>): Promise<T | null> {
-    const previous = this.connection.pragma('busy_timeout', { simple: true }) as number;
-    this.connection.pragma('busy_timeout = 0');
+    // Calls overlap (a status read during a waiting run's re-check): only the outermost saves and
+    // restores the timeout, or the inner one would save 0 and, ending last, restore 0.
+    if (this.waitless++ === 0) {
+      this.busyTimeout = this.connection.pragma('busy_timeout', { simple: true }) as number;
+      this.connection.pragma('busy_timeout = 0');
+    }
     try {
       return await work();
     } catch (error) {
       if (isBusy(error)) return null;
       throw error;
     } finally {
-      this.connection.pragma(`busy_timeout = ${Math.trunc(previous)}`);
+      if (--this.waitless === 0) this.connection.pragma(`busy_timeout = ${Math.trunc(this.busyTimeout)}`);
     }
   }
 
