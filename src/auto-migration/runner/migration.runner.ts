@@ -121,11 +121,21 @@ export class MigrationRunner {
   private async preflightOf(history: HistoryRecord[], attempts: AttemptRecord[], limit?: number): Promise<MigrationDefinition[]> {
     this.state.setHistory(history);
     this.validateChecksums(history);
-    const interrupted = attempts.length > 0 ? interruptedAttempts(attempts, await this.lease.currentHolder()) : [];
+    const interrupted = attempts.length > 0 ? await this.interrupted(attempts) : [];
     if (interrupted.length > 0) throw new InterruptedMigrationError(interrupted);
     const pending = this.pendingAfter(history, limit);
     this.rejectOutOfOrder(pending, history);
     return pending;
+  }
+
+  /**
+   * The attempts that are interrupted rather than running. While this process holds the lock, it
+   * knows what it runs: every other attempt row, its own earlier ones included (a migration that
+   * failed or escaped its transaction with `failOnError: false`), is interrupted.
+   */
+  private async interrupted(attempts: AttemptRecord[]): Promise<AttemptRecord[]> {
+    if (this.lease.holding) return attempts.filter((attempt) => attempt.name !== this.operations.runningMigration?.name);
+    return interruptedAttempts(attempts, await this.lease.currentHolder());
   }
 
   /** Every migration of the code, in order: what counts as pending when the history cannot be read. */
