@@ -188,7 +188,8 @@ export class MigrationRunner {
       if (this.pendingAfter(history, limit).length === 0) return;
     }
 
-    if (!(await step('take the migration lock', () => this.lease.acquire(() => this.stillPending(limit))))) {
+    const waitingFor = this.pendingAfter(history ?? [], limit).length;
+    if (!(await step('take the migration lock', () => this.lease.acquire(() => this.stillPending(limit, waitingFor))))) {
       this.logger.log('Stopped waiting for the migration lock: another process applied what this one needed');
       return;
     }
@@ -216,9 +217,12 @@ export class MigrationRunner {
 
   /**
    * While this process waits for the lock: whether anything is still pending, read lock-free and
-   * without waiting. A busy database (the holder committing) counts as still pending.
+   * without waiting. A busy database (the holder committing) counts as still pending. A shutdown
+   * ends the wait at once (`ShuttingDownError`, nothing applied of `waitingFor`): it must not wait
+   * for another process's run, up to `lock.timeoutMs`.
    */
-  private async stillPending(limit?: number): Promise<boolean> {
+  private async stillPending(limit: number | undefined, waitingFor: number): Promise<boolean> {
+    if (this.operations.stopRequested) throw new ShuttingDownError(0, waitingFor);
     const history = await this.readWithoutWaiting(null);
     if (!history || this.pendingAfter(history, limit).length > 0) return true;
     this.accept(history);
