@@ -1,6 +1,7 @@
-import { statfsSync, statSync } from 'node:fs';
+import { existsSync, statfsSync, statSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import { DEFAULT_BACKUP_DIR_NAME } from '../auto-migration.constants';
 
 /** What a database failure means for the operator, whatever statement hit it. */
 export type CauseKind = 'damaged' | 'full' | 'read-only' | 'busy' | 'cannot-open' | 'io' | 'other';
@@ -74,7 +75,7 @@ export function causeAdvice(cause: unknown, context: CauseContext = {}): string 
   const database = context.database ? `"${context.database}"` : 'the database file';
   switch (kind) {
     case 'damaged':
-      return `${capitalise(database)} is damaged (${code}): do not let anything write to it. ${restoreAdvice(context)}`;
+      return `${capitalise(database)} is damaged (${code}): do not let anything write to it. ${code === 'SQLITE_NOTADB' ? replaceByHandAdvice(context) : restoreAdvice(context)}`;
     case 'full':
       return `Out of disk space (${code})${spaceAdvice(context)}, then start again.`;
     case 'read-only': {
@@ -124,6 +125,48 @@ function restoreAdvice({ backups }: CauseContext): string {
   }
   if (backups) return `It has no backup in ${backups.folder}: recover what you can into a new file with the sqlite3 shell's .recover command.`;
   return 'Restore a backup: `nest-auto-migration status` names the newest, then run `nest-auto-migration restore <file> --force`.';
+}
+
+/**
+ * A file that is not a database at all cannot be opened by anything, the module included, so
+ * `restore` (which boots it) cannot run: the operator puts the newest backup in its place by
+ * hand, keeping the damaged file and taking its journal files with it (SQLite would apply a
+ * leftover -wal or -journal to the file put in its place).
+ */
+function replaceByHandAdvice({ database, backups }: CauseContext): string {
+  const why = 'It is not a SQLite database at all (its header is garbled), so nothing can open it, `nest-auto-migration restore` and `status` included: put a backup in its place by hand.';
+  if (!database) return `${why} With the application stopped, move the damaged file (and its -wal, -shm or -journal file) aside, then copy the newest backup from the backup folder to the database's path.`;
+  if (backups && !backups.newest) {
+    return (
+      `${why} But it has no backup in ${backups.folder}: if only its first 16 bytes are damaged, a copy of it with them set back to "SQLite format 3\\0" may open, ` +
+      "then recover what you can into a new file with the sqlite3 shell's .recover command."
+    );
+  }
+  // Time-stamped, so that an earlier damaged copy is never overwritten; SQLite's suffixes kept, so the set still opens together.
+  const damaged = `${database}.damaged-${new Date().toISOString().replace(/[-:]|\.\d+/g, '')}`;
+  const companions = ['-wal', '-shm', '-journal'].filter((suffix) => existsSync(database + suffix));
+  const aside = ['', ...companions].map((suffix) => `mv ${shellWord(database + suffix)} ${shellWord(damaged + suffix)}`);
+  const keep =
+    `the damaged file is kept as ${basename(damaged)}` +
+    (companions.length > 0 ? `, its ${companions.join(', ')} file${companions.length > 1 ? 's' : ''} with it (SQLite would apply a leftover journal to the file put in its place)` : '');
+  const start = 'then start the application (`nest-auto-migration status` shows the restored state)';
+  if (backups?.newest) {
+    const source = join(backups.folder, backups.newest);
+    return (
+      `${why} With every instance of the application stopped, as the user it runs as: \`${[...aside, `cp ${shellWord(source)} ${shellWord(database)}`].join(' && ')}\` ` +
+      `(its newest backup, ${backups.newest}, from ${backups.folder}; \`sha256sum -c ${shellWord(`${backups.newest}.sha256`)}\` in that folder checks it first; ${keep}), ${start}.`
+    );
+  }
+  const folder = join(dirname(database), DEFAULT_BACKUP_DIR_NAME);
+  return (
+    `${why} With every instance of the application stopped, as the user it runs as: \`${aside.join(' && ')}\` (${keep}), then copy its newest backup to ${shellWord(database)}: ` +
+    `the last ${basename(database)}.<time>.<migration>.backup in the backup folder (backup.dir; by default ${folder}), ${start}.`
+  );
+}
+
+/** A path as one word of a POSIX shell command, whatever characters it holds. */
+function shellWord(text: string): string {
+  return /^[\w./@%+=:,-]+$/.test(text) ? text : `'${text.replace(/'/g, "'\\''")}'`;
 }
 
 function spaceAdvice({ database, space }: CauseContext): string {
