@@ -90,7 +90,10 @@ export class BackupService {
       }
     } catch (cause) {
       removeQuietly(temporary);
-      throw new BackupError(path, cause, purpose.before, this.causeContext(folder));
+      throw new BackupError(path, cause, purpose.before, {
+        ...this.causeContext(),
+        space: { folder, needsBytes: this.databaseSize() * FREE_SPACE_MARGIN, what: 'the backup', basis: "the database's size plus 10 %", backupDir: true },
+      });
     }
     const info: BackupInfo = reused ?? { file, createdAt: createdAt.toISOString(), newestMigration, sizeBytes: statSync(path).size };
     if (!reused) {
@@ -240,19 +243,21 @@ export class BackupService {
     }
   }
 
-  /** What a failed backup's advice may name: the database, its newest backup, the room a copy needs. */
-  private causeContext(folder: string): CauseContext {
+  /**
+   * What the advice about a failure of this database may name: the file, and (with backups on) the
+   * backup folder and its newest backup. Reads the folder: for the moment of a failure.
+   */
+  causeContext(): CauseContext {
+    if (this.options.inMemory) return {};
+    const folder = this.folder;
+    if (!folder) return { database: this.options.database };
     let newest: string | null = null;
     try {
       newest = this.latest()?.file ?? null;
     } catch {
       // An unreadable folder has no backup to name.
     }
-    return {
-      database: this.options.database,
-      backups: { folder, newest },
-      space: { folder, needsBytes: this.databaseSize() * FREE_SPACE_MARGIN, what: 'the backup', basis: "the database's size plus 10 %", backupDir: true },
-    };
+    return { database: this.options.database, backups: { folder, newest } };
   }
 
   /** The database's size with its WAL: what a copy of it may take. */

@@ -5,6 +5,7 @@ import { CLI_CONTEXT, DISCOVERED_MIGRATIONS, LOG_CONTEXT, RESOLVED_OPTIONS } fro
 import type { ResolvedAutoMigrationOptions } from '../auto-migration.options';
 import { DatabaseOpenError } from '../errors/database-open.error';
 import { databasePragmas, journalModeAdvice } from './journal-mode';
+import { openCauseContext } from './open-cause-context';
 import { openSqlite } from './open-sqlite';
 
 /**
@@ -30,9 +31,10 @@ export class DatabaseConnections {
     assertVerifyCreatesNothing(options);
     const advice = journalModeAdvice(options.database, options.pragmas, options.inMemory);
     const pragmas = databasePragmas(options.database, options.pragmas, options.inMemory);
-    this.app = openSqlite(options.database, pragmas);
+    const context = () => openCauseContext(options);
+    this.app = openSqlite(options.database, pragmas, { context });
     try {
-      this.migration = options.inMemory ? this.app : openSqlite(options.database, pragmas);
+      this.migration = options.inMemory ? this.app : openSqlite(options.database, pragmas, { context });
     } catch (error) {
       this.close();
       throw error;

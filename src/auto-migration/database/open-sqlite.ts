@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import BetterSqlite3, { type Database } from 'better-sqlite3';
 import type { SqlitePragmas } from '../auto-migration.options';
 import { DatabaseOpenError } from '../errors/database-open.error';
+import type { CauseContext } from '../errors/sqlite-cause';
 
 /** Order in which PRAGMAs apply: the busy timeout first, so the others can wait for a lock. */
 const PRAGMA_ORDER: readonly (keyof SqlitePragmas)[] = ['busy_timeout', 'journal_mode', 'synchronous', 'foreign_keys', 'cache_size'];
@@ -12,7 +13,11 @@ const PRAGMA_ORDER: readonly (keyof SqlitePragmas)[] = ['busy_timeout', 'journal
  * a database and can be written (SQLite would otherwise silently fall back to read-only), then
  * applies the allow-listed PRAGMAs. Every failure names the path.
  */
-export function openSqlite(path: string, pragmas: SqlitePragmas, options: { timeout?: number; verbose?: (sql: unknown) => void } = {}): Database {
+export function openSqlite(
+  path: string,
+  pragmas: SqlitePragmas,
+  options: { timeout?: number; verbose?: (sql: unknown) => void; context?: () => CauseContext } = {},
+): Database {
   let db: Database | undefined;
   try {
     if (path !== ':memory:') {
@@ -29,7 +34,8 @@ export function openSqlite(path: string, pragmas: SqlitePragmas, options: { time
     return db;
   } catch (cause) {
     db?.close();
-    throw new DatabaseOpenError(path, cause);
+    // The context (the newest backup, for a damaged file) is read only now, when it is needed.
+    throw new DatabaseOpenError(path, cause, options.context?.());
   }
 }
 
@@ -50,7 +56,7 @@ function assertSqliteFile(path: string): void {
   try {
     const header = Buffer.alloc(SQLITE_HEADER.length);
     const read = readSync(fd, header, 0, header.length, 0);
-    if (read > 0 && !header.equals(SQLITE_HEADER)) throw new Error('file is not a database (no SQLite header)');
+    if (read > 0 && !header.equals(SQLITE_HEADER)) throw Object.assign(new Error('file is not a database (no SQLite header)'), { code: 'SQLITE_NOTADB' });
   } finally {
     closeSync(fd);
   }

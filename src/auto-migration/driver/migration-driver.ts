@@ -88,6 +88,11 @@ export interface MigrationDriver {
    * start): answers null at once, instead of blocking, while another connection holds a lock.
    */
   withoutWaiting<T>(work: () => T | Promise<T>): Promise<T | null>;
+  /**
+   * Reads every page and throws (an error of kind 'damaged', see `classifyCause`) when the file
+   * is damaged. Before the first write of a run that took no backup: nothing may write to a damaged file.
+   */
+  assertIntact(): MaybePromise<void>;
   /** Stores new checksums, clears every interrupted attempt and records when (inside the caller's transaction). */
   repair(checksums: ReadonlyMap<string, { checksum: string; sourceHash: string | null }>, at: string): MaybePromise<void>;
   /** Turns foreign-key enforcement on or off on the migration connection (outside a transaction); returns the previous setting. */

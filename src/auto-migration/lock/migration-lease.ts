@@ -152,23 +152,30 @@ export class MigrationLease implements OnModuleDestroy {
     this.lastBeat = Date.now();
   }
 
-  /** Clears the lease row and gives the lock up. Idempotent: shutdown may call it mid-run. */
-  async release(): Promise<void> {
+  /**
+   * Clears the lease row and gives the lock up. Idempotent: shutdown may call it mid-run.
+   * `leaveRow` for a damaged file, which nothing may write to: the next holder clears the row.
+   */
+  async release({ leaveRow = false }: { leaveRow?: boolean } = {}): Promise<void> {
     if (!this.held) return;
     this.held = false;
     this.stopHeartbeat();
-    try {
-      // Ours to clear; or, while we still hold the lock, a row left by a holder that died.
-      if (this.announced || (await this.driver.withoutWaiting(() => this.driver.readLease()))?.inProgress) await this.driver.writeLease(null);
-    } catch (error) {
-      // The lock is what matters, and it is released below whatever happens here.
-      this.logger.warn(`Could not clear the lease row: ${describeCause(error)}`);
-    }
+    if (!leaveRow) await this.clearRow();
     this.announced = false;
     this.heldSince = null;
     this.holderFile?.remove();
     this.lock.release();
     this.events.emit({ type: 'lock-released' });
+  }
+
+  private async clearRow(): Promise<void> {
+    try {
+      // Ours to clear; or, while we still hold the lock, a row left by a holder that died.
+      if (this.announced || (await this.driver.withoutWaiting(() => this.driver.readLease()))?.inProgress) await this.driver.writeLease(null);
+    } catch (error) {
+      // The lock is what matters, and release() gives it up whatever happens here.
+      this.logger.warn(`Could not clear the lease row: ${describeCause(error)}`);
+    }
   }
 
   /**

@@ -13,6 +13,7 @@ import { InterruptedMigrationError } from '../errors/interrupted-migration.error
 import { type FailureOutcome, MigrationFailedError } from '../errors/migration-failed.error';
 import { OutOfOrderMigrationError } from '../errors/out-of-order-migration.error';
 import { ShuttingDownError } from '../errors/shutting-down.error';
+import { classifyCause } from '../errors/sqlite-cause';
 import { UnknownMigrationError } from '../errors/unknown-migration.error';
 import { MigrationEvents } from '../events/migration-events';
 import { BackupService } from '../backup/backup.service';
@@ -78,7 +79,7 @@ export class MigrationRunner {
    * process is committing (the history is not readable this instant): ask again shortly.
    */
   async check(): Promise<MigrationDefinition[] | null> {
-    const history = await step('read the migration history', () => this.readWithoutWaiting([]));
+    const history = await this.step('read the migration history', () => this.readWithoutWaiting([]));
     if (history === null) return null;
     this.accept(history);
     return this.pendingAfter(history);
@@ -92,9 +93,9 @@ export class MigrationRunner {
    */
   async preflight(to?: string): Promise<MigrationDefinition[]> {
     const limit = to === undefined ? undefined : this.positionOf(to);
-    await step('inspect the module tables', () => this.driver.assertTablesAreOurs());
-    const history = await step('read the migration history', () => this.driver.readHistory());
-    const attempts = await step('read interrupted migrations', () => this.driver.readAttempts());
+    await this.step('inspect the module tables', () => this.driver.assertTablesAreOurs());
+    const history = await this.step('read the migration history', () => this.driver.readHistory());
+    const attempts = await this.step('read interrupted migrations', () => this.driver.readAttempts());
     return this.preflightOf(history, attempts, limit);
   }
 
@@ -104,7 +105,7 @@ export class MigrationRunner {
    * read locked out is no failure, and the status then serves the history as last read.
    */
   async preflightWithoutWaiting(): Promise<MigrationDefinition[] | null> {
-    const read = await step('read the migration history', () =>
+    const read = await this.step('read the migration history', () =>
       readUnlessLockedOut(() =>
         this.driver.withoutWaiting(async () => {
           await this.driver.assertTablesAreOurs();
@@ -182,36 +183,45 @@ export class MigrationRunner {
     // runners can only add history rows, so "nothing pending" read now stays true. It does not
     // wait on SQLite's locks: while another process commits a large migration the read is
     // "busy", and this process waits for the migration lock instead, without blocking its event loop.
-    const history = await step('read the migration history', () => this.readWithoutWaiting(null));
+    const history = await this.step('read the migration history', () => this.readWithoutWaiting(null));
     if (history) {
       this.accept(history);
       if (this.pendingAfter(history, limit).length === 0) return;
     }
 
     const waitingFor = this.pendingAfter(history ?? [], limit).length;
-    if (!(await step('take the migration lock', () => this.lease.acquire(() => this.stillPending(limit, waitingFor))))) {
+    if (!(await this.step('take the migration lock', () => this.lease.acquire(() => this.stillPending(limit, waitingFor))))) {
       this.logger.log('Stopped waiting for the migration lock: another process applied what this one needed');
       return;
     }
+    let damaged = false;
     try {
       // Re-read under the lock: another process may have applied migrations while we waited.
       // Nothing is written before the backup, so that it holds the database exactly as it was.
-      await step('inspect the module tables', () => this.driver.assertTablesAreOurs());
-      const history = await step('read the migration history', () => this.driver.readHistory());
+      await this.step('inspect the module tables', () => this.driver.assertTablesAreOurs());
+      const history = await this.step('read the migration history', () => this.driver.readHistory());
       this.accept(history);
-      const attempts = await step('read interrupted migrations', () => this.driver.readAttempts());
+      const attempts = await this.step('read interrupted migrations', () => this.driver.readAttempts());
       if (attempts.length > 0) throw new InterruptedMigrationError(attempts);
       const pending = this.pendingAfter(history, limit);
-      if (pending.length === 0 && (await step('read the migration history', () => this.driver.isSchemaCurrent()))) return;
+      if (pending.length === 0 && (await this.step('read the migration history', () => this.driver.isSchemaCurrent()))) return;
+      let copied = false;
       if (pending.length > 0) {
         this.rejectOutOfOrder(pending, history);
         if (this.options.rehearse) await this.rehearse(pending);
-        await this.backUp(history);
+        copied = await this.backUp(history);
       }
-      await step('prepare the module tables', () => this.lease.announce());
+      // A backup has read every page; without one, a damaged file is refused before the first
+      // write (the lease row), not found by a migration after it.
+      if (!copied && !this.options.inMemory) await this.step('check the database before writing to it', () => this.driver.assertIntact());
+      await this.step('prepare the module tables', () => this.lease.announce());
       if (pending.length > 0) await this.apply(pending, history);
+    } catch (error) {
+      damaged = isDamage(error);
+      throw error;
     } finally {
-      await this.lease.release();
+      // Nothing may write to a damaged file, not even to clear the lease row: the lock is what counts.
+      await this.lease.release({ leaveRow: damaged });
     }
   }
 
@@ -251,24 +261,25 @@ export class MigrationRunner {
     this.logger.log(`Rehearsed ${pending.length} migration${pending.length === 1 ? '' : 's'} on a copy in ${Math.round(performance.now() - started)} ms`);
   }
 
-  /** The backup before a run: skipped (and said so) when off, in memory, or for a new empty database. */
-  private async backUp(history: readonly HistoryRecord[]): Promise<void> {
-    if (!this.backup.folder) return;
-    if (await step('inspect the database', () => this.driver.holdsOnlyModuleTables())) {
+  /** The backup before a run: skipped (and said so) when off, in memory, or for a new empty database. @returns whether one was written (or reused) */
+  private async backUp(history: readonly HistoryRecord[]): Promise<boolean> {
+    if (!this.backup.folder) return false;
+    if (await this.step('inspect the database', () => this.driver.holdsOnlyModuleTables())) {
       this.logger.log('The database is new and empty: no backup needed before this run');
-      return;
+      return false;
     }
     this.backup.write(newestOf(history));
+    return true;
   }
 
   private async resolveLocked(name: string, resolution: 'applied' | 'rolled-back', onMissing: (interrupted: string[]) => Error): Promise<void> {
     await this.lease.holdIfFree(async () => {
-      const attempts = await step('read interrupted migrations', () => this.driver.readAttempts());
+      const attempts = await this.step('read interrupted migrations', () => this.driver.readAttempts());
       const attempt = attempts.find((a) => a.name === name);
       if (!attempt) throw onMissing(attempts.map((a) => a.name));
       // A migration this code no longer has is recorded with what its attempt row knew.
       const known = this.migrations.find((m) => m.name === name) ?? { name, version: attempt.version, description: '', checksum: '' };
-      await step(`record the resolution of "${name}"`, () =>
+      await this.step(`record the resolution of "${name}"`, () =>
         inTransaction(this.driver, async () => {
           if (resolution === 'applied') await this.driver.recordApplied(historyRecordFor(known, 0));
           await this.driver.clearAttempt(name);
@@ -322,17 +333,17 @@ export class MigrationRunner {
     const guard = await ForeignKeyGuard.around(this.driver, batch.migrations[0], this.logger, this.foreignKeysNow);
     this.foreignKeysNow = undefined;
     try {
-      await step('begin a migration transaction', () => this.driver.begin());
+      await this.step('begin a migration transaction', () => this.driver.begin());
       for (const [index, migration] of batch.migrations.entries()) {
         // The mark tells whether up() ended this transaction itself: a COMMIT, or a ROLLBACK and BEGIN, leaves driver.inTransaction() as it was.
-        await step('open a savepoint for the migration', () => this.driver.openMark());
+        await this.step('open a savepoint for the migration', () => this.driver.openMark());
         let record: HistoryRecord;
         try {
           record = await this.applyOne(migration, counter, names.slice(index + 1));
         } catch (cause) {
           throw await this.upThrew(migration, cause, outcome, names.slice(0, index));
         }
-        if (!(await step('release the savepoint of the migration', () => this.driver.releaseMark()))) {
+        if (!(await this.step('release the savepoint of the migration', () => this.driver.releaseMark()))) {
           throw await this.escaped(migration, undefined, names.slice(0, index));
         }
         try {
@@ -371,7 +382,7 @@ export class MigrationRunner {
    * row stays, and later starts refuse to retry it blindly.
    */
   private async applyOutside(migration: MigrationDefinition, counter: Counter): Promise<HistoryRecord> {
-    await step(`record the start of "${migration.name}"`, async () => {
+    await this.step(`record the start of "${migration.name}"`, async () => {
       await this.driver.startAttempt(migration.name, migration.version, this.lease.owner);
       await this.lease.setCurrent(migration.name);
     });
@@ -392,17 +403,19 @@ export class MigrationRunner {
     } catch (cause) {
       // A transaction it left open would otherwise swallow everything written after it.
       await this.rollbackQuietly();
-      try {
-        await this.driver.failAttempt(migration.name, describeCause(cause));
-      } catch (error) {
-        // The attempt row stays (as if its process had died): later starts still refuse to retry it.
-        this.logger.warn(`Could not record the failure of "${migration.name}": ${describeCause(error)}`);
+      // Unless the file is damaged (nothing may write to it), the attempt row stays either way: later starts still refuse to retry it.
+      if (!isDamage(cause)) {
+        try {
+          await this.driver.failAttempt(migration.name, describeCause(cause));
+        } catch (error) {
+          this.logger.warn(`Could not record the failure of "${migration.name}": ${describeCause(error)}`);
+        }
       }
       throw this.failed(migration, cause, 'none');
     } finally {
       if (guard) await this.holdForeignKeys(guard);
     }
-    await step(`record "${migration.name}" as applied`, async () => {
+    await this.step(`record "${migration.name}" as applied`, async () => {
       await inTransaction(this.driver, async () => {
         await this.driver.recordApplied(record);
         await this.driver.clearAttempt(migration.name);
@@ -450,11 +463,11 @@ export class MigrationRunner {
     await this.rollbackQuietly();
     const ended = `up() ended the transaction it runs in (COMMIT or ROLLBACK${reopened ? ', then BEGIN again' : ''})`;
     const reason = thrown === undefined ? ended : `${describeCause(thrown)} (thrown after ${ended})`;
-    const recorded = await this.recordEscape(migration, reason);
+    const recorded = await this.recordEscape(migration, reason, thrown);
     let batch = '';
     if (earlierInBatch.length > 0) {
       // Their history rows were in the same transaction: committed with it, or rolled back with it.
-      const applied = new Set((await step('read the migration history', () => this.driver.readHistory())).map((h) => h.name));
+      const applied = new Set((await this.step('read the migration history', () => this.driver.readHistory())).map((h) => h.name));
       const committed = earlierInBatch.filter((name) => applied.has(name));
       batch = committed.length > 0 ? ` The migrations before it in its batch were committed with it and are recorded as applied: ${committed.join(', ')}.` : ' The migrations before it in its batch were rolled back.';
     }
@@ -468,8 +481,9 @@ export class MigrationRunner {
     return this.failed(migration, thrown ?? new Error(ended), 'escaped');
   }
 
-  /** Writes the attempt row of an escaped migration; false (and a warning) when even that fails. */
-  private async recordEscape(migration: MigrationDefinition, reason: string): Promise<boolean> {
+  /** Writes the attempt row of an escaped migration; false (and a warning) when even that fails, or when the file is damaged. */
+  private async recordEscape(migration: MigrationDefinition, reason: string, thrown: unknown): Promise<boolean> {
+    if (isDamage(thrown)) return false;
     try {
       await inTransaction(this.driver, async () => {
         await this.driver.startAttempt(migration.name, migration.version, this.lease.owner);
@@ -483,9 +497,14 @@ export class MigrationRunner {
   }
 
   private failed(migration: MigrationDefinition, cause: unknown, outcome: FailureOutcome): MigrationFailedError {
-    const error = new MigrationFailedError(migration.name, cause, outcome);
+    const error = new MigrationFailedError(migration.name, cause, outcome, this.backup.causeContext());
     this.events.emit({ type: 'migration-failed', name: migration.name, code: error.code, message: error.message });
     return error;
+  }
+
+  /** One of the module's own database steps, its failure's advice naming the database, the backup folder and the newest backup. */
+  private step<T>(action: string, work: () => T | Promise<T>): Promise<T> {
+    return step(action, work, () => this.backup.causeContext());
   }
 
   /** Rolls back if a transaction is open; a failing rollback must not hide the error that caused it. */
@@ -557,3 +576,7 @@ export class MigrationRunner {
   }
 }
 
+/** Whether a failure says the database file is damaged: then nothing more is written to it. */
+function isDamage(error: unknown): boolean {
+  return classifyCause(error).kind === 'damaged';
+}

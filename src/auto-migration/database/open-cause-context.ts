@@ -1,0 +1,22 @@
+import { readdirSync } from 'node:fs';
+import type { ResolvedAutoMigrationOptions } from '../auto-migration.options';
+import { parseBackupFileName } from '../backup/backup-name';
+import type { CauseContext } from '../errors/sqlite-cause';
+
+/**
+ * What the advice about a database that cannot be opened may name: the backup folder and its
+ * newest backup of this database (a damaged file is restored from it). `BackupService` cannot be
+ * asked here: it needs the connections being opened.
+ */
+export function openCauseContext(options: ResolvedAutoMigrationOptions): CauseContext {
+  if (!options.backup || options.inMemory) return {};
+  const folder = options.backup.dir;
+  let newest: string | null = null;
+  try {
+    // Backup names sort by time, as BackupService.list() sorts them.
+    newest = readdirSync(folder).filter((name) => parseBackupFileName(options.database, name) !== null).sort().pop() ?? null;
+  } catch {
+    // No folder yet, or an unreadable one: no backup to name.
+  }
+  return { backups: { folder, newest } };
+}

@@ -1,0 +1,91 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { DatabaseOpenError, DatabaseOperationError, MigrationFailedError } from '../../src/auto-migration';
+import { bootApp, bootFailure } from '../helpers/boot';
+import { migration } from '../helpers/migrations';
+import { useTempDatabase } from '../helpers/temp-dir';
+
+const PAGE = 4096;
+
+/*
+ * Advice that names what it is about (the database, its size, its folder, the newest backup), and
+ * a damaged file that nothing writes to, with backups off too.
+ */
+describe('advice with its context, and no write to a damaged file', () => {
+  const t = useTempDatabase();
+  const backups = () => join(t.dir.path, 'backups');
+
+  /** A migrated database holding a bulk table of about 1 MiB after the module's tables (and, with backups on, one backup). */
+  async function withBulk(backup: object | false): Promise<void> {
+    await (await bootApp({ database: t.db, backup }, { migrations: [migration('001_a')] })).app.close();
+    const conn = new BetterSqlite3(t.db);
+    conn.exec(`CREATE TABLE bulk (v BLOB); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 256) INSERT INTO bulk SELECT randomblob(4000) FROM n`);
+    conn.close();
+    await (await bootApp({ database: t.db, backup }, { migrations: [migration('001_a'), migration('002_b')] })).app.close();
+  }
+
+  /** Overwrites four pages in the middle of the file (inside the bulk table) with garbage, header and schema intact. */
+  function smashMiddlePages(): Buffer {
+    const bytes = Buffer.from(readFileSync(t.db));
+    const middle = Math.floor(bytes.length / PAGE / 2) * PAGE;
+    bytes.fill(0x55, middle, middle + 4 * PAGE);
+    writeFileSync(t.db, bytes);
+    return bytes;
+  }
+
+  it('with backup: false, a damaged file is refused before anything is written (not the lease row), and the advice says to restore', async () => {
+    await withBulk(false);
+    const damaged = smashMiddlePages();
+    const readsBulk = migration('003_reads_bulk', (db) => {
+      db.exec('CREATE TABLE copy AS SELECT * FROM bulk');
+    });
+
+    const { error } = await bootFailure({ database: t.db, backup: false }, { migrations: [migration('001_a'), migration('002_b'), readsBulk] });
+
+    expect(readFileSync(t.db).equals(damaged)).toBe(true);
+    expect(error).toBeInstanceOf(DatabaseOperationError);
+    expect(error.message).toContain('Could not check the database before writing to it');
+    expect(error.message).toContain(`"${t.db}" is damaged (SQLITE_CORRUPT): do not let anything write to it.`);
+    expect(error.message).toContain('nest-auto-migration restore <file> --force');
+  });
+
+  it('a file with a garbled header names its newest backup and the command (SQLITE_NOTADB), and is not written to', async () => {
+    await withBulk({ dir: backups(), keep: 5 });
+    const [backup] = readdirSync(backups()).filter((f) => f.endsWith('.backup'));
+    const bytes = Buffer.from(readFileSync(t.db));
+    bytes.write('garbage garbage!', 0, 'latin1');
+    writeFileSync(t.db, bytes);
+
+    const { error } = await bootFailure({ database: t.db, backup: { dir: backups(), keep: 5 } }, { migrations: [migration('001_a'), migration('002_b')] });
+
+    expect(error).toBeInstanceOf(DatabaseOpenError);
+    expect(error.message).toContain(`"${t.db}" is damaged (SQLITE_NOTADB): do not let anything write to it.`);
+    // Named with its folder, wherever the advice puts them.
+    expect(error.message).toContain(backup);
+    expect(error.message).toContain(backups());
+    expect(readFileSync(t.db).equals(bytes)).toBe(true);
+  });
+
+  it('a full disk during a migration (SQLITE_FULL) says how much the migration needs and how much is free, in which folder', async () => {
+    const folder = join(t.dir.path, 'small');
+    mkdirSync(folder);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=512k', 'tmpfs', folder]);
+    try {
+      const database = join(folder, 'app.db');
+      await (await bootApp({ database, backup: false }, { migrations: [migration('001_a')] })).app.close();
+      const fills = migration('002_fills', (db) => {
+        db.exec(`CREATE TABLE big (v BLOB); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300) INSERT INTO big SELECT randomblob(4000) FROM n`);
+      });
+
+      const { error } = await bootFailure({ database, backup: false }, { migrations: [migration('001_a'), fills] });
+
+      expect(error).toBeInstanceOf(MigrationFailedError);
+      expect(error.message).toContain('Out of disk space (SQLITE_FULL): the migration needs about ');
+      expect(error.message).toMatch(new RegExp(`needs about [\\d.]+ KiB \\(the database's size[^)]*\\) but ${folder} has [\\d.]+ (KiB|bytes) free\\. Free space there, then start again\\.$`));
+    } finally {
+      execFileSync('umount', [folder]);
+    }
+  });
+});
