@@ -51,6 +51,22 @@ describe('advice with its context, and no write to a damaged file', () => {
     expect(error.message).toContain('nest-auto-migration restore <file> --force');
   });
 
+  it('a lease row left by a holder that died is not cleared on a damaged file: the lock is released, the file stays byte for byte', async () => {
+    await withBulk(false);
+    const conn = new BetterSqlite3(t.db);
+    conn.prepare("UPDATE migration_lock SET in_progress = 1, started_at = ?, owner_host = 'gone', owner_pid = 1, owner_instance = 'dead0000' WHERE id = 1").run(new Date().toISOString());
+    conn.close();
+    const damaged = smashMiddlePages();
+
+    const { error } = await bootFailure({ database: t.db, backup: false }, { migrations: [migration('001_a'), migration('002_b'), migration('003_c')] });
+
+    expect(readFileSync(t.db).equals(damaged)).toBe(true);
+    expect(error.message).toContain('is damaged (SQLITE_CORRUPT)');
+    const holder = new BetterSqlite3(`${t.db}.migration-lock`);
+    expect(() => holder.exec('BEGIN IMMEDIATE; ROLLBACK')).not.toThrow();
+    holder.close();
+  });
+
   it('a file with a garbled header names its newest backup and the command (SQLITE_NOTADB), and is not written to', async () => {
     await withBulk({ dir: backups(), keep: 5 });
     const [backup] = readdirSync(backups()).filter((f) => f.endsWith('.backup'));
