@@ -604,5 +604,14 @@ describe('nest-auto-migration', () => {
       // The shared flags are every command's, create's included (an npm script may always pass --module).
       expect(create.stdout).toMatch(/^ {2}--module FILE\[#Export\] +/m);
     });
+
+    it('up and down --help say that serving replicas stay healthy through a change by another process, and that their status shows it within seconds', async () => {
+      const [up, down] = await Promise.all([runCli(['up', '--help']), runCli(['down', '--help'])]);
+      expectExit(up, 0);
+      expectExit(down, 0);
+      const oneLine = (run: CliRun) => run.stdout.replace(/\n/g, ' ');
+      expect(oneLine(up)).toContain('Replicas already serving stay healthy (readiness up) while it applies them, and their status shows the true state (running, then up-to-date) within seconds.');
+      expect(oneLine(down)).toContain('Replicas already serving stay healthy (readiness up) through the revert, and their status shows the true state (running, then pending) within seconds.');
+    });
   });
 });

@@ -16,6 +16,8 @@ export const downCommand: AppCommand = {
     'removal of its history row, under the migration lock, after a backup. If a migration on the way',
     'has no down() (or is archived, or missing from the code), nothing is reverted.',
     'Without flags, reverts the newest migration.',
+    'Replicas already serving stay healthy (readiness up) through the revert, and their status shows the',
+    'true state (running, then pending) within seconds.',
   ].join('\n'),
   flags: {
     steps: { type: 'string', value: 'N', description: 'Revert the newest N migrations (default 1).' },

@@ -18,6 +18,8 @@ export const upCommand: AppCommand = {
   description: [
     'Applies the pending migrations in order, as a start of the app does: under the migration lock,',
     'after a backup, each in its own transaction. Progress is logged on stderr.',
+    'Replicas already serving stay healthy (readiness up) while it applies them, and their status shows',
+    'the true state (running, then up-to-date) within seconds.',
     '',
     '--dry-run applies them to a temporary copy of the database instead and prints every statement',
     'each one issued, as SQLite ran it, with its time (to the next statement\'s start); the live file is',
