@@ -82,4 +82,12 @@ describe('a database with a garbled header (SQLITE_NOTADB)', () => {
     expectExit(await cli(['up']), 0);
     expect(historyNames(t.db)).toEqual(['001_create_users', '002_create_posts', '003_index_and_vacuum', '004_create_tags', '005_seed_tags']);
   });
+
+  it('restore --help says that it cannot run on such a file, and where the commands that can are', async () => {
+    const help = await runCli(['restore', '--help']);
+    expectExit(help, 0);
+    expect(help.stdout.replace(/\n/g, ' ')).toContain(
+      'A file that is not a database at all (SQLITE_NOTADB, a garbled header) cannot be opened, so restore cannot run on it: the error gives the commands that put the newest backup in its place by hand.',
+    );
+  });
 });

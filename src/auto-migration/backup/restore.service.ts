@@ -33,11 +33,6 @@ export class RestoreService {
   ) {}
 
   /**
-   * Replaces the database content with one of its backups, after writing a backup of the current
-   * state. Leaves this instance in state `failed` (restart required): its view of the schema no
-   * longer matches the database.
-   */
-  /**
    * A backup of the current state before it is replaced, so that a restore can itself be undone.
    * A database too damaged for a verified backup (the usual reason to restore) gets a raw copy
    * of its files instead.
@@ -76,6 +71,11 @@ export class RestoreService {
     }
   }
 
+  /**
+   * Replaces the database content with one of its backups, after writing a backup of the current
+   * state. Leaves this instance in state `failed` (restart required): its view of the schema no
+   * longer matches the database.
+   */
   restore(file: string, force: boolean): Promise<void> {
     return this.operations.exclusive(() => this.restoreLocked(file, force));
   }

@@ -12,6 +12,8 @@ export const restoreCommand: AppCommand = {
     'paths are refused. Without --force it refuses and says what would be lost. It checks the backup,',
     'takes the migration lock, backs up the current state first, then replaces the database content.',
     'Stop every instance of the application first, and restart them afterwards.',
+    'A file that is not a database at all (SQLITE_NOTADB, a garbled header) cannot be opened, so restore',
+    'cannot run on it: the error gives the commands that put the newest backup in its place by hand.',
   ].join('\n'),
   flags: {
     force: { type: 'boolean', description: 'Confirm: everything written since the backup is lost.' },
