@@ -28,6 +28,7 @@ describe('a down() that ends the transaction itself', () => {
     expect(error.message).toContain('what it ran before that may be committed');
     expect(error.message).toContain('"002_b" is still recorded as applied');
     expect(error.message).not.toContain('Its changes were rolled back');
+    expect(error.message).not.toContain('(transaction: false)');
     // The DROP before the COMMIT is committed; the history row was not deleted.
     expect(tableNames(t.db)).not.toContain(tableFor('002_b'));
     expect(historyNames(t.db)).toEqual(['001_a', '002_b']);

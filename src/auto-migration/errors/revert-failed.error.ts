@@ -2,17 +2,28 @@ import { AutoMigrationError, describeCause } from './auto-migration.error';
 import { displayName, quoted } from './display-name';
 import { causeAdvice } from './sqlite-cause';
 
+/**
+ * How a failed `down()` left the database: rolled back with its transaction, partly reverted
+ * because it ran outside one, or partly committed because it ended its transaction itself.
+ */
+export type RevertOutcome = 'rolled-back' | 'outside-transaction' | 'escaped';
+
+const OUTCOMES: Record<RevertOutcome, string> = {
+  'rolled-back': 'Its changes were rolled back and it is still recorded as applied.',
+  'outside-transaction':
+    'It ran outside a transaction (transaction: false), so it may be partly reverted: check the database, or restore the backup taken before the revert.',
+  escaped:
+    'It ended the transaction it runs in (COMMIT or ROLLBACK inside down()), so what it ran before that may be committed although it is still recorded as applied; what it ran after a new BEGIN was rolled back. Check the database, or restore the backup taken before the revert.',
+};
+
 /** A migration's `down()` threw, or its revert could not be recorded. */
 export class RevertFailedError extends AutoMigrationError {
   readonly code = 'REVERT_FAILED';
 
-  constructor(migration: string, cause: unknown, transactional: boolean, reverted: readonly string[]) {
+  constructor(migration: string, cause: unknown, outcome: RevertOutcome, reverted: readonly string[]) {
     const advice = causeAdvice(cause);
-    const outcome = transactional
-      ? 'Its changes were rolled back and it is still recorded as applied.'
-      : 'It ran outside a transaction (transaction: false), so it may be partly reverted: check the database, or restore the backup taken before the revert.';
     super(
-      `Reverting ${quoted(migration)} failed: ${describeCause(cause)}. ${outcome} ` +
+      `Reverting ${quoted(migration)} failed: ${describeCause(cause)}. ${OUTCOMES[outcome]} ` +
         (reverted.length > 0 ? `Reverted before it: ${reverted.map(displayName).join(', ')}.` : 'Nothing was reverted before it.') +
         (advice ? ` ${advice}` : ''),
       { migration, cause },

@@ -153,8 +153,7 @@ export class RevertService {
     } catch (cause) {
       if (cause instanceof ForeignKeyViolationError) throw cause;
       this.logger.error(`Reverting "${migration.name}" failed: ${describeCause(cause)}`);
-      // Escaped: what down() ran before its COMMIT may be committed, as with a transaction: false one.
-      throw new RevertFailedError(migration.name, cause, migration.transaction && !escaped, revertedBefore);
+      throw new RevertFailedError(migration.name, cause, escaped ? 'escaped' : migration.transaction ? 'rolled-back' : 'outside-transaction', revertedBefore);
     } finally {
       await guard.restore();
     }
