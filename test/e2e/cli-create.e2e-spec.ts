@@ -173,19 +173,15 @@ describe('nest-auto-migration create', () => {
     const wide = project({ version: '1.0.0', nestAutoMigration: { sqlDir: 'sql' } }, { 'sql/0012_a.sql': 'x' });
     const stamped = project({ version: '1.0.0', nestAutoMigration: { classesDir: 'db', sqlDir: 'sql' } }, { 'db/20240101120000_init.ts': '', 'sql/20240301000000_b.sql': 'x' });
     const mixed = project({ version: '1.0.0', nestAutoMigration: { sqlDir: 'sql' } }, { 'migrations/001_a.ts': '', 'sql/0002_b.sql': 'x' });
-    const [cls, sql, byDir, byWidth, byTime, widths] = await Promise.all([
-      create(ahead, 'add tags'),
-      create(ahead, 'add notes', '--sql'),
-      create(ahead, 'add views', '--dir', 'other'),
-      create(wide, 'add_tags'),
-      create(stamped, 'add_tags'),
-      create(mixed, 'c'),
-    ]);
-    // Run together, `cls` and `sql` may both see 005 as the newest; each is numbered after both folders.
+    const [byWidth, byTime, widths] = await Promise.all([create(wide, 'add_tags'), create(stamped, 'add_tags'), create(mixed, 'c')]);
+    // One project's creates one after another: each sees the files the one before it wrote.
+    const cls = await create(ahead, 'add tags');
+    const sql = await create(ahead, 'add notes', '--sql');
+    const byDir = await create(ahead, 'add views', '--dir', 'other');
     for (const run of [cls, sql, byDir, byWidth, byTime]) expectExit(run, 0);
-    expect(readdirSync(join(ahead, 'src', 'migrations')).find((f) => f.endsWith('_add_tags.ts'))).toMatch(/^00[67]_add_tags\.ts$/);
-    expect(readdirSync(join(ahead, 'sql')).find((f) => f.endsWith('_add_notes.sql'))).toMatch(/^00[67]_add_notes\.sql$/);
-    expect(readdirSync(join(ahead, 'other')).find((f) => f.endsWith('_add_views.ts'))).toMatch(/^00[67]_add_views\.ts$/);
+    expect(readdirSync(join(ahead, 'src', 'migrations')).find((f) => f.endsWith('_add_tags.ts'))).toBe('006_add_tags.ts');
+    expect(readdirSync(join(ahead, 'sql')).find((f) => f.endsWith('_add_notes.sql'))).toBe('007_add_notes.sql');
+    expect(readdirSync(join(ahead, 'other')).find((f) => f.endsWith('_add_views.ts'))).toBe('008_add_views.ts');
     expect(readdirSync(join(wide, 'migrations'))).toEqual(['0013_add_tags.ts']);
     expect(readdirSync(join(stamped, 'db')).find((f) => f.endsWith('_add_tags.ts')) ?? '').toMatch(/^\d{14}_add_tags\.ts$/);
     expect(readdirSync(join(stamped, 'db')).find((f) => f.endsWith('_add_tags.ts'))! > '20240301000000').toBe(true);
