@@ -1,3 +1,4 @@
+import { readFileSync, writeFileSync } from 'node:fs';
 import { type CanActivate, type ExecutionContext, Injectable, Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import request from 'supertest';
@@ -32,6 +33,7 @@ describe('status endpoint and health indicator', () => {
       lastBackup: null,
       historyReadAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
       historyStale: false,
+      historyError: null,
     });
     expect(JSON.stringify(status.body)).not.toContain(t.dir.path);
     // The same document (read again: its read time is its own).
@@ -135,5 +137,20 @@ describe('status endpoint and health indicator', () => {
         }),
       }),
     ).rejects.toMatchObject({ code: 'INVALID_OPTIONS', message: expect.stringContaining('beside useFactory') });
+  });
+
+  it('a re-read that fails for another reason than a lock serves the last history, marked stale with the reason', async () => {
+    const { app } = await bootApp({ database: t.db, backup: false, pragmas: { journal_mode: 'delete' } }, { migrations: [migration('001_a')] });
+    // Damage every page after the schema page, and bump the change counter so the connection drops its cache.
+    const bytes = Buffer.from(readFileSync(t.db));
+    const pageSize = bytes.readUInt16BE(16);
+    bytes.fill(0x55, pageSize);
+    bytes.writeUInt32BE(bytes.readUInt32BE(24) + 1, 24);
+    writeFileSync(t.db, bytes);
+
+    const status = (await request(app.getHttpServer()).get('/migrations/status').expect(200)).body;
+    expect(status).toMatchObject({ historyStale: true, historyError: expect.stringMatching(/malformed|not a database/), applied: [{ name: '001_a' }] });
+    expect(JSON.stringify(status)).not.toContain(t.dir.path);
+    await app.close();
   });
 });

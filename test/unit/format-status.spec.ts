@@ -19,6 +19,7 @@ function status(extra: Partial<MigrationStatus> = {}): MigrationStatus {
     lastBackup: null,
     historyReadAt: READ_AT,
     historyStale: false,
+    historyError: null,
     ...extra,
   };
 }
@@ -68,5 +69,11 @@ describe('formatStatus', () => {
     expect(text).toMatch(/^State: up-to-date$/m);
     expect(text).toMatch(/^Pending \(0\)\n {2}none$/m);
     expect(text).not.toMatch(/^History:/m);
+  });
+
+  it('a re-read that failed for another reason than a lock says what it was, not that a commit locks the database', () => {
+    const text = formatStatus(status({ state: 'pending', historyStale: true, historyError: 'database disk image is malformed', pending: [{ name: '002_b', version: '1.1.0', description: '' }] }));
+    expect(text).toContain(`History: as read at ${READ_AT} (it could not be read now: database disk image is malformed)`);
+    expect(text).not.toContain('locks the database');
   });
 });

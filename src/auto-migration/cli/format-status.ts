@@ -1,5 +1,6 @@
 import type { MigrationLockStatus, MigrationStatus, MigrationStatusError } from '../status/migration-status.interface';
 import { formatBytes, plural, table } from './text';
+import { oneLine } from './format-error';
 
 /** Where the lists would be when the history could not be read at all: unknown, never "none". */
 const NOT_READABLE = 'not readable right now';
@@ -70,7 +71,12 @@ function stateNote(status: MigrationStatus): string {
  */
 function historyNote(status: MigrationStatus): string | null {
   if (!status.historyStale && status.historyReadAt !== null) return null;
-  const why = status.state === 'failed' ? 'see "Last error" below' : "another process's commit locks the database right now";
+  const why =
+    status.state === 'failed'
+      ? 'see "Last error" below'
+      : status.historyError
+        ? `it could not be read now: ${oneLine(status.historyError)}`
+        : "another process's commit locks the database right now";
   return status.historyReadAt === null ? `History: ${NOT_READABLE} (${why})` : `History: as read at ${status.historyReadAt} (${why})`;
 }
 

@@ -96,10 +96,15 @@ export interface MigrationStatus {
    */
   historyReadAt: string | null;
   /**
-   * The history could not be read just now: another process's commit locks readers out of the
-   * database for a moment (a large migration, with a rollback journal). The lists are as of
-   * `historyReadAt`. Never a failure: `state` says what is going on (`running` while another
-   * process holds the migration lock).
+   * The history could not be read just now: usually another process's commit locks readers out of
+   * the database for a moment (a large migration, with a rollback journal); `historyError` says
+   * when it was something else. The lists are as of `historyReadAt`. Never a failure by itself:
+   * `state` says what is going on (`running` while another process holds the migration lock).
    */
   historyStale: boolean;
+  /**
+   * Why the last re-read failed when it was not a lock (a damaged file, a table dropped by hand),
+   * without file paths; `null` otherwise.
+   */
+  historyError: string | null;
 }

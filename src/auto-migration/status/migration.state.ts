@@ -29,8 +29,10 @@ export class MigrationState {
   /** Whether `history` was ever read: until then an empty list would be a guess, not a last known state. */
   private historyRead = false;
   private historyReadAt: string | null = null;
-  /** The last attempt to re-read the history was locked out: `history` is the last one read. */
+  /** The last attempt to re-read the history failed: `history` is the last one read. */
   private historyStale = false;
+  /** Why it failed, when that was not another process's commit locking readers out (redacted). */
+  private historyError: string | null = null;
   /** When a read was last locked out (ms since the epoch): a status right after it does not wait again. */
   private lockedOutAt = 0;
   /** This instance has been up to date (its run succeeded, or verify mode found every migration applied). */
@@ -83,11 +85,13 @@ export class MigrationState {
     this.historyRead = true;
     this.historyReadAt = new Date().toISOString();
     this.historyStale = false;
+    this.historyError = null;
   }
 
   /** The history could not be read just now (another process's commit locks readers out): status serves the last one, marked stale. */
   historyLockedOut(): void {
     this.historyStale = true;
+    this.historyError = null;
     this.lockedOutAt = Date.now();
   }
 
@@ -183,6 +187,7 @@ export class MigrationState {
       lastBackup: this.lastBackup(),
       historyReadAt: this.historyReadAt,
       historyStale: this.historyStale || !this.historyRead,
+      historyError: this.historyError,
     };
   }
 
@@ -229,8 +234,10 @@ export class MigrationState {
       if (fresh) this.setHistory(fresh);
       else this.historyLockedOut();
     } catch (error) {
-      this.historyLockedOut();
-      this.logger.warn(`Could not re-read the migration history for status: ${redactPaths(describeCause(error), [this.options.database])}`);
+      // Not a lock: say what it was, so that nobody waits for a commit that is not happening.
+      this.historyStale = true;
+      this.historyError = redactPaths(describeCause(error), [this.options.database]);
+      this.logger.warn(`Could not re-read the migration history for status: ${this.historyError}`);
     }
   }
 }
