@@ -90,7 +90,8 @@ export interface MigrationDriver {
   withoutWaiting<T>(work: () => T | Promise<T>): Promise<T | null>;
   /**
    * Reads every page and throws (an error of kind 'damaged', see `classifyCause`) when the file
-   * is damaged. Before the first write of a run that took no backup: nothing may write to a damaged file.
+   * is damaged. Before the first write of every run, backup or not (a backup's copy leaves out the
+   * free pages, so it can be sound while the file is not): nothing may write to a damaged file.
    */
   assertIntact(): MaybePromise<void>;
   /** Stores new checksums, clears every interrupted attempt and records when (inside the caller's transaction). */

@@ -205,15 +205,16 @@ export class MigrationRunner {
       if (attempts.length > 0) throw new InterruptedMigrationError(attempts);
       const pending = this.pendingAfter(history, limit);
       if (pending.length === 0 && (await this.step('read the migration history', () => this.driver.isSchemaCurrent()))) return;
-      let copied = false;
       if (pending.length > 0) {
         this.rejectOutOfOrder(pending, history);
         if (this.options.rehearse) await this.rehearse(pending);
-        copied = await this.backUp(history);
+        await this.backUp(history);
       }
-      // A backup has read every page; without one, a damaged file is refused before the first
-      // write (the lease row), not found by a migration after it.
-      if (!copied && !this.options.inMemory) await this.step('check the database before writing to it', () => this.driver.assertIntact());
+      // A damaged file is refused before the first write (the lease row), not found by a migration
+      // after it. The backup is no such check, even though its copy is checked: VACUUM INTO copies
+      // what the tables hold and never reads the free pages, so a file with a damaged freelist
+      // gives a sound copy. Only a run with something to write gets here, and it reads the file once.
+      if (!this.options.inMemory) await this.step('check the database before writing to it', () => this.driver.assertIntact());
       await this.step('prepare the module tables', () => this.lease.announce());
       if (pending.length > 0) await this.apply(pending, history);
     } catch (error) {
@@ -261,15 +262,14 @@ export class MigrationRunner {
     this.logger.log(`Rehearsed ${pending.length} migration${pending.length === 1 ? '' : 's'} on a copy in ${Math.round(performance.now() - started)} ms`);
   }
 
-  /** The backup before a run: skipped (and said so) when off, in memory, or for a new empty database. @returns whether one was written (or reused) */
-  private async backUp(history: readonly HistoryRecord[]): Promise<boolean> {
-    if (!this.backup.folder) return false;
+  /** The backup before a run: skipped (and said so) when off, in memory, or for a new empty database. */
+  private async backUp(history: readonly HistoryRecord[]): Promise<void> {
+    if (!this.backup.folder) return;
     if (await this.step('inspect the database', () => this.driver.holdsOnlyModuleTables())) {
       this.logger.log('The database is new and empty: no backup needed before this run');
-      return false;
+      return;
     }
     this.backup.write(newestOf(history));
-    return true;
   }
 
   private async resolveLocked(name: string, resolution: 'applied' | 'rolled-back', onMissing: (interrupted: string[]) => Error): Promise<void> {
