@@ -195,7 +195,7 @@ describe('status, resolve, repair and health while another process works', () =>
     expect(during).toMatchObject({ state: 'running', lock: { held: true, owner: { pid: down.pid } } });
     const healthDuring = await httpGet(`${replica.url}/health`);
     expect(healthDuring.status).toBe(200);
-    expect(healthDuring.json().details.migrations).toMatchObject({ status: 'up', state: 'running', reason: 'changed by another process' });
+    expect(healthDuring.json().details.migrations).toMatchObject({ status: 'up', state: 'running', reason: 'another process is migrating' });
 
     release('down:003');
     expect((await down.waitForExit(120_000)).code).toBe(0);
@@ -207,9 +207,9 @@ describe('status, resolve, repair and health while another process works', () =>
     expect(names(status.pending)).toEqual(['003_notx_index']);
     const health = await httpGet(`${replica.url}/health`);
     expect(health.status).toBe(200);
-    expect(health.json().details.migrations).toMatchObject({ status: 'up', state: 'pending', reason: 'changed by another process', pending: ['003_notx_index'] });
+    expect(health.json().details.migrations).toMatchObject({ status: 'up', state: 'pending', reason: 'changed since this instance became ready', pending: ['003_notx_index'] });
     await httpGet(`${replica.url}/health`);
-    expect(replica.child.stdout().match(/Migration state "pending": another process changed the migration history/g)).toHaveLength(1);
+    expect(replica.child.stdout().match(/Migration state "pending": the migration history changed since this instance became ready/g)).toHaveLength(1);
 
     expectExit(await cli(['up']), 0);
     await expectEventually(async () => (await httpGet(`${replica.url}/migrations/status`)).json().state === 'up-to-date');

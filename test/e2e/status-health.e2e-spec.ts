@@ -2,7 +2,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { type CanActivate, type ExecutionContext, Injectable, Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import request from 'supertest';
-import { AutoMigrationModule, AutoMigrationService, MigrationHealthIndicator } from '../../src/auto-migration';
+import type { Database } from 'better-sqlite3';
+import { AutoMigrationModule, AutoMigrationService, Migration, MigrationHealthIndicator } from '../../src/auto-migration';
 // The demo's readiness endpoint, built the way the README tells users to build it.
 import { HealthController } from '../../src/health.controller';
 import { bootApp } from '../helpers/boot';
@@ -151,6 +152,41 @@ describe('status endpoint and health indicator', () => {
     const status = (await request(app.getHttpServer()).get('/migrations/status').expect(200)).body;
     expect(status).toMatchObject({ historyStale: true, historyError: expect.stringMatching(/malformed|not a database/), applied: [{ name: '001_a' }] });
     expect(JSON.stringify(status)).not.toContain(t.dir.path);
+    await app.close();
+  });
+
+  it("once ready, stays up through this instance's own revert and migrate(), naming them truly", async () => {
+    let gate = Promise.resolve();
+    let entered = () => {};
+    class Gated {
+      async up(db: Database) {
+        db.exec('CREATE TABLE gated (id INTEGER)');
+        entered();
+        await gate;
+      }
+      down(db: Database) {
+        db.exec('DROP TABLE gated');
+      }
+    }
+    Migration({ name: '002_gated', version: '1.0.0' })(Gated);
+    const { app } = await bootApp({ database: t.db, backup: false }, { migrations: [migration('001_a'), Gated], ...withHealth });
+    const service = app.get(AutoMigrationService);
+    const server = app.getHttpServer();
+
+    await service.revert({ steps: 1 });
+    const afterRevert = (await request(server).get('/health').expect(200)).body.details.migrations;
+    expect(afterRevert).toMatchObject({ status: 'up', state: 'pending', reason: 'changed since this instance became ready', pending: ['002_gated'] });
+
+    let release!: () => void;
+    gate = new Promise<void>((resolve) => (release = resolve));
+    const started = new Promise<void>((resolve) => (entered = resolve));
+    const run = service.migrate();
+    await started;
+    const during = (await request(server).get('/health').expect(200)).body.details.migrations;
+    expect(during).toMatchObject({ status: 'up', state: 'running', reason: 'this instance is migrating' });
+    release();
+    await run;
+    expect((await request(server).get('/health').expect(200)).body.details.migrations).toMatchObject({ status: 'up', state: 'up-to-date' });
     await app.close();
   });
 });

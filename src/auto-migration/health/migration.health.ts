@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
 import { LOG_CONTEXT } from '../auto-migration.constants';
 import { AutoMigrationService } from '../auto-migration.service';
+import { MigrationLease } from '../lock/migration-lease';
 import type { MigrationStatus } from '../status/migration-status.interface';
 import { MigrationState } from '../status/migration.state';
 
@@ -12,10 +13,11 @@ import { MigrationState } from '../status/migration.state';
  * - `up` when every migration is applied.
  * - `down` while this instance has not become ready yet (its start: migrations pending, running,
  *   or awaited in `mode: 'verify'`), and whenever this instance's own run failed (`failed`).
- * - Once this instance has been up to date, a change by another process (a run in progress,
- *   state `running`; a revert by an operator's `down`, state `pending`) keeps it `up`, with the
- *   true state in the details (`{ state, reason: 'changed by another process', pending }`) and
- *   one warning in the log. Taking it out of rotation would take every replica out together: an
+ * - Once this instance has been up to date, a later change (a run in progress, state `running`;
+ *   a revert by an operator's `down`, state `pending`) keeps it `up`, with the true state in the
+ *   details (`{ state, reason, pending }`; `reason` is `'another process is migrating'`,
+ *   `'this instance is migrating'` or `'changed since this instance became ready'`) and one
+ *   warning in the log. Taking it out of rotation would take every replica out together: an
  *   outage decided by whoever ran `down`. The status document always tells the truth.
  *
  * @example
@@ -34,6 +36,7 @@ export class MigrationHealthIndicator {
     private readonly indicator: HealthIndicatorService,
     private readonly migrations: AutoMigrationService,
     private readonly state: MigrationState,
+    private readonly lease: MigrationLease,
   ) {}
 
   async isHealthy<const Key extends string = 'migrations'>(key: Key = 'migrations' as Key): Promise<HealthIndicatorResult<Key>> {
@@ -45,8 +48,9 @@ export class MigrationHealthIndicator {
     }
     const pending = status.pending.map((m) => m.name);
     if (status.state !== 'failed' && this.state.hasBeenReady()) {
-      this.warnOnce(status, pending);
-      return session.up({ state: status.state, reason: 'changed by another process', pending, ...(status.lock.owner ? { holder: holderName(status) } : {}) });
+      const reason = this.reasonFor(status);
+      this.warnOnce(status, reason, pending);
+      return session.up({ state: status.state, reason, pending, ...(status.lock.owner ? { holder: holderName(status) } : {}) });
     }
     return session.down({
       state: status.state,
@@ -55,13 +59,22 @@ export class MigrationHealthIndicator {
     });
   }
 
-  private warnOnce(status: MigrationStatus, pending: string[]): void {
+  /**
+   * Who changed what, as far as this process can tell: a run names its lock holder; a revert has
+   * left no trace of who ran it, so it is not attributed (this instance's own `revert()` is one).
+   */
+  private reasonFor(status: MigrationStatus): string {
+    if (status.state !== 'running') return 'changed since this instance became ready';
+    return status.lock.owner?.instanceId === this.lease.owner.instanceId ? 'this instance is migrating' : 'another process is migrating';
+  }
+
+  private warnOnce(status: MigrationStatus, reason: string, pending: string[]): void {
     if (this.warnedState === status.state) return;
     this.warnedState = status.state;
     const what =
       status.state === 'running'
-        ? `another process is migrating the database${status.lock.owner ? ` (${holderName(status)})` : ''}`
-        : `another process changed the migration history (not applied now: ${pending.join(', ') || 'none'})`;
+        ? `${reason}${status.lock.owner ? ` (${holderName(status)})` : ''}`
+        : `the migration history changed since this instance became ready (not applied now: ${pending.join(', ') || 'none'})`;
     this.logger.warn(`Migration state "${status.state}": ${what}. This instance was up to date and stays in rotation (health up); see GET /migrations/status`);
   }
 }
