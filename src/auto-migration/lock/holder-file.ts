@@ -1,5 +1,6 @@
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { basename, dirname, join } from 'node:path';
 import type { LockOwner } from '../driver/migration-driver';
 
 /** Who took the lock and when, as the holder file says. */
@@ -23,6 +24,7 @@ export class HolderFile {
     const record: HolderFileRecord = { owner: { ...owner }, since: new Date().toISOString() };
     const temporary = `${this.path}.${process.pid}.tmp`;
     try {
+      this.removeOrphans();
       writeFileSync(temporary, JSON.stringify(record), { mode: 0o600 });
       renameSync(temporary, this.path);
       return true;
@@ -48,6 +50,17 @@ export class HolderFile {
 
   remove(): void {
     rmSync(this.path, { force: true });
+  }
+
+  /**
+   * Temporary files of holders that died between writing and renaming. Only the lock holder
+   * writes, so while it holds the lock every other one is an orphan.
+   */
+  private removeOrphans(): void {
+    const prefix = `${basename(this.path)}.`;
+    for (const name of readdirSync(dirname(this.path))) {
+      if (name.startsWith(prefix) && /^\d+\.tmp$/.test(name.slice(prefix.length))) rmSync(join(dirname(this.path), name), { force: true });
+    }
   }
 }
 
