@@ -36,6 +36,11 @@ describe('advice that follows the cause', () => {
     return bytes;
   }
 
+  /** The database's -wal file as it is (null when there is none): in WAL mode (the default) a write would go there first. */
+  function walBytes(): Buffer | null {
+    return existsSync(`${t.db}-wal`) ? readFileSync(`${t.db}-wal`) : null;
+  }
+
   /** A real small file system for the database's folder; unmounted after `work`. */
   async function onSmallDisk(size: string, work: (folder: string) => Promise<void>): Promise<void> {
     const folder = join(t.dir.path, 'small');
@@ -51,6 +56,8 @@ describe('advice that follows the cause', () => {
   it('a damaged file (SQLITE_CORRUPT) says to restore its newest backup, naming it and the command, and is not written to', async () => {
     const backup = await withBackupAndBulk();
     const damaged = smashMiddlePages();
+    expect(damaged[18]).toBe(2); // a WAL database: a write would go to its -wal file
+    const wal = walBytes();
 
     const { error } = await bootFailure(options(), { migrations: [...released(), migration('003_c')] });
 
@@ -60,6 +67,7 @@ describe('advice that follows the cause', () => {
     expect(error.message).toContain(`Restore its newest backup, ${backup} (in ${backups()}): \`nest-auto-migration restore ${backup} --force\``);
     expect(error.message).not.toMatch(/free disk space|set backup: false/i);
     expect(readFileSync(t.db).equals(damaged)).toBe(true);
+    expect(walBytes()).toEqual(wal);
   });
 
   it('a file with a garbled header (not a database) says it is damaged and how to restore, and is not written to', async () => {
@@ -67,6 +75,7 @@ describe('advice that follows the cause', () => {
     const bytes = Buffer.from(readFileSync(t.db));
     bytes.write('garbage garbage!', 0, 'latin1');
     writeFileSync(t.db, bytes);
+    const wal = walBytes();
 
     const { error } = await bootFailure(options(), { migrations: [...released(), migration('003_c')] });
 
@@ -77,6 +86,7 @@ describe('advice that follows the cause', () => {
     expect(error.message).toContain('put a backup in its place by hand');
     expect(error.message).not.toContain('nest-auto-migration restore <file> --force');
     expect(readFileSync(t.db).equals(bytes)).toBe(true);
+    expect(walBytes()).toEqual(wal);
   });
 
   it("a full disk during a migration (SQLITE_FULL) says to free space, not to fix the migration; the migration's own errors say to fix it", async () => {
@@ -92,7 +102,9 @@ describe('advice that follows the cause', () => {
       expect(error).toBeInstanceOf(MigrationFailedError);
       expect(error.message).toContain('database or disk is full');
       expect(error.message).toContain('Out of disk space (SQLITE_FULL)');
-      expect(error.message).toMatch(new RegExp(`Out of disk space \\(SQLITE_FULL\\): the migration needs about .* but ${folder} has .* free\\. Free space there, then start again\\.$`));
+      expect(error.message).toMatch(
+        new RegExp(`Out of disk space \\(SQLITE_FULL\\): the migration needs room for the new data it writes \\(.*\\) plus up to [\\d.]+ KiB for SQLite's journal \\(the database's size\\), but ${folder} has .* free\\. Free space there, then start again\\.$`),
+      );
       expect(error.message).not.toContain('Fix the migration');
     });
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { lastValueFrom, toArray } from 'rxjs';
@@ -104,5 +104,45 @@ describe.each(['delete', 'wal'] as const)('backup retention under a crash loop (
     expect(new Set(kept.map(hash)).size).toBe(4);
     expect(historyNames(join(backups(), kept[4]))).toEqual(['001_a', '002_b', '003_c', '004_d']);
     expect(readdirSync(backups()).filter((f) => f.endsWith('.sha256')).sort()).toEqual(kept.map((f) => `${f}.sha256`));
+  });
+});
+
+describe('links in the backup folder', () => {
+  const t = useTempDatabase();
+  const backups = () => join(t.dir.path, 'backups');
+  const options = () => ({ database: t.db, backup: { dir: backups() } });
+
+  it('a link named like a newer backup, to a copy of this very state, is neither reused nor named as the newest backup', async () => {
+    const released = [migration('001_a')];
+    await (await bootApp(options(), { migrations: released })).app.close();
+    // The bytes a backup of this state has (VACUUM INTO writes a state the same way every time), so that a reuse check following links would take it.
+    const elsewhere = join(t.dir.path, 'elsewhere.backup');
+    const conn = new BetterSqlite3(t.db);
+    conn.prepare('VACUUM INTO ?').run(elsewhere);
+    conn.close();
+    mkdirSync(backups());
+    const link = backupFileName(t.db, new Date(Date.now() + 60_000), '001_a');
+    symlinkSync(elsewhere, join(backups(), link));
+
+    const failing = migration('002_fails', () => {
+      throw new Error('bug in 002');
+    });
+    const { app } = await bootApp(options(), { migrations: [...released, failing] }, { init: false });
+    const events = lastValueFrom(app.get(AutoMigrationService).events$.pipe(toArray()));
+    await expect(app.init()).rejects.toMatchObject({ code: 'MIGRATION_FAILED' });
+    const status = await app.get(AutoMigrationService).getStatus();
+    await app.close();
+    const written = readdirSync(backups()).filter((f) => f.endsWith('.backup') && f !== link);
+    expect(written).toHaveLength(1);
+    expect((await events).find((e: MigrationEvent) => e.type === 'backup-written')).toMatchObject({ file: written[0], reused: false });
+    expect(status.lastBackup).toMatchObject({ file: written[0] });
+
+    // The advice for a database that cannot be opened names the newest real backup, not the link.
+    const bytes = Buffer.from(readFileSync(t.db));
+    bytes.write('garbage garbage!', 0, 'latin1');
+    writeFileSync(t.db, bytes);
+    const { error } = await bootFailure(options(), { migrations: released });
+    expect(error.message).toContain(`its newest backup, ${written[0]}`);
+    expect(error.message).not.toContain(link);
   });
 });

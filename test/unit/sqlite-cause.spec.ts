@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
 import { causeAdvice, classifyCause, formatSize } from '../../src/auto-migration/errors/sqlite-cause';
 import { thrown } from '../helpers/thrown';
@@ -36,6 +37,23 @@ describe('classifyCause', () => {
     expect(classifyCause(new Error('committing 002 failed: database or disk is full'))).toEqual({ kind: 'full', code: 'SQLITE_FULL' });
     expect(classifyCause(new Error('bug in my migration'))).toEqual({ kind: 'other', code: null });
     expect(causeAdvice(new Error('bug in my migration'))).toBeNull();
+  });
+
+  it("for a full disk, bounds only what is known: a migration's journal by the database's size (its new data is unbounded), a backup by the size plus 10 %", () => {
+    const file = dir.file('full.db');
+    new BetterSqlite3(file).exec('CREATE TABLE t (v); INSERT INTO t VALUES (randomblob(20000))').close();
+    const size = formatSize(statSync(file).size);
+    const full = Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+
+    const migrating = causeAdvice(full, { database: file });
+    expect(migrating).toMatch(
+      new RegExp(`^Out of disk space \\(SQLITE_FULL\\): the migration needs room for the new data it writes \\(.*\\) plus up to ${size} for SQLite's journal \\(the database's size\\), but ${dir.path} has [\\d.]+ \\w+ free\\. Free space there, then start again\\.$`),
+    );
+    expect(migrating).not.toContain('needs about');
+
+    const backingUp = causeAdvice(full, { database: file, space: { folder: dir.path, needsBytes: 1.1 * 1024 * 1024, what: 'the backup', basis: "the database's size plus 10 %", backupDir: true } });
+    expect(backingUp).toContain(`the backup needs about 1.1 MiB (the database's size plus 10 %) but ${dir.path} has `);
+    expect(backingUp).toContain('Free space there or set backup.dir to a folder on a larger disk, then start again.');
   });
 
   it('says small sizes in KiB', () => {

@@ -1,4 +1,4 @@
-import { chmodSync, constants, copyFileSync, existsSync, readdirSync, readFileSync, renameSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, constants, copyFileSync, existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Inject, Injectable, Logger } from '@nestjs/common';
@@ -8,15 +8,17 @@ import type { ResolvedAutoMigrationOptions } from '../auto-migration.options';
 import { DatabaseConnections } from '../database/database-connections';
 import { describeCause } from '../errors/auto-migration.error';
 import { BackupError, type BackupPurpose } from '../errors/backup.error';
-import { type CauseContext, formatSize, freeBytes } from '../errors/sqlite-cause';
+import { type CauseContext, fileSize, freeBytes } from '../errors/sqlite-cause';
 import { MigrationEvents } from '../events/migration-events';
-import { type BackupFile, backupFileName, backupOfDigest, digestFileName, isTemporaryBackupName, parseBackupFileName, temporaryBackupName } from './backup-name';
+import { type BackupInfo, listBackups } from './backup-listing';
+import { backupFileName, backupOfDigest, digestFileName, isTemporaryBackupName, temporaryBackupName } from './backup-name';
 import { sha256OfFile } from './file-digest';
 import { flush, makePrivateFolder } from './private-files';
 
-/** A backup as status reports it. */
-export interface BackupInfo extends BackupFile {
-  readonly sizeBytes: number;
+/** A backup that `write()` returns. */
+export interface WrittenBackup extends BackupInfo {
+  /** True when the newest backup already held this exact state: it is returned, and no copy was written. */
+  readonly reused: boolean;
 }
 
 /** Room to leave beyond the database's own size: SQLite needs scratch pages while it copies. */
@@ -54,7 +56,7 @@ export class BackupService {
    * returned instead, so identical copies never push older states out of retention. Throws
    * `BackupError`; the database is never touched. Call only when `folder` is set.
    */
-  write(newestMigration: string | null, purpose: { before: BackupPurpose; keep?: string } = { before: 'run' }): BackupInfo {
+  write(newestMigration: string | null, purpose: { before: BackupPurpose; keep?: string } = { before: 'run' }): WrittenBackup {
     const folder = this.folder!;
     const started = performance.now();
     const createdAt = new Date();
@@ -63,7 +65,7 @@ export class BackupService {
     const temporary = join(folder, temporaryBackupName(file));
     let verifyMs = 0;
     let check: 'quick_check' | 'integrity_check' = 'quick_check';
-    let reused: BackupInfo | null;
+    let existing: BackupInfo | null;
     try {
       makePrivateFolder(folder);
       this.removeOrphans(folder);
@@ -79,8 +81,8 @@ export class BackupService {
       // or the pages' history, so equal bytes are equal states (a header change counter is not:
       // WAL mode does not maintain it).
       const digest = sha256OfFile(temporary);
-      reused = this.newestHolding(digest, statSync(temporary).size);
-      if (reused) {
+      existing = this.newestHolding(digest, statSync(temporary).size);
+      if (existing) {
         removeQuietly(temporary);
       } else {
         writeFileSync(join(folder, digestFileName(file)), `${digest}  ${file}\n`, { mode: 0o600 });
@@ -95,8 +97,8 @@ export class BackupService {
         space: { folder, needsBytes: this.databaseSize() * FREE_SPACE_MARGIN, what: 'the backup', basis: "the database's size plus 10 %", backupDir: true },
       });
     }
-    const info: BackupInfo = reused ?? { file, createdAt: createdAt.toISOString(), newestMigration, sizeBytes: statSync(path).size };
-    if (!reused) {
+    const info: WrittenBackup = existing ? { ...existing, reused: true } : { file, createdAt: createdAt.toISOString(), newestMigration, sizeBytes: statSync(path).size, reused: false };
+    if (!info.reused) {
       try {
         this.prune(purpose.keep);
       } catch (error) {
@@ -111,7 +113,7 @@ export class BackupService {
       durationMs: Math.round(performance.now() - started),
       verifyMs: Math.round(verifyMs),
       check,
-      reused: reused !== null,
+      reused: info.reused,
     });
     return info;
   }
@@ -135,21 +137,11 @@ export class BackupService {
     return written;
   }
 
-  /** This database's backups in the folder, oldest first. Other files there are never listed. */
+  /** This database's backups in the folder, oldest first. Other files there, and links, are never listed. */
   list(): BackupInfo[] {
     const folder = this.folder;
     if (!folder || !existsSync(folder)) return [];
-    return readdirSync(folder)
-      .map((name) => parseBackupFileName(this.options.database, name))
-      .filter((b): b is BackupFile => b !== null)
-      .sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0))
-      .flatMap((b) => {
-        try {
-          return [{ ...b, sizeBytes: statSync(join(folder, b.file)).size }];
-        } catch {
-          return []; // pruned by another replica meanwhile
-        }
-      });
+    return listBackups(folder, this.options.database);
   }
 
   /** The newest of this database's backups, or null. */
@@ -262,7 +254,7 @@ export class BackupService {
 
   /** The database's size with its WAL: what a copy of it may take. */
   private databaseSize(): number {
-    return ['', '-wal'].reduce((sum, suffix) => sum + fileSize(this.options.database + suffix), 0);
+    return ['', '-wal'].reduce((sum, suffix) => sum + (fileSize(this.options.database + suffix) ?? 0), 0);
   }
 }
 
@@ -287,13 +279,5 @@ function removeQuietly(path: string): void {
     rmSync(path, { force: true });
   } catch {
     // Nothing was written there, or it is not ours to fix.
-  }
-}
-
-function fileSize(path: string): number {
-  try {
-    return statSync(path).size;
-  } catch {
-    return 0;
   }
 }

@@ -27,10 +27,8 @@ export class ManualBackupService {
     return this.operations.exclusive(() =>
       this.lease.hold(async () => {
         const history = await step('read the migration history', () => this.driver.readHistory());
-        // Backups are written only under the lock, which we hold: the newest now is the one write() may reuse.
-        const newest = this.backup.latest()?.file;
-        const { file, createdAt, sizeBytes } = this.backup.write(newestOf(history), { before: 'backup' });
-        return { file, createdAt, sizeBytes, reused: file === newest };
+        const { file, createdAt, sizeBytes, reused } = this.backup.write(newestOf(history), { before: 'backup' });
+        return { file, createdAt, sizeBytes, reused };
       }),
     );
   }

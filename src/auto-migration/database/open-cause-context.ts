@@ -1,6 +1,5 @@
-import { readdirSync } from 'node:fs';
 import type { ResolvedAutoMigrationOptions } from '../auto-migration.options';
-import { parseBackupFileName } from '../backup/backup-name';
+import { newestBackupName } from '../backup/backup-listing';
 import type { CauseContext } from '../errors/sqlite-cause';
 
 /**
@@ -13,8 +12,7 @@ export function openCauseContext(options: ResolvedAutoMigrationOptions): CauseCo
   const folder = options.backup.dir;
   let newest: string | null = null;
   try {
-    // Backup names sort by time, as BackupService.list() sorts them.
-    newest = readdirSync(folder).filter((name) => parseBackupFileName(options.database, name) !== null).sort().pop() ?? null;
+    newest = newestBackupName(folder, options.database);
   } catch {
     // No folder yet, or an unreadable one: no backup to name.
   }

@@ -14,7 +14,8 @@ export interface CauseContext {
   readonly backups?: { readonly folder: string; readonly newest: string | null };
   /**
    * Where a write ran out of room, how much it needs there and why (default: the database's
-   * folder and size). `backupDir` says that the folder is the `backup.dir` option's.
+   * folder, and a migration's needs: its new data plus a journal of up to the database's size).
+   * `backupDir` says that the folder is the `backup.dir` option's.
    */
   readonly space?: { readonly folder: string; readonly needsBytes: number; readonly what: string; readonly basis: string; readonly backupDir?: boolean };
 }
@@ -172,19 +173,20 @@ function shellWord(text: string): string {
 function spaceAdvice({ database, space }: CauseContext): string {
   const folder = space?.folder ?? (database ? dirname(database) : null);
   if (!folder) return ' on the disk holding the database: free space there';
-  const needs = space?.needsBytes ?? fileSize(database);
   const free = freeBytes(folder);
-  const what = space?.what ?? 'the migration';
-  const basis = space?.basis ?? "the database's size: SQLite's journal and new pages need up to that";
-  const numbers = needs === null ? '' : `${what} needs about ${formatSize(needs)} (${basis}) but `;
-  return (
-    `: ${numbers}${folder} has ${free === null ? 'too little' : formatSize(free)} free. ` +
-    `Free space there${space?.backupDir ? ' or set backup.dir to a folder on a larger disk' : ''}`
-  );
+  const has = `${folder} has ${free === null ? 'too little' : formatSize(free)} free`;
+  const more = `Free space there${space?.backupDir ? ' or set backup.dir to a folder on a larger disk' : ''}`;
+  if (space) return `: ${space.what} needs about ${formatSize(space.needsBytes)} (${space.basis}) but ${has}. ${more}`;
+  // A migration's new data is not bounded by anything known here: only the journal's share is.
+  const journal = database ? fileSize(database) : null;
+  const needs =
+    'the migration needs room for the new data it writes (twice in WAL mode: in the -wal file, then in the database)' +
+    (journal === null ? " plus SQLite's journal" : ` plus up to ${formatSize(journal)} for SQLite's journal (the database's size)`);
+  return `: ${needs}, but ${has}. ${more}`;
 }
 
-function fileSize(path: string | undefined): number | null {
-  if (!path) return null;
+/** A file's size in bytes, or null when it cannot be read (gone, or never created). */
+export function fileSize(path: string): number | null {
   try {
     return statSync(path).size;
   } catch {
