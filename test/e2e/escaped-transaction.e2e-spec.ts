@@ -1,4 +1,4 @@
-import type { Database } from 'better-sqlite3';
+import BetterSqlite3, { type Database } from 'better-sqlite3';
 import { AutoMigrationService, MigrationFailedError } from '../../src/auto-migration';
 import { bootApp, bootFailure, UsesDatabase } from '../helpers/boot';
 import { migration, tableFor } from '../helpers/migrations';
@@ -6,6 +6,16 @@ import { historyNames, inspect, tableNames } from '../helpers/sqlite';
 import { useTempDatabase } from '../helpers/temp-dir';
 
 type Attempt = { name: string; failed_at: string | null; error: string | null };
+
+/** Runs `sql` on the file through a connection of its own (the module's is closed). */
+function execOn(file: string, sql: string): void {
+  const db = new BetterSqlite3(file);
+  try {
+    db.exec(sql);
+  } finally {
+    db.close();
+  }
+}
 
 function attempts(file: string): Attempt[] {
   return inspect(file, (d) => d.prepare('SELECT name, failed_at, error FROM migration_attempts ORDER BY name').all() as Attempt[]);
@@ -87,6 +97,23 @@ describe.each(['each', 'all'] as const)('a migration that ends the transaction i
     } else {
       expect(historyNames(t.db)).toEqual(['001_first']);
     }
+  });
+
+  it('when it cannot be recorded as interrupted, says so: the next start would run it again', async () => {
+    await bootApp(options(), { migrations: [first()] }).then(({ app }) => app.close());
+    execOn(t.db, "CREATE TRIGGER refuse_attempts BEFORE INSERT ON migration_attempts BEGIN SELECT RAISE(ABORT, 'attempts refused'); END");
+
+    const { error, logger } = await start((d) => {
+      d.exec('CREATE TABLE before_commit (id INTEGER); COMMIT; BEGIN');
+    });
+
+    expect(error).toMatchObject({ code: 'MIGRATION_FAILED', migration: '002_escapes', outcome: 'escaped-unrecorded' });
+    expect(error.message).toContain("It ended the runner's transaction itself");
+    expect(error.message).toContain('It could NOT be recorded as interrupted, so the next start would run it again: check the database before starting again');
+    expect(error.message).not.toContain('later starts refuse (INTERRUPTED_MIGRATION)');
+    expect(logger.lines.join('\n')).toContain('Could not record "002_escapes" as interrupted: attempts refused');
+    expect(attempts(t.db)).toEqual([]);
+    expect(tableNames(t.db)).toContain('before_commit');
   });
 
   it('once resolved by an operator, the next start applies the later migrations', async () => {

@@ -25,8 +25,11 @@ describe('a down() that ends the transaction itself', () => {
   function expectHonest(error: RevertFailedError): void {
     expect(error).toBeInstanceOf(RevertFailedError);
     expect(error).toMatchObject({ code: 'REVERT_FAILED', migration: '002_b' });
-    expect(error.message).toContain('what it ran before that may be committed');
-    expect(error.message).toContain('"002_b" is still recorded as applied');
+    expect(error.message).toContain('What down() ran before it ended its transaction may be committed although the migration is still recorded as applied');
+    expect(error.message).toContain('use transaction: false for a migration that manages its own transactions');
+    // Said once: the cause tells how down() ended the transaction, the outcome what that means.
+    expect(error.message.match(/may be committed/g)).toHaveLength(1);
+    expect(error.message.match(/ended the transaction it runs in/g)).toHaveLength(1);
     expect(error.message).not.toContain('Its changes were rolled back');
     expect(error.message).not.toContain('(transaction: false)');
     // The DROP before the COMMIT is committed; the history row was not deleted.

@@ -8,9 +8,14 @@ import { type CauseContext, causeAdvice } from './sqlite-cause';
  * - `batch`: the transaction of its batch (transactionMode 'all') was rolled back;
  * - `none`: it ran outside a transaction, so what it completed stays;
  * - `escaped`: it ended the runner's transaction itself (COMMIT or ROLLBACK inside up()), so what
- *   it did before that may be committed.
+ *   it did before that may be committed; it is recorded as interrupted;
+ * - `escaped-unrecorded`: as `escaped`, but it could not be recorded as interrupted (the file is
+ *   damaged, or writing the record failed), so nothing stops the next start from running it again.
  */
-export type FailureOutcome = 'migration' | 'batch' | 'none' | 'escaped';
+export type FailureOutcome = 'migration' | 'batch' | 'none' | 'escaped' | 'escaped-unrecorded';
+
+const ESCAPED = "It ended the runner's transaction itself (COMMIT or ROLLBACK inside up()), so changes it made before that may be committed although no history row was written.";
+const OWN_TRANSACTIONS = 'use transaction: false for a migration that manages its own transactions.';
 
 const OUTCOMES: Record<FailureOutcome, string> = {
   migration: 'Its changes were rolled back and no history row was written; later migrations did not run.',
@@ -18,10 +23,10 @@ const OUTCOMES: Record<FailureOutcome, string> = {
     'Every migration of its batch (transactionMode "all") was rolled back with it and no history row was written; ' +
     'migrations committed before the batch stay applied; later migrations did not run.',
   none: 'It ran outside a transaction (transaction: false), so any statement it completed before failing stays applied: check the database before starting again.',
-  escaped:
-    "It ended the runner's transaction itself (COMMIT or ROLLBACK inside up()), so changes it made before that may be committed " +
-    'although no history row was written. It is recorded as interrupted, so later starts refuse (INTERRUPTED_MIGRATION) until it is resolved: ' +
-    'check the database, resolve it, and use transaction: false for a migration that manages its own transactions.',
+  escaped: `${ESCAPED} It is recorded as interrupted, so later starts refuse (INTERRUPTED_MIGRATION) until it is resolved: check the database, resolve it, and ${OWN_TRANSACTIONS}`,
+  'escaped-unrecorded':
+    `${ESCAPED} It could NOT be recorded as interrupted, so the next start would run it again: check the database before starting again, ` +
+    `and undo by hand what it committed (or restore a backup); ${OWN_TRANSACTIONS}`,
 };
 
 /**

@@ -13,7 +13,8 @@ const OUTCOMES: Record<RevertOutcome, string> = {
   'outside-transaction':
     'It ran outside a transaction (transaction: false), so it may be partly reverted: check the database, or restore the backup taken before the revert.',
   escaped:
-    'It ended the transaction it runs in (COMMIT or ROLLBACK inside down()), so what it ran before that may be committed although it is still recorded as applied; what it ran after a new BEGIN was rolled back. Check the database, or restore the backup taken before the revert.',
+    'What down() ran before it ended its transaction may be committed although the migration is still recorded as applied; ' +
+    'what it ran after a new BEGIN was rolled back. Check the database, or restore the backup taken before the revert; use transaction: false for a migration that manages its own transactions.',
 };
 
 /** A migration's `down()` threw, or its revert could not be recorded. */

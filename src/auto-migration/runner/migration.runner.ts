@@ -27,6 +27,7 @@ import { inTransaction, step } from './database-step';
 import { MigrationOperations } from './migration-operations';
 import { checksumMismatches, historyRecordFor, newestOf } from './history';
 import { rehearse } from './rehearsal';
+import { escapeReason, markOutcome } from './transaction-escape';
 
 type Counter = { done: number; readonly total: number };
 
@@ -441,13 +442,7 @@ export class MigrationRunner {
    * database did not roll it back because of the error, up() ended it itself before throwing.
    */
   private async upThrew(migration: MigrationDefinition, cause: unknown, outcome: FailureOutcome, earlierInBatch: readonly string[]): Promise<MigrationFailedError> {
-    let intact: boolean;
-    try {
-      intact = await this.driver.releaseMark();
-    } catch {
-      intact = true; // Rolled back with the transaction just after: the error up() threw is the one to report.
-    }
-    if (intact || (!this.driver.inTransaction() && this.driver.rollsBackOn(cause))) return this.failed(migration, cause, outcome);
+    if ((await markOutcome(this.driver, cause)) !== 'escaped') return this.failed(migration, cause, outcome);
     return this.escaped(migration, cause, earlierInBatch);
   }
 
@@ -455,14 +450,13 @@ export class MigrationRunner {
    * up() ended the runner's transaction itself (COMMIT or ROLLBACK, perhaps BEGIN again): what
    * it ran before that may be committed, without a history row. Like an interrupted
    * `transaction: false` migration, it leaves an attempt row, so that no later start retries it
-   * before an operator has checked the database and resolved it.
+   * before an operator has checked the database and resolved it; its error says when even that
+   * row could not be written (outcome `escaped-unrecorded`).
    */
   private async escaped(migration: MigrationDefinition, thrown: unknown, earlierInBatch: readonly string[]): Promise<MigrationFailedError> {
-    const reopened = this.driver.inTransaction();
+    const reason = escapeReason(this.driver, 'up()', thrown);
     // Whatever up() began after ending ours is not part of any migration: it is rolled back.
     await this.rollbackQuietly();
-    const ended = `up() ended the transaction it runs in (COMMIT or ROLLBACK${reopened ? ', then BEGIN again' : ''})`;
-    const reason = thrown === undefined ? ended : `${describeCause(thrown)} (thrown after ${ended})`;
     const recorded = await this.recordEscape(migration, reason, thrown);
     let batch = '';
     if (earlierInBatch.length > 0) {
@@ -476,9 +470,9 @@ export class MigrationRunner {
         `What it ran before its COMMIT may be committed, with no history row; what it ran after a new BEGIN was rolled back.${batch} ` +
         (recorded
           ? `It is recorded as interrupted: the next start refuses (INTERRUPTED_MIGRATION) until you check the database and resolve it (resolve ${migration.name} applied | rolled-back).`
-          : 'Check the database before starting again.'),
+          : 'It could not be recorded as interrupted, so the next start would run it again: check the database before starting again.'),
     );
-    return this.failed(migration, thrown ?? new Error(ended), 'escaped');
+    return this.failed(migration, thrown ?? new Error(reason), recorded ? 'escaped' : 'escaped-unrecorded');
   }
 
   /** Writes the attempt row of an escaped migration; false (and a warning) when even that fails, or when the file is damaged. */

@@ -18,6 +18,7 @@ import { inTransaction, step } from './database-step';
 import { ForeignKeyGuard } from './foreign-key-guard';
 import { checksumMismatches, newestOf } from './history';
 import { MigrationOperations } from './migration-operations';
+import { escapeReason, markOutcome } from './transaction-escape';
 
 /** What `revert()` undid. */
 export interface RevertResult {
@@ -130,13 +131,13 @@ export class RevertService {
           try {
             await migration.instance().down!(this.driver.connection as never);
           } catch (cause) {
-            if (await this.markHeld(cause)) throw cause;
+            if ((await markOutcome(this.driver, cause)) !== 'escaped') throw cause;
             escaped = true;
-            throw this.escapedError(migration.name, cause);
+            throw new Error(escapeReason(this.driver, 'down()', cause), { cause });
           }
           if (!(await this.driver.releaseMark())) {
             escaped = true;
-            throw this.escapedError(migration.name);
+            throw new Error(escapeReason(this.driver, 'down()'));
           }
           await this.driver.removeApplied(migration.name);
           const added = await guard.added([migration.name]);
@@ -158,28 +159,5 @@ export class RevertService {
       await guard.restore();
     }
     return Math.round(performance.now() - started);
-  }
-
-  /**
-   * After down() threw: whether its transaction is still the one it began in (or the database
-   * rolled it back because of the error), rather than ended by down() itself.
-   */
-  private async markHeld(cause: unknown): Promise<boolean> {
-    try {
-      if (await this.driver.releaseMark()) return true;
-    } catch {
-      return true; // Rolled back with the transaction just after: the error down() threw is the one to report.
-    }
-    return !this.driver.inTransaction() && this.driver.rollsBackOn(cause);
-  }
-
-  /** down() ended the transaction it runs in (COMMIT or ROLLBACK, perhaps BEGIN again): say what that means. */
-  private escapedError(name: string, thrown?: unknown): Error {
-    const ended = `down() ended the transaction it runs in (COMMIT or ROLLBACK${this.driver.inTransaction() ? ', then BEGIN again' : ''})`;
-    return new Error(
-      `${thrown === undefined ? ended : `${describeCause(thrown)} (thrown after ${ended})`}: what it ran before that may be committed, ` +
-        `what it ran after a new BEGIN was rolled back, and "${name}" is still recorded as applied. Use transaction: false for a migration that manages its own transactions`,
-      { cause: thrown },
-    );
   }
 }
