@@ -1,5 +1,6 @@
 import { lstatSync } from 'node:fs';
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import BetterSqlite3 from 'better-sqlite3';
 import { LOG_CONTEXT, MIGRATION_DRIVER, RESOLVED_OPTIONS } from '../auto-migration.constants';
@@ -14,6 +15,7 @@ import { step } from '../runner/database-step';
 import { MigrationOperations } from '../runner/migration-operations';
 import { newestOf } from '../runner/history';
 import { MigrationState } from '../status/migration.state';
+import { parseBackupFileName } from './backup-name';
 import { BackupService, verify } from './backup.service';
 
 const RETRY_MS = 100;
@@ -83,6 +85,8 @@ export class RestoreService {
   private async restoreLocked(file: string, force: boolean): Promise<void> {
     const folder = this.backup.folder;
     if (!folder) throw new RestoreRefusedError('backups are off for this database (backup: false or :memory:), so there is nothing to restore from.');
+    // Before the listing, which leaves out anything but regular files: a link named like a backup gets its own refusal.
+    if (isPlainFileName(file) && parseBackupFileName(this.options.database, file)) assertRegularFile(file, join(folder, file));
     const backupPath = isPlainFileName(file) ? this.backup.pathOf(file) : null;
     if (!backupPath) {
       const names = this.backup.list().map((b) => b.file);
@@ -90,7 +94,6 @@ export class RestoreService {
         `${JSON.stringify(file)} is not a backup of this database in the backup folder. Give one of these file names exactly: ${names.join(', ') || '(there are none)'}.`,
       );
     }
-    assertRegularFile(file, backupPath);
     const chosen = this.backup.list().find((b) => b.file === file)!;
     if (!force) {
       throw new RestoreRefusedError(
@@ -122,11 +125,12 @@ function isPlainFileName(file: unknown): file is string {
 
 /**
  * Only a backup file itself is restored: a symbolic link (or anything else) named like a backup
- * could put any file over the database. lstat, so that a link is seen as a link, not its target.
+ * could put any file over the database. lstat, so that a link is seen as a link, not its target;
+ * a name with nothing behind it is left to the listing's refusal.
  */
 function assertRegularFile(file: string, path: string): void {
-  const stats = lstatSync(path);
-  if (stats.isFile()) return;
+  const stats = lstatSync(path, { throwIfNoEntry: false });
+  if (!stats || stats.isFile()) return;
   const kind = stats.isSymbolicLink() ? 'a symbolic link' : stats.isDirectory() ? 'a folder' : 'not a regular file';
   throw new RestoreRefusedError(`"${file}" in the backup folder is ${kind}, not a backup file; restore takes only a regular file written there by a backup. Remove it, or give the name of a real backup.`);
 }
