@@ -12,7 +12,7 @@ import { MigrationOperations } from '../../src/auto-migration/runner/migration-o
 import { FailureExit } from '../../src/auto-migration/start/failure-exit';
 import { HealthController } from '../../src/health.controller';
 import { bootApp, bootFailure, type CapturingLogger } from '../helpers/boot';
-import { freePort, httpGet, killStrayChildren, spawnTs, waitForHttp } from '../helpers/child-process';
+import { freePort, httpGet, killStrayChildren, spawnTs } from '../helpers/child-process';
 import { gatedMigration, migration, tableFor } from '../helpers/migrations';
 import { CLEARED_LEASE, historyNames, inspect, tableNames } from '../helpers/sqlite';
 import { useTempDatabase } from '../helpers/temp-dir';
