@@ -5,9 +5,9 @@ import BetterSqlite3 from 'better-sqlite3';
 import { DatabaseOpenError, DatabaseOperationError, MigrationFailedError } from '../../src/auto-migration';
 import { bootApp, bootFailure } from '../helpers/boot';
 import { migration } from '../helpers/migrations';
+import { smashMiddlePages } from '../helpers/sqlite';
 import { useTempDatabase } from '../helpers/temp-dir';
 
-const PAGE = 4096;
 
 /*
  * Advice that names what it is about (the database, its size, its folder, the newest backup), and
@@ -26,18 +26,9 @@ describe('advice with its context, and no write to a damaged file', () => {
     await (await bootApp({ database: t.db, backup }, { migrations: [migration('001_a'), migration('002_b')] })).app.close();
   }
 
-  /** Overwrites four pages in the middle of the file (inside the bulk table) with garbage, header and schema intact. */
-  function smashMiddlePages(): Buffer {
-    const bytes = Buffer.from(readFileSync(t.db));
-    const middle = Math.floor(bytes.length / PAGE / 2) * PAGE;
-    bytes.fill(0x55, middle, middle + 4 * PAGE);
-    writeFileSync(t.db, bytes);
-    return bytes;
-  }
-
   it('with backup: false, a damaged file is refused before anything is written (not the lease row), and the advice says to restore', async () => {
     await withBulk(false);
-    const damaged = smashMiddlePages();
+    const damaged = smashMiddlePages(t.db);
     const readsBulk = migration('003_reads_bulk', (db) => {
       db.exec('CREATE TABLE copy AS SELECT * FROM bulk');
     });
@@ -56,7 +47,7 @@ describe('advice with its context, and no write to a damaged file', () => {
     const conn = new BetterSqlite3(t.db);
     conn.prepare("UPDATE migration_lock SET in_progress = 1, started_at = ?, owner_host = 'gone', owner_pid = 1, owner_instance = 'dead0000' WHERE id = 1").run(new Date().toISOString());
     conn.close();
-    const damaged = smashMiddlePages();
+    const damaged = smashMiddlePages(t.db);
 
     const { error } = await bootFailure({ database: t.db, backup: false }, { migrations: [migration('001_a'), migration('002_b'), migration('003_c')] });
 

@@ -6,9 +6,9 @@ import BetterSqlite3 from 'better-sqlite3';
 import { BackupError, DatabaseOpenError, InvalidMigrationError, MigrationFailedError } from '../../src/auto-migration';
 import { bootApp, bootFailure } from '../helpers/boot';
 import { migration, tableFor } from '../helpers/migrations';
+import { smashMiddlePages } from '../helpers/sqlite';
 import { useTempDatabase } from '../helpers/temp-dir';
 
-const PAGE = 4096;
 
 describe('advice that follows the cause', () => {
   const t = useTempDatabase();
@@ -25,15 +25,6 @@ describe('advice that follows the cause', () => {
     await (await bootApp(options(extra), { migrations: released() })).app.close();
     const [backup] = readdirSync(backups()).filter((f) => f.endsWith('.backup'));
     return backup;
-  }
-
-  /** Overwrites four pages in the middle of the file (inside the bulk table) with garbage, header and schema intact. */
-  function smashMiddlePages(): Buffer {
-    const bytes = Buffer.from(readFileSync(t.db));
-    const middle = Math.floor(bytes.length / PAGE / 2) * PAGE;
-    bytes.fill(0x55, middle, middle + 4 * PAGE);
-    writeFileSync(t.db, bytes);
-    return bytes;
   }
 
   /** The database's -wal file as it is (null when there is none): in WAL mode (the default) a write would go there first. */
@@ -55,7 +46,7 @@ describe('advice that follows the cause', () => {
 
   it('a damaged file (SQLITE_CORRUPT) says to restore its newest backup, naming it and the command, and is not written to', async () => {
     const backup = await withBackupAndBulk();
-    const damaged = smashMiddlePages();
+    const damaged = smashMiddlePages(t.db);
     expect(damaged[18]).toBe(2); // a WAL database: a write would go to its -wal file
     const wal = walBytes();
 

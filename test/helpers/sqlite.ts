@@ -1,3 +1,4 @@
+import { readFileSync, writeFileSync } from 'node:fs';
 import BetterSqlite3, { type Database } from 'better-sqlite3';
 
 /** Opens a file read-only for assertions, runs `fn`, closes it. */
@@ -33,3 +34,12 @@ export const CLEARED_LEASE = {
   heartbeat_at: null,
   current_migration: null,
 };
+
+/** Overwrites four pages in the middle of a database file (inside its bulk data) with garbage, header and schema intact; returns the new bytes. */
+export function smashMiddlePages(file: string, pageSize = 4096): Buffer {
+  const bytes = Buffer.from(readFileSync(file));
+  const middle = Math.floor(bytes.length / pageSize / 2) * pageSize;
+  bytes.fill(0x55, middle, middle + 4 * pageSize);
+  writeFileSync(file, bytes);
+  return bytes;
+}
