@@ -68,14 +68,31 @@ export async function loadTool(tool: Tool, n: number, onUp?: UpHook): Promise<Mi
     }
     case 'umzug':
     case 'umzug-filelocker':
-      return (await import('./peers/umzug')).umzugMigrator(n, { fileLocker: tool === 'umzug-filelocker' }, onUp);
+      return (await loadPeer('umzug')).umzugMigrator(n, { fileLocker: tool === 'umzug-filelocker' }, onUp);
     case 'knex-each':
     case 'knex-all':
-      return (await import('./peers/knex')).knexMigrator(n, tool === 'knex-each' ? 'each' : 'all', onUp);
+      return (await loadPeer('knex')).knexMigrator(n, tool === 'knex-each' ? 'each' : 'all', onUp);
     case 'typeorm-each':
     case 'typeorm-all':
-      return (await import('./peers/typeorm')).typeormMigrator(n, tool === 'typeorm-each' ? 'each' : 'all', onUp);
+      return (await loadPeer('typeorm')).typeormMigrator(n, tool === 'typeorm-each' ? 'each' : 'all', onUp);
   }
+}
+
+/**
+ * What each bench/peers/ module exports. The peers import packages that only bench/node_modules
+ * has, so the root typecheck must not reach them: they are loaded through a computed path (which
+ * TypeScript does not follow) and typed here; bench/peers/contract.ts, compiled by
+ * bench/tsconfig.json, fails there if a peer's exports drift from these types.
+ */
+export interface PeerModules {
+  umzug: { umzugMigrator(n: number, options: { fileLocker: boolean }, onUp?: UpHook): Migrator };
+  knex: { knexMigrator(n: number, mode: 'each' | 'all', onUp?: UpHook): Migrator };
+  typeorm: { typeormMigrator(n: number, mode: 'each' | 'all', onUp?: UpHook): Migrator };
+}
+
+async function loadPeer<K extends keyof PeerModules>(name: K): Promise<PeerModules[K]> {
+  const specifier = `./peers/${name}`;
+  return (await import(specifier)) as PeerModules[K];
 }
 
 /**
