@@ -207,8 +207,7 @@ function runW5(): W5Results {
 const ms = (value: number) => (Math.abs(value) < 100 ? value.toFixed(1) : value.toFixed(0));
 const ratio = (value: number, base: number) => `×${(value / base).toFixed(2)}`;
 const spread = (values: number[]) => (values.length > 1 ? `${ms(Math.min(...values))}–${ms(Math.max(...values))}` : '–');
-const table = (head: string[], rows: string[][]) =>
-  [head, head.map(() => '---'), ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
+const table = (head: string[], rows: string[][]) => [head, head.map(() => '---'), ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
 
 /** "met (×1.13)" / "NOT met (×1.53)": a ratio against its target. */
 const verdict = (value: number, limit: number) => `${value <= limit ? 'met' : 'NOT met'} (×${value.toFixed(2)})`;
@@ -223,36 +222,48 @@ function w1Table(w1: Record<W1Variant, ChildResult[]>): string {
   const paired = (variant: W1Variant, base: W1Variant, of = wall, minusEmpty = false) =>
     median(w1[variant].map((r, k) => (of(r) - (minusEmpty ? of(w1['empty-app'][k]) : 0)) / of(w1[base][k])));
   const row = (label: string, variant: W1Variant, base: W1Variant) => [
-    label, ms(med(variant)), spread(w1[variant].map(wall)), `${base} ${ms(med(base))}`, `×${paired(variant, base).toFixed(2)}`,
-    ms(med(variant, cpuOf)), `×${paired(variant, base, cpuOf).toFixed(2)}`,
+    label,
+    ms(med(variant)),
+    spread(w1[variant].map(wall)),
+    `${base} ${ms(med(base))}`,
+    `×${paired(variant, base).toFixed(2)}`,
+    ms(med(variant, cpuOf)),
+    `×${paired(variant, base, cpuOf).toFixed(2)}`,
   ];
   const own = (variant: W1Variant, of = wall) => median(w1[variant].map((r, k) => of(r) - of(w1['empty-app'][k])));
   const minusEmpty = (label: string, variant: W1Variant, base: W1Variant) => [
-    label, ms(own(variant)), '', `${base} ${ms(med(base))}`, `×${paired(variant, base, wall, true).toFixed(2)}`,
-    ms(own(variant, cpuOf)), `×${paired(variant, base, cpuOf, true).toFixed(2)}`,
+    label,
+    ms(own(variant)),
+    '',
+    `${base} ${ms(med(base))}`,
+    `×${paired(variant, base, wall, true).toFixed(2)}`,
+    ms(own(variant, cpuOf)),
+    `×${paired(variant, base, cpuOf, true).toFixed(2)}`,
   ];
   const reference = (label: string, variant: W1Variant) => [label, ms(med(variant)), spread(w1[variant].map(wall)), '', '', ms(med(variant, cpuOf)), ''];
-  return table(
-    [`W1 apply ${W1_N} migrations`, 'median ms', 'min–max ms', 'baseline ms', 'ratio (median of rounds)', 'CPU ms', 'CPU ratio (median of rounds)'],
-    [
-      row('module-each', 'module-each', 'raw-each'),
-      row('module-all', 'module-all', 'raw-all'),
-      minusEmpty('module-each − empty-app', 'module-each', 'raw-each'),
-      minusEmpty('module-all − empty-app', 'module-all', 'raw-all'),
-      reference('empty-app (Nest, no module)', 'empty-app'),
-      reference('raw-each', 'raw-each'),
-      reference('raw-all', 'raw-all'),
-      row('raw-each-bare (history without the 3 indexes)', 'raw-each-bare', 'raw-each'),
-      row('raw-all-bare (history without the 3 indexes)', 'raw-all-bare', 'raw-all'),
-      ...W1_PEERS.map((peer) => row(`peer: ${TOOL_LABELS[peer]}`, peer, peer.endsWith('-all') ? 'raw-all' : 'raw-each')),
-    ],
-  ) +
+  return (
+    table(
+      [`W1 apply ${W1_N} migrations`, 'median ms', 'min–max ms', 'baseline ms', 'ratio (median of rounds)', 'CPU ms', 'CPU ratio (median of rounds)'],
+      [
+        row('module-each', 'module-each', 'raw-each'),
+        row('module-all', 'module-all', 'raw-all'),
+        minusEmpty('module-each − empty-app', 'module-each', 'raw-each'),
+        minusEmpty('module-all − empty-app', 'module-all', 'raw-all'),
+        reference('empty-app (Nest, no module)', 'empty-app'),
+        reference('raw-each', 'raw-each'),
+        reference('raw-all', 'raw-all'),
+        row('raw-each-bare (history without the 3 indexes)', 'raw-each-bare', 'raw-each'),
+        row('raw-all-bare (history without the 3 indexes)', 'raw-all-bare', 'raw-all'),
+        ...W1_PEERS.map((peer) => row(`peer: ${TOOL_LABELS[peer]}`, peer, peer.endsWith('-all') ? 'raw-all' : 'raw-each')),
+      ],
+    ) +
     `\n\nTargets, module / raw: 'each' ≤ ${TARGETS.w1Each}: the app's whole boot ${verdict(paired('module-each', 'raw-each'), TARGETS.w1Each)}, ` +
     `the module's own cost (− empty-app) ${verdict(paired('module-each', 'raw-each', wall, true), TARGETS.w1Each)}; ` +
     `'all' ≤ ${TARGETS.w1All}: the whole boot ${verdict(paired('module-all', 'raw-all'), TARGETS.w1All)}, ` +
     `the module's own cost ${verdict(paired('module-all', 'raw-all', wall, true), TARGETS.w1All)}. ` +
     `Against the bare raw: 'each' whole boot ×${paired('module-each', 'raw-each-bare').toFixed(2)}, own cost ×${paired('module-each', 'raw-each-bare', wall, true).toFixed(2)}; ` +
-    `'all' whole boot ×${paired('module-all', 'raw-all-bare').toFixed(2)}, own cost ×${paired('module-all', 'raw-all-bare', wall, true).toFixed(2)}.`;
+    `'all' whole boot ×${paired('module-all', 'raw-all-bare').toFixed(2)}, own cost ×${paired('module-all', 'raw-all-bare', wall, true).toFixed(2)}.`
+  );
 }
 
 /** The module's cost at one size: medians of the paired differences (see w2-boot.ts). */
@@ -265,8 +276,15 @@ function w2Table(w2: Map<number, Record<W2Variant, ChildResult>>): string {
     const cost = w2Cost(r);
     const [rawWall, rawCpu] = [median(r.raw.ms), median(r.raw.cpuMs)];
     return [
-      String(n), ms(median(r.module.ms)), ms(median(r.module.extra!.withoutMs)), ms(cost.wall), ms(rawWall), ratio(cost.wall, rawWall),
-      ms(cost.cpu), ms(rawCpu), ratio(cost.cpu, rawCpu),
+      String(n),
+      ms(median(r.module.ms)),
+      ms(median(r.module.extra!.withoutMs)),
+      ms(cost.wall),
+      ms(rawWall),
+      ratio(cost.wall, rawWall),
+      ms(cost.cpu),
+      ms(rawCpu),
+      ratio(cost.cpu, rawCpu),
     ];
   });
   const targets = [...w2].map(([n, r]) => `${n}: ${verdict(w2Cost(r).wall / median(r.raw.ms), TARGETS.w2)}`);
@@ -320,19 +338,34 @@ function w3Table(w3: Record<Tool, ChildResult>): string {
     const missing = extra!.missing.some((v) => v > 0) ? `; never applied: ${list(extra!.missing)}` : '';
     const { applying, waiting } = w3Split(w3[tool]);
     return [
-      TOOL_LABELS[tool], ms(median(fresh)), spread(fresh), ms(median(extra!.baselineMs)), ratio(median(fresh), median(extra!.baselineMs)),
-      ms(applying), ms(waiting),
-      `${list(extra!.failed)} / ${list(extra!.baselineFailed)}`, `${once}/${fresh.length} runs${repeated}${missing}`, ms(median(cpuMs)),
+      TOOL_LABELS[tool],
+      ms(median(fresh)),
+      spread(fresh),
+      ms(median(extra!.baselineMs)),
+      ratio(median(fresh), median(extra!.baselineMs)),
+      ms(applying),
+      ms(waiting),
+      `${list(extra!.failed)} / ${list(extra!.baselineFailed)}`,
+      `${once}/${fresh.length} runs${repeated}${missing}`,
+      ms(median(cpuMs)),
     ];
   });
   const module = w3.module;
-  const clean = module.extra!.failed.every((v) => v === 0) && module.extra!.baselineFailed.every((v) => v === 0) && module.extra!.exactlyOnce.every((v) => v === 1);
+  const clean =
+    module.extra!.failed.every((v) => v === 0) && module.extra!.baselineFailed.every((v) => v === 0) && module.extra!.exactlyOnce.every((v) => v === 1);
   const notes = notesOf(w3);
   return [
     table(
       [
-        `W3 ${W3_REPLICAS} replicas released together, ${W3_N} migrations`, 'fresh file ms', 'min–max ms', 'baseline: migrated file ms', 'ratio',
-        'applying alone ms', 'lock and waiting ms (estimate)', 'failed processes per run (fresh / migrated)', 'every migration applied exactly once',
+        `W3 ${W3_REPLICAS} replicas released together, ${W3_N} migrations`,
+        'fresh file ms',
+        'min–max ms',
+        'baseline: migrated file ms',
+        'ratio',
+        'applying alone ms',
+        'lock and waiting ms (estimate)',
+        'failed processes per run (fresh / migrated)',
+        'every migration applied exactly once',
         'CPU ms, all replicas (fresh)',
       ],
       rows,
@@ -353,9 +386,15 @@ function w4Table(w4: Record<Tool, ChildResult>): string {
     const recovered = extra!.recovered.filter((v) => v === 1).length;
     const ok = (key: string) => extra![key].filter((v) => v !== null);
     return [
-      TOOL_LABELS[tool], recovered === times.length ? 'recovered' : recovered === 0 ? '**stuck**' : `recovered ${recovered}/${times.length}`,
-      ms(median(times)), spread(times), ok('loadedMs').length ? ms(median(ok('loadedMs'))) : '–', ok('migrateMs').length ? ms(median(ok('migrateMs'))) : '–',
-      list(extra!.killedAt), list(extra!.rerun), `${extra!.complete.filter((v) => v === 1).length}/${times.length}`,
+      TOOL_LABELS[tool],
+      recovered === times.length ? 'recovered' : recovered === 0 ? '**stuck**' : `recovered ${recovered}/${times.length}`,
+      ms(median(times)),
+      spread(times),
+      ok('loadedMs').length ? ms(median(ok('loadedMs'))) : '–',
+      ok('migrateMs').length ? ms(median(ok('migrateMs'))) : '–',
+      list(extra!.killedAt),
+      list(extra!.rerun),
+      `${extra!.complete.filter((v) => v === 1).length}/${times.length}`,
     ];
   });
   const module = w4.module;
@@ -365,8 +404,15 @@ function w4Table(w4: Record<Tool, ChildResult>): string {
   return [
     table(
       [
-        `W4 SIGKILL mid-run (${W4_N} migrations), then a fresh process`, 'fresh process', 'spawn → exit ms', 'min–max ms', 'of which start-up + loading ms',
-        'migrating ms', 'killed after (up calls started)', 'migrations run again', 'history and schema complete',
+        `W4 SIGKILL mid-run (${W4_N} migrations), then a fresh process`,
+        'fresh process',
+        'spawn → exit ms',
+        'min–max ms',
+        'of which start-up + loading ms',
+        'migrating ms',
+        'killed after (up calls started)',
+        'migrations run again',
+        'history and schema complete',
       ],
       rows,
     ),
@@ -472,7 +518,10 @@ function main(): void {
     '# Benchmark results',
     '',
     ...(QUICK
-      ? ['**BENCH_QUICK=1 smoke run: tiny sizes, one run each, every process loaded through scripts/ts-cache.js. These figures are not meaningful; run `npm run bench`.**', '']
+      ? [
+          '**BENCH_QUICK=1 smoke run: tiny sizes, one run each, every process loaded through scripts/ts-cache.js. These figures are not meaningful; run `npm run bench`.**',
+          '',
+        ]
       : []),
     `Date: ${new Date().toISOString()}. Whole run: ${seconds} s. Written by \`npm run bench\` (bench/run.ts); overwritten on every run.`,
     '',
@@ -486,13 +535,13 @@ function main(): void {
     "  per migration (each) or one for all (all), into a history table of the contract's shape (UNIQUE name, AUTOINCREMENT id",
     '  and the indexes on name, applied_at and version), so raw and module write the same history; "-bare" = raw without',
     '  those three indexes, for reference. "empty-app" boots the same app with the same classes as providers but without',
-    "  the module; \"module − empty-app\" is then the module's own cost. One cold process per measurement; a round runs every",
+    '  the module; "module − empty-app" is then the module\'s own cost. One cold process per measurement; a round runs every',
     `  variant once, back to back; ${W1_RUNS} round(s) (peers: the first ${W1_PEER_RUNS}). Times are medians over rounds; a ratio (and the`,
     "  module's own cost) is taken within each round, then the median over rounds, so drift in the disk's fsync latency",
     '  between rounds (tens of per cent here) hits figure and baseline alike.',
     '- **W1 peers**: the same migrations and SQL, each peer in its own cold process on a fresh file, timed from creating its',
     '  Umzug / Knex / DataSource instance to having closed it; the migrations are built in memory beforehand, as the',
-    "  module's classes are. Peers have no Nest app, so compare them with \"module − empty-app\" as well as with the module's",
+    '  module\'s classes are. Peers have no Nest app, so compare them with "module − empty-app" as well as with the module\'s',
     '  own row. Per-migration peers are set against raw-each, batch ones against raw-all. Set-ups, each as its docs show:',
     '  - Umzug: a custom better-sqlite3 storage (Umzug ships none; a table with a primary key on the name), the migrations an',
     '    array whose `up` runs the same classes as raw with the connection as `context`. Umzug runs no transactions: its',
@@ -518,7 +567,7 @@ function main(): void {
     '  released together on the file just migrated (nothing to do). Figure = from the release to the last process done,',
     `  so ${W3_REPLICAS} Node boots on ${cpus().length} cores are outside it. The module runs as in W1 (\`transactionMode: 'each'\`, backup off);`,
     '  Knex takes its lock table, Umzug + FileLocker its lock file (read, then written: not atomic); plain Umzug and TypeORM',
-    "  take no lock on SQLite. Every `up` first appends its number to a log file (O_APPEND): \"exactly once\" = each `up` ran",
+    '  take no lock on SQLite. Every `up` first appends its number to a log file (O_APPEND): "exactly once" = each `up` ran',
     '  once (a second run that failed and rolled back still counts) and the history and the schema hold every migration.',
     '  A failed process = non-zero exit; its error is listed under the table. CPU = all replicas, from their release on.',
     '  "Applying alone" = one process of the tool released alone on a fresh file, minus the same on that file migrated',
@@ -529,14 +578,14 @@ function main(): void {
     `  that the kill lands inside a migration's transaction, and gets SIGKILL once ${W4_KILL_AFTER} \`up\` calls have started (the`,
     '  log of W3). Then a fresh process with the same migrations (no busy loop) is timed from its spawn to its exit:',
     '  "recovered" = it finished the migrations itself (no manual step), "stuck" = it failed (or ran 30 s). "Start-up +',
-    "  loading\" = Node's start and loading the code, up to the call that migrates. \"Run again\" = migrations whose \`up\`",
+    '  loading" = Node\'s start and loading the code, up to the call that migrates. "Run again" = migrations whose \`up\`',
     '  ran in both processes: the one the kill interrupted, or all of a batch transaction the crash rolled back.',
     `  Module: median of ${W4_RUNS} crash(es); peers: one each. W3 and W4 processes load TypeScript through`,
     '  scripts/ts-cache.js: the compilation `ts-node` does, cached on disk for the run, so only the first process of a tool pays',
     '  the ~2 s it costs and the others start like an app running its compiled build.',
     `- **W5 backup**: a database of about ${W5_MIB} MiB (three tables of random text, four indexes), built once per bench`,
     "  run in a temp dir. module = the library's `BackupService.write()` (VACUUM INTO a temp file, `quick_check` or",
-    "  `integrity_check` of the copy, chmod 0600, fsync, rename, fsync of the folder, prune), called directly on an open",
+    '  `integrity_check` of the copy, chmod 0600, fsync, rename, fsync of the folder, prune), called directly on an open',
     '  better-sqlite3 connection; verify ms and share come from its `backup-written` event (`verifyMs` / `durationMs`).',
     '  baseline = open the file with better-sqlite3, `VACUUM INTO`, close. "by hand" adds a `quick_check` of the copy',
     '  (open read-only, check, close): the least any verified backup does. copyFileSync: a byte copy, no snapshot, no check,',
@@ -546,8 +595,8 @@ function main(): void {
     '- **CPU ms**: user + system CPU time of the measured span (all threads), from `process.cpuUsage()`. Unlike wall time it',
     '  leaves out waiting for the disk (fsync) and for a core, though other work on the machine still inflates it.',
     '- **Peak RSS**: `process.resourceUsage().maxRSS` of the W1 processes (median). Every process also carries ts-node.',
-    '- Ratio = figure / baseline measured in the same run; in W1 the median of the rounds\' own ratios (so it can differ from the',
-    '  ratio of the two medians shown), in W2 the module\'s cost is the median of paired differences. Either can still be noisy.',
+    "- Ratio = figure / baseline measured in the same run; in W1 the median of the rounds' own ratios (so it can differ from the",
+    "  ratio of the two medians shown), in W2 the module's cost is the median of paired differences. Either can still be noisy.",
     '- **Caveats on the peers**: each runs as its docs show, otherwise with defaults (better-sqlite3: a 5 s busy timeout;',
     "  SQLite's default journal; TypeORM turns `foreign_keys` on). Only Knex (its lock table) and Umzug's FileLocker lock",
     '  anything, and neither waits: a process that finds the lock taken fails at once. Plain Umzug, TypeORM and Knex per',

@@ -46,9 +46,7 @@ function applyRaw(file: string, types: (new () => MigrationSteps)[], mode: 'each
   const db = new BetterSqlite3(file);
   // One committed transaction for the table and its indexes, not one per statement.
   db.exec(`BEGIN; ${HISTORY_TABLE}; ${bare ? '' : CONTRACT_INDEXES} COMMIT;`);
-  const record = db.prepare(
-    'INSERT INTO history (name, version, description, checksum, applied_at, execution_time_ms) VALUES (?, ?, ?, ?, ?, ?)',
-  );
+  const record = db.prepare('INSERT INTO history (name, version, description, checksum, applied_at, execution_time_ms) VALUES (?, ?, ?, ?, ?, ?)');
   const begin = db.prepare('BEGIN IMMEDIATE');
   const commit = db.prepare('COMMIT');
   if (mode === 'all') begin.run();

@@ -86,7 +86,16 @@ async function run(tool: Tool, n: number, replicas: number, runs: number): Promi
   // Loaded once here so that ts-cache.js compiles the tool's code once, not in eight replicas at once.
   await loadTool(tool, n);
   const samples: Sample[] = [];
-  const extra: Record<string, number[]> = { baselineMs: [], aloneMs: [], aloneBaselineMs: [], failed: [], baselineFailed: [], exactlyOnce: [], repeated: [], missing: [] };
+  const extra: Record<string, number[]> = {
+    baselineMs: [],
+    aloneMs: [],
+    aloneBaselineMs: [],
+    failed: [],
+    baselineFailed: [],
+    exactlyOnce: [],
+    repeated: [],
+    missing: [],
+  };
   // Error lines counted by kind: the migration a message names is replaced by tN.
   const notes = new Map<string, number>();
   const note = (text: string) => {
@@ -129,7 +138,11 @@ async function run(tool: Tool, n: number, replicas: number, runs: number): Promi
       tmp.remove();
     }
   }
-  report(samples, extra, [...notes].map(([text, count]) => `${count}× ${text}`));
+  report(
+    samples,
+    extra,
+    [...notes].map(([text, count]) => `${count}× ${text}`),
+  );
 }
 
 if (require.main === module) {

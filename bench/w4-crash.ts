@@ -38,7 +38,7 @@ async function migrate(tool: Tool, n: number, file: string, log: string, busyMs:
   const record = upLogger(log);
   const spin = (i: number) => {
     record(i);
-    for (const until = performance.now() + busyMs; performance.now() < until; );
+    for (const until = performance.now() + busyMs; performance.now() < until;);
   };
   const migrator = await loadTool(tool, n, busyMs > 0 ? spin : record);
   // performance.now() counts from the process's start.
@@ -119,7 +119,8 @@ if (require.main === module) {
       ? () => run(tool as Tool, Number(n), Number(rest[0]), Number(rest[1]), Number(rest[2]))
       : mode === 'migrate' && valid && rest.length === 3
         ? () => migrate(tool as Tool, Number(n), rest[0], rest[1], Number(rest[2]))
-        : () => Promise.reject(new Error(`usage: w4-crash.ts run <${TOOLS.join('|')}> <n> <killAfter> <busyMs> <runs> | migrate <tool> <n> <file> <log> <busyMs>`));
+        : () =>
+            Promise.reject(new Error(`usage: w4-crash.ts run <${TOOLS.join('|')}> <n> <killAfter> <busyMs> <runs> | migrate <tool> <n> <file> <log> <busyMs>`));
   main().catch((error) => {
     console.error(error);
     process.exit(1);

@@ -1,13 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { HealthIndicatorService } from '@nestjs/terminus';
-import {
-  DISCOVERED_MIGRATIONS,
-  MIGRATION_DATABASE,
-  MIGRATION_DRIVER,
-  MIGRATION_LOCK,
-  RESOLVED_OPTIONS,
-} from './auto-migration.constants';
+import { DISCOVERED_MIGRATIONS, MIGRATION_DATABASE, MIGRATION_DRIVER, MIGRATION_LOCK, RESOLVED_OPTIONS } from './auto-migration.constants';
 import {
   AUTO_MIGRATION_ASYNC_OPTIONS_TYPE,
   AUTO_MIGRATION_MODULE_OPTIONS,

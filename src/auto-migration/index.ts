@@ -1,12 +1,5 @@
 export { AutoMigrationModule } from './auto-migration.module';
-export type {
-  ArchiveOptions,
-  AutoMigrationModuleOptions,
-  BackupOptions,
-  LockOptions,
-  SqlitePragmas,
-  StatusControllerOptions,
-} from './auto-migration.options';
+export type { ArchiveOptions, AutoMigrationModuleOptions, BackupOptions, LockOptions, SqlitePragmas, StatusControllerOptions } from './auto-migration.options';
 export { AutoMigrationService } from './auto-migration.service';
 export { getMigrationDatabaseToken, InjectMigrationDatabase } from './database/inject-migration-database.decorator';
 export type { RepairResult } from './runner/repair.service';

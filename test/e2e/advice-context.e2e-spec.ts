@@ -8,7 +8,6 @@ import { migration } from '../helpers/migrations';
 import { smashMiddlePages } from '../helpers/sqlite';
 import { useTempDatabase } from '../helpers/temp-dir';
 
-
 /*
  * Advice that names what it is about (the database, its size, its folder, the newest backup), and
  * a damaged file that nothing writes to, with backups off too.
@@ -21,7 +20,9 @@ describe('advice with its context, and no write to a damaged file', () => {
   async function withBulk(backup: object | false): Promise<void> {
     await (await bootApp({ database: t.db, backup }, { migrations: [migration('001_a')] })).app.close();
     const conn = new BetterSqlite3(t.db);
-    conn.exec(`CREATE TABLE bulk (v BLOB); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 256) INSERT INTO bulk SELECT randomblob(4000) FROM n`);
+    conn.exec(
+      `CREATE TABLE bulk (v BLOB); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 256) INSERT INTO bulk SELECT randomblob(4000) FROM n`,
+    );
     conn.close();
     await (await bootApp({ database: t.db, backup }, { migrations: [migration('001_a'), migration('002_b')] })).app.close();
   }
@@ -45,7 +46,9 @@ describe('advice with its context, and no write to a damaged file', () => {
   it('a lease row left by a holder that died is not cleared on a damaged file: the lock is released, the file stays byte for byte', async () => {
     await withBulk(false);
     const conn = new BetterSqlite3(t.db);
-    conn.prepare("UPDATE migration_lock SET in_progress = 1, started_at = ?, owner_host = 'gone', owner_pid = 1, owner_instance = 'dead0000' WHERE id = 1").run(new Date().toISOString());
+    conn
+      .prepare("UPDATE migration_lock SET in_progress = 1, started_at = ?, owner_host = 'gone', owner_pid = 1, owner_instance = 'dead0000' WHERE id = 1")
+      .run(new Date().toISOString());
     conn.close();
     const damaged = smashMiddlePages(t.db);
 
@@ -83,7 +86,9 @@ describe('advice with its context, and no write to a damaged file', () => {
       const database = join(folder, 'app.db');
       await (await bootApp({ database, backup: false }, { migrations: [migration('001_a')] })).app.close();
       const fills = migration('002_fills', (db) => {
-        db.exec(`CREATE TABLE big (v BLOB); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300) INSERT INTO big SELECT randomblob(4000) FROM n`);
+        db.exec(
+          `CREATE TABLE big (v BLOB); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300) INSERT INTO big SELECT randomblob(4000) FROM n`,
+        );
       });
 
       const { error } = await bootFailure({ database, backup: false }, { migrations: [migration('001_a'), fills] });
@@ -91,7 +96,11 @@ describe('advice with its context, and no write to a damaged file', () => {
       expect(error).toBeInstanceOf(MigrationFailedError);
       expect(error.message).toContain('Out of disk space (SQLITE_FULL): the migration needs room for the new data it writes');
       // Its new data has no bound known beforehand; the journal's is the database's size.
-      expect(error.message).toMatch(new RegExp(`plus up to [\\d.]+ KiB for SQLite's journal \\(the database's size\\), but ${folder} has [\\d.]+ (KiB|bytes) free\\. Free space there, then start again\\.$`));
+      expect(error.message).toMatch(
+        new RegExp(
+          `plus up to [\\d.]+ KiB for SQLite's journal \\(the database's size\\), but ${folder} has [\\d.]+ (KiB|bytes) free\\. Free space there, then start again\\.$`,
+        ),
+      );
     } finally {
       execFileSync('umount', [folder]);
     }

@@ -9,7 +9,6 @@ import { migration, tableFor } from '../helpers/migrations';
 import { smashMiddlePages } from '../helpers/sqlite';
 import { useTempDatabase } from '../helpers/temp-dir';
 
-
 describe('advice that follows the cause', () => {
   const t = useTempDatabase();
   const backups = () => join(t.dir.path, 'backups');
@@ -20,7 +19,9 @@ describe('advice that follows the cause', () => {
   async function withBackupAndBulk(extra: object = {}): Promise<string> {
     await (await bootApp(options(extra), { migrations: [migration('001_a')] })).app.close();
     const conn = new BetterSqlite3(t.db);
-    conn.exec(`CREATE TABLE bulk (v BLOB); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 256) INSERT INTO bulk SELECT randomblob(4000) FROM n`);
+    conn.exec(
+      `CREATE TABLE bulk (v BLOB); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 256) INSERT INTO bulk SELECT randomblob(4000) FROM n`,
+    );
     conn.close();
     await (await bootApp(options(extra), { migrations: released() })).app.close();
     const [backup] = readdirSync(backups()).filter((f) => f.endsWith('.backup'));
@@ -84,7 +85,9 @@ describe('advice that follows the cause', () => {
     await onSmallDisk('512k', async (folder) => {
       const database = join(folder, 'app.db');
       const fills = migration('002_fills', (db) => {
-        db.exec(`CREATE TABLE big (v BLOB); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300) INSERT INTO big SELECT randomblob(4000) FROM n`);
+        db.exec(
+          `CREATE TABLE big (v BLOB); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300) INSERT INTO big SELECT randomblob(4000) FROM n`,
+        );
       });
       await (await bootApp({ database, backup: false }, { migrations: [migration('001_a')] })).app.close();
 
@@ -94,7 +97,9 @@ describe('advice that follows the cause', () => {
       expect(error.message).toContain('database or disk is full');
       expect(error.message).toContain('Out of disk space (SQLITE_FULL)');
       expect(error.message).toMatch(
-        new RegExp(`Out of disk space \\(SQLITE_FULL\\): the migration needs room for the new data it writes \\(.*\\) plus up to [\\d.]+ KiB for SQLite's journal \\(the database's size\\), but ${folder} has .* free\\. Free space there, then start again\\.$`),
+        new RegExp(
+          `Out of disk space \\(SQLITE_FULL\\): the migration needs room for the new data it writes \\(.*\\) plus up to [\\d.]+ KiB for SQLite's journal \\(the database's size\\), but ${folder} has .* free\\. Free space there, then start again\\.$`,
+        ),
       );
       expect(error.message).not.toContain('Fix the migration');
     });
@@ -108,7 +113,9 @@ describe('advice that follows the cause', () => {
     for (const failing of [throws, badSql]) {
       const { error } = await bootFailure({ database: t.db, backup: false }, { migrations: [migration('001_a'), failing] });
       expect(error).toBeInstanceOf(MigrationFailedError);
-      expect(error.message).toMatch(/Its changes were rolled back and no history row was written; later migrations did not run\. Fix the migration and restart the application\.$/);
+      expect(error.message).toMatch(
+        /Its changes were rolled back and no history row was written; later migrations did not run\. Fix the migration and restart the application\.$/,
+      );
     }
   });
 

@@ -133,10 +133,13 @@ describe('history archive', () => {
     await agedHistory();
     @Module({ imports: [ScheduleModule.forRoot()] })
     class WithSchedule {}
-    const { app } = await bootApp({ ...base(), archive: { olderThan: '365d', cron: '* * * * * *' } }, {
-      migrations: [migration('001_a'), migration('002_b'), migration('003_c')],
-      imports: [WithSchedule],
-    });
+    const { app } = await bootApp(
+      { ...base(), archive: { olderThan: '365d', cron: '* * * * * *' } },
+      {
+        migrations: [migration('001_a'), migration('002_b'), migration('003_c')],
+        imports: [WithSchedule],
+      },
+    );
     for (let i = 0; i < 40 && names('migrations').length > 1; i++) await sleep(100);
     await app.close();
     expect(names('migrations_archive')).toEqual(['001_a', '002_b']);

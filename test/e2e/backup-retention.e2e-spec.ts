@@ -15,9 +15,17 @@ const BACKUP_NAME = /^app\.db\.\d{8}T\d{9}Z\.[A-Za-z0-9_.-]+\.backup$/;
 describe.each(['delete', 'wal'] as const)('backup retention under a crash loop (journal_mode %s)', (journalMode) => {
   const t = useTempDatabase();
   const backups = () => join(t.dir.path, 'backups');
-  const backupFiles = () => (existsSync(backups()) ? readdirSync(backups()).filter((f) => BACKUP_NAME.test(f)).sort() : []);
+  const backupFiles = () =>
+    existsSync(backups())
+      ? readdirSync(backups())
+          .filter((f) => BACKUP_NAME.test(f))
+          .sort()
+      : [];
   const options = () => ({ database: t.db, backup: { dir: backups(), keep: 5 }, pragmas: { journal_mode: journalMode } });
-  const hash = (file: string) => createHash('sha256').update(readFileSync(join(backups(), file))).digest('hex');
+  const hash = (file: string) =>
+    createHash('sha256')
+      .update(readFileSync(join(backups(), file)))
+      .digest('hex');
   const insert = (sql: string) => {
     const conn = new BetterSqlite3(t.db);
     conn.exec(sql);
@@ -103,7 +111,11 @@ describe.each(['delete', 'wal'] as const)('backup retention under a crash loop (
     expect(kept).toEqual(expect.arrayContaining([first, second, copies[3]]));
     expect(new Set(kept.map(hash)).size).toBe(4);
     expect(historyNames(join(backups(), kept[4]))).toEqual(['001_a', '002_b', '003_c', '004_d']);
-    expect(readdirSync(backups()).filter((f) => f.endsWith('.sha256')).sort()).toEqual(kept.map((f) => `${f}.sha256`));
+    expect(
+      readdirSync(backups())
+        .filter((f) => f.endsWith('.sha256'))
+        .sort(),
+    ).toEqual(kept.map((f) => `${f}.sha256`));
   });
 });
 

@@ -43,36 +43,36 @@ describe('the backup written before a run is verified', () => {
     return { checks, restore: () => spy.mockRestore() };
   }
 
-  it.each([['quick', 'quick_check'], ['full', 'integrity_check']] as const)(
-    "with verify: '%s', a copy that fails %s stops the run before anything is applied or kept",
-    async (verify, check) => {
-      // A database with data, so that a backup is due before the next run.
-      await (await bootApp({ database: t.db, backup: false }, { migrations: [migration('001_a')] })).app.close();
-      const before = databaseFiles();
+  it.each([
+    ['quick', 'quick_check'],
+    ['full', 'integrity_check'],
+  ] as const)("with verify: '%s', a copy that fails %s stops the run before anything is applied or kept", async (verify, check) => {
+    // A database with data, so that a backup is due before the next run.
+    await (await bootApp({ database: t.db, backup: false }, { migrations: [migration('001_a')] })).app.close();
+    const before = databaseFiles();
 
-      const fault = failChecksOfBackups();
-      let error: Error;
-      try {
-        ({ error } = await bootFailure(
-          { database: t.db, backup: { dir: backups(), keep: 3, verify } },
-          { migrations: [migration('001_a'), migration('002_b')] },
-        ));
-      } finally {
-        fault.restore();
-      }
+    const fault = failChecksOfBackups();
+    let error: Error;
+    try {
+      ({ error } = await bootFailure(
+        { database: t.db, backup: { dir: backups(), keep: 3, verify } },
+        { migrations: [migration('001_a'), migration('002_b')] },
+      ));
+    } finally {
+      fault.restore();
+    }
 
-      // The injected answer was the one that stopped the run.
-      expect(fault.checks).toEqual([check]);
-      expect(error).toBeInstanceOf(BackupError);
-      expect(error).toMatchObject({ code: 'BACKUP_FAILED' });
-      expect(error.message).toContain(INJECTED);
-      expect(error.message).toContain('No migration ran and the database is unchanged.');
+    // The injected answer was the one that stopped the run.
+    expect(fault.checks).toEqual([check]);
+    expect(error).toBeInstanceOf(BackupError);
+    expect(error).toMatchObject({ code: 'BACKUP_FAILED' });
+    expect(error.message).toContain(INJECTED);
+    expect(error.message).toContain('No migration ran and the database is unchanged.');
 
-      // Nothing written: the database files byte for byte, no history row, no table, no backup.
-      expect(databaseFiles()).toEqual(before);
-      expect(historyNames(t.db)).toEqual(['001_a']);
-      expect(tableNames(t.db)).not.toContain(tableFor('002_b'));
-      expect(existsSync(backups()) ? readdirSync(backups()) : []).toEqual([]);
-    },
-  );
+    // Nothing written: the database files byte for byte, no history row, no table, no backup.
+    expect(databaseFiles()).toEqual(before);
+    expect(historyNames(t.db)).toEqual(['001_a']);
+    expect(tableNames(t.db)).not.toContain(tableFor('002_b'));
+    expect(existsSync(backups()) ? readdirSync(backups()) : []).toEqual([]);
+  });
 });

@@ -6,13 +6,7 @@ import { TerminusModule } from '@nestjs/terminus';
 import BetterSqlite3 from 'better-sqlite3';
 import request from 'supertest';
 import { lastValueFrom, toArray } from 'rxjs';
-import {
-  AutoMigrationService,
-  BackupError,
-  type MigrationEvent,
-  RehearsalFailedError,
-  RestoreRefusedError,
-} from '../../src/auto-migration';
+import { AutoMigrationService, BackupError, type MigrationEvent, RehearsalFailedError, RestoreRefusedError } from '../../src/auto-migration';
 import { HealthController } from '../../src/health.controller';
 import { bootApp, bootFailure, UsesDatabase } from '../helpers/boot';
 import { migration, tableFor } from '../helpers/migrations';
@@ -24,7 +18,12 @@ const BACKUP_NAME = /^app\.db\.\d{8}T\d{9}Z\.[A-Za-z0-9_.-]+\.backup$/;
 describe('backups', () => {
   const t = useTempDatabase();
   const backups = () => join(t.dir.path, 'backups');
-  const backupFiles = () => (existsSync(backups()) ? readdirSync(backups()).filter((f) => BACKUP_NAME.test(f)).sort() : []);
+  const backupFiles = () =>
+    existsSync(backups())
+      ? readdirSync(backups())
+          .filter((f) => BACKUP_NAME.test(f))
+          .sort()
+      : [];
   const options = (extra: object = {}) => ({ database: t.db, backup: { dir: backups(), keep: 3 }, ...extra });
 
   /** A database with data and a first migration applied: worth backing up. */
@@ -78,7 +77,14 @@ describe('backups', () => {
   it("keeps the newest `keep` of this database's backups and never touches other files", async () => {
     await seeded();
     mkdirSync(backups(), { recursive: true });
-    const foreign = ['notes.txt', 'other.db.20200101T000000000Z.001_x.backup', 'app.db.manual-copy', '.other.db.x.backup.1.tmp', '.app.db.my-copy.tmp', '.app.notes.tmp'];
+    const foreign = [
+      'notes.txt',
+      'other.db.20200101T000000000Z.001_x.backup',
+      'app.db.manual-copy',
+      '.other.db.x.backup.1.tmp',
+      '.app.db.my-copy.tmp',
+      '.app.notes.tmp',
+    ];
     for (const f of foreign) writeFileSync(join(backups(), f), 'keep me');
     // Left by a process of ours that died mid-backup: removed by the next backup.
     const orphans = ['.app.db.20200101T000000000Z.none.backup.999.tmp', '.app.db.20200101T000000000Z.none.backup.999.tmp-journal'];
@@ -117,7 +123,9 @@ describe('backups', () => {
   it('refuses early, before copying, when the backup folder has no room for the database', async () => {
     await seeded();
     const conn = new BetterSqlite3(t.db);
-    conn.exec(`CREATE TABLE bulk (v BLOB); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1024) INSERT INTO bulk SELECT randomblob(1024) FROM n`);
+    conn.exec(
+      `CREATE TABLE bulk (v BLOB); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1024) INSERT INTO bulk SELECT randomblob(1024) FROM n`,
+    );
     conn.close();
     const bytes = readFileSync(t.db);
     // A real small file system (tmpfs, 256 KiB), so that statfs answers what a full disk would.
@@ -125,9 +133,14 @@ describe('backups', () => {
     mkdirSync(small);
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', small]);
     try {
-      const { error } = await bootFailure({ database: t.db, backup: { dir: join(small, 'backups') } }, { migrations: [migration('001_a'), migration('002_b')] });
+      const { error } = await bootFailure(
+        { database: t.db, backup: { dir: join(small, 'backups') } },
+        { migrations: [migration('001_a'), migration('002_b')] },
+      );
       expect(error).toBeInstanceOf(BackupError);
-      expect(error.message).toMatch(/not enough free space in the backup folder\. .*Out of disk space \(ENOSPC\): the backup needs about [\d.]+ MiB \(the database's size plus 10 %\) but .*small\/backups has 256\.0 KiB free\. Free space there or set backup\.dir to a folder on a larger disk/);
+      expect(error.message).toMatch(
+        /not enough free space in the backup folder\. .*Out of disk space \(ENOSPC\): the backup needs about [\d.]+ MiB \(the database's size plus 10 %\) but .*small\/backups has 256\.0 KiB free\. Free space there or set backup\.dir to a folder on a larger disk/,
+      );
       expect(readdirSync(join(small, 'backups'))).toEqual([]);
       expect(readFileSync(t.db).equals(bytes)).toBe(true);
     } finally {
@@ -158,7 +171,10 @@ describe('backups', () => {
       await expect(service.restore(file)).rejects.toThrow(/Everything written since then is lost/);
       await expect(service.restore(file)).rejects.toBeInstanceOf(RestoreRefusedError);
       for (const bad of ['../app.db', join(backups(), file), `../backups/${file}`, '..', '', 'notes.txt', 'app.db']) {
-        await expect(service.restore(bad, { force: true })).rejects.toMatchObject({ code: 'RESTORE_REFUSED', message: expect.stringContaining('is not a backup of this database') });
+        await expect(service.restore(bad, { force: true })).rejects.toMatchObject({
+          code: 'RESTORE_REFUSED',
+          message: expect.stringContaining('is not a backup of this database'),
+        });
       }
       expect(readFileSync(t.db).equals(bytes)).toBe(true);
       await app.close();
@@ -183,7 +199,11 @@ describe('backups', () => {
 
     it('restores a good backup after backing up the current state, then asks for a restart (health down)', async () => {
       const file = await withBackup();
-      const { app } = await bootApp(options(), { migrations: [migration('001_a'), migration('002_b')], imports: [TerminusModule], controllers: [HealthController] });
+      const { app } = await bootApp(options(), {
+        migrations: [migration('001_a'), migration('002_b')],
+        imports: [TerminusModule],
+        controllers: [HealthController],
+      });
       const service = app.get(AutoMigrationService);
       await request(app.getHttpServer()).get('/health').expect(200);
 
@@ -221,7 +241,10 @@ describe('backups', () => {
       reader.exec('BEGIN');
       reader.prepare('SELECT COUNT(*) FROM migrations').get();
       const bytes = readFileSync(t.db);
-      await expect(service.restore(file, { force: true })).rejects.toMatchObject({ code: 'RESTORE_FAILED', message: expect.stringContaining('The database was not changed') });
+      await expect(service.restore(file, { force: true })).rejects.toMatchObject({
+        code: 'RESTORE_FAILED',
+        message: expect.stringContaining('The database was not changed'),
+      });
       expect(historyNames(t.db)).toEqual(['001_a', '002_b']);
       expect(readFileSync(t.db).subarray(100).equals(bytes.subarray(100))).toBe(true);
 
@@ -293,7 +316,11 @@ describe('backups', () => {
 
   it("reports the full check in the backup-written event with verify: 'full'", async () => {
     await seeded();
-    const { app } = await bootApp(options({ backup: { dir: backups(), verify: 'full' } }), { migrations: [migration('001_a'), migration('002_b')] }, { init: false });
+    const { app } = await bootApp(
+      options({ backup: { dir: backups(), verify: 'full' } }),
+      { migrations: [migration('001_a'), migration('002_b')] },
+      { init: false },
+    );
     const events = lastValueFrom(app.get(AutoMigrationService).events$.pipe(toArray()));
     await app.init();
     await app.close();
@@ -348,4 +375,3 @@ describe('backups', () => {
     });
   });
 });
-

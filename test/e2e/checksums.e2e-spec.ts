@@ -106,7 +106,9 @@ describe('checksum validation', () => {
     await (await bootApp(base(), { migrations: [build(second), migration('002_next')] })).app.close();
     expect(historyNames(t.db)).toEqual(['001_items', '002_next']);
     // The stored checksum is the one the second build derives (the stored source hash differed, so it was compared).
-    expect(inspect(t.db, (d) => d.prepare("SELECT checksum FROM migrations WHERE name = '001_items'").pluck().get())).toBe(classChecksum(second.exports.AddIndex));
+    expect(inspect(t.db, (d) => d.prepare("SELECT checksum FROM migrations WHERE name = '001_items'").pluck().get())).toBe(
+      classChecksum(second.exports.AddIndex),
+    );
   });
 
   it("'warn' logs the mismatch once and starts; false does not even look", async () => {
@@ -123,14 +125,21 @@ describe('checksum validation', () => {
 
   it('repair() accepts the current checksums and clears interrupted attempts, after a backup, recording when', async () => {
     await applyOriginal();
-    const risky = migration('002_risky', () => {
-      throw new Error('half-way');
-    }, { transaction: false });
+    const risky = migration(
+      '002_risky',
+      () => {
+        throw new Error('half-way');
+      },
+      { transaction: false },
+    );
     await bootFailure({ ...base(), validateChecksums: false }, { migrations: [fromSource('001_items', ORIGINAL), risky] });
 
     const changed = fromSource('001_items', CHANGED);
     const backups = `${t.dir.path}/backups`;
-    const { app } = await bootApp({ database: t.db, backup: { dir: backups }, validateChecksums: 'warn', failOnError: false }, { migrations: [changed, migration('002_risky')] });
+    const { app } = await bootApp(
+      { database: t.db, backup: { dir: backups }, validateChecksums: 'warn', failOnError: false },
+      { migrations: [changed, migration('002_risky')] },
+    );
     const result = await app.get(AutoMigrationService).repair();
     const status = await app.get(AutoMigrationService).getStatus();
     await app.close();
@@ -138,7 +147,9 @@ describe('checksum validation', () => {
     expect(result).toEqual({ checksumsAccepted: ['001_items'], attemptsCleared: ['002_risky'], repairedAt: expect.stringMatching(/Z$/) });
     expect(status.state).toBe('up-to-date');
     expect(status.lastBackup?.file).toMatch(/^app\.db\.\d{8}T\d{9}Z\.001_items\.backup$/);
-    expect(inspect(t.db, (d) => d.prepare("SELECT value FROM migration_meta WHERE key = 'last_repair_at'").get())).toEqual({ value: expect.stringMatching(/Z$/) });
+    expect(inspect(t.db, (d) => d.prepare("SELECT value FROM migration_meta WHERE key = 'last_repair_at'").get())).toEqual({
+      value: expect.stringMatching(/Z$/),
+    });
     // The next strict start accepts the repaired checksum.
     await (await bootApp(base(), { migrations: [fromSource('001_items', CHANGED), migration('002_risky')] })).app.close();
     expect(historyNames(t.db)).toEqual(['001_items', '002_risky']);

@@ -150,11 +150,15 @@ describe('nest-auto-migration create', () => {
     expect(readdirSync(join(orphan, 'migrations')).sort()).toEqual(['001_a.sql', '002_b.sql', '003_add_tags.down.sql']);
     expect(readFileSync(join(orphan, 'migrations', '003_add_tags.down.sql'), 'utf8')).toBe('x');
     expect(expectError(widths, 'CREATE_REFUSED')).toContain('the folder mixes prefix widths (2_a.ts, 010_b.ts)');
-    expect(expectError(usedUp, 'CREATE_REFUSED')).toContain("3-digit numbering is used up (newest 999)");
+    expect(expectError(usedUp, 'CREATE_REFUSED')).toContain('3-digit numbering is used up (newest 999)');
     expect(expectError(prefixed, 'USAGE')).toContain('create: give the name without a prefix ("add_tags")');
     expect(expectError(sameClass, 'CREATE_REFUSED')).toContain(`${join(clash, 'migrations', '001_misc.ts')} already declares a class AddTags`);
     expect(readdirSync(join(clash, 'migrations'))).toEqual(['001_misc.ts']);
-    for (const [dir, count] of [[mixed, 2], [full, 1]] as const) expect(readdirSync(join(dir, 'migrations'))).toHaveLength(count);
+    for (const [dir, count] of [
+      [mixed, 2],
+      [full, 1],
+    ] as const)
+      expect(readdirSync(join(dir, 'migrations'))).toHaveLength(count);
 
     expectExit(unversioned, 0);
     expect(unversioned.stdout).toContain('(migration 001_first, version 0.0.0)');
@@ -171,7 +175,10 @@ describe('nest-auto-migration create', () => {
       { 'src/migrations/004_add_users.ts': '', 'sql/005_order_audit.sql': 'x', 'sql/005_order_audit.down.sql': 'x' },
     );
     const wide = project({ version: '1.0.0', nestAutoMigration: { sqlDir: 'sql' } }, { 'sql/0012_a.sql': 'x' });
-    const stamped = project({ version: '1.0.0', nestAutoMigration: { classesDir: 'db', sqlDir: 'sql' } }, { 'db/20240101120000_init.ts': '', 'sql/20240301000000_b.sql': 'x' });
+    const stamped = project(
+      { version: '1.0.0', nestAutoMigration: { classesDir: 'db', sqlDir: 'sql' } },
+      { 'db/20240101120000_init.ts': '', 'sql/20240301000000_b.sql': 'x' },
+    );
     const mixed = project({ version: '1.0.0', nestAutoMigration: { sqlDir: 'sql' } }, { 'migrations/001_a.ts': '', 'sql/0002_b.sql': 'x' });
     const [byWidth, byTime, widths] = await Promise.all([create(wide, 'add_tags'), create(stamped, 'add_tags'), create(mixed, 'c')]);
     // One project's creates one after another: each sees the files the one before it wrote.
@@ -261,14 +268,23 @@ describe('nest-auto-migration create', () => {
     const db = join(app, 'app.db');
     mkdirSync(app, { recursive: true });
     try {
-      writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', version: '3.1.0', nestAutoMigration: { classesDir: 'migrations', sqlDir: 'migrations', module: 'app.module.ts' } }));
+      writeFileSync(
+        join(app, 'package.json'),
+        JSON.stringify({ name: 'app', version: '3.1.0', nestAutoMigration: { classesDir: 'migrations', sqlDir: 'migrations', module: 'app.module.ts' } }),
+      );
       expectExit(await create(app, 'CreateTags'), 0);
       expectExit(await create(app, 'create notes', '--sql'), 0);
 
       const cls = join(app, 'migrations', '001_create_tags.ts');
       writeFileSync(cls, readFileSync(cls, 'utf8').replace("// db.exec('CREATE TABLE ...');", "db.exec('CREATE TABLE tags (id INTEGER PRIMARY KEY)');"));
-      writeFileSync(join(app, 'migrations', '002_create_notes.sql'), `${readFileSync(join(app, 'migrations', '002_create_notes.sql'), 'utf8')}CREATE TABLE notes (id INTEGER PRIMARY KEY);\n`);
-      writeFileSync(join(app, 'migrations', '002_create_notes.down.sql'), `${readFileSync(join(app, 'migrations', '002_create_notes.down.sql'), 'utf8')}DROP TABLE notes;\n`);
+      writeFileSync(
+        join(app, 'migrations', '002_create_notes.sql'),
+        `${readFileSync(join(app, 'migrations', '002_create_notes.sql'), 'utf8')}CREATE TABLE notes (id INTEGER PRIMARY KEY);\n`,
+      );
+      writeFileSync(
+        join(app, 'migrations', '002_create_notes.down.sql'),
+        `${readFileSync(join(app, 'migrations', '002_create_notes.down.sql'), 'utf8')}DROP TABLE notes;\n`,
+      );
       writeFileSync(
         join(app, 'app.module.ts'),
         [

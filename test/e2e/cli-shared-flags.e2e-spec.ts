@@ -70,7 +70,9 @@ describe('flags every command shares', () => {
     expectExit(run, 0);
     expect(readdirSync(join(t.dir.path, 'migrations'))).toEqual(['001_add_views.ts']);
     expect(run.stderr.trim().split('\n')).toEqual([
-      expect.stringMatching(/^warning MODULE_NOT_READ: cannot find the module file .*missing\.module\.js .*; the new migration is numbered after the migrations folders only/),
+      expect.stringMatching(
+        /^warning MODULE_NOT_READ: cannot find the module file .*missing\.module\.js .*; the new migration is numbered after the migrations folders only/,
+      ),
     ]);
   });
 

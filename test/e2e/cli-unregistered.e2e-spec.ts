@@ -43,7 +43,10 @@ describe('status and @Migration classes no module registers', () => {
 
   it('warns on stderr, one line per file naming the file, the class and what to do; the exit code and the JSON stay as they were', async () => {
     mkdirSync(join(app, 'src', 'migrations'), { recursive: true });
-    writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', nestAutoMigration: { classesDir: 'src/migrations', module: 'app.module.ts' } }));
+    writeFileSync(
+      join(app, 'package.json'),
+      JSON.stringify({ name: 'app', version: '1.0.0', nestAutoMigration: { classesDir: 'src/migrations', module: 'app.module.ts' } }),
+    );
     writeFileSync(join(app, 'src', 'migrations', '001_create_users.ts'), migration('001_create_users', 'CreateUsers'));
     writeFileSync(join(app, 'src', 'migrations', '002_forgotten.ts'), migration('002_forgotten', 'Forgotten'));
     // As tsc compiles a decorated class (a dist folder used as classesDir).

@@ -38,7 +38,11 @@ function expectOneErrorLine(run: CliRun, code: string): string {
 /** The backup files in the test folder's backups/ (of `database`'s file name only, if given). */
 function backups(dir: string, database?: string): string[] {
   const folder = join(dir, 'backups');
-  const files = existsSync(folder) ? readdirSync(folder).filter((f) => f.endsWith('.backup')).sort() : [];
+  const files = existsSync(folder)
+    ? readdirSync(folder)
+        .filter((f) => f.endsWith('.backup'))
+        .sort()
+    : [];
   return database === undefined ? files : files.filter((f) => f.startsWith(`${basename(database)}.`));
 }
 
@@ -179,7 +183,9 @@ describe('nest-auto-migration', () => {
       expect(tolerated.stdout).toContain('Still pending: 004_create_tags, 005_seed_tags');
       expect(historyNames(other)).toEqual(ALL.slice(0, 3));
 
-      expect(expectOneErrorLine(dryRun, 'MIGRATION_FAILED')).toMatch(/002_create_posts failed on purpose .*on the dry-run copy; the live database is unchanged/);
+      expect(expectOneErrorLine(dryRun, 'MIGRATION_FAILED')).toMatch(
+        /002_create_posts failed on purpose .*on the dry-run copy; the live database is unchanged/,
+      );
       expect(dryRun.stdout).toMatch(/^002_create_posts {2}\(1\.1\.0, \d+ ms\) {2}FAILED$/m);
       expect(readFileSync(dry).equals(dryBefore)).toBe(true);
       expect(historyNames(dry)).toEqual(['001_create_users']);
@@ -315,7 +321,9 @@ describe('nest-auto-migration', () => {
 
       const again = await cli(['backup']);
       expectExit(again, 0);
-      expect(again.stdout).toMatch(new RegExp(`^Backup reused: ${file!.replace(/\./g, '\\.')} \\(\\d+\\.\\d KiB, [\\dT:.Z-]+\\) already holds this state; no new copy written$`, 'm'));
+      expect(again.stdout).toMatch(
+        new RegExp(`^Backup reused: ${file!.replace(/\./g, '\\.')} \\(\\d+\\.\\d KiB, [\\dT:.Z-]+\\) already holds this state; no new copy written$`, 'm'),
+      );
       expect(again.stdout).not.toContain('Backup written');
       expect(backups(t.dir.path)).toEqual([file]);
 
@@ -371,7 +379,6 @@ describe('nest-auto-migration', () => {
       expect(expectOneErrorLine(refused, 'LOCK_HELD')).toContain(String(holder.pid));
       expect(leaseRow(t.db)).toMatchObject({ in_progress: 1, owner_pid: holder.pid });
       expect(status.stdout).toContain(`Lock: held by ${hostname()}/${holder.pid} (instance holder-child), since `);
-
     });
   });
 
@@ -393,7 +400,9 @@ describe('nest-auto-migration', () => {
       expectExit(run, 0);
       expect(expectOneErrorLine(unknown, 'UNKNOWN_MIGRATION')).toContain('002_create_post');
       expect(applied(t.dir.file('unknown.db'))).toEqual([]);
-      expect(run.stdout).toMatch(/^Recorded 2 migrations as applied without running them \(at [\d-]+T[\d:.]+Z\):\n {2}001_create_users\n {2}002_create_posts$/m);
+      expect(run.stdout).toMatch(
+        /^Recorded 2 migrations as applied without running them \(at [\d-]+T[\d:.]+Z\):\n {2}001_create_users\n {2}002_create_posts$/m,
+      );
       expect(historyNames(t.db)).toEqual(ALL.slice(0, 2));
 
       const up = await cli(['up']);
@@ -485,7 +494,12 @@ describe('nest-auto-migration', () => {
       expect(expectOneErrorLine(notClass, 'MODULE_NOT_LOADABLE')).toContain(`export "NOT_A_MODULE" of ${FIXTURE} is not a class`);
       // A provider that throws in its constructor: no abort, no stack, one line.
       expect(expectOneErrorLine(broken, 'BOOT_FAILED')).toContain('ExplodingService cannot be constructed');
-      expect(broken.stderr.trim().split('\n').filter((line) => !line.includes('LOG [AutoMigration]') && !line.startsWith('TagSource'))).toHaveLength(1);
+      expect(
+        broken.stderr
+          .trim()
+          .split('\n')
+          .filter((line) => !line.includes('LOG [AutoMigration]') && !line.startsWith('TagSource')),
+      ).toHaveLength(1);
       expect(expectOneErrorLine(notWired, 'NOT_WIRED')).toContain('does not import AutoMigrationModule');
       // A provider named AutoMigrationService that is not the command's: a second copy of the package.
       expect(expectOneErrorLine(otherCopy, 'NOT_WIRED')).toContain('two copies of the package are loaded');
@@ -517,7 +531,9 @@ describe('nest-auto-migration', () => {
       expect(stalled.stdout).toBe('');
 
       // The app's entry file boots the app when loaded: refused, and its application never started.
-      expect(expectOneErrorLine(mainJs, 'MODULE_NOT_LOADABLE')).toContain(`${MAIN_FIXTURE} starts a Nest application when it is loaded (it calls NestFactory.create())`);
+      expect(expectOneErrorLine(mainJs, 'MODULE_NOT_LOADABLE')).toContain(
+        `${MAIN_FIXTURE} starts a Nest application when it is loaded (it calls NestFactory.create())`,
+      );
       expect(mainJs.stderr).not.toContain('main.ts: the application booted');
       expect(mainJs.stdout).toBe('');
       expect(existsSync(main)).toBe(false);
@@ -610,8 +626,12 @@ describe('nest-auto-migration', () => {
       expectExit(up, 0);
       expectExit(down, 0);
       const oneLine = (run: CliRun) => run.stdout.replace(/\n/g, ' ');
-      expect(oneLine(up)).toContain('Replicas already serving stay healthy (readiness up) while it applies them, and their status shows the true state (running, then up-to-date) within seconds.');
-      expect(oneLine(down)).toContain('Replicas already serving stay healthy (readiness up) through the revert, and their status shows the true state (running, then pending) within seconds.');
+      expect(oneLine(up)).toContain(
+        'Replicas already serving stay healthy (readiness up) while it applies them, and their status shows the true state (running, then up-to-date) within seconds.',
+      );
+      expect(oneLine(down)).toContain(
+        'Replicas already serving stay healthy (readiness up) through the revert, and their status shows the true state (running, then pending) within seconds.',
+      );
     });
   });
 });

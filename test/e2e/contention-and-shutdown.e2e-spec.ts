@@ -57,9 +57,13 @@ describe('busy databases, serialised operations, shutdown, events, heartbeat', (
   });
 
   it('serialises resolve() calls within one process', async () => {
-    const risky = migration('001_risky', () => {
-      throw new Error('half-way');
-    }, { transaction: false });
+    const risky = migration(
+      '001_risky',
+      () => {
+        throw new Error('half-way');
+      },
+      { transaction: false },
+    );
     await bootFailure(base(), { migrations: [risky] });
     const { app } = await bootApp({ ...base(), failOnError: false }, { migrations: [migration('001_risky')] });
     const service = app.get(AutoMigrationService);
@@ -87,14 +91,20 @@ describe('busy databases, serialised operations, shutdown, events, heartbeat', (
     expect(error).toBeInstanceOf(ShuttingDownError);
     expect(laterRan).toBe(false);
     expect(historyNames(t.db)).toEqual(['001_slow']);
-    expect(logger.lines).toEqual(expect.arrayContaining([expect.stringMatching(/\[1\/2\] 001_slow \(\d+ ms\)$/), expect.stringMatching(/^ERROR .*shutting down: stopped after 1 of 2/)]));
+    expect(logger.lines).toEqual(
+      expect.arrayContaining([expect.stringMatching(/\[1\/2\] 001_slow \(\d+ ms\)$/), expect.stringMatching(/^ERROR .*shutting down: stopped after 1 of 2/)]),
+    );
   });
 
   it('never emits migration-applied for work that was rolled back (transactionMode "all")', async () => {
     const failing = migration('003_fails', () => {
       throw new Error('late');
     });
-    const { app } = await bootApp({ ...base(), failOnError: false, transactionMode: 'all' }, { migrations: [migration('001_a'), migration('002_b'), failing] }, { init: false });
+    const { app } = await bootApp(
+      { ...base(), failOnError: false, transactionMode: 'all' },
+      { migrations: [migration('001_a'), migration('002_b'), failing] },
+      { init: false },
+    );
     const events = lastValueFrom(app.get(AutoMigrationService).events$.pipe(toArray()));
     await app.init();
     await app.close();
@@ -105,21 +115,29 @@ describe('busy databases, serialised operations, shutdown, events, heartbeat', (
 
   it('keeps the heartbeat fresh while a long transaction: false migration awaits', async () => {
     const beats: string[] = [];
-    const long = migration('001_long', async () => {
-      for (let i = 0; i < 6; i++) {
-        await sleep(60);
-        beats.push(inspect(t.db, (d) => (d.prepare('SELECT heartbeat_at AS h FROM migration_lock').get() as { h: string }).h));
-      }
-    }, { transaction: false });
+    const long = migration(
+      '001_long',
+      async () => {
+        for (let i = 0; i < 6; i++) {
+          await sleep(60);
+          beats.push(inspect(t.db, (d) => (d.prepare('SELECT heartbeat_at AS h FROM migration_lock').get() as { h: string }).h));
+        }
+      },
+      { transaction: false },
+    );
     const { app } = await bootApp({ ...base(), lock: { staleAfterMs: 150 } }, { migrations: [long] });
     await app.close();
     expect(new Set(beats).size).toBeGreaterThan(2);
   });
 
   it('the design document’s manual lease reset during a live run never lets a second runner in', async () => {
-    const slow = migration('001_slow', async () => {
-      await sleep(400);
-    }, { transaction: false });
+    const slow = migration(
+      '001_slow',
+      async () => {
+        await sleep(400);
+      },
+      { transaction: false },
+    );
     const { app: first } = await bootApp(base(), { migrations: [slow] }, { init: false });
     const running = first.init();
     await sleep(100);
@@ -134,9 +152,13 @@ describe('busy databases, serialised operations, shutdown, events, heartbeat', (
   });
 
   it('migrate() brings a replica left failed back once another one fixed the cause', async () => {
-    const risky = migration('001_risky', () => {
-      throw new Error('half-way');
-    }, { transaction: false });
+    const risky = migration(
+      '001_risky',
+      () => {
+        throw new Error('half-way');
+      },
+      { transaction: false },
+    );
     await bootFailure(base(), { migrations: [risky] });
     const fixed = migration('001_risky');
     const one = await bootApp({ ...base(), failOnError: false }, { migrations: [fixed] });

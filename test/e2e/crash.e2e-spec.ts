@@ -122,10 +122,7 @@ describe('recovery after a replica dies, and after a stale lease row', () => {
     expect(bEvents.at(-1)).toMatchObject({ type: 'run-finished', outcome: 'up-to-date', applied: 16, total: 30 });
 
     // Executions: A ran 1..15 and died in 15; B ran 15 again (it had been rolled back) and the rest.
-    expect(execLog(log)).toEqual([
-      ...names(1, 15).map((name) => ({ pid: a.pid, name })),
-      ...names(15, 30).map((name) => ({ pid: b.pid, name })),
-    ]);
+    expect(execLog(log)).toEqual([...names(1, 15).map((name) => ({ pid: a.pid, name })), ...names(15, 30).map((name) => ({ pid: b.pid, name }))]);
 
     withDb(db, (c) => {
       expect((c.prepare('SELECT name FROM migrations ORDER BY id').all() as { name: string }[]).map((r) => r.name)).toEqual(names(1, 30));
@@ -166,13 +163,13 @@ describe('recovery after a replica dies, and after a stale lease row', () => {
     });
     await sigkill(a);
     // Dead now, and the lease row still looks held.
-    withDb(db, (c) =>
-      expect(c.prepare('SELECT in_progress, owner_pid FROM migration_lock WHERE id = 1').get()).toEqual({ in_progress: 1, owner_pid: a.pid }),
-    );
+    withDb(db, (c) => expect(c.prepare('SELECT in_progress, owner_pid FROM migration_lock WHERE id = 1').get()).toEqual({ in_progress: 1, owner_pid: a.pid }));
 
     writeFileSync(goB, 'go');
     await expectExit(b, 1, 60_000);
-    expect(b.stderr()).toMatch(/^ERROR INTERRUPTED_MIGRATION Interrupted migration, possibly half-applied \(a transaction: false migration that did not finish, or one that ended the transaction it ran in\):\n/);
+    expect(b.stderr()).toMatch(
+      /^ERROR INTERRUPTED_MIGRATION Interrupted migration, possibly half-applied \(a transaction: false migration that did not finish, or one that ended the transaction it ran in\):\n/,
+    );
     expect(b.stderr()).toMatch(/^ {2}- "005_create_t005" started \S+, and its process stopped before it finished$/m);
     expect(b.stderr()).toContain("AutoMigrationService.resolve(name, 'applied')");
     expect(lines(b)).not.toContain('DONE');
@@ -224,7 +221,11 @@ describe('recovery after a replica dies, and after a stale lease row', () => {
     expect(b.stdout()).toContain('DONE');
     expect(status(b)).toMatchObject({ state: 'up-to-date', pending: [], lastError: null, lock: { held: false, owner: null, suspect: false } });
     expect(status(b).applied.map((m: { name: string }) => m.name)).toEqual(names(1, 15));
-    expect(events(b).filter((e) => e.type === 'migration-applied').map((e) => e.name)).toEqual(names(11, 15));
+    expect(
+      events(b)
+        .filter((e) => e.type === 'migration-applied')
+        .map((e) => e.name),
+    ).toEqual(names(11, 15));
 
     // Only the new migrations ran, by B.
     expect(execLog(log)).toEqual([...names(1, 10).map((name) => ({ pid: a.pid, name })), ...names(11, 15).map((name) => ({ pid: b.pid, name }))]);

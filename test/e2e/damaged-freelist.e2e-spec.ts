@@ -21,7 +21,9 @@ describe('a damaged freelist, with backups on', () => {
     await (await bootApp({ database: t.db, backup: backup() }, { migrations: [migration('001_a')] })).app.close();
     const conn = new BetterSqlite3(t.db);
     expect(conn.pragma('auto_vacuum', { simple: true })).toBe(0);
-    conn.exec('CREATE TABLE bulk (v BLOB); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200) INSERT INTO bulk SELECT randomblob(3000) FROM n; DELETE FROM bulk WHERE rowid > 20');
+    conn.exec(
+      'CREATE TABLE bulk (v BLOB); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200) INSERT INTO bulk SELECT randomblob(3000) FROM n; DELETE FROM bulk WHERE rowid > 20',
+    );
     expect(conn.pragma('freelist_count', { simple: true })).toBeGreaterThan(100);
     const pageSize = conn.pragma('page_size', { simple: true }) as number;
     conn.close();

@@ -41,7 +41,9 @@ describe('edge cases: foreign tables, locked files, migrations that misuse their
       const { error } = await bootFailure({ ...base(), pragmas: { busy_timeout: 100 } }, { migrations: [migration('001_a')] });
       expect(error).toBeInstanceOf(DatabaseOperationError);
       expect(error).toMatchObject({ code: 'DATABASE_OPERATION_FAILED' });
-      expect(error.message).toContain(`Could not prepare the module tables: database is locked. Another connection held a lock on "${t.db}" for longer than the busy timeout`);
+      expect(error.message).toContain(
+        `Could not prepare the module tables: database is locked. Another connection held a lock on "${t.db}" for longer than the busy timeout`,
+      );
       expect(error.message).toContain('raise pragmas.busy_timeout');
     } finally {
       holder.close();
@@ -89,19 +91,26 @@ describe('edge cases: foreign tables, locked files, migrations that misuse their
     const { error } = await bootFailure(base(), { migrations: [committer] });
     expect(error).toBeInstanceOf(MigrationFailedError);
     expect((error as MigrationFailedError).outcome).toBe('escaped');
-    expect(error.message).toContain('ended the runner\'s transaction itself');
+    expect(error.message).toContain("ended the runner's transaction itself");
     expect(historyNames(t.db)).toEqual([]);
   });
 
   it('in transactionMode "all", blames a failing COMMIT on the batch, not on its last migration alone', async () => {
-    const badFk = migration('001_bad_fk', (d) => {
-      d.exec(`
+    const badFk = migration(
+      '001_bad_fk',
+      (d) => {
+        d.exec(`
         CREATE TABLE parent (id INTEGER PRIMARY KEY);
         CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED);
         INSERT INTO child VALUES (1, 42);
       `);
-    }, { foreignKeys: 'enforce' });
-    const { error } = await bootFailure({ ...base(), transactionMode: 'all' }, { migrations: [badFk, migration('002_fine', undefined, { foreignKeys: 'enforce' })] });
+      },
+      { foreignKeys: 'enforce' },
+    );
+    const { error } = await bootFailure(
+      { ...base(), transactionMode: 'all' },
+      { migrations: [badFk, migration('002_fine', undefined, { foreignKeys: 'enforce' })] },
+    );
     expect(error.message).toContain('committing 001_bad_fk, 002_fine failed: FOREIGN KEY constraint failed');
     expect(tableNames(t.db)).not.toContain('child');
     expect(historyNames(t.db)).toEqual([]);
@@ -187,4 +196,3 @@ describe('edge cases: foreign tables, locked files, migrations that misuse their
     expect(() => (AutoMigrationModule.forRoot as (o?: unknown) => unknown)()).toThrow(InvalidOptionsError);
   });
 });
-

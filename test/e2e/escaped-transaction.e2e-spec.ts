@@ -131,27 +131,30 @@ describe.each(['each', 'all'] as const)('a migration that ends the transaction i
 });
 
 describe('a migration that ends the transaction itself, with ":memory:" (one connection shared with the app)', () => {
-  it.each(['each', 'all'] as const)('leaves the shared connection out of any transaction and with foreign keys enforced again (transactionMode "%s")', async (transactionMode) => {
-    const escapes = migration('002_escapes', (d) => {
-      d.exec('CREATE TABLE before_commit (id INTEGER); COMMIT; BEGIN; CREATE TABLE after_begin (id INTEGER)');
-    });
-    const { app } = await bootApp(
-      { database: ':memory:', failOnError: false, transactionMode, pragmas: { foreign_keys: true } },
-      { migrations: [migration('001_first'), escapes, migration('003_later')], providers: [UsesDatabase] },
-    );
-    try {
-      const db = app.get(UsesDatabase).db;
-      const status = await app.get(AutoMigrationService).getStatus();
-      expect(status).toMatchObject({ state: 'failed', lastError: { code: 'MIGRATION_FAILED', migration: '002_escapes' } });
-      expect(db.inTransaction).toBe(false);
-      expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
-      const names = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[];
-      expect(names).toContain('before_commit');
-      expect(names).not.toContain('after_begin');
-      expect(names).not.toContain(tableFor('003_later'));
-      expect(db.prepare('SELECT name FROM migration_attempts').pluck().all()).toEqual(['002_escapes']);
-    } finally {
-      await app.close();
-    }
-  });
+  it.each(['each', 'all'] as const)(
+    'leaves the shared connection out of any transaction and with foreign keys enforced again (transactionMode "%s")',
+    async (transactionMode) => {
+      const escapes = migration('002_escapes', (d) => {
+        d.exec('CREATE TABLE before_commit (id INTEGER); COMMIT; BEGIN; CREATE TABLE after_begin (id INTEGER)');
+      });
+      const { app } = await bootApp(
+        { database: ':memory:', failOnError: false, transactionMode, pragmas: { foreign_keys: true } },
+        { migrations: [migration('001_first'), escapes, migration('003_later')], providers: [UsesDatabase] },
+      );
+      try {
+        const db = app.get(UsesDatabase).db;
+        const status = await app.get(AutoMigrationService).getStatus();
+        expect(status).toMatchObject({ state: 'failed', lastError: { code: 'MIGRATION_FAILED', migration: '002_escapes' } });
+        expect(db.inTransaction).toBe(false);
+        expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
+        const names = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[];
+        expect(names).toContain('before_commit');
+        expect(names).not.toContain('after_begin');
+        expect(names).not.toContain(tableFor('003_later'));
+        expect(db.prepare('SELECT name FROM migration_attempts').pluck().all()).toEqual(['002_escapes']);
+      } finally {
+        await app.close();
+      }
+    },
+  );
 });

@@ -72,9 +72,13 @@ describe('foreign keys during migrations', () => {
   });
 
   it("keeps enforcement on for foreignKeys: 'enforce', so ON DELETE CASCADE fires", async () => {
-    const cascade = migration('002_remove_user', (db) => {
-      db.exec('DELETE FROM users WHERE id = 1');
-    }, { foreignKeys: 'enforce' });
+    const cascade = migration(
+      '002_remove_user',
+      (db) => {
+        db.exec('DELETE FROM users WHERE id = 1');
+      },
+      { foreignKeys: 'enforce' },
+    );
     const { app } = await bootApp(base(), { migrations: [PARENT_WITH_CHILDREN, cascade] });
     await app.close();
     expect(postCount()).toEqual({ n: 1 });
@@ -83,9 +87,13 @@ describe('foreign keys during migrations', () => {
 
   it("turns enforcement back on for an 'enforce' migration between 'check' ones, and for the migration connection after the run", async () => {
     const migrationConnection = (app: INestApplicationContext) => app.get(DatabaseConnections).migration;
-    const cascade = migration('003_remove_user', (db) => {
-      db.exec('DELETE FROM users WHERE id = 1');
-    }, { foreignKeys: 'enforce' });
+    const cascade = migration(
+      '003_remove_user',
+      (db) => {
+        db.exec('DELETE FROM users WHERE id = 1');
+      },
+      { foreignKeys: 'enforce' },
+    );
     const { app } = await bootApp(base(), {
       migrations: [PARENT_WITH_CHILDREN, migration('002_rebuild_users', REBUILD_USERS), cascade, migration('004_rebuild_users_again', REBUILD_USERS)],
     });
@@ -100,7 +108,10 @@ describe('foreign keys during migrations', () => {
     const failing = migration('003_fails', () => {
       throw new Error('boom');
     });
-    const { app } = await bootApp({ ...base(), failOnError: false }, { migrations: [PARENT_WITH_CHILDREN, migration('002_rebuild_users', REBUILD_USERS), failing] });
+    const { app } = await bootApp(
+      { ...base(), failOnError: false },
+      { migrations: [PARENT_WITH_CHILDREN, migration('002_rebuild_users', REBUILD_USERS), failing] },
+    );
     expect(app.get(DatabaseConnections).migration.pragma('foreign_keys', { simple: true })).toBe(1);
     await app.close();
     expect(historyNames(t.db)).toEqual(['001_users_posts', '002_rebuild_users']);
@@ -109,7 +120,10 @@ describe('foreign keys during migrations', () => {
   it('with a :memory: database, whose one connection the app shares, enforcement is on between migrations', async () => {
     const { app } = await bootApp(
       { database: ':memory:', backup: false },
-      { migrations: [PARENT_WITH_CHILDREN, migration('002_rebuild_users', REBUILD_USERS), migration('003_rebuild_users_again', REBUILD_USERS)], providers: [UsesDatabase] },
+      {
+        migrations: [PARENT_WITH_CHILDREN, migration('002_rebuild_users', REBUILD_USERS), migration('003_rebuild_users_again', REBUILD_USERS)],
+        providers: [UsesDatabase],
+      },
       { init: false },
     );
     const db = app.get(UsesDatabase).db;
@@ -125,9 +139,13 @@ describe('foreign keys during migrations', () => {
   });
 
   it('reports, without rolling back, new violations of a transaction: false migration', async () => {
-    const orphaning = migration('002_drop_user', (db) => {
-      db.exec('DELETE FROM users WHERE id = 2');
-    }, { transaction: false });
+    const orphaning = migration(
+      '002_drop_user',
+      (db) => {
+        db.exec('DELETE FROM users WHERE id = 2');
+      },
+      { transaction: false },
+    );
     const { app, logger } = await bootApp(base(), { migrations: [PARENT_WITH_CHILDREN, orphaning] });
     await app.close();
     expect(historyNames(t.db)).toEqual(['001_users_posts', '002_drop_user']);
@@ -140,16 +158,23 @@ describe('foreign keys during migrations', () => {
     const orphaning = migration('003_drop_user', (db) => {
       db.exec('DELETE FROM users WHERE id = 2');
     });
-    const { error } = await bootFailure({ ...base(), transactionMode: 'all' }, { migrations: [PARENT_WITH_CHILDREN, migration('002_rebuild_users', REBUILD_USERS), orphaning] });
+    const { error } = await bootFailure(
+      { ...base(), transactionMode: 'all' },
+      { migrations: [PARENT_WITH_CHILDREN, migration('002_rebuild_users', REBUILD_USERS), orphaning] },
+    );
     expect(error).toBeInstanceOf(ForeignKeyViolationError);
-    expect(error.message).toContain('Migrations "001_users_posts", "002_rebuild_users", "003_drop_user" left rows that violate foreign keys: posts (1 new row)');
+    expect(error.message).toContain(
+      'Migrations "001_users_posts", "002_rebuild_users", "003_drop_user" left rows that violate foreign keys: posts (1 new row)',
+    );
     expect(inspect(t.db, (d) => d.prepare("SELECT name FROM sqlite_master WHERE name IN ('users', 'posts')").all())).toEqual([]);
   });
 
   it('a check that fails after up() rolls everything back, restores enforcement and frees the lease', async () => {
     // Rebuilding the parent without its key leaves a foreign key SQLite cannot check ("foreign key mismatch").
     const breaksTheKey = migration('002_users_without_key', (db) => {
-      db.exec('CREATE TABLE users_new (id INTEGER, email TEXT); INSERT INTO users_new SELECT id, email FROM users; DROP TABLE users; ALTER TABLE users_new RENAME TO users;');
+      db.exec(
+        'CREATE TABLE users_new (id INTEGER, email TEXT); INSERT INTO users_new SELECT id, email FROM users; DROP TABLE users; ALTER TABLE users_new RENAME TO users;',
+      );
     });
     const { app } = await bootApp({ ...base(), failOnError: false }, { migrations: [PARENT_WITH_CHILDREN, breaksTheKey], providers: [UsesDatabase] });
     const appDb = app.get(UsesDatabase).db;
@@ -168,7 +193,7 @@ describe('foreign keys during migrations', () => {
   it('does not let a foreign key an old database already breaks block every migration', async () => {
     await (await bootApp(base(), { migrations: [migration('001_a')] })).app.close();
     const conn = new BetterSqlite3(t.db);
-    conn.exec('CREATE TABLE a (code TEXT); CREATE TABLE b (code TEXT REFERENCES a(code)); INSERT INTO a VALUES (\'x\')');
+    conn.exec("CREATE TABLE a (code TEXT); CREATE TABLE b (code TEXT REFERENCES a(code)); INSERT INTO a VALUES ('x')");
     conn.close();
     const { app, logger } = await bootApp(base(), { migrations: [migration('001_a'), migration('002_b')] });
     await app.close();

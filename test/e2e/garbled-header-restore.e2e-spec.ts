@@ -59,7 +59,10 @@ describe('a database with a garbled header (SQLITE_NOTADB)', () => {
     const aside = `${t.db}.damaged-`;
     expect(command).toMatch(
       new RegExp(
-        `^mv ${t.db} (${aside}\\d{8}T\\d{6}Z) && mv ${t.db}-wal \\1-wal && mv ${t.db}-shm \\1-shm && cp ${join(folder(), backup)} ${t.db}$`.replace(/\./g, '\\.'),
+        `^mv ${t.db} (${aside}\\d{8}T\\d{6}Z) && mv ${t.db}-wal \\1-wal && mv ${t.db}-shm \\1-shm && cp ${join(folder(), backup)} ${t.db}$`.replace(
+          /\./g,
+          '\\.',
+        ),
       ),
     );
     const check = /`(sha256sum -c [^`]+)` in that folder checks it first/.exec(line!)?.[1];

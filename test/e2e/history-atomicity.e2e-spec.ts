@@ -30,7 +30,12 @@ function ledgerMigration(name: string, options: { transaction?: boolean } = {}) 
 const first = migration('001_ledger', (db) => {
   db.exec('CREATE TABLE ledger (name TEXT NOT NULL)');
 });
-const withRefused = (options: { transaction?: boolean } = {}) => [first, ledgerMigration('002_kept'), ledgerMigration(REFUSED, options), ledgerMigration('004_after')];
+const withRefused = (options: { transaction?: boolean } = {}) => [
+  first,
+  ledgerMigration('002_kept'),
+  ledgerMigration(REFUSED, options),
+  ledgerMigration('004_after'),
+];
 
 describe('a migration and its history row commit together', () => {
   const t = useTempDatabase();

@@ -53,7 +53,9 @@ describe('the cross-process migration lock', () => {
     setTimeout(() => holder.close(), 200);
     const { app, logger } = await bootApp({ database: t.db, backup: false, lock: { timeoutMs: 10_000 } }, { migrations: [migration('001_a')] });
     await app.close();
-    expect(logger.lines).toEqual(expect.arrayContaining([expect.stringMatching(/^LOG \[AutoMigration\] Migration lock held by .*; waiting up to 10000 ms\.$/)]));
+    expect(logger.lines).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^LOG \[AutoMigration\] Migration lock held by .*; waiting up to 10000 ms\.$/)]),
+    );
     expect(historyNames(t.db)).toEqual(['001_a']);
   });
 
@@ -108,4 +110,3 @@ describe('the cross-process migration lock', () => {
     }
   });
 });
-

@@ -180,9 +180,13 @@ describe('operations of AutoMigrationService (the CLI commands)', () => {
           db.exec('CREATE TABLE items (id INTEGER PRIMARY KEY, label TEXT)');
           db.prepare('INSERT INTO items (label) VALUES (?)').run('first');
         }),
-        migration('003_vacuum', (db) => {
-          db.exec('VACUUM');
-        }, { transaction: false }),
+        migration(
+          '003_vacuum',
+          (db) => {
+            db.exec('VACUUM');
+          },
+          { transaction: false },
+        ),
       ]);
       try {
         await service.migrate({ to: '001_a' });
@@ -193,7 +197,10 @@ describe('operations of AutoMigrationService (the CLI commands)', () => {
           ['002_rows', true],
           ['003_vacuum', false],
         ]);
-        expect(report.migrations[0].statements.map((st) => st.sql)).toEqual(['CREATE TABLE items (id INTEGER PRIMARY KEY, label TEXT)', "INSERT INTO items (label) VALUES ('first')"]);
+        expect(report.migrations[0].statements.map((st) => st.sql)).toEqual([
+          'CREATE TABLE items (id INTEGER PRIMARY KEY, label TEXT)',
+          "INSERT INTO items (label) VALUES ('first')",
+        ]);
         expect(report.migrations[1].statements.map((st) => st.sql)).toEqual(['VACUUM']);
         for (const st of report.migrations[0].statements) expect(st.durationMs).toBeGreaterThanOrEqual(0);
         expect(readFileSync(t.db).equals(before)).toBe(true);
@@ -225,12 +232,16 @@ describe('operations of AutoMigrationService (the CLI commands)', () => {
     });
     it('rehearses a table rebuild under a foreign key as the run does (enforcement off, violations checked)', async () => {
       const parentAndChild = migration('001_tables', (db) => {
-        db.exec('CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT); CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER REFERENCES users(id) ON DELETE CASCADE)');
+        db.exec(
+          'CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT); CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER REFERENCES users(id) ON DELETE CASCADE)',
+        );
         db.exec("INSERT INTO users VALUES (1, 'a@example.com'); INSERT INTO posts VALUES (1, 1)");
       });
       // SQLite's documented rebuild: with enforcement on, DROP TABLE users would fail (or cascade).
       const rebuild = migration('002_rebuild_users', (db) => {
-        db.exec('CREATE TABLE users_new (id INTEGER PRIMARY KEY, email TEXT NOT NULL DEFAULT \'\'); INSERT INTO users_new SELECT id, email FROM users; DROP TABLE users; ALTER TABLE users_new RENAME TO users');
+        db.exec(
+          "CREATE TABLE users_new (id INTEGER PRIMARY KEY, email TEXT NOT NULL DEFAULT ''); INSERT INTO users_new SELECT id, email FROM users; DROP TABLE users; ALTER TABLE users_new RENAME TO users",
+        );
       });
       const orphan = migration('003_orphan', (db) => {
         db.exec('INSERT INTO posts VALUES (2, 99)');
@@ -306,7 +317,11 @@ describe('operations of AutoMigrationService (the CLI commands)', () => {
         expect(await service.unlock()).toEqual({ cleared: false, holder: null });
         // What a holder killed mid-run leaves: the row says held, the operating-system lock is gone.
         inspectWritable(t.db, (d) =>
-          d.prepare("UPDATE migration_lock SET in_progress = 1, started_at = '2026-01-01T00:00:00.000Z', owner_host = 'gone', owner_pid = 99999, owner_instance = 'dead' WHERE id = 1").run(),
+          d
+            .prepare(
+              "UPDATE migration_lock SET in_progress = 1, started_at = '2026-01-01T00:00:00.000Z', owner_host = 'gone', owner_pid = 99999, owner_instance = 'dead' WHERE id = 1",
+            )
+            .run(),
         );
         const result = await service.unlock();
         expect(result.cleared).toBe(true);

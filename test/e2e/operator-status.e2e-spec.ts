@@ -4,17 +4,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import BetterSqlite3 from 'better-sqlite3';
-import {
-  CLI_SOURCE,
-  type CliRun,
-  freePort,
-  httpGet,
-  killStrayChildren,
-  REPO_ROOT,
-  type RunningChild,
-  spawnTs,
-  waitForHttp,
-} from '../helpers/child-process';
+import { CLI_SOURCE, type CliRun, freePort, httpGet, killStrayChildren, REPO_ROOT, type RunningChild, spawnTs, waitForHttp } from '../helpers/child-process';
 import { inspect } from '../helpers/sqlite';
 import { useTempDatabase } from '../helpers/temp-dir';
 
@@ -178,7 +168,11 @@ describe('status, resolve, repair and health while another process works', () =>
     expect(await holder.waitForExit(30_000)).toEqual({ code: null, signal: 'SIGKILL' });
     const after = await cli(['status', '--json']);
     expectExit(after, 2);
-    expect(JSON.parse(after.stdout)).toMatchObject({ state: 'failed', lastError: { code: 'INTERRUPTED_MIGRATION', migration: '003_notx_index' }, lock: { held: false } });
+    expect(JSON.parse(after.stdout)).toMatchObject({
+      state: 'failed',
+      lastError: { code: 'INTERRUPTED_MIGRATION', migration: '003_notx_index' },
+      lock: { held: false },
+    });
     // Refused promptly, not after the fixture's lock.timeoutMs (30 s): compared with the status
     // that ran beside them (the same process start-up, on the same busy machine).
     for (const refused of [resolve, repair]) expect(refused.ms).toBeLessThan(status.ms + 10_000);
@@ -207,7 +201,12 @@ describe('status, resolve, repair and health while another process works', () =>
     expect(names(status.pending)).toEqual(['003_notx_index']);
     const health = await httpGet(`${replica.url}/health`);
     expect(health.status).toBe(200);
-    expect(health.json().details.migrations).toMatchObject({ status: 'up', state: 'pending', reason: 'changed since this instance became ready', pending: ['003_notx_index'] });
+    expect(health.json().details.migrations).toMatchObject({
+      status: 'up',
+      state: 'pending',
+      reason: 'changed since this instance became ready',
+      pending: ['003_notx_index'],
+    });
     await httpGet(`${replica.url}/health`);
     expect(replica.child.stdout().match(/Migration state "pending": the migration history changed since this instance became ready/g)).toHaveLength(1);
 

@@ -18,7 +18,10 @@ describe('an attempt row left by this process while it holds the lock again', ()
     });
 
   it('is interrupted in check() while this process holds the lock; migrate() refuses and resolve settles it', async () => {
-    const { app } = await bootApp({ database: t.db, backup: false, failOnError: false }, { migrations: [migration('001_first'), escapes(), migration('003_later')] });
+    const { app } = await bootApp(
+      { database: t.db, backup: false, failOnError: false },
+      { migrations: [migration('001_first'), escapes(), migration('003_later')] },
+    );
     try {
       const service = app.get(AutoMigrationService);
       const lease = app.get(MigrationLease);

@@ -1,15 +1,7 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join, relative, sep } from 'node:path';
-import {
-  freePort,
-  httpGet,
-  killStrayChildren,
-  REPO_ROOT,
-  type RunningChild,
-  spawnProcess,
-  waitForHttp,
-} from '../helpers/child-process';
+import { freePort, httpGet, killStrayChildren, REPO_ROOT, type RunningChild, spawnProcess, waitForHttp } from '../helpers/child-process';
 import { tempDir } from '../helpers/temp-dir';
 
 /*

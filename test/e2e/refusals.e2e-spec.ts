@@ -90,7 +90,16 @@ describe('refusals leave the database untouched', () => {
     expect(error).toBeInstanceOf(InvalidOptionsError);
     const fields = (error as InvalidOptionsError).problems.map((p) => p.split(':')[0]);
     expect(new Set(fields)).toEqual(
-      new Set(['lock.timeoutMs', 'lock.staleAfterMs', 'backup.keep', 'backup.dir', 'transactionMode', 'pragmas.journal_mode', 'pragmas.busy_timeout', 'colour']),
+      new Set([
+        'lock.timeoutMs',
+        'lock.staleAfterMs',
+        'backup.keep',
+        'backup.dir',
+        'transactionMode',
+        'pragmas.journal_mode',
+        'pragmas.busy_timeout',
+        'colour',
+      ]),
     );
     for (const field of fields) expect(error.message).toContain(`- ${field}:`);
     expectUntouched();

@@ -129,7 +129,9 @@ describe('many replicas starting against one database file', () => {
       } finally {
         conn.close();
       }
-      process.stdout.write(`${label}: migrations applied by pid ${runnerPid}; waiters that logged a wait line: ${children.filter((c) => waitLines(c).length === 1).length}/${PROCESSES - 1}; release -> all exited ${allExited} ms\n`);
+      process.stdout.write(
+        `${label}: migrations applied by pid ${runnerPid}; waiters that logged a wait line: ${children.filter((c) => waitLines(c).length === 1).length}/${PROCESSES - 1}; release -> all exited ${allExited} ms\n`,
+      );
     }
 
     it('apply each migration exactly once, and all of them start (3 rounds, fresh file each)', async () => {
@@ -210,9 +212,7 @@ describe('many replicas starting against one database file', () => {
     await expectExit(b, 1);
 
     const holder = `${escapeRegExp(HOST)}/${a.pid} \\(instance [0-9a-f]{8}\\) for \\d+ s`;
-    expect(b.stderr()).toMatch(
-      new RegExp(`^ERROR LOCK_TIMEOUT Gave up waiting for the migration lock after \\d+ ms: it is held by ${holder}\\. `, 'm'),
-    );
+    expect(b.stderr()).toMatch(new RegExp(`^ERROR LOCK_TIMEOUT Gave up waiting for the migration lock after \\d+ ms: it is held by ${holder}\\. `, 'm'));
     const waited = Number(/after (\d+) ms/.exec(b.stderr())![1]);
     expect(waited).toBeGreaterThanOrEqual(1500);
     expect(waitLines(b)).toHaveLength(1);

@@ -26,10 +26,13 @@ describe('restore takes only a regular file in the backup folder', () => {
     const { app } = await bootApp(options(), { migrations: migrations() });
     try {
       const before = readFileSync(t.db);
-      const error = await app.get(AutoMigrationService).restore(file, { force: true }).then(
-        () => Promise.reject(new Error('expected the restore to be refused')),
-        (e: unknown) => e,
-      );
+      const error = await app
+        .get(AutoMigrationService)
+        .restore(file, { force: true })
+        .then(
+          () => Promise.reject(new Error('expected the restore to be refused')),
+          (e: unknown) => e,
+        );
       expect(readFileSync(t.db).equals(before)).toBe(true);
       expect(historyNames(t.db)).toEqual(['001_a', '002_b']);
       return error as RestoreRefusedError;

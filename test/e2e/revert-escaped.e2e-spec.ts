@@ -16,7 +16,10 @@ describe('a down() that ends the transaction itself', () => {
   async function revertWith(down: (db: Database) => void): Promise<RevertFailedError> {
     const { app } = await bootApp({ database: t.db, backup: false }, { migrations: [reversibleMigration('001_a'), reversibleMigration('002_b', down)] });
     try {
-      return (await app.get(AutoMigrationService).revert().catch((error: unknown) => error)) as RevertFailedError;
+      return (await app
+        .get(AutoMigrationService)
+        .revert()
+        .catch((error: unknown) => error)) as RevertFailedError;
     } finally {
       await app.close();
     }

@@ -203,11 +203,19 @@ describe('rolling deployments, interrupted migrations, events and upgrades', () 
     try {
       // It reads the exact schema version this release wrote.
       expect(old.prepare("SELECT CAST(value AS INTEGER) AS version FROM migration_meta WHERE key = 'schema_version'").get()).toEqual({ version: 4 });
-      expect(old.prepare('SELECT name, version, description, checksum, applied_at AS appliedAt, execution_time_ms AS executionTimeMs FROM migrations ORDER BY id').all()).toHaveLength(1);
+      expect(
+        old
+          .prepare('SELECT name, version, description, checksum, applied_at AS appliedAt, execution_time_ms AS executionTimeMs FROM migrations ORDER BY id')
+          .all(),
+      ).toHaveLength(1);
       old.exec('BEGIN IMMEDIATE');
-      old.prepare('UPDATE migration_lock SET in_progress = @inProgress, started_at = @startedAt WHERE id = 1').run({ inProgress: 1, startedAt: new Date().toISOString() });
       old
-        .prepare('INSERT INTO migrations (name, version, description, checksum, applied_at, execution_time_ms) VALUES (@name, @version, @description, @checksum, @appliedAt, @executionTimeMs)')
+        .prepare('UPDATE migration_lock SET in_progress = @inProgress, started_at = @startedAt WHERE id = 1')
+        .run({ inProgress: 1, startedAt: new Date().toISOString() });
+      old
+        .prepare(
+          'INSERT INTO migrations (name, version, description, checksum, applied_at, execution_time_ms) VALUES (@name, @version, @description, @checksum, @appliedAt, @executionTimeMs)',
+        )
         .run({ name: '002_by_old_release', version: '1.0.0', description: '', checksum: 'x', appliedAt: new Date().toISOString(), executionTimeMs: 1 });
       old.prepare('UPDATE migration_lock SET in_progress = @inProgress, started_at = @startedAt WHERE id = 1').run({ inProgress: 0, startedAt: null });
       old.exec('COMMIT');

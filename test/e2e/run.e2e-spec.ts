@@ -62,7 +62,7 @@ describe('applying migrations at bootstrap', () => {
     const ran: string[] = [];
     const failing = migration('002_fails', (d) => {
       d.exec('CREATE TABLE half_done (id INTEGER)');
-      d.exec("INSERT INTO half_done VALUES (1)");
+      d.exec('INSERT INTO half_done VALUES (1)');
       throw new Error('boom in the middle');
     });
     const later = migration('003_later', () => {
@@ -161,9 +161,13 @@ describe('applying migrations at bootstrap', () => {
   });
 
   it('runs a transaction: false migration outside a transaction (VACUUM)', async () => {
-    const vacuum = migration('002_vacuum', (d) => {
-      d.exec('VACUUM');
-    }, { transaction: false });
+    const vacuum = migration(
+      '002_vacuum',
+      (d) => {
+        d.exec('VACUUM');
+      },
+      { transaction: false },
+    );
     const { app } = await bootApp(base(), { migrations: [migration('001_a'), vacuum, migration('003_c')] });
     await app.close();
     expect(historyNames(t.db)).toEqual(['001_a', '002_vacuum', '003_c']);
@@ -192,7 +196,9 @@ describe('applying migrations at bootstrap', () => {
       expect(conn.prepare(one.replace("'migration_name'", "'002_b'")).all()).toHaveLength(1);
       expect(conn.prepare(lock).all()).toEqual([expect.objectContaining({ id: 1, in_progress: 0, started_at: null })]);
       expect(conn.prepare(reset).run().changes).toBe(1);
-      const indexes = (conn.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'migrations'").all() as { name: string }[]).map((r) => r.name);
+      const indexes = (conn.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'migrations'").all() as { name: string }[]).map(
+        (r) => r.name,
+      );
       expect(indexes).toEqual(expect.arrayContaining(['idx_migrations_name', 'idx_migrations_applied_at', 'idx_migrations_version']));
       expect(conn.prepare("SELECT value FROM migration_meta WHERE key = 'schema_version'").get()).toEqual({ value: '4' });
     } finally {
@@ -204,4 +210,3 @@ describe('applying migrations at bootstrap', () => {
     expect(historyNames(t.db)).toEqual(['001_a', '002_b', '003_c', '004_d']);
   });
 });
-

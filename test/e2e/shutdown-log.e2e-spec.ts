@@ -37,13 +37,19 @@ describe('shutdown during a migration', () => {
 
   it('with transactionMode "all", names the rest of the batch, which still runs', async () => {
     const slow = gatedMigration('001_slow');
-    const { app, logger } = await bootApp({ database: t.db, backup: false, transactionMode: 'all' }, { migrations: [slow.type, migration('002_same_batch')] }, { init: false });
+    const { app, logger } = await bootApp(
+      { database: t.db, backup: false, transactionMode: 'all' },
+      { migrations: [slow.type, migration('002_same_batch')] },
+      { init: false },
+    );
     const init = app.init().catch((error: unknown) => error);
     await slow.started;
     const closing = app.close();
     await sleep(50);
     expect(logger.lines).toContainEqual(
-      expect.stringMatching(/Shutdown: waiting for migration "001_slow" \(running \d+\.\d s\) and the rest of its batch \(002_same_batch\), which commits as one, to finish; later migrations will not start/),
+      expect.stringMatching(
+        /Shutdown: waiting for migration "001_slow" \(running \d+\.\d s\) and the rest of its batch \(002_same_batch\), which commits as one, to finish; later migrations will not start/,
+      ),
     );
     slow.release();
     await Promise.all([init, closing]);

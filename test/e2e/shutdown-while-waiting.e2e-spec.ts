@@ -30,7 +30,11 @@ describe('shutdown while waiting for the migration lock', () => {
 
   it('app.close() ends the wait promptly: start-up rejects with ShuttingDownError, nothing applied, no "another process applied" line', async () => {
     const held = await holder();
-    const { app, logger } = await bootApp({ database: t.db, backup: false, lock: { timeoutMs: 30_000 } }, { migrations: [migration('001_big'), migration('002_after')] }, { init: false });
+    const { app, logger } = await bootApp(
+      { database: t.db, backup: false, lock: { timeoutMs: 30_000 } },
+      { migrations: [migration('001_big'), migration('002_after')] },
+      { init: false },
+    );
     const init = app.init().catch((error: unknown) => error);
     while (!logger.lines.some((line) => WAITING.test(line))) await sleep(20);
 

@@ -1,13 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import BetterSqlite3, { type Database } from 'better-sqlite3';
-import {
-  AutoMigrationService,
-  ChecksumMismatchError,
-  DuplicateMigrationError,
-  InvalidMigrationError,
-  MigrationFailedError,
-} from '../../src/auto-migration';
+import { AutoMigrationService, ChecksumMismatchError, DuplicateMigrationError, InvalidMigrationError, MigrationFailedError } from '../../src/auto-migration';
 import { DISCOVERED_MIGRATIONS } from '../../src/auto-migration/auto-migration.constants';
 import type { MigrationDefinition } from '../../src/auto-migration/discovery/migration-definition';
 import { bootApp, bootFailure } from '../helpers/boot';
@@ -130,7 +124,7 @@ describe('SQL-file migrations (migrationsDir)', () => {
     expect(tableNames(t.db)).not.toContain('half');
   });
 
-  it('exposes <name>.down.sql as the migration\'s down(), and no down() without one', async () => {
+  it("exposes <name>.down.sql as the migration's down(), and no down() without one", async () => {
     write('001_tags.sql', TAGS);
     write('001_tags.down.sql', '-- Undo 001_tags\nDROP TABLE tags;\n');
     write('002_items.sql', AUDIT);

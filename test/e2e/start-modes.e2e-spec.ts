@@ -259,7 +259,11 @@ describe('start modes', () => {
         expect(historyNames(t.db)).toEqual(['001_a', '002_b']);
 
         const applied = Date.now();
-        await eventually('the verify re-check to see the schema current', () => logged(logger, /Schema up to date: the pending migrations have been applied by another instance/), 5_000);
+        await eventually(
+          'the verify re-check to see the schema current',
+          () => logged(logger, /Schema up to date: the pending migrations have been applied by another instance/),
+          5_000,
+        );
         expect(Date.now() - applied).toBeLessThan(2_000);
         await within(service.whenReady(), 1_000, 'whenReady()');
         const up = await request(server).get('/health').expect(200);

@@ -24,8 +24,24 @@ describe('status endpoint and health indicator', () => {
     expect(status.body).toEqual({
       state: 'up-to-date',
       applied: [
-        { name: '001_a', version: '1.0.0', description: 'test 001_a', checksum: expect.stringMatching(/^[0-9a-f]{64}$/), appliedAt: expect.any(String), executionTimeMs: expect.any(Number), archived: false },
-        { name: '002_b', version: '1.0.0', description: 'test 002_b', checksum: expect.stringMatching(/^[0-9a-f]{64}$/), appliedAt: expect.any(String), executionTimeMs: expect.any(Number), archived: false },
+        {
+          name: '001_a',
+          version: '1.0.0',
+          description: 'test 001_a',
+          checksum: expect.stringMatching(/^[0-9a-f]{64}$/),
+          appliedAt: expect.any(String),
+          executionTimeMs: expect.any(Number),
+          archived: false,
+        },
+        {
+          name: '002_b',
+          version: '1.0.0',
+          description: 'test 002_b',
+          checksum: expect.stringMatching(/^[0-9a-f]{64}$/),
+          appliedAt: expect.any(String),
+          executionTimeMs: expect.any(Number),
+          archived: false,
+        },
       ],
       pending: [],
       unknown: [],
@@ -94,9 +110,12 @@ describe('status endpoint and health indicator', () => {
         return context.switchToHttp().getRequest().headers['x-token'] === 'let-me-in';
       }
     }
-    const moved = await bootApp({}, {
-      autoMigration: AutoMigrationModule.forRoot({ database: t.db, backup: false, statusController: { path: 'admin/schema', guards: [OnlyWithToken] } }),
-    });
+    const moved = await bootApp(
+      {},
+      {
+        autoMigration: AutoMigrationModule.forRoot({ database: t.db, backup: false, statusController: { path: 'admin/schema', guards: [OnlyWithToken] } }),
+      },
+    );
     const server = moved.app.getHttpServer();
     await request(server).get('/migrations/status').expect(404);
     await request(server).get('/admin/schema').expect(403);
@@ -116,15 +135,18 @@ describe('status endpoint and health indicator', () => {
     @Module({ providers: [Config], exports: [Config] })
     class ConfigModule {}
 
-    const { app } = await bootApp({}, {
-      migrations: [migration('001_async_config')],
-      autoMigration: AutoMigrationModule.forRootAsync({
-        imports: [ConfigModule],
-        inject: [Config],
-        useFactory: (config: Config) => ({ database: config.databasePath, backup: false as const }),
-        statusController: { path: 'ops/migrations' },
-      }),
-    });
+    const { app } = await bootApp(
+      {},
+      {
+        migrations: [migration('001_async_config')],
+        autoMigration: AutoMigrationModule.forRootAsync({
+          imports: [ConfigModule],
+          inject: [Config],
+          useFactory: (config: Config) => ({ database: config.databasePath, backup: false as const }),
+          statusController: { path: 'ops/migrations' },
+        }),
+      },
+    );
     await request(app.getHttpServer()).get('/ops/migrations').expect(200);
     await app.close();
     expect(historyNames(t.db)).toEqual(['001_async_config']);
@@ -132,11 +154,14 @@ describe('status endpoint and health indicator', () => {
 
   it('refuses statusController returned by a forRootAsync factory', async () => {
     await expect(
-      bootApp({}, {
-        autoMigration: AutoMigrationModule.forRootAsync({
-          useFactory: () => ({ database: t.db, statusController: false }),
-        }),
-      }),
+      bootApp(
+        {},
+        {
+          autoMigration: AutoMigrationModule.forRootAsync({
+            useFactory: () => ({ database: t.db, statusController: false }),
+          }),
+        },
+      ),
     ).rejects.toMatchObject({ code: 'INVALID_OPTIONS', message: expect.stringContaining('beside useFactory') });
   });
 

@@ -83,7 +83,10 @@ describe('WAL journal mode', () => {
       const existing = new BetterSqlite3(t.db);
       existing.exec('CREATE TABLE app_data (id INTEGER PRIMARY KEY)');
       existing.close();
-      const { app, logger } = await bootApp({ database: t.db, backup: false }, { migrations: [migration('001_a'), migration('002_b')], providers: [UsesDatabase] });
+      const { app, logger } = await bootApp(
+        { database: t.db, backup: false },
+        { migrations: [migration('001_a'), migration('002_b')], providers: [UsesDatabase] },
+      );
       expect(app.get(UsesDatabase).db.pragma('journal_mode', { simple: true })).toBe('delete');
       await app.close();
       expect(journalMode(t.db)).toBe('delete');
@@ -100,7 +103,6 @@ describe('WAL journal mode', () => {
       await app.close();
       expect(advice(logger).map((line) => line.split(' ')[0])).toEqual(['WARN']);
     });
-
   });
 
   it("lets the application read through @InjectMigrationDatabase() while a 'background' run writes tens of MB", async () => {
@@ -130,7 +132,10 @@ describe('WAL journal mode', () => {
   describe('copies and restores of a database whose latest rows sit only in the -wal file', () => {
     const backups = () => join(t.dir.path, 'backups');
     const options = () => ({ database: t.db, backup: { dir: backups(), keep: 10 } });
-    const backupFiles = () => readdirSync(backups()).filter((f) => f.endsWith('.backup')).sort();
+    const backupFiles = () =>
+      readdirSync(backups())
+        .filter((f) => f.endsWith('.backup'))
+        .sort();
 
     /** The module creates the database (in WAL mode); then a writer adds rows that stay in -wal. */
     async function walDatabase(): Promise<Database> {

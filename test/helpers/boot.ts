@@ -8,12 +8,16 @@ export class CapturingLogger implements LoggerService {
   readonly lines: string[] = [];
   /** Stack traces passed with error lines. */
   readonly traces: string[] = [];
-  log(message: unknown, context?: string) { this.lines.push(`LOG [${context}] ${message}`); }
+  log(message: unknown, context?: string) {
+    this.lines.push(`LOG [${context}] ${message}`);
+  }
   error(message: unknown, trace?: string, context?: string) {
     this.lines.push(`ERROR [${context}] ${message}`);
     if (trace) this.traces.push(trace);
   }
-  warn(message: unknown, context?: string) { this.lines.push(`WARN [${context}] ${message}`); }
+  warn(message: unknown, context?: string) {
+    this.lines.push(`WARN [${context}] ${message}`);
+  }
   debug() {}
   verbose() {}
 }
@@ -67,10 +71,7 @@ export async function bootApp(
 }
 
 /** Boots, expecting start-up to fail; returns the error and the log. */
-export async function bootFailure(
-  options: Partial<AutoMigrationModuleOptions>,
-  boot: BootOptions = {},
-): Promise<{ error: Error; logger: CapturingLogger }> {
+export async function bootFailure(options: Partial<AutoMigrationModuleOptions>, boot: BootOptions = {}): Promise<{ error: Error; logger: CapturingLogger }> {
   const logger = new CapturingLogger();
   try {
     const { app } = await bootApp(options, boot, { logger });

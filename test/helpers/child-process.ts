@@ -225,10 +225,7 @@ export interface CliRun {
  * spawned fixtures) and waits for it to exit. `paths: true` lets modules outside the repo import
  * 'nestjs-auto-migration' by name (mapped to the sources, so they share the CLI's classes).
  */
-export async function runCli(
-  args: string[],
-  options: Omit<SpawnOptions, 'args'> & { paths?: boolean; timeoutMs?: number } = {},
-): Promise<CliRun> {
+export async function runCli(args: string[], options: Omit<SpawnOptions, 'args'> & { paths?: boolean; timeoutMs?: number } = {}): Promise<CliRun> {
   const child = spawnTs(CLI_SOURCE, { ...options, args });
   const exit = await child.waitForExit(options.timeoutMs ?? 60_000);
   return { code: exit.code, stdout: child.stdout(), stderr: child.stderr(), describe: () => child.describe() };

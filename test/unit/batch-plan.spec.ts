@@ -16,8 +16,7 @@ function def(name: string, transaction = true, foreignKeys: 'check' | 'enforce' 
   };
 }
 
-const shape = (batches: ReturnType<typeof planBatches>) =>
-  batches.map((b) => ({ transactional: b.transactional, names: b.migrations.map((m) => m.name) }));
+const shape = (batches: ReturnType<typeof planBatches>) => batches.map((b) => ({ transactional: b.transactional, names: b.migrations.map((m) => m.name) }));
 
 describe('planBatches', () => {
   it('returns no batches for nothing pending', () => {
@@ -45,9 +44,7 @@ describe('planBatches', () => {
 
   describe("'all'", () => {
     it('puts consecutive transactional migrations in one batch', () => {
-      expect(shape(planBatches([def('001'), def('002'), def('003')], 'all'))).toEqual([
-        { transactional: true, names: ['001', '002', '003'] },
-      ]);
+      expect(shape(planBatches([def('001'), def('002'), def('003')], 'all'))).toEqual([{ transactional: true, names: ['001', '002', '003'] }]);
     });
 
     it('a transaction:false migration splits the batch and runs alone', () => {

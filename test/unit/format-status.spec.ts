@@ -58,7 +58,11 @@ describe('formatStatus', () => {
   });
 
   it('a failed state whose history was not readable blames the error, not another process', () => {
-    const lastError = { code: 'DATABASE_OPERATION_FAILED', migration: null, message: 'Could not read the migration history: database disk image is malformed.' };
+    const lastError = {
+      code: 'DATABASE_OPERATION_FAILED',
+      migration: null,
+      message: 'Could not read the migration history: database disk image is malformed.',
+    };
     const text = formatStatus(status({ state: 'failed', lastError, applied: [], historyReadAt: null, historyStale: true }));
     expect(text).toMatch(/^History: not readable right now \(see "Last error" below\)$/m);
     expect(text).not.toContain("another process's commit");
@@ -72,7 +76,14 @@ describe('formatStatus', () => {
   });
 
   it('a re-read that failed for another reason than a lock says what it was, not that a commit locks the database', () => {
-    const text = formatStatus(status({ state: 'pending', historyStale: true, historyError: 'database disk image is malformed', pending: [{ name: '002_b', version: '1.1.0', description: '' }] }));
+    const text = formatStatus(
+      status({
+        state: 'pending',
+        historyStale: true,
+        historyError: 'database disk image is malformed',
+        pending: [{ name: '002_b', version: '1.1.0', description: '' }],
+      }),
+    );
     expect(text).toContain(`History: as read at ${READ_AT} (it could not be read now: database disk image is malformed)`);
     expect(text).not.toContain('locks the database');
   });

@@ -33,7 +33,7 @@ describe('advice for a file that is not a database (SQLITE_NOTADB)', () => {
     expect(advice).not.toMatch(/\bmv |\bcp /);
   });
 
-  it("a path with spaces and quotes is quoted so that the commands run as given: the files move, the backup lands", () => {
+  it('a path with spaces and quotes is quoted so that the commands run as given: the files move, the backup lands', () => {
     const folder = join(dir.path, "it's a folder");
     const backups = join(folder, 'my backups');
     mkdirSync(backups, { recursive: true });
@@ -59,7 +59,10 @@ describe('advice for a file that is not a database (SQLITE_NOTADB)', () => {
 
   it('a damaged file SQLite can still open (SQLITE_CORRUPT) is still restored with the command', () => {
     const corrupt = Object.assign(new Error('database disk image is malformed'), { code: 'SQLITE_CORRUPT' });
-    const advice = causeAdvice(corrupt, { database: dir.file('c.db'), backups: { folder: dir.file('backups'), newest: 'c.db.20260101T000000000Z.none.backup' } })!;
+    const advice = causeAdvice(corrupt, {
+      database: dir.file('c.db'),
+      backups: { folder: dir.file('backups'), newest: 'c.db.20260101T000000000Z.none.backup' },
+    })!;
     expect(advice).toContain('`nest-auto-migration restore c.db.20260101T000000000Z.none.backup --force`');
   });
 });

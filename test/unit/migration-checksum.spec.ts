@@ -83,8 +83,9 @@ describe('classChecksum', () => {
     });
 
     it('re-indenting SQL inside a template literal', () => {
-      const a = "class M { up(db) { db.exec(`\n  CREATE TABLE t (\n    id INTEGER PRIMARY KEY,\n    name TEXT\n  )`); } }";
-      const b = "class M { up(db) {\n      db.exec(`\n          CREATE TABLE t (\n              id   INTEGER PRIMARY KEY,\n              name TEXT\n          )`);\n    }\n}";
+      const a = 'class M { up(db) { db.exec(`\n  CREATE TABLE t (\n    id INTEGER PRIMARY KEY,\n    name TEXT\n  )`); } }';
+      const b =
+        'class M { up(db) {\n      db.exec(`\n          CREATE TABLE t (\n              id   INTEGER PRIMARY KEY,\n              name TEXT\n          )`);\n    }\n}';
       expect(sum(a)).toBe(sum(b));
     });
   });
@@ -104,10 +105,7 @@ describe('classChecksum', () => {
     });
 
     it('an added statement', () => {
-      const added = BASE.replace(
-        "NOT NULL)');",
-        "NOT NULL)');\n    db.exec('CREATE INDEX idx_users_email ON users (email)');",
-      );
+      const added = BASE.replace("NOT NULL)');", "NOT NULL)');\n    db.exec('CREATE INDEX idx_users_email ON users (email)');");
       expect(added).not.toBe(BASE);
       expect(sum(added)).not.toBe(sum(BASE));
     });
@@ -200,15 +198,27 @@ describe('classChecksum', () => {
 describe('stored values stay what earlier releases wrote', () => {
   // Checksums and source hashes live in users' history tables: a faster implementation must
   // still produce these, computed by the implementation released before it.
-  const parent = cls(`class Base { constructor() { this.table = 'posts'; } up(db) { db.exec(\`CREATE TABLE \${this.table} (id INTEGER)\`); } get sql() { return "x"; } }`);
+  const parent = cls(
+    `class Base { constructor() { this.table = 'posts'; } up(db) { db.exec(\`CREATE TABLE \${this.table} (id INTEGER)\`); } get sql() { return "x"; } }`,
+  );
   const child = cls(`class AddIndex extends Parent { down(db) { /* undo */ db.exec('DROP INDEX i'); } }`, parent);
   const outside = cls(`class Outside { up(db) {} }`);
   // Built from source text too, so the pinned value does not depend on how ts-jest compiles this file.
   (outside.prototype as { down?: unknown }).down = cls(`function down(db) { db.exec('DROP TABLE t'); }`);
 
   it.each([
-    ['a plain class', cls(BASE), 'a5e429c2f662ba68a3a747e77f50f9b5891064a05e3ba38f61d228ff0ec2af0d', '912439206cae809b64e283a71ed10b0a6fca2f7bc1f0b74b73d930ab6189b53f'],
-    ['a subclass with a getter and a constructor up its chain', child, '2c2e028dd56125dd3a3c8c8604d2f89cf0421591cc706015616d92da25a62ded', '7a48fa8fc1278378857dc2d1de35f2e809190bf174d02db4fb67d092c840c95a'],
+    [
+      'a plain class',
+      cls(BASE),
+      'a5e429c2f662ba68a3a747e77f50f9b5891064a05e3ba38f61d228ff0ec2af0d',
+      '912439206cae809b64e283a71ed10b0a6fca2f7bc1f0b74b73d930ab6189b53f',
+    ],
+    [
+      'a subclass with a getter and a constructor up its chain',
+      child,
+      '2c2e028dd56125dd3a3c8c8604d2f89cf0421591cc706015616d92da25a62ded',
+      '7a48fa8fc1278378857dc2d1de35f2e809190bf174d02db4fb67d092c840c95a',
+    ],
   ])('%s', (_, type, checksum, sourceHash) => {
     expect(classChecksum(type)).toBe(checksum);
     expect(classSourceHash(type)).toBe(sourceHash);

@@ -1,12 +1,7 @@
 import type { Type } from '@nestjs/common';
 import type { MigrationCandidate } from '../../src/auto-migration/discovery/migration-definition';
 import { compareNames, validateMigrations } from '../../src/auto-migration/discovery/migration-validator';
-import {
-  AutoMigrationError,
-  DuplicateMigrationError,
-  InvalidMigrationError,
-  MixedPrefixWidthError,
-} from '../../src/auto-migration/errors';
+import { AutoMigrationError, DuplicateMigrationError, InvalidMigrationError, MixedPrefixWidthError } from '../../src/auto-migration/errors';
 import { thrown } from '../helpers/thrown';
 
 /** A named class with an `up` method (or without one). */
@@ -15,11 +10,7 @@ function migrationClass(className: string, withUp = true): Type<unknown> {
   return new Function(`return class ${className} { ${body} };`)() as Type<unknown>;
 }
 
-function candidate(
-  type: Type<unknown>,
-  metadata: unknown,
-  overrides: Partial<Pick<MigrationCandidate, 'isSingleton' | 'instance'>> = {},
-): MigrationCandidate {
+function candidate(type: Type<unknown>, metadata: unknown, overrides: Partial<Pick<MigrationCandidate, 'isSingleton' | 'instance'>> = {}): MigrationCandidate {
   const instance = new type();
   return { type, metadata, isSingleton: true, instance: () => instance, ...overrides };
 }
@@ -88,11 +79,9 @@ describe('validateMigrations', () => {
     });
 
     it('accepts timestamp prefixes of equal width and sorts them', () => {
-      const names = validateMigrations([
-        valid('20261128130000_add_index'),
-        valid('20261128120000_create_users'),
-        valid('20250101000000_init'),
-      ]).map((d) => d.name);
+      const names = validateMigrations([valid('20261128130000_add_index'), valid('20261128120000_create_users'), valid('20250101000000_init')]).map(
+        (d) => d.name,
+      );
       expect(names).toEqual(['20250101000000_init', '20261128120000_create_users', '20261128130000_add_index']);
     });
   });

@@ -29,17 +29,15 @@ describe('redactPaths', () => {
     expect(redactPaths('near "x": syntax error', [''])).toBe('near "x": syntax error');
   });
 
-  it.each([
-    ['/home/user/project/dist/migrations/001.js'],
-    ['/tmp/x/y.db'],
-    ['/var/lib/app-data/db.sqlite'],
-    ['/Users/first.last@corp/app/app.db'],
-  ])('removes another absolute POSIX path %s', (path) => {
-    const out = redactPaths(`failed at ${path}: oops`, []);
-    expect(out).not.toContain(path);
-    expect(out).toContain('failed at');
-    expect(out).toContain(': oops');
-  });
+  it.each([['/home/user/project/dist/migrations/001.js'], ['/tmp/x/y.db'], ['/var/lib/app-data/db.sqlite'], ['/Users/first.last@corp/app/app.db']])(
+    'removes another absolute POSIX path %s',
+    (path) => {
+      const out = redactPaths(`failed at ${path}: oops`, []);
+      expect(out).not.toContain(path);
+      expect(out).toContain('failed at');
+      expect(out).toContain(': oops');
+    },
+  );
 
   it('removes paths in stack-frame form but keeps line numbers and text around', () => {
     const out = redactPaths('at Object.<anonymous> (/work/main/src/x.ts:3:9)', []);

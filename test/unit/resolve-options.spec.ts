@@ -54,16 +54,15 @@ describe('resolveOptions', () => {
     it('names a bad mode, interval and migrationsDir', () => {
       expect(() => resolveOptions({ database: 'app.db', mode: 'lazy', verifyIntervalMs: 5, migrationsDir: '' }, CWD)).toThrow(
         expect.objectContaining({
-          message: expect.stringMatching(/mode: mode must be one of the following values: blocking, background, verify \(got "lazy"\)[\s\S]*verifyIntervalMs: verifyIntervalMs must not be less than 100[\s\S]*migrationsDir: migrationsDir should not be empty/),
+          message: expect.stringMatching(
+            /mode: mode must be one of the following values: blocking, background, verify \(got "lazy"\)[\s\S]*verifyIntervalMs: verifyIntervalMs must not be less than 100[\s\S]*migrationsDir: migrationsDir should not be empty/,
+          ),
         }),
       );
     });
 
     it('treats explicitly undefined optional fields as absent', () => {
-      const resolved = resolveOptions(
-        { database: 'app.db', backup: undefined, lock: undefined, pragmas: undefined, failOnError: undefined },
-        CWD,
-      );
+      const resolved = resolveOptions({ database: 'app.db', backup: undefined, lock: undefined, pragmas: undefined, failOnError: undefined }, CWD);
       expect(resolved.backup).toEqual({ dir: join(CWD, 'backups'), keep: 5, verify: 'quick' });
       expect(resolved.lock).toEqual({ timeoutMs: 60_000, staleAfterMs: 15_000 });
       expect(resolved.failOnError).toBe(true);
@@ -337,7 +336,10 @@ describe('options: review fixes', () => {
       database = ':memory:';
     }
     expect(resolveOptions(new Options(), CWD).database).toBe(':memory:');
-    expectField(invalid(() => resolveOptions(new Date(), CWD)), 'database');
+    expectField(
+      invalid(() => resolveOptions(new Date(), CWD)),
+      'database',
+    );
   });
 
   it.each([['../x'], ['..'], ['a/../b'], [':id'], ['a/:id'], ['./status']])('refuses the status path %j', (path) => {

@@ -168,7 +168,10 @@ describe('readSqlMigrations', () => {
   });
 
   it('gives the instance an up that runs the whole text and a down only when a down file exists', () => {
-    write('005_add_tags.sql', `${TAGS}CREATE TABLE log (msg TEXT);\nCREATE TRIGGER tags_log AFTER INSERT ON tags BEGIN\n  INSERT INTO log VALUES ('a;b');\n  INSERT INTO log VALUES ('c');\nEND;\n`);
+    write(
+      '005_add_tags.sql',
+      `${TAGS}CREATE TABLE log (msg TEXT);\nCREATE TRIGGER tags_log AFTER INSERT ON tags BEGIN\n  INSERT INTO log VALUES ('a;b');\n  INSERT INTO log VALUES ('c');\nEND;\n`,
+    );
     write('005_add_tags.down.sql', 'DROP TABLE log;\nDROP TABLE tags;\n');
     write('006_plain.sql', '-- version: 1.0.0\nCREATE TABLE plain (id INTEGER);\n');
     const [tags, plain] = readSqlMigrations(folder, dir.path).files;
@@ -257,7 +260,9 @@ describe('validateMigrations with .sql files', () => {
   });
 
   it('refuses a class and a file of the same name, naming both', () => {
-    const error = thrown(() => validateMigrations([classCandidate('AddTags', '005_add_tags')], folderOf({ '005_add_tags.sql': '-- version: 1.0.0\nSELECT 1;' })));
+    const error = thrown(() =>
+      validateMigrations([classCandidate('AddTags', '005_add_tags')], folderOf({ '005_add_tags.sql': '-- version: 1.0.0\nSELECT 1;' })),
+    );
     expect(error).toBeInstanceOf(DuplicateMigrationError);
     expect(error.message).toContain('"005_add_tags" is declared by AddTags and 005_add_tags.sql');
   });

@@ -8,7 +8,7 @@ describe('classifyCause', () => {
   const dir = tempDir();
   afterAll(() => dir.remove());
 
-  it("classifies real better-sqlite3 errors by their code, extended codes included", () => {
+  it('classifies real better-sqlite3 errors by their code, extended codes included', () => {
     const file = dir.file('a.db');
     new BetterSqlite3(file).exec('CREATE TABLE t (v)').close();
     const readonly = new BetterSqlite3(file, { readonly: true });
@@ -25,7 +25,7 @@ describe('classifyCause', () => {
     other.close();
   });
 
-  it('reads extended codes by their primary code, looks down cause chains, and falls back on SQLite\'s own texts', () => {
+  it("reads extended codes by their primary code, looks down cause chains, and falls back on SQLite's own texts", () => {
     const coded = (code: string) => Object.assign(new Error('x'), { code });
     expect(classifyCause(coded('SQLITE_IOERR_WRITE')).kind).toBe('io');
     expect(classifyCause(coded('SQLITE_CORRUPT_INDEX')).kind).toBe('damaged');
@@ -47,11 +47,16 @@ describe('classifyCause', () => {
 
     const migrating = causeAdvice(full, { database: file });
     expect(migrating).toMatch(
-      new RegExp(`^Out of disk space \\(SQLITE_FULL\\): the migration needs room for the new data it writes \\(.*\\) plus up to ${size} for SQLite's journal \\(the database's size\\), but ${dir.path} has [\\d.]+ \\w+ free\\. Free space there, then start again\\.$`),
+      new RegExp(
+        `^Out of disk space \\(SQLITE_FULL\\): the migration needs room for the new data it writes \\(.*\\) plus up to ${size} for SQLite's journal \\(the database's size\\), but ${dir.path} has [\\d.]+ \\w+ free\\. Free space there, then start again\\.$`,
+      ),
     );
     expect(migrating).not.toContain('needs about');
 
-    const backingUp = causeAdvice(full, { database: file, space: { folder: dir.path, needsBytes: 1.1 * 1024 * 1024, what: 'the backup', basis: "the database's size plus 10 %", backupDir: true } });
+    const backingUp = causeAdvice(full, {
+      database: file,
+      space: { folder: dir.path, needsBytes: 1.1 * 1024 * 1024, what: 'the backup', basis: "the database's size plus 10 %", backupDir: true },
+    });
     expect(backingUp).toContain(`the backup needs about 1.1 MiB (the database's size plus 10 %) but ${dir.path} has `);
     expect(backingUp).toContain('Free space there or set backup.dir to a folder on a larger disk, then start again.');
   });

@@ -57,12 +57,17 @@ describe('findUnregisteredMigrations', () => {
     const dir = tempDir('auto-migration-unregistered-');
     try {
       writeFileSync(dir.file('001_a.ts'), "@Migration({ name: '001_a', version: '1.0.0' })\nexport class A {}\n");
-      writeFileSync(dir.file('002_b.ts'), "@Migration({ name: '002_b', version: '1.0.0' })\nexport class B {}\n@Migration({ name: '002_c', version: '1.0.0' })\nexport class C {}\n");
+      writeFileSync(
+        dir.file('002_b.ts'),
+        "@Migration({ name: '002_b', version: '1.0.0' })\nexport class B {}\n@Migration({ name: '002_c', version: '1.0.0' })\nexport class C {}\n",
+      );
       writeFileSync(dir.file('002_b.d.ts'), "@Migration({ name: '002_b', version: '1.0.0' })\nexport declare class B {}\n");
       writeFileSync(dir.file('003_d.sql'), "-- @Migration({ name: '003_d' })\n");
       mkdirSync(dir.file('nested'));
       writeFileSync(join(dir.path, 'nested', '004_e.ts'), "@Migration({ name: '004_e', version: '1.0.0' })\nexport class E {}\n");
-      expect(findUnregisteredMigrations(dir.path, ['001_a', '002_c'])).toEqual([{ file: dir.file('002_b.ts'), migrations: [{ name: '002_b', className: 'B' }] }]);
+      expect(findUnregisteredMigrations(dir.path, ['001_a', '002_c'])).toEqual([
+        { file: dir.file('002_b.ts'), migrations: [{ name: '002_b', className: 'B' }] },
+      ]);
       expect(findUnregisteredMigrations(dir.file('missing'), [])).toEqual([]);
     } finally {
       dir.remove();

@@ -97,7 +97,9 @@ export class BackupService {
         space: { folder, needsBytes: this.databaseSize() * FREE_SPACE_MARGIN, what: 'the backup', basis: "the database's size plus 10 %", backupDir: true },
       });
     }
-    const info: WrittenBackup = existing ? { ...existing, reused: true } : { file, createdAt: createdAt.toISOString(), newestMigration, sizeBytes: statSync(path).size, reused: false };
+    const info: WrittenBackup = existing
+      ? { ...existing, reused: true }
+      : { file, createdAt: createdAt.toISOString(), newestMigration, sizeBytes: statSync(path).size, reused: false };
     if (!info.reused) {
       try {
         this.prune(purpose.keep);

@@ -45,7 +45,9 @@ export class RestoreService {
       this.backup.write(newestOf(history), { before: 'restore', keep: restoring });
     } catch (error) {
       const raw = this.backup.rawCopy();
-      this.logger.warn(`Could not write a verified backup of the current state (${describeCause(error)}); kept a raw copy of its files instead: ${raw.join(', ')}`);
+      this.logger.warn(
+        `Could not write a verified backup of the current state (${describeCause(error)}); kept a raw copy of its files instead: ${raw.join(', ')}`,
+      );
     }
   }
 
@@ -68,7 +70,8 @@ export class RestoreService {
         source.close();
       }
       if (fingerprint(this.options.database) === expected) return;
-      if (Date.now() >= deadline) throw new RestoreFailedError(file, new Error(`the copy did not land within lock.timeoutMs (${this.options.lock.timeoutMs} ms)`));
+      if (Date.now() >= deadline)
+        throw new RestoreFailedError(file, new Error(`the copy did not land within lock.timeoutMs (${this.options.lock.timeoutMs} ms)`));
       await sleep(RETRY_MS);
     }
   }
@@ -132,15 +135,22 @@ function assertRegularFile(file: string, path: string): void {
   const stats = lstatSync(path, { throwIfNoEntry: false });
   if (!stats || stats.isFile()) return;
   const kind = stats.isSymbolicLink() ? 'a symbolic link' : stats.isDirectory() ? 'a folder' : 'not a regular file';
-  throw new RestoreRefusedError(`"${file}" in the backup folder is ${kind}, not a backup file; restore takes only a regular file written there by a backup. Remove it, or give the name of a real backup.`);
+  throw new RestoreRefusedError(
+    `"${file}" in the backup folder is ${kind}, not a backup file; restore takes only a regular file written there by a backup. Remove it, or give the name of a real backup.`,
+  );
 }
 
 /** Schema and row counts: enough to tell whether a page copy landed. */
 function fingerprint(path: string): string {
   const db = new BetterSqlite3(path, { readonly: true, fileMustExist: true });
   try {
-    const schema = db.prepare("SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name").all() as { type: string; name: string }[];
-    const counts = schema.filter((o) => o.type === 'table').map((t) => (db.prepare(`SELECT COUNT(*) AS n FROM "${t.name.replace(/"/g, '""')}"`).get() as { n: number }).n);
+    const schema = db.prepare("SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name").all() as {
+      type: string;
+      name: string;
+    }[];
+    const counts = schema
+      .filter((o) => o.type === 'table')
+      .map((t) => (db.prepare(`SELECT COUNT(*) AS n FROM "${t.name.replace(/"/g, '""')}"`).get() as { n: number }).n);
     return JSON.stringify([schema, counts]);
   } finally {
     db.close();

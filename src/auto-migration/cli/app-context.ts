@@ -42,7 +42,10 @@ export async function withAutoMigrationService<T>(
     const service = serviceOf(app, target);
     const discovered = app.get<symbol, MigrationDefinition[]>(DISCOVERED_MIGRATIONS, { strict: false });
     enterPhase('running');
-    return await work(service, discovered.map((migration) => migration.name));
+    return await work(
+      service,
+      discovered.map((migration) => migration.name),
+    );
   } catch (error) {
     failed = true;
     throw error;
@@ -118,7 +121,7 @@ function entryFileError(target: ModuleTarget, method: string): CliError {
   return new CliError(
     'MODULE_NOT_LOADABLE',
     `${target.file} starts a Nest application when it is loaded (it calls NestFactory.${method}()): it is the app's entry file ` +
-      "(main.ts), not its module. Name the compiled file of the module instead, e.g. --module dist/app.module.js#AppModule; the application was not started",
+      '(main.ts), not its module. Name the compiled file of the module instead, e.g. --module dist/app.module.js#AppModule; the application was not started',
   );
 }
 
@@ -130,7 +133,7 @@ function serviceOf(app: INestApplicationContext, target: ModuleTarget): AutoMigr
       throw new CliError(
         'NOT_WIRED',
         `${target.label} imports AutoMigrationModule from another copy of nestjs-auto-migration than this command line's ` +
-          '(two copies of the package are loaded, so the command cannot reach the module\'s AutoMigrationService): run the ' +
+          "(two copies of the package are loaded, so the command cannot reach the module's AutoMigrationService): run the " +
           "command line installed in the app's project, `npx nest-auto-migration` from its folder, not a global or another project's one",
       );
     }

@@ -26,14 +26,7 @@ export class CliError extends Error {
  * - `CREATE_REFUSED`: `create` would overwrite a file or repeat a migration's name, or cannot number the new migration.
  * - `COMMAND_STALLED`: the command (or the context's shutdown) awaits a promise that can never settle.
  */
-export type CliErrorCode =
-  | 'USAGE'
-  | 'CONFIG_INVALID'
-  | 'MODULE_NOT_LOADABLE'
-  | 'BOOT_FAILED'
-  | 'NOT_WIRED'
-  | 'CREATE_REFUSED'
-  | 'COMMAND_STALLED';
+export type CliErrorCode = 'USAGE' | 'CONFIG_INVALID' | 'MODULE_NOT_LOADABLE' | 'BOOT_FAILED' | 'NOT_WIRED' | 'CREATE_REFUSED' | 'COMMAND_STALLED';
 
 /** A `USAGE` error whose message ends with where to read the usage. */
 export function usageError(message: string, command?: string): CliError {

@@ -48,11 +48,22 @@ function historyTables(status: MigrationStatus): string[] {
 
   lines.push('', `Pending (${status.pending.length})`);
   if (status.pending.length === 0) lines.push('  none');
-  else lines.push(...table(['NAME', 'VERSION', 'DESCRIPTION'], status.pending.map((m) => [m.name, m.version, m.description])));
+  else
+    lines.push(
+      ...table(
+        ['NAME', 'VERSION', 'DESCRIPTION'],
+        status.pending.map((m) => [m.name, m.version, m.description]),
+      ),
+    );
 
   if (status.unknown.length > 0) {
     lines.push('', `Unknown to this code (${status.unknown.length}): applied by a newer release; they count as applied`);
-    lines.push(...table(['NAME', 'VERSION', 'APPLIED AT'], status.unknown.map((m) => [m.name, m.version, m.appliedAt])));
+    lines.push(
+      ...table(
+        ['NAME', 'VERSION', 'APPLIED AT'],
+        status.unknown.map((m) => [m.name, m.version, m.appliedAt]),
+      ),
+    );
   }
   return lines;
 }
@@ -86,7 +97,7 @@ function nextStep(error: MigrationStatusError): string | null {
     case 'INTERRUPTED_MIGRATION':
       return `\`nest-auto-migration resolve ${error.migration ?? 'NAME'} --applied\` if all its changes are in place, \`--rolled-back\` if none are.`;
     case 'CHECKSUM_MISMATCH':
-      return '`nest-auto-migration repair` accepts the current checksums, once you have checked that no migration\'s meaning changed.';
+      return "`nest-auto-migration repair` accepts the current checksums, once you have checked that no migration's meaning changed.";
     default:
       return null;
   }

@@ -94,7 +94,10 @@ function moduleTarget(command: CliCommand, flag: string | undefined, cwd: string
 
 /** This package's version, from its package.json two or three folders up (dist/cli or src/auto-migration/cli). */
 function ownVersion(): string {
-  for (const up of [['..', '..'], ['..', '..', '..']]) {
+  for (const up of [
+    ['..', '..'],
+    ['..', '..', '..'],
+  ]) {
     try {
       const pkg = JSON.parse(readFileSync(join(__dirname, ...up, 'package.json'), 'utf8')) as { name?: string; version?: string };
       if (pkg.name === 'nestjs-auto-migration' && pkg.version) return pkg.version;
@@ -134,7 +137,7 @@ export function stalledError(): CliError {
       return new CliError(
         'BOOT_FAILED',
         `booting ${module} never finished: a lifecycle hook (onModuleInit, onApplicationBootstrap) awaits something that cannot ` +
-          "happen under the command line, which boots the module as an application context and never listens or runs main.ts " +
+          'happen under the command line, which boots the module as an application context and never listens or runs main.ts ' +
           '(a request to the app itself, a promise main.ts settles); boot a slim module with just the database and the migrations',
       );
     case 'running':

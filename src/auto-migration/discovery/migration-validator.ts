@@ -127,13 +127,21 @@ function sqlDefinition(file: SqlMigrationFile): MigrationDefinition {
 
 function rejectDuplicateNames(definitions: readonly MigrationDefinition[]): void {
   // A file is named by its path, so the message says where to look.
-  const classesByName = groupBy(definitions, (d) => d.name, (d) => d.file ?? d.className);
+  const classesByName = groupBy(
+    definitions,
+    (d) => d.name,
+    (d) => d.file ?? d.className,
+  );
   const duplicates = new Map([...classesByName].filter(([, classes]) => classes.length > 1));
   if (duplicates.size > 0) throw new DuplicateMigrationError(duplicates);
 }
 
 function rejectMixedPrefixWidths(definitions: readonly MigrationDefinition[]): void {
-  const byWidth = groupBy(definitions, (d) => NAME_PATTERN.exec(d.name)![1].length, (d) => d.name);
+  const byWidth = groupBy(
+    definitions,
+    (d) => NAME_PATTERN.exec(d.name)![1].length,
+    (d) => d.name,
+  );
   if (byWidth.size > 1) throw new MixedPrefixWidthError(new Map([...byWidth].sort(([a], [b]) => a - b)));
 }
 

@@ -68,7 +68,10 @@ export function readSqlMigrations(dir: string, cwd = process.cwd()): SqlMigratio
   const ups = new Map<string, string>();
   const downs = new Map<string, string>();
   // The default sort compares code units, the order migrations apply in: problems come in that order.
-  for (const fileName of entries.filter((e) => isFile(dir, e)).map((e) => e.name).sort()) {
+  for (const fileName of entries
+    .filter((e) => isFile(dir, e))
+    .map((e) => e.name)
+    .sort()) {
     if (fileName.endsWith(DOWN_SUFFIX)) downs.set(fileName.slice(0, -DOWN_SUFFIX.length), fileName);
     else if (fileName.endsWith(UP_SUFFIX)) ups.set(fileName.slice(0, -UP_SUFFIX.length), fileName);
     // `.SQL` would silently not run on Linux while it runs on a case-insensitive file system elsewhere.

@@ -50,9 +50,7 @@ export function parseSqlFile(text: string): ParsedSqlFile {
     if (!field) continue;
     const [, key, value] = field;
     if (!isKnownKey(key)) {
-      problems.push(
-        `unknown header key "${key}" (the header accepts ${KNOWN_KEYS.join(', ')}; a free comment there must not start with "word:")`,
-      );
+      problems.push(`unknown header key "${key}" (the header accepts ${KNOWN_KEYS.join(', ')}; a free comment there must not start with "word:")`);
     } else if (fields[key] !== undefined) {
       problems.push(`header key "${key}" is given twice`);
     } else {

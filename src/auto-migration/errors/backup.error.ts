@@ -15,7 +15,11 @@ export class BackupError extends AutoMigrationError {
     context: CauseContext = {},
   ) {
     const stopped =
-      before === 'run' ? 'No migration ran and the database is unchanged.' : before === 'backup' ? 'The database is unchanged.' : `The ${before} did not start and the database is unchanged.`;
+      before === 'run'
+        ? 'No migration ran and the database is unchanged.'
+        : before === 'backup'
+          ? 'The database is unchanged.'
+          : `The ${before} did not start and the database is unchanged.`;
     const advice =
       causeAdvice(cause, context) ??
       'If the backup folder is the problem, make it creatable and writable with room for a copy of the database; ' +

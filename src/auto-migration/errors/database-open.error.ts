@@ -6,7 +6,11 @@ export class DatabaseOpenError extends AutoMigrationError {
   readonly code = 'DATABASE_UNAVAILABLE';
 
   /** @param context what the caller knows beyond the path (the backups, for a damaged file) */
-  constructor(readonly path: string, cause: unknown, context: CauseContext = {}) {
+  constructor(
+    readonly path: string,
+    cause: unknown,
+    context: CauseContext = {},
+  ) {
     super(
       `Cannot open the SQLite database "${path}": ${describeCause(cause)}. ` +
         (causeAdvice(cause, { database: path, ...context }) ??

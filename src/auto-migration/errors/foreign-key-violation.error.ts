@@ -16,7 +16,7 @@ export class ForeignKeyViolationError extends AutoMigrationError {
     super(
       `${migrations.length === 1 ? `Migration ${quoted(migrations[0])}` : `Migrations ${migrations.map(quoted).join(', ')}`} ` +
         `left rows that violate foreign keys: ${list}. The transaction was rolled back and no history row was written. ` +
-        'Fix the data the migration copies or deletes (PRAGMA foreign_key_check lists the rows), or use foreignKeys: \'enforce\' if it relies on ON DELETE CASCADE.',
+        "Fix the data the migration copies or deletes (PRAGMA foreign_key_check lists the rows), or use foreignKeys: 'enforce' if it relies on ON DELETE CASCADE.",
       { migration: migrations[0] },
     );
   }

@@ -14,7 +14,8 @@ import { type CauseContext, causeAdvice } from './sqlite-cause';
  */
 export type FailureOutcome = 'migration' | 'batch' | 'none' | 'escaped' | 'escaped-unrecorded';
 
-const ESCAPED = "It ended the runner's transaction itself (COMMIT or ROLLBACK inside up()), so changes it made before that may be committed although no history row was written.";
+const ESCAPED =
+  "It ended the runner's transaction itself (COMMIT or ROLLBACK inside up()), so changes it made before that may be committed although no history row was written.";
 const OWN_TRANSACTIONS = 'use transaction: false for a migration that manages its own transactions.';
 
 const OUTCOMES: Record<FailureOutcome, string> = {

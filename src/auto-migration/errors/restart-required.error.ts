@@ -5,8 +5,6 @@ export class RestartRequiredError extends AutoMigrationError {
   readonly code = 'RESTART_REQUIRED';
 
   constructor(file: string) {
-    super(
-      `The database was restored from backup "${file}". Restart this instance (and every other replica) so that it starts from the restored schema.`,
-    );
+    super(`The database was restored from backup "${file}". Restart this instance (and every other replica) so that it starts from the restored schema.`);
   }
 }

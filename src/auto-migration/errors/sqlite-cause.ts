@@ -135,8 +135,10 @@ function restoreAdvice({ backups }: CauseContext): string {
  * leftover -wal or -journal to the file put in its place).
  */
 function replaceByHandAdvice({ database, backups }: CauseContext): string {
-  const why = 'It is not a SQLite database at all (its header is garbled), so nothing can open it, `nest-auto-migration restore` and `status` included: put a backup in its place by hand.';
-  if (!database) return `${why} With the application stopped, move the damaged file (and its -wal, -shm or -journal file) aside, then copy the newest backup from the backup folder to the database's path.`;
+  const why =
+    'It is not a SQLite database at all (its header is garbled), so nothing can open it, `nest-auto-migration restore` and `status` included: put a backup in its place by hand.';
+  if (!database)
+    return `${why} With the application stopped, move the damaged file (and its -wal, -shm or -journal file) aside, then copy the newest backup from the backup folder to the database's path.`;
   if (backups && !backups.newest) {
     return (
       `${why} But it has no backup in ${backups.folder}: if only its first 16 bytes are damaged, a copy of it with them set back to "SQLite format 3\\0" may open, ` +
@@ -149,7 +151,9 @@ function replaceByHandAdvice({ database, backups }: CauseContext): string {
   const aside = ['', ...companions].map((suffix) => `mv ${shellWord(database + suffix)} ${shellWord(damaged + suffix)}`);
   const keep =
     `the damaged file is kept as ${basename(damaged)}` +
-    (companions.length > 0 ? `, its ${companions.join(', ')} file${companions.length > 1 ? 's' : ''} with it (SQLite would apply a leftover journal to the file put in its place)` : '');
+    (companions.length > 0
+      ? `, its ${companions.join(', ')} file${companions.length > 1 ? 's' : ''} with it (SQLite would apply a leftover journal to the file put in its place)`
+      : '');
   const start = 'then start the application (`nest-auto-migration status` shows the restored state)';
   if (backups?.newest) {
     const source = join(backups.folder, backups.newest);

@@ -10,7 +10,10 @@ import { MigrationEvents } from './migration-events';
 export class MigrationEventLogger {
   private readonly logger = new Logger(LOG_CONTEXT);
 
-  constructor(events: MigrationEvents, @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAutoMigrationOptions) {
+  constructor(
+    events: MigrationEvents,
+    @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAutoMigrationOptions,
+  ) {
     events.events$.subscribe((event) => this.log(event));
   }
 
@@ -27,9 +30,13 @@ export class MigrationEventLogger {
         return;
       case 'backup-written':
         if (event.reused) {
-          return this.logger.log(`Backup reused: ${event.file} already holds this state (the newest backup, byte for byte); no new copy written (checked in ${event.durationMs} ms)`);
+          return this.logger.log(
+            `Backup reused: ${event.file} already holds this state (the newest backup, byte for byte); no new copy written (checked in ${event.durationMs} ms)`,
+          );
         }
-        return this.logger.log(`Backup written: ${event.file} (${(event.sizeBytes / 1024).toFixed(1)} KiB, ${event.check} in ${event.verifyMs} of ${event.durationMs} ms)`);
+        return this.logger.log(
+          `Backup written: ${event.file} (${(event.sizeBytes / 1024).toFixed(1)} KiB, ${event.check} in ${event.verifyMs} of ${event.durationMs} ms)`,
+        );
       case 'run-started':
         return this.logger.log(`${event.pending} pending migration${event.pending === 1 ? '' : 's'} (transactionMode "${event.transactionMode}")`);
       case 'migration-applied':

@@ -17,6 +17,7 @@ export function interruptedAttempts(attempts: readonly AttemptRecord[], holder: 
   if (!owner) return attempts.filter((attempt) => attempt.failedAt !== null);
   return attempts.filter(
     (attempt) =>
-      attempt.failedAt !== null || !(holder.current === attempt.name || (attempt.owner !== null && attempt.owner.instanceId === owner.instanceId && attempt.owner.pid === owner.pid)),
+      attempt.failedAt !== null ||
+      !(holder.current === attempt.name || (attempt.owner !== null && attempt.owner.instanceId === owner.instanceId && attempt.owner.pid === owner.pid)),
   );
 }

@@ -93,7 +93,8 @@ export class MigrationLease implements OnModuleDestroy {
     this.held = true;
     this.heldSince = new Date().toISOString();
     // At once, before anything else runs: from now on others read the holder's name here.
-    if (this.holderFile && !this.holderFile.write(this.owner)) this.logger.warn('Could not write the lock holder file: status in other processes may not name this holder while the database is locked');
+    if (this.holderFile && !this.holderFile.write(this.owner))
+      this.logger.warn('Could not write the lock holder file: status in other processes may not name this holder while the database is locked');
     this.events.emit({ type: 'lock-acquired', waitedMs: waited ? Date.now() - started : 0 });
     return true;
   }
@@ -190,7 +191,10 @@ export class MigrationLease implements OnModuleDestroy {
       if (!this.lock.isHeld()) return null;
       const named = this.held && this.heldSince ? { owner: this.owner, since: this.heldSince } : (this.holderFile?.read() ?? null);
       const row = await this.holderFromLeaseRow();
-      if (named) return sameOwner(row.owner, named.owner) ? row : { ...EMPTY_HOLDER, owner: named.owner, since: named.since, heldForMs: Date.now() - Date.parse(named.since) };
+      if (named)
+        return sameOwner(row.owner, named.owner)
+          ? row
+          : { ...EMPTY_HOLDER, owner: named.owner, since: named.since, heldForMs: Date.now() - Date.parse(named.since) };
       // A holder of an earlier release (no holder file): the lease row is all there is.
       if (row.owner || probe >= UNNAMED_REPROBES) return row;
       await sleep(UNNAMED_REPROBE_MS);

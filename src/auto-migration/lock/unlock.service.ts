@@ -38,7 +38,9 @@ export class UnlockService {
           return { cleared: false, holder: null };
         }
         const holder = await this.lease.rowHolder();
-        this.logger.log(`Unlock: cleared the lease row left by ${row.owner ? `${row.owner.host}/${row.owner.pid}` : 'an unnamed process'}, which no longer holds the lock`);
+        this.logger.log(
+          `Unlock: cleared the lease row left by ${row.owner ? `${row.owner.host}/${row.owner.pid}` : 'an unnamed process'}, which no longer holds the lock`,
+        );
         return { cleared: true, holder };
       });
     });

@@ -1,17 +1,5 @@
 import { Type } from 'class-transformer';
-import {
-  IsBoolean,
-  IsIn,
-  IsInt,
-  IsNotEmpty,
-  IsObject,
-  IsString,
-  Matches,
-  Min,
-  ValidateBy,
-  ValidateIf,
-  ValidateNested,
-} from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsNotEmpty, IsObject, IsString, Matches, Min, ValidateBy, ValidateIf, ValidateNested } from 'class-validator';
 import { validateCronExpression } from 'cron';
 import { parseDuration } from '../history/duration';
 
@@ -33,13 +21,19 @@ export class BackupOptionsSchema {
 const IsDuration = () =>
   ValidateBy({
     name: 'isDuration',
-    validator: { validate: (value) => parseDuration(value) !== null, defaultMessage: () => 'olderThan must be milliseconds or a duration such as "365d", "12h", "30m", "90s"' },
+    validator: {
+      validate: (value) => parseDuration(value) !== null,
+      defaultMessage: () => 'olderThan must be milliseconds or a duration such as "365d", "12h", "30m", "90s"',
+    },
   });
 
 const IsCronExpression = () =>
   ValidateBy({
     name: 'isCronExpression',
-    validator: { validate: (value) => typeof value === 'string' && validateCronExpression(value).valid, defaultMessage: () => 'cron must be a cron expression such as "0 3 * * 0"' },
+    validator: {
+      validate: (value) => typeof value === 'string' && validateCronExpression(value).valid,
+      defaultMessage: () => 'cron must be a cron expression such as "0 3 * * 0"',
+    },
   });
 
 export class ArchiveOptionsSchema {

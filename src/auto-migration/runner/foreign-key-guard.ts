@@ -38,7 +38,9 @@ export class ForeignKeyGuard {
     try {
       const { counts, unchecked } = known ?? (await step('check foreign keys', () => driver.foreignKeyViolations()));
       if (unchecked.length > 0 && !known) {
-        logger.warn(`Foreign keys of ${unchecked.join(', ')} cannot be checked (SQLite reports a foreign key mismatch: the parent key is not unique); migrations are not checked against them`);
+        logger.warn(
+          `Foreign keys of ${unchecked.join(', ')} cannot be checked (SQLite reports a foreign key mismatch: the parent key is not unique); migrations are not checked against them`,
+        );
       }
       return new ForeignKeyGuard(driver, previous, counts, unchecked);
     } catch (error) {

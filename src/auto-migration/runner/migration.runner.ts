@@ -302,7 +302,13 @@ export class MigrationRunner {
         history.push(...records);
         for (const record of records) {
           this.appliedThisRun++;
-          this.events.emit({ type: 'migration-applied', name: record.name, index: this.appliedThisRun, total: pending.length, executionTimeMs: record.executionTimeMs });
+          this.events.emit({
+            type: 'migration-applied',
+            name: record.name,
+            index: this.appliedThisRun,
+            total: pending.length,
+            executionTimeMs: record.executionTimeMs,
+          });
         }
         await this.lease.beat();
       }
@@ -399,7 +405,9 @@ export class MigrationRunner {
       const added = await guard.added([migration.name]);
       if (added.size > 0) {
         const list = [...added].map(([table, count]) => `${table} (${count})`).join(', ');
-        this.logger.warn(`Migration "${migration.name}" (transaction: false) left rows that violate foreign keys: ${list}. Check them with PRAGMA foreign_key_check.`);
+        this.logger.warn(
+          `Migration "${migration.name}" (transaction: false) left rows that violate foreign keys: ${list}. Check them with PRAGMA foreign_key_check.`,
+        );
       }
     } catch (cause) {
       // A transaction it left open would otherwise swallow everything written after it.
@@ -441,7 +449,12 @@ export class MigrationRunner {
    * up() threw inside the runner's transaction. If the transaction it ran in is gone and the
    * database did not roll it back because of the error, up() ended it itself before throwing.
    */
-  private async upThrew(migration: MigrationDefinition, cause: unknown, outcome: FailureOutcome, earlierInBatch: readonly string[]): Promise<MigrationFailedError> {
+  private async upThrew(
+    migration: MigrationDefinition,
+    cause: unknown,
+    outcome: FailureOutcome,
+    earlierInBatch: readonly string[],
+  ): Promise<MigrationFailedError> {
     if ((await markOutcome(this.driver, cause)) !== 'escaped') return this.failed(migration, cause, outcome);
     return this.escaped(migration, cause, earlierInBatch);
   }
@@ -463,7 +476,10 @@ export class MigrationRunner {
       // Their history rows were in the same transaction: committed with it, or rolled back with it.
       const applied = new Set((await this.step('read the migration history', () => this.driver.readHistory())).map((h) => h.name));
       const committed = earlierInBatch.filter((name) => applied.has(name));
-      batch = committed.length > 0 ? ` The migrations before it in its batch were committed with it and are recorded as applied: ${committed.join(', ')}.` : ' The migrations before it in its batch were rolled back.';
+      batch =
+        committed.length > 0
+          ? ` The migrations before it in its batch were committed with it and are recorded as applied: ${committed.join(', ')}.`
+          : ' The migrations before it in its batch were rolled back.';
     }
     this.logger.warn(
       `Migration "${migration.name}" ended the runner's transaction itself: ${reason}. ` +

@@ -8,7 +8,13 @@ import { runOnCopy } from './copy-run';
  * Applies the pending migrations to a throwaway copy of the database (never the backup), so that
  * a migration that would fail is caught before the live database is touched.
  */
-export async function rehearse(source: Database, database: string, pragmas: SqlitePragmas, pending: readonly MigrationDefinition[], folder: string | null): Promise<void> {
+export async function rehearse(
+  source: Database,
+  database: string,
+  pragmas: SqlitePragmas,
+  pending: readonly MigrationDefinition[],
+  folder: string | null,
+): Promise<void> {
   const { failure } = await runOnCopy(source, database, pragmas, pending, folder);
   if (failure) throw new RehearsalFailedError(failure.migration, failure.cause);
 }

@@ -56,7 +56,11 @@ export class RepairService {
       }
       if (this.backup.folder) this.backup.write(newestOf(history), { before: 'repair' });
       await this.lease.announce();
-      await step('record the repair', () => inTransaction(this.driver, () => this.driver.repair(new Map(mismatches.map((m) => [m.migration, { checksum: m.current, sourceHash: this.sourceHashOf(m.migration) }])), repairedAt)));
+      await step('record the repair', () =>
+        inTransaction(this.driver, () =>
+          this.driver.repair(new Map(mismatches.map((m) => [m.migration, { checksum: m.current, sourceHash: this.sourceHashOf(m.migration) }])), repairedAt),
+        ),
+      );
       this.logger.warn(
         `Repair: accepted current checksums of ${result.checksumsAccepted.join(', ') || 'no migration'}; cleared interrupted ${result.attemptsCleared.join(', ') || 'nothing'}`,
       );

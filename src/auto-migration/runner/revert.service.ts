@@ -59,7 +59,8 @@ export class RevertService {
   async revert(options: RevertOptions = {}): Promise<RevertResult> {
     const { steps, to } = options ?? {};
     if (steps !== undefined && to !== undefined) throw new InvalidArgumentError('revert()', 'options', 'either { steps } or { to }, not both', options);
-    if (steps !== undefined && (!Number.isInteger(steps) || steps < 1)) throw new InvalidArgumentError('revert()', 'steps', 'a whole number of at least 1', steps);
+    if (steps !== undefined && (!Number.isInteger(steps) || steps < 1))
+      throw new InvalidArgumentError('revert()', 'steps', 'a whole number of at least 1', steps);
     if (to !== undefined && (typeof to !== 'string' || to === '')) throw new InvalidArgumentError('revert()', 'to', 'a migration name', to);
     return this.operations.exclusive(() => this.lease.hold(() => this.revertLocked(steps ?? 1, to)));
   }
@@ -82,7 +83,10 @@ export class RevertService {
     await step('prepare the module tables', () => this.lease.announce());
     const reverted: RevertResult['reverted'] = [];
     for (const [index, migration] of definitions.entries()) {
-      const durationMs = await this.revertOne(migration, reverted.map((r) => r.name));
+      const durationMs = await this.revertOne(
+        migration,
+        reverted.map((r) => r.name),
+      );
       reverted.push({ name: migration.name, durationMs });
       this.logger.log(`[${index + 1}/${definitions.length}] reverted ${migration.name} (${durationMs} ms)`);
       await this.lease.beat();

@@ -25,7 +25,7 @@ export class StatementCapture {
 
   readonly verbose = (sql: unknown): void => {
     const text = String(sql);
-    this.into?.push({ sql: this.running ? showWholeNumbers(text, this.running) ?? text : text, at: performance.now() });
+    this.into?.push({ sql: this.running ? (showWholeNumbers(text, this.running) ?? text) : text, at: performance.now() });
   };
 
   /**

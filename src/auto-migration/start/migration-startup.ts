@@ -1,14 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  Inject,
-  Injectable,
-  Logger,
-  type OnApplicationBootstrap,
-  type OnApplicationShutdown,
-  type OnModuleDestroy,
-  Optional,
-} from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown, type OnModuleDestroy, Optional } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { CLI_CONTEXT, LOG_CONTEXT, RESOLVED_OPTIONS } from '../auto-migration.constants';
 import type { ResolvedAutoMigrationOptions } from '../auto-migration.options';
@@ -178,7 +170,9 @@ export class MigrationStartup implements OnApplicationBootstrap, OnModuleDestroy
         this.state.runFailed(error);
         throw error;
       }
-      this.logger.warn(`Could not check the migration history: ${describeCause(error)}. Health stays down; re-checking every ${this.options.verifyIntervalMs} ms`);
+      this.logger.warn(
+        `Could not check the migration history: ${describeCause(error)}. Health stays down; re-checking every ${this.options.verifyIntervalMs} ms`,
+      );
       this.lastCheckFailure = describeCause(error);
       this.state.awaitingOtherInstance();
       this.startVerifyTimer();
@@ -247,7 +241,8 @@ export class MigrationStartup implements OnApplicationBootstrap, OnModuleDestroy
         this.logger.error(`Re-checking the migrations failed: ${message} State "failed", health down; no more re-checks.`);
         return;
       }
-      if (message !== this.lastCheckFailure) this.logger.warn(`Could not re-check the migration history: ${message}. Trying again in ${this.options.verifyIntervalMs} ms`);
+      if (message !== this.lastCheckFailure)
+        this.logger.warn(`Could not re-check the migration history: ${message}. Trying again in ${this.options.verifyIntervalMs} ms`);
       this.lastCheckFailure = message;
     } finally {
       this.checking = false;

@@ -34,7 +34,11 @@ export const downCommand: AppCommand = {
       return ExitCode.Ok;
     }
     output.line(`Reverted ${plural(result.reverted.length, 'migration')}, newest first:`);
-    for (const line of table(['NAME', 'TIME'], result.reverted.map((m) => [m.name, `${m.durationMs} ms`]))) output.line(line);
+    for (const line of table(
+      ['NAME', 'TIME'],
+      result.reverted.map((m) => [m.name, `${m.durationMs} ms`]),
+    ))
+      output.line(line);
     output.line(result.backup ? `Backup written before reverting: ${result.backup}` : 'No backup was written (backups are off, or the database is in memory).');
     return ExitCode.Ok;
   },

@@ -18,9 +18,7 @@ export const repairCommand: AppCommand = {
   positionals: [],
   async run(service, _args, output) {
     const result = await service.repair({ apply: false });
-    output.line(
-      result.checksumsAccepted.length > 0 ? `Accepted the current checksums of: ${result.checksumsAccepted.join(', ')}` : 'No checksum differed.',
-    );
+    output.line(result.checksumsAccepted.length > 0 ? `Accepted the current checksums of: ${result.checksumsAccepted.join(', ')}` : 'No checksum differed.');
     output.line(result.attemptsCleared.length > 0 ? `Cleared interrupted attempts of: ${result.attemptsCleared.join(', ')}` : 'No interrupted attempt.');
     output.line(`Repair recorded at ${result.repairedAt}.`);
     reportStateAfterFix(await service.check(), output);

@@ -22,7 +22,7 @@ export const upCommand: AppCommand = {
     'the true state (running, then up-to-date) within seconds.',
     '',
     '--dry-run applies them to a temporary copy of the database instead and prints every statement',
-    'each one issued, as SQLite ran it, with its time (to the next statement\'s start); the live file is',
+    "each one issued, as SQLite ran it, with its time (to the next statement's start); the live file is",
     'not touched (no lock lease, no backup, no history row) and the copy is deleted. Side effects of',
     'injected services are not rehearsed.',
   ].join('\n'),

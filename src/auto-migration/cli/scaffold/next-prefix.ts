@@ -59,7 +59,10 @@ export function nextPrefix(known: readonly KnownMigration[], now: Date): string 
 
   const next = String(Number(newest) + 1);
   if (next.length > widths[0]) {
-    throw new CliError('CREATE_REFUSED', `the migrations' ${widths[0]}-digit numbering is used up (newest ${newest}); a wider number would sort before the others`);
+    throw new CliError(
+      'CREATE_REFUSED',
+      `the migrations' ${widths[0]}-digit numbering is used up (newest ${newest}); a wider number would sort before the others`,
+    );
   }
   return next.padStart(widths[0], '0');
 }

@@ -41,10 +41,7 @@ export interface ScaffoldResult {
 export function scaffoldMigration(request: ScaffoldRequest): ScaffoldResult {
   const slug = migrationSlug(request.name);
   const entries = listFolder(request.dir);
-  const known = [
-    ...entries.filter(isMigrationFile).map((file) => ({ name: file, where: request.shownDir, path: join(request.dir, file) })),
-    ...request.others,
-  ];
+  const known = [...entries.filter(isMigrationFile).map((file) => ({ name: file, where: request.shownDir, path: join(request.dir, file) })), ...request.others];
   const className = request.sql ? null : migrationClassName(slug);
   refuseRepeatedName(request.dir, entries, known, slug, className);
   const name = `${nextPrefix(known, request.now)}_${slug}`;

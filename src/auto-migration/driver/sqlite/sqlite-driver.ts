@@ -140,7 +140,10 @@ export class SqliteDriver implements MigrationDriver {
     // quick_check throws SQLITE_CORRUPT itself for some damage, and lists the rest.
     const problems = this.connection.pragma('quick_check', { simple: false }) as { quick_check: string }[];
     if (problems.length === 1 && problems[0].quick_check === 'ok') return;
-    const found = problems.slice(0, 3).map((p) => p.quick_check).join('; ');
+    const found = problems
+      .slice(0, 3)
+      .map((p) => p.quick_check)
+      .join('; ');
     throw Object.assign(new Error(`database disk image is malformed (PRAGMA quick_check: ${found})`), { code: 'SQLITE_CORRUPT' });
   }
 
