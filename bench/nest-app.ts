@@ -10,7 +10,7 @@ const MODULE_SIZE = 1000;
 export function decoratedMigrations(n: number, onUp?: UpHook): Type<unknown>[] {
   return migrationClasses(n, onUp).map((type, k) => {
     Migration({ name: migrationName(k + 1, n), version: '1.0.0' })(type);
-    return type as Type<unknown>;
+    return type;
   });
 }
 

@@ -74,7 +74,8 @@ const BENCH = join(ROOT, 'bench');
  * versions). `npm ci` also replaces a stale tree, so a changed lockfile reinstalls too.
  */
 function installPeers(): void {
-  const packages = (file: string) => (existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')).packages as Record<string, { version?: string }>) : {});
+  const packages = (file: string) =>
+    existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { packages: Record<string, { version?: string }> }).packages : {};
   const wanted = Object.entries(packages(join(BENCH, 'package-lock.json'))).filter(([path]) => path !== '');
   const installed = packages(join(BENCH, 'node_modules', '.package-lock.json'));
   if (wanted.length === Object.keys(installed).length && wanted.every(([path, { version }]) => installed[path]?.version === version)) return;
@@ -578,7 +579,7 @@ function main(): void {
     `  that the kill lands inside a migration's transaction, and gets SIGKILL once ${W4_KILL_AFTER} \`up\` calls have started (the`,
     '  log of W3). Then a fresh process with the same migrations (no busy loop) is timed from its spawn to its exit:',
     '  "recovered" = it finished the migrations itself (no manual step), "stuck" = it failed (or ran 30 s). "Start-up +',
-    '  loading" = Node\'s start and loading the code, up to the call that migrates. "Run again" = migrations whose \`up\`',
+    '  loading" = Node\'s start and loading the code, up to the call that migrates. "Run again" = migrations whose `up`',
     '  ran in both processes: the one the kill interrupted, or all of a batch transaction the crash rolled back.',
     `  Module: median of ${W4_RUNS} crash(es); peers: one each. W3 and W4 processes load TypeScript through`,
     '  scripts/ts-cache.js: the compilation `ts-node` does, cached on disk for the run, so only the first process of a tool pays',

@@ -55,7 +55,9 @@ function applyRaw(file: string, types: (new () => MigrationSteps)[], mode: 'each
     const started = performance.now();
     new type().up(db);
     // A checksum of the raw source: what a minimal runner would store, without normalisation.
-    const checksum = createHash('sha256').update(type.prototype.up.toString()).digest('hex');
+    const checksum = createHash('sha256')
+      .update((type.prototype as MigrationSteps).up.toString())
+      .digest('hex');
     record.run(migrationName(k + 1, types.length), '1.0.0', '', checksum, new Date().toISOString(), Math.round(performance.now() - started));
     if (mode === 'each') commit.run();
   });

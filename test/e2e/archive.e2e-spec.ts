@@ -144,7 +144,7 @@ describe('history archive', () => {
     await app.close();
     expect(names('migrations_archive')).toEqual(['001_a', '002_b']);
 
-    const { error } = await bootFailure({ ...base(), archive: { olderThan: 'forever', cron: 'sometimes' } } as never, { migrations: [migration('001_a')] });
+    const { error } = await bootFailure({ ...base(), archive: { olderThan: 'forever', cron: 'sometimes' } }, { migrations: [migration('001_a')] });
     expect(error).toBeInstanceOf(InvalidOptionsError);
     expect((error as InvalidOptionsError).problems.map((p) => p.split(':')[0]).sort()).toEqual(['archive.cron', 'archive.olderThan']);
   });

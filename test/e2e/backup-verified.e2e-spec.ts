@@ -31,6 +31,7 @@ describe('the backup written before a run is verified', () => {
   /** Makes SQLite's check of any file in the backup folder answer "damaged"; returns the checks it answered. */
   function failChecksOfBackups(): { checks: string[]; restore(): void } {
     const proto = (BetterSqlite3 as unknown as { prototype: Database }).prototype;
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- called below with the spied connection as `this`.
     const real = proto.pragma;
     const checks: string[] = [];
     const spy = jest.spyOn(proto, 'pragma').mockImplementation(function (this: Database, source: string, options?: { simple?: boolean }) {

@@ -440,7 +440,7 @@ describe('nest-auto-migration', () => {
       // The file runs whole, as one exec(); SQLite reports each statement it parsed from it, each
       // with its time: the header comments lead the first, the trigger body stays in one piece.
       expect(dry.stdout).toMatch(
-        /^006_audit_users {2}\(1\.3\.0, \d+ ms\)\n {2}Audit new users\n {4} *[\d.]+ ms {2}-- version: 1\.3\.0\n {4} +-- description: Audit new users\n {4} +CREATE TABLE audit \(.*\);\n {4} *[\d.]+ ms {2}CREATE TRIGGER users_audit AFTER INSERT ON users BEGIN\n {4} +  INSERT INTO audit \(email\) VALUES \(NEW\.email\);\n {4} +END;\n {4} *[\d.]+ ms {2}\(foreign-key check and COMMIT\)\n\n/m,
+        /^006_audit_users {2}\(1\.3\.0, \d+ ms\)\n {2}Audit new users\n {4} *[\d.]+ ms {2}-- version: 1\.3\.0\n {4} +-- description: Audit new users\n {4} +CREATE TABLE audit \(.*\);\n {4} *[\d.]+ ms {2}CREATE TRIGGER users_audit AFTER INSERT ON users BEGIN\n {4} + {2}INSERT INTO audit \(email\) VALUES \(NEW\.email\);\n {4} +END;\n {4} *[\d.]+ ms {2}\(foreign-key check and COMMIT\)\n\n/m,
       );
       expect(applied(t.db)).toEqual([]);
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import BetterSqlite3, { type Database } from 'better-sqlite3';
+import BetterSqlite3 from 'better-sqlite3';
 import { AutoMigrationService, ChecksumMismatchError, DuplicateMigrationError, InvalidMigrationError, MigrationFailedError } from '../../src/auto-migration';
 import { DISCOVERED_MIGRATIONS } from '../../src/auto-migration/auto-migration.constants';
 import type { MigrationDefinition } from '../../src/auto-migration/discovery/migration-definition';
@@ -141,7 +141,7 @@ describe('SQL-file migrations (migrationsDir)', () => {
     expect(typeof tags.instance().down).toBe('function');
     const db = new BetterSqlite3(t.db);
     try {
-      tags.instance().down!(db as Database);
+      await tags.instance().down!(db);
     } finally {
       db.close();
     }

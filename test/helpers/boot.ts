@@ -9,14 +9,14 @@ export class CapturingLogger implements LoggerService {
   /** Stack traces passed with error lines. */
   readonly traces: string[] = [];
   log(message: unknown, context?: string) {
-    this.lines.push(`LOG [${context}] ${message}`);
+    this.lines.push(`LOG [${context}] ${String(message)}`);
   }
   error(message: unknown, trace?: string, context?: string) {
-    this.lines.push(`ERROR [${context}] ${message}`);
+    this.lines.push(`ERROR [${context}] ${String(message)}`);
     if (trace) this.traces.push(trace);
   }
   warn(message: unknown, context?: string) {
-    this.lines.push(`WARN [${context}] ${message}`);
+    this.lines.push(`WARN [${context}] ${String(message)}`);
   }
   debug() {}
   verbose() {}

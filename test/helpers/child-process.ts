@@ -57,8 +57,8 @@ export function spawnProcess(command: string, args: string[], options: Omit<Spaw
   let err = '';
   let exit: ExitResult | undefined;
   let spawnError: Error | undefined;
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
   const exitedPromise = new Promise<ExitResult>((resolveExit) => {
     // 'close' (not 'exit') so that all output has been read.
     child.on('close', (code, signal) => {

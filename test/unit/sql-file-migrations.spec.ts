@@ -167,7 +167,7 @@ describe('readSqlMigrations', () => {
     expect(file.checksum).toBe(sha256(TAGS));
   });
 
-  it('gives the instance an up that runs the whole text and a down only when a down file exists', () => {
+  it('gives the instance an up that runs the whole text and a down only when a down file exists', async () => {
     write(
       '005_add_tags.sql',
       `${TAGS}CREATE TABLE log (msg TEXT);\nCREATE TRIGGER tags_log AFTER INSERT ON tags BEGIN\n  INSERT INTO log VALUES ('a;b');\n  INSERT INTO log VALUES ('c');\nEND;\n`,
@@ -178,11 +178,11 @@ describe('readSqlMigrations', () => {
     expect(typeof plain.instance.down).toBe('undefined');
     const db = new BetterSqlite3(':memory:');
     try {
-      tags.instance.up(db);
+      await tags.instance.up(db);
       db.exec('INSERT INTO tags DEFAULT VALUES');
       expect(db.prepare('SELECT msg FROM log ORDER BY rowid').pluck().all()).toEqual(['a;b', 'c']);
       expect(typeof tags.instance.down).toBe('function');
-      tags.instance.down!(db);
+      await tags.instance.down!(db);
       expect(db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table'").pluck().get()).toBe(0);
     } finally {
       db.close();

@@ -37,27 +37,28 @@ export async function withAutoMigrationService<T>(
   // app's shutdown, instead of cutting it off.
   app.enableShutdownHooks(['SIGINT', 'SIGTERM']);
 
-  let failed = false;
+  let result: T;
   try {
     const service = serviceOf(app, target);
     const discovered = app.get<symbol, MigrationDefinition[]>(DISCOVERED_MIGRATIONS, { strict: false });
     enterPhase('running');
-    return await work(
+    result = await work(
       service,
       discovered.map((migration) => migration.name),
     );
   } catch (error) {
-    failed = true;
-    throw error;
-  } finally {
     enterPhase('closing');
     try {
       await app.close();
-    } catch (error) {
-      // The command's own error is what matters; a close failure after success must be seen.
-      if (!failed) throw error;
+    } catch {
+      // The command's own error is what matters.
     }
+    throw error;
   }
+  enterPhase('closing');
+  // A close failure after success must be seen: it is the command's error.
+  await app.close();
+  return result;
 }
 
 /**

@@ -56,7 +56,7 @@ export function parseCommandArgs(command: CliCommand, argv: readonly string[]): 
   );
   let parsed: { values: Record<string, string | boolean | undefined>; positionals: string[] };
   try {
-    parsed = parseArgs({ args: joinNegativeValues(flags, argv), options, allowPositionals: true, strict: true }) as typeof parsed;
+    parsed = parseArgs({ args: joinNegativeValues(flags, argv), options, allowPositionals: true, strict: true });
   } catch (error) {
     throw usageError(describeParseError(error, command), command.name);
   }

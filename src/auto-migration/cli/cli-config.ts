@@ -87,5 +87,5 @@ function validateConfig(raw: unknown, path: string): CliConfig {
     else if (typeof value !== 'string' || value.trim() === '') problems.push(`"${key}" must be a non-empty string`);
   }
   if (problems.length > 0) throw new CliError('CONFIG_INVALID', `${where}: ${problems.join('; ')}`);
-  return raw as CliConfig;
+  return raw;
 }

@@ -35,6 +35,7 @@ export function parseModuleSpec(spec: string, cwd: string, origin: string): Modu
 
 // TypeScript compiles `import()` to `require()` in CommonJS output; a function built at run time
 // keeps a real dynamic import, which loads ES modules from CommonJS, compiled or under ts-node.
+// eslint-disable-next-line @typescript-eslint/no-implied-eval -- on purpose: see the comment above.
 const dynamicImport = new Function('specifier', 'return import(specifier)') as (specifier: string) => Promise<Record<string, unknown>>;
 
 /** Codes with which `require()` turns down an ES module it cannot load synchronously. */
@@ -81,6 +82,7 @@ export async function loadModuleClass(target: ModuleTarget): Promise<Type<unknow
 async function loadFile(file: string): Promise<Record<string, unknown>> {
   if (file.endsWith('.mjs')) return dynamicImport(pathToFileURL(file).href);
   try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loads the user's compiled module synchronously first; import() only for ES modules.
     return require(file) as Record<string, unknown>;
   } catch (error) {
     if (NEEDS_IMPORT.has((error as { code?: string }).code ?? '')) return dynamicImport(pathToFileURL(file).href);

@@ -21,7 +21,7 @@ export function writeAnswer(text: string): void {
 export function divertStdout(): () => void {
   const stdout = process.stdout as { write: typeof process.stdout.write };
   const previous = stdout.write;
-  stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
+  stdout.write = process.stderr.write.bind(process.stderr);
   return () => {
     stdout.write = previous;
   };

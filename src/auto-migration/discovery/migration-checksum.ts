@@ -66,9 +66,12 @@ function sourceHashOf(texts: readonly string[]): string {
   return hash('sha256', texts.map((text) => `${text}\0`).join(''));
 }
 
+type AnyClass = abstract new (...args: never[]) => unknown;
+type AnyFunction = (...args: never[]) => unknown;
+
 /** Each class of the chain from `type` up (short of Object), with its prototype and its source text. */
 function* chainOf(type: Type<unknown>): Generator<{ proto: object; text: string }> {
-  for (let cls: Function | null = type; cls && cls !== Function.prototype; cls = Object.getPrototypeOf(cls)) {
+  for (let cls: AnyClass | null = type; cls && cls !== Function.prototype; cls = Object.getPrototypeOf(cls) as AnyClass | null) {
     const proto = cls.prototype as object | undefined;
     if (!proto || proto === Object.prototype) return;
     yield { proto, text: Function.prototype.toString.call(cls) };
@@ -79,8 +82,9 @@ function* chainOf(type: Type<unknown>): Generator<{ proto: object; text: string 
 function* ownMethods(proto: object): Generator<[string, string[]]> {
   for (const name of Object.getOwnPropertyNames(proto)) {
     if (name === 'constructor') continue;
-    const { value, get, set } = Object.getOwnPropertyDescriptor(proto, name)!;
-    const sources = [value, get, set].filter((f): f is Function => typeof f === 'function').map((f) => Function.prototype.toString.call(f));
+    // Only the functions' source text is read, so their values are `unknown` here (none is called).
+    const { value, get, set } = Object.getOwnPropertyDescriptor(proto, name) as { value?: unknown; get?: unknown; set?: unknown };
+    const sources = [value, get, set].filter((f): f is AnyFunction => typeof f === 'function').map((f) => Function.prototype.toString.call(f));
     if (sources.length > 0) yield [name, sources];
   }
 }

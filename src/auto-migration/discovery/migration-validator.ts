@@ -1,4 +1,3 @@
-import type { Type } from '@nestjs/common';
 import * as semver from 'semver';
 import { DuplicateMigrationError } from '../errors/duplicate-migration.error';
 import { InvalidMigrationError } from '../errors/invalid-migration.error';
@@ -81,7 +80,7 @@ export function isSemver(version: unknown): version is string {
 
 function toDefinition(candidate: MigrationCandidate): MigrationDefinition {
   const meta = candidate.metadata as MigrationOptions;
-  const type = candidate.type as Type<unknown>;
+  const type = candidate.type;
   const explicit = meta.checksum === undefined ? undefined : { checksum: meta.checksum, storedSourceHash: null };
   let fingerprint: { checksum: string; storedSourceHash: string | null } | undefined = explicit;
   let sourceHash: string | null | undefined = explicit ? null : undefined;

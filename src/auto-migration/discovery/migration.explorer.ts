@@ -33,7 +33,7 @@ export class MigrationExplorer {
   }
 }
 
-function toCandidate(wrapper: InstanceWrapper, metadata: unknown): MigrationCandidate {
+function toCandidate(wrapper: InstanceWrapper<unknown>, metadata: unknown): MigrationCandidate {
   const type = wrapper.metatype as MigrationCandidate['type'];
   return {
     type,

@@ -9,7 +9,7 @@ export class MigrationEvents {
   readonly events$: Observable<MigrationEvent> = this.subject.asObservable();
 
   emit(event: MigrationEventInput): void {
-    this.subject.next({ ...event, at: new Date().toISOString() } as MigrationEvent);
+    this.subject.next({ ...event, at: new Date().toISOString() });
   }
 
   /** Ends the stream; called last on shutdown, once no run can emit any more. */

@@ -60,6 +60,9 @@ export class HistoryArchiveService implements OnApplicationBootstrap, OnModuleDe
       start: true,
       unrefTimeout: true,
     });
+    // @nestjs/schedule pins an exact cron version and this package depends on cron ^4.4: when the two
+    // resolve to different copies, their CronJob types differ though the job is the same to it.
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- unnecessary only while npm dedupes cron.
     this.registry.addCronJob(this.jobName, job as never);
   }
 

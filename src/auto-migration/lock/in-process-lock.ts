@@ -7,9 +7,9 @@ import type { MigrationLock } from '../driver/migration-driver';
 export class InProcessLock implements MigrationLock {
   private held = false;
 
-  async acquire(): Promise<boolean> {
+  acquire(): Promise<boolean> {
     this.held = true;
-    return true;
+    return Promise.resolve(true);
   }
 
   release(): void {

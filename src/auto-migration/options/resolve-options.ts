@@ -95,7 +95,7 @@ function resolveBackupDir(dir: string | undefined, database: string, inMemory: b
 }
 
 function checkSchema(schema: new () => object, raw: object): { problems: string[] } {
-  const instance = plainToInstance(schema, raw) as object;
+  const instance = plainToInstance(schema, raw);
   const errors = validateSync(instance, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true });
   return { problems: errors.flatMap((e) => flatten(e, '')) };
 }

@@ -96,7 +96,7 @@ export async function runOnCopy(
           if (migration.transaction) driver.begin();
           capture.into = issued;
           try {
-            await migration.instance().up(connection as never);
+            await migration.instance().up(connection);
           } finally {
             capture.into = null;
             returned = performance.now();

@@ -51,13 +51,16 @@ export class StatementCapture {
         this.running = null;
       }
     };
-    const { run, get, all, iterate } = statement;
-    statement.run = (...args: unknown[]) => during(() => run.apply(statement, args as never));
-    statement.get = (...args: unknown[]) => during(() => get.apply(statement, args as never));
-    statement.all = (...args: unknown[]) => during(() => all.apply(statement, args as never));
+    const run = statement.run.bind(statement);
+    const get = statement.get.bind(statement);
+    const all = statement.all.bind(statement);
+    const iterate = statement.iterate.bind(statement);
+    statement.run = (...args: unknown[]) => during(() => run(...(args as never[])));
+    statement.get = (...args: unknown[]) => during(() => get(...(args as never[])));
+    statement.all = (...args: unknown[]) => during(() => all(...(args as never[])));
     // An iterator's statement starts (and is reported) at its first next().
     statement.iterate = (...args: unknown[]) => {
-      const rows = iterate.apply(statement, args as never);
+      const rows = iterate(...(args as never[]));
       const next = rows.next.bind(rows);
       rows.next = (() => during(next)) as typeof rows.next;
       return rows;

@@ -24,7 +24,7 @@ export class RegisteredInterval {
 
   stop(): void {
     if (!this.registry.doesExist('interval', this.name)) return;
-    clearInterval(this.registry.getInterval(this.name));
+    clearInterval(this.registry.getInterval(this.name) as NodeJS.Timeout);
     this.registry.deleteInterval(this.name);
   }
 }

@@ -58,8 +58,8 @@ export const createCommand: LocalCommand = {
       );
     }
     const dir = resolve(cwd, folder);
-    const versionValid = project.version !== null && isSemver(project.version);
-    const version = versionValid ? project.version! : FALLBACK_VERSION;
+    const validVersion = project.version !== null && isSemver(project.version) ? project.version : undefined;
+    const version = validVersion ?? FALLBACK_VERSION;
     const shown = (path: string) => {
       const rel = relative(cwd, path);
       return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
@@ -78,7 +78,7 @@ export const createCommand: LocalCommand = {
     const result = scaffoldMigration({ dir, shownDir: shown(dir), name: args.positionals[0], sql, version, now: new Date(), others });
 
     output.line(`Created ${result.files.map(shown).join(' and ')} (migration ${result.name}, version ${version}).`);
-    if (!versionValid) {
+    if (validVersion === undefined) {
       output.line(
         project.packageJson === null
           ? `No package.json in ${cwd}: used version ${FALLBACK_VERSION}; set the application's version in the migration.`
