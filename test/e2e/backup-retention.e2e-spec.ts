@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { lastValueFrom, toArray } from 'rxjs';
@@ -8,19 +8,12 @@ import { backupFileName } from '../../src/auto-migration/backup/backup-name';
 import { bootApp, bootFailure } from '../helpers/boot';
 import { migration, tableFor } from '../helpers/migrations';
 import { historyNames } from '../helpers/sqlite';
-import { useTempDatabase } from '../helpers/temp-dir';
-
-const BACKUP_NAME = /^app\.db\.\d{8}T\d{9}Z\.[A-Za-z0-9_.-]+\.backup$/;
+import { backupFilesIn, useTempDatabase } from '../helpers/temp-dir';
 
 describe.each(['delete', 'wal'] as const)('backup retention under a crash loop (journal_mode %s)', (journalMode) => {
   const t = useTempDatabase();
   const backups = () => join(t.dir.path, 'backups');
-  const backupFiles = () =>
-    existsSync(backups())
-      ? readdirSync(backups())
-          .filter((f) => BACKUP_NAME.test(f))
-          .sort()
-      : [];
+  const backupFiles = () => backupFilesIn(backups());
   const options = () => ({ database: t.db, backup: { dir: backups(), keep: 5 }, pragmas: { journal_mode: journalMode } });
   const hash = (file: string) =>
     createHash('sha256')

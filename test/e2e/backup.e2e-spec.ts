@@ -11,19 +11,12 @@ import { HealthController } from '../../src/health.controller';
 import { bootApp, bootFailure, UsesDatabase } from '../helpers/boot';
 import { migration, tableFor } from '../helpers/migrations';
 import { historyNames, inspect, tableNames } from '../helpers/sqlite';
-import { useTempDatabase } from '../helpers/temp-dir';
-
-const BACKUP_NAME = /^app\.db\.\d{8}T\d{9}Z\.[A-Za-z0-9_.-]+\.backup$/;
+import { backupFilesIn, useTempDatabase } from '../helpers/temp-dir';
 
 describe('backups', () => {
   const t = useTempDatabase();
   const backups = () => join(t.dir.path, 'backups');
-  const backupFiles = () =>
-    existsSync(backups())
-      ? readdirSync(backups())
-          .filter((f) => BACKUP_NAME.test(f))
-          .sort()
-      : [];
+  const backupFiles = () => backupFilesIn(backups());
   const options = (extra: object = {}) => ({ database: t.db, backup: { dir: backups(), keep: 3 }, ...extra });
 
   /** A database with data and a first migration applied: worth backing up. */

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -20,4 +20,16 @@ export function useTempDatabase(): { readonly dir: ReturnType<typeof tempDir>; r
   });
   afterEach(() => current.dir.remove());
   return current;
+}
+
+/** How the module names a backup of `app.db`. */
+export const BACKUP_NAME = /^app\.db\.\d{8}T\d{9}Z\.[A-Za-z0-9_.-]+\.backup$/;
+
+/** The backups of `app.db` in `folder`, oldest first; none when the folder does not exist. */
+export function backupFilesIn(folder: string): string[] {
+  return existsSync(folder)
+    ? readdirSync(folder)
+        .filter((f) => BACKUP_NAME.test(f))
+        .sort()
+    : [];
 }
