@@ -56,7 +56,8 @@ describe('busy databases, serialised operations, shutdown, events, heartbeat', (
     await app.close();
   });
 
-  it('serialises resolve() calls within one process', async () => {
+  /** A transaction: false migration that fails half-way: its attempt row stays, interrupted. */
+  async function leaveInterruptedAttempt(): Promise<void> {
     const risky = migration(
       '001_risky',
       () => {
@@ -65,6 +66,10 @@ describe('busy databases, serialised operations, shutdown, events, heartbeat', (
       { transaction: false },
     );
     await bootFailure(base(), { migrations: [risky] });
+  }
+
+  it('serialises resolve() calls within one process', async () => {
+    await leaveInterruptedAttempt();
     const { app } = await bootApp({ ...base(), failOnError: false }, { migrations: [migration('001_risky')] });
     const service = app.get(AutoMigrationService);
     const results = await Promise.allSettled([service.resolve('001_risky', 'applied'), service.resolve('001_risky', 'applied')]);
@@ -152,14 +157,7 @@ describe('busy databases, serialised operations, shutdown, events, heartbeat', (
   });
 
   it('migrate() brings a replica left failed back once another one fixed the cause', async () => {
-    const risky = migration(
-      '001_risky',
-      () => {
-        throw new Error('half-way');
-      },
-      { transaction: false },
-    );
-    await bootFailure(base(), { migrations: [risky] });
+    await leaveInterruptedAttempt();
     const fixed = migration('001_risky');
     const one = await bootApp({ ...base(), failOnError: false }, { migrations: [fixed] });
     const two = await bootApp({ ...base(), failOnError: false }, { migrations: [fixed] });
