@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { DatabaseOpenError, DatabaseOperationError, MigrationFailedError } from '../../src/auto-migration';
+import { DatabaseUnavailableError, DatabaseOperationFailedError, MigrationFailedError } from '../../src/auto-migration';
 import { bootApp, bootFailure } from '../helpers/boot';
 import { migration } from '../helpers/migrations';
 import { smashMiddlePages } from '../helpers/sqlite';
@@ -37,7 +37,7 @@ describe('advice with its context, and no write to a damaged file', () => {
     const { error } = await bootFailure({ database: t.db, backup: false }, { migrations: [migration('001_a'), migration('002_b'), readsBulk] });
 
     expect(readFileSync(t.db).equals(damaged)).toBe(true);
-    expect(error).toBeInstanceOf(DatabaseOperationError);
+    expect(error).toBeInstanceOf(DatabaseOperationFailedError);
     expect(error.message).toContain('Could not check the database before writing to it');
     expect(error.message).toContain(`"${t.db}" is damaged (SQLITE_CORRUPT): do not let anything write to it.`);
     expect(error.message).toContain('nest-auto-migration restore <file> --force');
@@ -70,7 +70,7 @@ describe('advice with its context, and no write to a damaged file', () => {
 
     const { error } = await bootFailure({ database: t.db, backup: { dir: backups(), keep: 5 } }, { migrations: [migration('001_a'), migration('002_b')] });
 
-    expect(error).toBeInstanceOf(DatabaseOpenError);
+    expect(error).toBeInstanceOf(DatabaseUnavailableError);
     expect(error.message).toContain(`"${t.db}" is damaged (SQLITE_NOTADB): do not let anything write to it.`);
     // Named with its folder, wherever the advice puts them.
     expect(error.message).toContain(backup);

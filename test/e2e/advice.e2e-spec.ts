@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { BackupError, DatabaseOpenError, InvalidMigrationError, MigrationFailedError } from '../../src/auto-migration';
+import { BackupFailedError, DatabaseUnavailableError, InvalidMigrationError, MigrationFailedError } from '../../src/auto-migration';
 import { bootApp, bootFailure } from '../helpers/boot';
 import { migration, tableFor } from '../helpers/migrations';
 import { smashMiddlePages } from '../helpers/sqlite';
@@ -53,7 +53,7 @@ describe('advice that follows the cause', () => {
 
     const { error } = await bootFailure(options(), { migrations: [...released(), migration('003_c')] });
 
-    expect(error).toBeInstanceOf(BackupError);
+    expect(error).toBeInstanceOf(BackupFailedError);
     expect(error.message).toContain('SQLITE_CORRUPT');
     expect(error.message).toContain(`"${t.db}" is damaged (SQLITE_CORRUPT): do not let anything write to it.`);
     expect(error.message).toContain(`Restore its newest backup, ${backup} (in ${backups()}): \`nest-auto-migration restore ${backup} --force\``);
@@ -71,7 +71,7 @@ describe('advice that follows the cause', () => {
 
     const { error } = await bootFailure(options(), { migrations: [...released(), migration('003_c')] });
 
-    expect(error).toBeInstanceOf(DatabaseOpenError);
+    expect(error).toBeInstanceOf(DatabaseUnavailableError);
     expect(error).toMatchObject({ code: 'DATABASE_UNAVAILABLE' });
     expect(error.message).toContain(`"${t.db}" is damaged (SQLITE_NOTADB): do not let anything write to it.`);
     // Nothing can open it, restore included: the advice puts a backup in its place by hand.
@@ -129,7 +129,7 @@ describe('advice that follows the cause', () => {
 
       const { error } = await bootFailure({ database, backup: false }, { migrations: [migration('001_a'), migration('002_b')] });
 
-      expect(error).toBeInstanceOf(DatabaseOpenError);
+      expect(error).toBeInstanceOf(DatabaseUnavailableError);
       const { username, uid } = userInfo();
       expect(error.message).toContain(`"${folder}" cannot be written by this process (EROFS; it runs as user ${username} (uid ${uid})).`);
       expect(error.message).toContain('Give that user write permission on the database file and its folder');

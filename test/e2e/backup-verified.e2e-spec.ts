@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3, { type Database } from 'better-sqlite3';
-import { BackupError } from '../../src/auto-migration';
+import { BackupFailedError } from '../../src/auto-migration';
 import { bootApp, bootFailure } from '../helpers/boot';
 import { migration, tableFor } from '../helpers/migrations';
 import { historyNames, tableNames } from '../helpers/sqlite';
@@ -65,7 +65,7 @@ describe('the backup written before a run is verified', () => {
 
     // The injected answer was the one that stopped the run.
     expect(fault.checks).toEqual([check]);
-    expect(error).toBeInstanceOf(BackupError);
+    expect(error).toBeInstanceOf(BackupFailedError);
     expect(error).toMatchObject({ code: 'BACKUP_FAILED' });
     expect(error.message).toContain(INJECTED);
     expect(error.message).toContain('No migration ran and the database is unchanged.');

@@ -6,7 +6,7 @@ import { TerminusModule } from '@nestjs/terminus';
 import BetterSqlite3 from 'better-sqlite3';
 import request from 'supertest';
 import { lastValueFrom, toArray } from 'rxjs';
-import { AutoMigrationService, BackupError, type MigrationEvent, RehearsalFailedError, RestoreRefusedError } from '../../src/auto-migration';
+import { AutoMigrationService, BackupFailedError, type MigrationEvent, RehearsalFailedError, RestoreRefusedError } from '../../src/auto-migration';
 import { HealthController } from '../../src/health.controller';
 import { bootApp, bootFailure, UsesDatabase } from '../helpers/boot';
 import { migration, tableFor } from '../helpers/migrations';
@@ -105,7 +105,7 @@ describe('backups', () => {
       ran = true;
     });
     const { error } = await bootFailure({ database: t.db, backup: { dir: join(blocker, 'backups') } }, { migrations: [migration('001_a'), later] });
-    expect(error).toBeInstanceOf(BackupError);
+    expect(error).toBeInstanceOf(BackupFailedError);
     expect(error).toMatchObject({ code: 'BACKUP_FAILED' });
     expect(error.message).toContain(`Could not write a verified backup to "${join(blocker, 'backups')}/app.db.`);
     expect(error.message).toContain('No migration ran and the database is unchanged');
@@ -130,7 +130,7 @@ describe('backups', () => {
         { database: t.db, backup: { dir: join(small, 'backups') } },
         { migrations: [migration('001_a'), migration('002_b')] },
       );
-      expect(error).toBeInstanceOf(BackupError);
+      expect(error).toBeInstanceOf(BackupFailedError);
       expect(error.message).toMatch(
         /not enough free space in the backup folder\. .*Out of disk space \(ENOSPC\): the backup needs about [\d.]+ MiB \(the database's size plus 10 %\) but .*small\/backups has 256\.0 KiB free\. Free space there or set backup\.dir to a folder on a larger disk/,
       );

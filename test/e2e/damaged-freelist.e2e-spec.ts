@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { DatabaseOperationError } from '../../src/auto-migration';
+import { DatabaseOperationFailedError } from '../../src/auto-migration';
 import { bootApp, bootFailure } from '../helpers/boot';
 import { migration } from '../helpers/migrations';
 import { inspect } from '../helpers/sqlite';
@@ -48,7 +48,7 @@ describe('a damaged freelist, with backups on', () => {
     const { error } = await bootFailure({ database: t.db, backup: backup() }, { migrations: [migration('001_a'), migration('002_b')] });
 
     expect(readFileSync(t.db).equals(damaged)).toBe(true);
-    expect(error).toBeInstanceOf(DatabaseOperationError);
+    expect(error).toBeInstanceOf(DatabaseOperationFailedError);
     expect(error.message).toContain('Could not check the database before writing to it');
     expect(error.message).toContain('freelist leaf count too big');
     expect(error.message).toContain(`"${t.db}" is damaged (SQLITE_CORRUPT): do not let anything write to it.`);

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import {
   AutoMigrationModule,
   AutoMigrationService,
-  DatabaseOperationError,
+  DatabaseOperationFailedError,
   ForeignHistoryTableError,
   InvalidMigrationError,
   InvalidOptionsError,
@@ -39,7 +39,7 @@ describe('edge cases: foreign tables, locked files, migrations that misuse their
     holder.exec('CREATE TABLE busy (id INTEGER); BEGIN IMMEDIATE; INSERT INTO busy VALUES (1)');
     try {
       const { error } = await bootFailure({ ...base(), pragmas: { busy_timeout: 100 } }, { migrations: [migration('001_a')] });
-      expect(error).toBeInstanceOf(DatabaseOperationError);
+      expect(error).toBeInstanceOf(DatabaseOperationFailedError);
       expect(error).toMatchObject({ code: 'DATABASE_OPERATION_FAILED' });
       expect(error.message).toContain(
         `Could not prepare the module tables: database is locked. Another connection held a lock on "${t.db}" for longer than the busy timeout`,

@@ -1,5 +1,5 @@
 import BetterSqlite3 from 'better-sqlite3';
-import { DatabaseOperationError, InterruptedMigrationError, MigrationFailedError } from '../../src/auto-migration';
+import { DatabaseOperationFailedError, InterruptedMigrationError, MigrationFailedError } from '../../src/auto-migration';
 import { bootApp, bootFailure } from '../helpers/boot';
 import { migration, tableFor } from '../helpers/migrations';
 import { historyNames, inspect, tableNames } from '../helpers/sqlite';
@@ -89,7 +89,7 @@ describe('a migration and its history row commit together', () => {
     // stays"; an attempt row is removed together with the history row, and while it stays, starts
     // refuse with InterruptedMigrationError naming the migration.
     const { error } = await bootFailure(base(), { migrations: withRefused({ transaction: false }) });
-    expect(error).toBeInstanceOf(DatabaseOperationError);
+    expect(error).toBeInstanceOf(DatabaseOperationFailedError);
     expect(error.message).toContain(REFUSED);
     expect(error.message).toContain(REFUSAL);
 

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
 import {
-  DatabaseOpenError,
+  DatabaseUnavailableError,
   DuplicateMigrationError,
   InvalidMigrationError,
   InvalidOptionsError,
@@ -109,7 +109,7 @@ describe('refusals leave the database untouched', () => {
     writeFileSync(db, 'this is a text file, not a database\n'.repeat(200));
     bytes = readFileSync(db);
     const { error } = await bootFailure({ database: db }, { migrations: [migration('001_a')] });
-    expect(error).toBeInstanceOf(DatabaseOpenError);
+    expect(error).toBeInstanceOf(DatabaseUnavailableError);
     expect(error).toMatchObject({ code: 'DATABASE_UNAVAILABLE', path: db });
     expect(error.message).toContain(`"${db}"`);
     expect(error.message).toMatch(/not a database/);
@@ -121,7 +121,7 @@ describe('refusals leave the database untouched', () => {
     writeFileSync(parent, 'x');
     const target = `${parent}/app.db`;
     const { error } = await bootFailure({ database: target }, { migrations: [migration('001_a')] });
-    expect(error).toBeInstanceOf(DatabaseOpenError);
+    expect(error).toBeInstanceOf(DatabaseUnavailableError);
     expect(error.message).toContain(`Cannot open the SQLite database "${target}": "${parent}" is a file, not a folder`);
     expect(existsSync(target)).toBe(false);
     expectUntouched(['not-a-folder']);

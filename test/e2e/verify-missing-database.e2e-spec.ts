@@ -1,5 +1,5 @@
 import { existsSync, readdirSync } from 'node:fs';
-import { DatabaseOpenError } from '../../src/auto-migration';
+import { DatabaseUnavailableError } from '../../src/auto-migration';
 import { bootFailure } from '../helpers/boot';
 import { migration } from '../helpers/migrations';
 import { useTempDatabase } from '../helpers/temp-dir';
@@ -10,7 +10,7 @@ describe("mode: 'verify' on a database path that does not exist", () => {
   it.each([true, false])('fails start-up naming the path and creates nothing, no file and no folder (failOnError: %s)', async (failOnError) => {
     const database = t.dir.file('data/app.db');
     const { error } = await bootFailure({ database, mode: 'verify', failOnError }, { migrations: [migration('001_a')] });
-    expect(error).toBeInstanceOf(DatabaseOpenError);
+    expect(error).toBeInstanceOf(DatabaseUnavailableError);
     expect(error).toMatchObject({ code: 'DATABASE_UNAVAILABLE', path: database });
     expect(error.message).toContain(`"${database}"`);
     expect(error.message).toContain("mode 'verify' creates nothing");

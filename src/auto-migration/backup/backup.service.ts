@@ -7,7 +7,7 @@ import { LOG_CONTEXT, RESOLVED_OPTIONS } from '../auto-migration.constants';
 import type { ResolvedAutoMigrationOptions } from '../auto-migration.options';
 import { DatabaseConnections } from '../database/database-connections';
 import { describeCause } from '../errors/auto-migration.error';
-import { BackupError, type BackupPurpose } from '../errors/backup.error';
+import { BackupFailedError, type BackupPurpose } from '../errors/backup-failed.error';
 import { type CauseContext, fileSize, freeBytes } from '../errors/sqlite-cause';
 import { MigrationEvents } from '../events/migration-events';
 import { type BackupInfo, listBackups } from './backup-listing';
@@ -54,7 +54,7 @@ export class BackupService {
    * use). When the newest backup already holds exactly this state (byte for byte: a crash loop of
    * a failing release changes nothing between starts), the copy is dropped and that backup is
    * returned instead, so identical copies never push older states out of retention. Throws
-   * `BackupError`; the database is never touched. Call only when `folder` is set.
+   * `BackupFailedError`; the database is never touched. Call only when `folder` is set.
    */
   write(newestMigration: string | null, purpose: { before: BackupPurpose; keep?: string } = { before: 'run' }): WrittenBackup {
     const folder = this.folder!;
@@ -92,7 +92,7 @@ export class BackupService {
       }
     } catch (cause) {
       removeQuietly(temporary);
-      throw new BackupError(path, cause, purpose.before, {
+      throw new BackupFailedError(path, cause, purpose.before, {
         ...this.causeContext(),
         space: { folder, needsBytes: this.databaseSize() * FREE_SPACE_MARGIN, what: 'the backup', basis: "the database's size plus 10 %", backupDir: true },
       });
@@ -232,7 +232,7 @@ export class BackupService {
     const needs = this.databaseSize() * FREE_SPACE_MARGIN;
     const available = freeBytes(folder);
     if (available !== null && available < needs) {
-      // The advice (BackupError, from the code) says how much it needs and has: the numbers once.
+      // The advice (BackupFailedError, from the code) says how much it needs and has: the numbers once.
       throw Object.assign(new Error('not enough free space in the backup folder'), { code: 'ENOSPC' });
     }
   }

@@ -3,7 +3,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Database } from 'better-sqlite3';
 import { CLI_CONTEXT, DISCOVERED_MIGRATIONS, LOG_CONTEXT, RESOLVED_OPTIONS } from '../auto-migration.constants';
 import type { ResolvedAutoMigrationOptions } from '../auto-migration.options';
-import { DatabaseOpenError } from '../errors/database-open.error';
+import { DatabaseUnavailableError } from '../errors/database-unavailable.error';
 import { databasePragmas, journalModeAdvice } from './journal-mode';
 import { openCauseContext } from './open-cause-context';
 import { openSqlite } from './open-sqlite';
@@ -57,7 +57,7 @@ export class DatabaseConnections {
 function assertVerifyCreatesNothing(options: ResolvedAutoMigrationOptions): void {
   if (options.mode !== 'verify' || options.inMemory || (globalThis as Record<symbol, unknown>)[CLI_CONTEXT] === true) return;
   if (existsSync(options.database)) return;
-  throw new DatabaseOpenError(
+  throw new DatabaseUnavailableError(
     options.database,
     new Error(
       "the file does not exist, and mode 'verify' creates nothing (it never writes; nothing was created). " +

@@ -2,7 +2,7 @@ import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, read
 import { dirname } from 'node:path';
 import BetterSqlite3, { type Database } from 'better-sqlite3';
 import type { SqlitePragmas } from '../auto-migration.options';
-import { DatabaseOpenError } from '../errors/database-open.error';
+import { DatabaseUnavailableError } from '../errors/database-unavailable.error';
 import type { CauseContext } from '../errors/sqlite-cause';
 
 /** Order in which PRAGMAs apply: the busy timeout first, so the others can wait for a lock. */
@@ -35,7 +35,7 @@ export function openSqlite(
   } catch (cause) {
     db?.close();
     // The context (the newest backup, for a damaged file) is read only now, when it is needed.
-    throw new DatabaseOpenError(path, cause, options.context?.());
+    throw new DatabaseUnavailableError(path, cause, options.context?.());
   }
 }
 

@@ -1,10 +1,12 @@
+import type { AutoMigrationErrorCode } from './error-codes';
+
 /**
  * Base class of every error this module throws. `code` is stable across releases, so
  * callers and alerting can match on it instead of on the message.
  */
 export abstract class AutoMigrationError extends Error {
   /** Stable, machine-readable identifier of the failure. */
-  abstract readonly code: string;
+  abstract readonly code: AutoMigrationErrorCode;
   /** Name of the migration involved, when there is one. */
   readonly migration?: string;
 

@@ -1,10 +1,11 @@
+export { AUTO_MIGRATION_ERROR_CODES, type AutoMigrationErrorCode } from './error-codes';
 export { AutoMigrationError } from './auto-migration.error';
 export { BackupDisabledError } from './backup-disabled.error';
-export { BackupError, type BackupPurpose } from './backup.error';
+export { BackupFailedError, type BackupPurpose } from './backup-failed.error';
 export { BaselineRefusedError } from './baseline-refused.error';
 export { type ChecksumMismatch, ChecksumMismatchError } from './checksum-mismatch.error';
-export { DatabaseOpenError } from './database-open.error';
-export { DatabaseOperationError } from './database-operation.error';
+export { DatabaseUnavailableError } from './database-unavailable.error';
+export { DatabaseOperationFailedError } from './database-operation-failed.error';
 export { DuplicateMigrationError } from './duplicate-migration.error';
 export { ForeignHistoryTableError } from './foreign-history-table.error';
 export { ForeignKeyMismatchError } from './foreign-key-mismatch.error';

@@ -1,7 +1,7 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { openSqlite } from '../database/open-sqlite';
-import { DatabaseOpenError } from '../errors/database-open.error';
+import { DatabaseUnavailableError } from '../errors/database-unavailable.error';
 import { LockTimeoutError } from '../errors/lock-timeout.error';
 import type { MigrationLock } from '../driver/migration-driver';
 
@@ -88,6 +88,6 @@ function tryBegin(begin: Statement, lockPath: string): boolean {
     return true;
   } catch (error) {
     if ((error as { code?: string }).code === 'SQLITE_BUSY') return false;
-    throw new DatabaseOpenError(lockPath, error);
+    throw new DatabaseUnavailableError(lockPath, error);
   }
 }

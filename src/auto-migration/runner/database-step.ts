@@ -1,18 +1,18 @@
 import type { MigrationDriver } from '../driver/migration-driver';
 import { AutoMigrationError } from '../errors/auto-migration.error';
-import { DatabaseOperationError } from '../errors/database-operation.error';
+import { DatabaseOperationFailedError } from '../errors/database-operation-failed.error';
 import type { CauseContext } from '../errors/sqlite-cause';
 
 /**
  * Runs one of the module's own database steps (not a migration), so that a raw SQLite error
- * becomes a `DatabaseOperationError` naming what was being done. `context`, asked only on a
+ * becomes a `DatabaseOperationFailedError` naming what was being done. `context`, asked only on a
  * failure, gives its advice the files, folders and sizes to name (see `BackupService.causeContext()`).
  */
 export async function step<T>(action: string, work: () => T | Promise<T>, context?: () => CauseContext): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    throw error instanceof AutoMigrationError ? error : new DatabaseOperationError(action, error, undefined, context?.());
+    throw error instanceof AutoMigrationError ? error : new DatabaseOperationFailedError(action, error, undefined, context?.());
   }
 }
 

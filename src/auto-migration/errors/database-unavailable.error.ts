@@ -2,7 +2,7 @@ import { AutoMigrationError, describeCause } from './auto-migration.error';
 import { type CauseContext, causeAdvice } from './sqlite-cause';
 
 /** The database file (or its lock file) could not be opened or written. */
-export class DatabaseOpenError extends AutoMigrationError {
+export class DatabaseUnavailableError extends AutoMigrationError {
   readonly code = 'DATABASE_UNAVAILABLE';
 
   /** @param context what the caller knows beyond the path (the backups, for a damaged file) */

@@ -5,7 +5,7 @@ import { type CauseContext, causeAdvice } from './sqlite-cause';
  * A statement of the module's own failed outside any migration: creating or upgrading its tables,
  * reading the history, starting or committing a transaction.
  */
-export class DatabaseOperationError extends AutoMigrationError {
+export class DatabaseOperationFailedError extends AutoMigrationError {
   readonly code = 'DATABASE_OPERATION_FAILED';
 
   constructor(

@@ -5,7 +5,7 @@ import { type CauseContext, causeAdvice } from './sqlite-cause';
 export type BackupPurpose = 'run' | 'restore' | 'revert' | 'repair' | 'backup';
 
 /** A backup could not be written or verified. Nothing was changed in the database. */
-export class BackupError extends AutoMigrationError {
+export class BackupFailedError extends AutoMigrationError {
   readonly code = 'BACKUP_FAILED';
 
   constructor(
