@@ -3,7 +3,7 @@ import { DuplicateMigrationError } from '../errors/duplicate-migration.error';
 import { InvalidMigrationError } from '../errors/invalid-migration.error';
 import { MixedPrefixWidthError } from '../errors/mixed-prefix-width.error';
 import type { MigrationInterface, MigrationOptions } from '../migration.interface';
-import { classFingerprint, classSourceHash } from './migration-checksum';
+import { ClassMigration } from './class-migration';
 import type { MigrationCandidate, MigrationDefinition } from './migration-definition';
 import type { SqlMigrationFile, SqlMigrationFolder } from './sql-file-migrations';
 
@@ -22,14 +22,17 @@ const NO_SQL_FILES: SqlMigrationFolder = { files: [], problems: [] };
 export function validateMigrations(candidates: readonly MigrationCandidate[], sql: SqlMigrationFolder = NO_SQL_FILES): MigrationDefinition[] {
   const unique = [...new Map(candidates.map((c) => [c.type, c])).values()];
 
-  const problems = [
-    ...unique.flatMap(definitionProblems),
-    ...sql.problems,
-    ...sql.files.flatMap((file) => [...nameProblems(file.label, file.name), ...file.problems]),
-  ];
+  const problems: string[] = [];
+  const semverOf = memoizedIsSemver();
+  for (const candidate of unique) collectDefinitionProblems(candidate, problems, semverOf);
+  problems.push(...sql.problems);
+  for (const file of sql.files) {
+    collectNameProblems(file.label, file.name, problems);
+    problems.push(...file.problems);
+  }
   if (problems.length > 0) throw new InvalidMigrationError(problems);
 
-  const definitions = [...unique.map(toDefinition), ...sql.files.map(sqlDefinition)];
+  const definitions: MigrationDefinition[] = [...unique.map((candidate) => new ClassMigration(candidate)), ...sql.files.map(sqlDefinition)];
   rejectDuplicateNames(definitions);
   rejectMixedPrefixWidths(definitions);
   return definitions.sort((a, b) => compareNames(a.name, b.name));
@@ -40,70 +43,59 @@ export function compareNames(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function definitionProblems(candidate: MigrationCandidate): string[] {
+/**
+ * Adds the problems of one decorated class to `problems`. A valid class, the common case thousands
+ * of times per start, allocates nothing here: messages are built only for what is wrong.
+ */
+function collectDefinitionProblems(candidate: MigrationCandidate, problems: string[], semverOf: (version: unknown) => boolean): void {
   const label = candidate.type.name || '(anonymous class)';
   const meta = candidate.metadata as Partial<Record<keyof MigrationOptions, unknown>> | null;
-  if (typeof meta !== 'object' || meta === null) return [`${label}: @Migration() needs an options object`];
+  if (typeof meta !== 'object' || meta === null) {
+    problems.push(`${label}: @Migration() needs an options object`);
+    return;
+  }
 
   const { name, version, description, transaction, checksum, foreignKeys } = meta;
-  const problems = nameProblems(label, name);
-  const display = typeof name === 'string' ? `${label} ("${name}")` : label;
-  if (!isSemver(version)) {
-    problems.push(`${display}: version ${JSON.stringify(version)} is not a semantic version such as "1.4.0"`);
+  collectNameProblems(label, name, problems);
+  const display = () => (typeof name === 'string' ? `${label} ("${name}")` : label);
+  if (!semverOf(version)) {
+    problems.push(`${display()}: version ${JSON.stringify(version)} is not a semantic version such as "1.4.0"`);
   }
-  if (description !== undefined && typeof description !== 'string') problems.push(`${display}: description must be a string`);
-  if (transaction !== undefined && typeof transaction !== 'boolean') problems.push(`${display}: transaction must be true or false`);
+  if (description !== undefined && typeof description !== 'string') problems.push(`${display()}: description must be a string`);
+  if (transaction !== undefined && typeof transaction !== 'boolean') problems.push(`${display()}: transaction must be true or false`);
   if (foreignKeys !== undefined && foreignKeys !== 'check' && foreignKeys !== 'enforce') {
-    problems.push(`${display}: foreignKeys must be 'check' or 'enforce'`);
+    problems.push(`${display()}: foreignKeys must be 'check' or 'enforce'`);
   }
   if (checksum !== undefined && (typeof checksum !== 'string' || checksum.length === 0)) {
-    problems.push(`${display}: checksum must be a non-empty string`);
+    problems.push(`${display()}: checksum must be a non-empty string`);
   }
   if (typeof (candidate.type.prototype as Partial<MigrationInterface>)?.up !== 'function') {
-    problems.push(`${display}: has no up(db) method (define up as a method, not as an arrow-function property)`);
+    problems.push(`${display()}: has no up(db) method (define up as a method, not as an arrow-function property)`);
   }
-  if (!candidate.isSingleton) problems.push(`${display}: must be a singleton provider (not request-scoped or transient)`);
-  return problems;
+  if (!candidate.isSingleton) problems.push(`${display()}: must be a singleton provider (not request-scoped or transient)`);
 }
 
-function nameProblems(label: string, name: unknown): string[] {
-  if (typeof name === 'string' && NAME_PATTERN.test(name) && name.length <= MAX_NAME_LENGTH) return [];
-  return [
+function collectNameProblems(label: string, name: unknown, problems: string[]): void {
+  if (typeof name === 'string' && NAME_PATTERN.test(name) && name.length <= MAX_NAME_LENGTH) return;
+  problems.push(
     `${label}: name ${JSON.stringify(name)} must start with a numeric or timestamp prefix and use only letters, digits, "_", "-" and "." (for example "001_create_users"), at most ${MAX_NAME_LENGTH} characters`,
-  ];
+  );
+}
+
+/** `isSemver`, asked once per distinct version: most migrations of an app share a handful of versions. */
+function memoizedIsSemver(): (version: unknown) => boolean {
+  const known = new Map<string, boolean>();
+  return (version) => {
+    if (typeof version !== 'string') return false;
+    let valid = known.get(version);
+    if (valid === undefined) known.set(version, (valid = isSemver(version)));
+    return valid;
+  };
 }
 
 /** Strict semver, build metadata allowed; no `v` prefix or padding, which semver itself would forgive. */
 export function isSemver(version: unknown): version is string {
   return typeof version === 'string' && /^\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]*)?$/.test(version) && semver.valid(version) !== null;
-}
-
-function toDefinition(candidate: MigrationCandidate): MigrationDefinition {
-  const meta = candidate.metadata as MigrationOptions;
-  const type = candidate.type;
-  const explicit = meta.checksum === undefined ? undefined : { checksum: meta.checksum, storedSourceHash: null };
-  let fingerprint: { checksum: string; storedSourceHash: string | null } | undefined = explicit;
-  let sourceHash: string | null | undefined = explicit ? null : undefined;
-  return {
-    name: meta.name,
-    version: meta.version,
-    description: meta.description ?? '',
-    transaction: meta.transaction ?? true,
-    foreignKeys: meta.foreignKeys ?? 'check',
-    // Computed on first use, then kept: a start with nothing pending never pays for them.
-    get checksum() {
-      return (fingerprint ??= classFingerprint(type)).checksum;
-    },
-    get sourceHash() {
-      return sourceHash === undefined ? (sourceHash = classSourceHash(type)) : sourceHash;
-    },
-    get storedSourceHash() {
-      return (fingerprint ??= classFingerprint(type)).storedSourceHash;
-    },
-    className: candidate.type.name,
-    source: 'class',
-    instance: () => candidate.instance() as MigrationInterface,
-  };
 }
 
 function sqlDefinition(file: SqlMigrationFile): MigrationDefinition {
