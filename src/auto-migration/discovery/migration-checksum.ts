@@ -24,7 +24,7 @@ export function classChecksum(type: Type<unknown>): string {
  * `classFingerprint`) and is always compared by its checksum.
  */
 export function classSourceHash(type: Type<unknown>): string {
-  return sourceHashOf([...chainOf(type)].map(({ text }) => text));
+  return sourceHashOf(chainOf(type).map(({ text }) => text));
 }
 
 /**
@@ -43,7 +43,7 @@ export function classFingerprint(type: Type<unknown>): { checksum: string; store
 type ClassLink = { text: string; methods: [string, string[]][] };
 
 function linksOf(type: Type<unknown>): ClassLink[] {
-  return [...chainOf(type)].map(({ proto, text }) => ({ text, methods: [...ownMethods(proto)] }));
+  return chainOf(type).map(({ proto, text }) => ({ text, methods: [...ownMethods(proto)] }));
 }
 
 /** The lines `classChecksum` describes, hashed as one string: the digest of feeding them one by one, without a Hash object. */
@@ -63,19 +63,26 @@ function checksumOf(links: readonly ClassLink[]): string {
 }
 
 function sourceHashOf(texts: readonly string[]): string {
-  return hash('sha256', texts.map((text) => `${text}\0`).join(''));
+  let hashed = '';
+  for (const text of texts) hashed += `${text}\0`;
+  return hash('sha256', hashed);
 }
 
 type AnyClass = abstract new (...args: never[]) => unknown;
 type AnyFunction = (...args: never[]) => unknown;
 
-/** Each class of the chain from `type` up (short of Object), with its prototype and its source text. */
-function* chainOf(type: Type<unknown>): Generator<{ proto: object; text: string }> {
+/**
+ * Each class of the chain from `type` up (short of Object), with its prototype and its source text.
+ * A plain loop rather than a generator: it runs for every applied migration at every start.
+ */
+function chainOf(type: Type<unknown>): { proto: object; text: string }[] {
+  const chain: { proto: object; text: string }[] = [];
   for (let cls: AnyClass | null = type; cls && cls !== Function.prototype; cls = Object.getPrototypeOf(cls) as AnyClass | null) {
     const proto = cls.prototype as object | undefined;
-    if (!proto || proto === Object.prototype) return;
-    yield { proto, text: Function.prototype.toString.call(cls) };
+    if (!proto || proto === Object.prototype) break;
+    chain.push({ proto, text: Function.prototype.toString.call(cls) });
   }
+  return chain;
 }
 
 /** The own methods of a prototype (getters and setters included), each with its source text. */
