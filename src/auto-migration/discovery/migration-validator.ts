@@ -33,9 +33,19 @@ export function validateMigrations(candidates: readonly MigrationCandidate[], sq
   if (problems.length > 0) throw new InvalidMigrationError(problems);
 
   const definitions: MigrationDefinition[] = [...unique.map((candidate) => new ClassMigration(candidate)), ...sql.files.map(sqlDefinition)];
-  rejectDuplicateNames(definitions);
-  rejectMixedPrefixWidths(definitions);
-  return definitions.sort((a, b) => compareNames(a.name, b.name));
+  const sorted = [...definitions].sort((a, b) => compareNames(a.name, b.name));
+  // Checked on the sorted list in one pass each; only a list that fails is grouped, in the order given, for the message.
+  if (sorted.some((d, k) => k > 0 && d.name === sorted[k - 1].name)) rejectDuplicateNames(definitions);
+  const width = sorted.length > 0 ? prefixWidth(sorted[0].name) : 0;
+  if (sorted.some((d) => prefixWidth(d.name) !== width)) rejectMixedPrefixWidths(definitions);
+  return sorted;
+}
+
+/** The number of leading digits of a valid name (NAME_PATTERN): its numeric prefix's width. */
+function prefixWidth(name: string): number {
+  let width = 0;
+  while (width < name.length && name.charCodeAt(width) >= 48 && name.charCodeAt(width) <= 57) width++;
+  return width;
 }
 
 /** Code-unit order, never locale-aware: the order the contract promises. */

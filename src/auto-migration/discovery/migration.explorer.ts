@@ -22,12 +22,13 @@ export class MigrationExplorer {
   ) {}
 
   explore(): MigrationDefinition[] {
-    // One metadata lookup per provider: an app may list thousands of migrations.
-    const candidates = this.discovery.getProviders().flatMap((wrapper) => {
-      if (typeof wrapper.metatype !== 'function' || wrapper.inject) return [];
+    // One metadata lookup per provider, in a plain loop: an app may list thousands of migrations.
+    const candidates: MigrationCandidate[] = [];
+    for (const wrapper of this.discovery.getProviders()) {
+      if (typeof wrapper.metatype !== 'function' || wrapper.inject) continue;
       const metadata: unknown = Reflect.getMetadata(MIGRATION_METADATA, wrapper.metatype);
-      return metadata === undefined ? [] : [toCandidate(wrapper, metadata)];
-    });
+      if (metadata !== undefined) candidates.push(toCandidate(wrapper, metadata));
+    }
     const sql = this.options.migrationsDir === null ? undefined : readSqlMigrations(this.options.migrationsDir);
     return validateMigrations(candidates, sql);
   }
