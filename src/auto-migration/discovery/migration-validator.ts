@@ -20,7 +20,10 @@ const NO_SQL_FILES: SqlMigrationFolder = { files: [], problems: [] };
  * named like a class is a duplicate. Pure: touches no database.
  */
 export function validateMigrations(candidates: readonly MigrationCandidate[], sql: SqlMigrationFolder = NO_SQL_FILES): MigrationDefinition[] {
-  const unique = [...new Map(candidates.map((c) => [c.type, c])).values()];
+  // A class listed by several modules is one migration (the last listing's provider, at the first one's place).
+  const byType = new Map<MigrationCandidate['type'], MigrationCandidate>();
+  for (const candidate of candidates) byType.set(candidate.type, candidate);
+  const unique = [...byType.values()];
 
   const problems: string[] = [];
   const semverOf = memoizedIsSemver();
@@ -67,22 +70,26 @@ function collectDefinitionProblems(candidate: MigrationCandidate, problems: stri
 
   const { name, version, description, transaction, checksum, foreignKeys } = meta;
   collectNameProblems(label, name, problems);
-  const display = () => (typeof name === 'string' ? `${label} ("${name}")` : label);
   if (!semverOf(version)) {
-    problems.push(`${display()}: version ${JSON.stringify(version)} is not a semantic version such as "1.4.0"`);
+    problems.push(`${displayOf(label, name)}: version ${JSON.stringify(version)} is not a semantic version such as "1.4.0"`);
   }
-  if (description !== undefined && typeof description !== 'string') problems.push(`${display()}: description must be a string`);
-  if (transaction !== undefined && typeof transaction !== 'boolean') problems.push(`${display()}: transaction must be true or false`);
+  if (description !== undefined && typeof description !== 'string') problems.push(`${displayOf(label, name)}: description must be a string`);
+  if (transaction !== undefined && typeof transaction !== 'boolean') problems.push(`${displayOf(label, name)}: transaction must be true or false`);
   if (foreignKeys !== undefined && foreignKeys !== 'check' && foreignKeys !== 'enforce') {
-    problems.push(`${display()}: foreignKeys must be 'check' or 'enforce'`);
+    problems.push(`${displayOf(label, name)}: foreignKeys must be 'check' or 'enforce'`);
   }
   if (checksum !== undefined && (typeof checksum !== 'string' || checksum.length === 0)) {
-    problems.push(`${display()}: checksum must be a non-empty string`);
+    problems.push(`${displayOf(label, name)}: checksum must be a non-empty string`);
   }
   if (typeof (candidate.type.prototype as Partial<MigrationInterface>)?.up !== 'function') {
-    problems.push(`${display()}: has no up(db) method (define up as a method, not as an arrow-function property)`);
+    problems.push(`${displayOf(label, name)}: has no up(db) method (define up as a method, not as an arrow-function property)`);
   }
-  if (!candidate.isSingleton) problems.push(`${display()}: must be a singleton provider (not request-scoped or transient)`);
+  if (!candidate.isSingleton) problems.push(`${displayOf(label, name)}: must be a singleton provider (not request-scoped or transient)`);
+}
+
+/** The class and its migration name, for a message: built only when there is something to say. */
+function displayOf(label: string, name: unknown): string {
+  return typeof name === 'string' ? `${label} ("${name}")` : label;
 }
 
 function collectNameProblems(label: string, name: unknown, problems: string[]): void {

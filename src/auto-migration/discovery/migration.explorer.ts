@@ -27,28 +27,37 @@ export class MigrationExplorer {
     for (const wrapper of this.discovery.getProviders()) {
       if (typeof wrapper.metatype !== 'function' || wrapper.inject) continue;
       const metadata: unknown = Reflect.getMetadata(MIGRATION_METADATA, wrapper.metatype);
-      if (metadata !== undefined) candidates.push(toCandidate(wrapper, metadata));
+      if (metadata !== undefined) candidates.push(new ProviderCandidate(wrapper, metadata));
     }
     const sql = this.options.migrationsDir === null ? undefined : readSqlMigrations(this.options.migrationsDir);
     return validateMigrations(candidates, sql);
   }
 }
 
-function toCandidate(wrapper: InstanceWrapper<unknown>, metadata: unknown): MigrationCandidate {
-  const type = wrapper.metatype as MigrationCandidate['type'];
-  return {
-    type,
-    metadata,
-    // Only the declared scope is known before instantiation; asking Nest for the whole tree now
-    // would cache an answer computed before its dependencies are known.
-    isSingleton: wrapper.scope !== Scope.REQUEST && !wrapper.isTransient,
-    instance: () => {
-      if (!wrapper.isDependencyTreeStatic() || wrapper.instance === undefined) {
-        throw new InvalidMigrationError([
-          `${type.name}: depends on a request-scoped provider, so it has no single instance to run; inject only singleton providers into migrations`,
-        ]);
-      }
-      return wrapper.instance;
-    },
-  };
+/**
+ * A decorated provider as the container holds it. A class rather than an object with a closure:
+ * one is made per migration at every start.
+ */
+class ProviderCandidate implements MigrationCandidate {
+  readonly type: MigrationCandidate['type'];
+  // Only the declared scope is known before instantiation; asking Nest for the whole tree now
+  // would cache an answer computed before its dependencies are known.
+  readonly isSingleton: boolean;
+
+  constructor(
+    private readonly wrapper: InstanceWrapper<unknown>,
+    readonly metadata: unknown,
+  ) {
+    this.type = wrapper.metatype as MigrationCandidate['type'];
+    this.isSingleton = wrapper.scope !== Scope.REQUEST && !wrapper.isTransient;
+  }
+
+  instance(): unknown {
+    if (!this.wrapper.isDependencyTreeStatic() || this.wrapper.instance === undefined) {
+      throw new InvalidMigrationError([
+        `${this.type.name}: depends on a request-scoped provider, so it has no single instance to run; inject only singleton providers into migrations`,
+      ]);
+    }
+    return this.wrapper.instance;
+  }
 }
