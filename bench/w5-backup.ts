@@ -112,7 +112,8 @@ async function backUp(variant: W5Variant, file: string, dir: string): Promise<vo
     const { resolveOptions } = await import('../src/auto-migration/options/resolve-options');
     const { BackupService } = await import('../src/auto-migration/backup/backup.service');
     const { MigrationEvents } = await import('../src/auto-migration/events/migration-events');
-    type Connections = ConstructorParameters<typeof BackupService>[1];
+    const { SqliteFileBackups } = await import('../src/auto-migration/driver/sqlite/sqlite-file-backups');
+    type Driver = ConstructorParameters<typeof BackupService>[1];
     const options = resolveOptions({ database: file, backup: { dir, keep: 100, verify: variant === 'module-full' ? 'full' : 'quick' } });
     // The migration connection, already open as it is when a run takes its backup (default PRAGMAs: none).
     const migration = new BetterSqlite3(file);
@@ -121,9 +122,9 @@ async function backUp(variant: W5Variant, file: string, dir: string): Promise<vo
     events.events$.subscribe((event) => {
       if (event.type === 'backup-written') written.push(event);
     });
-    const service = new BackupService(options, { migration } as Connections, events);
+    const service = new BackupService(options, { fileBackups: new SqliteFileBackups(file, migration) } as unknown as Driver, events);
     let sizeBytes = 0;
-    work = () => (sizeBytes = service.write(null).sizeBytes);
+    work = async () => (sizeBytes = (await service.write(null)).sizeBytes);
     detail = () => {
       // A measurement of a backup that was not written, or not announced, would be worthless.
       if (written.length !== 1 || written[0].sizeBytes !== sizeBytes || service.list().length !== 1) {

@@ -6,10 +6,8 @@ export const MIGRATION_DATABASE = Symbol('AUTO_MIGRATION_DATABASE');
 export const RESOLVED_OPTIONS = Symbol('AUTO_MIGRATION_RESOLVED_OPTIONS');
 /** @internal Injection token of the discovered, validated, sorted migrations. */
 export const DISCOVERED_MIGRATIONS = Symbol('AUTO_MIGRATION_DISCOVERED_MIGRATIONS');
-/** @internal Injection token of the history store / transaction driver. */
+/** @internal Injection token of the database driver (`DatabaseDriver`): history, lease, session, lock and capabilities. */
 export const MIGRATION_DRIVER = Symbol('AUTO_MIGRATION_DRIVER');
-/** @internal Injection token of the cross-process lock. */
-export const MIGRATION_LOCK = Symbol('AUTO_MIGRATION_LOCK');
 
 /** Logger context of every line this module writes. */
 export const LOG_CONTEXT = 'AutoMigration';

@@ -1,7 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { HealthIndicatorService } from '@nestjs/terminus';
-import { DISCOVERED_MIGRATIONS, MIGRATION_DATABASE, MIGRATION_DRIVER, MIGRATION_LOCK, RESOLVED_OPTIONS } from './auto-migration.constants';
+import { DISCOVERED_MIGRATIONS, MIGRATION_DATABASE, MIGRATION_DRIVER, RESOLVED_OPTIONS } from './auto-migration.constants';
 import {
   AUTO_MIGRATION_ASYNC_OPTIONS_TYPE,
   AUTO_MIGRATION_MODULE_OPTIONS,
@@ -12,19 +12,15 @@ import type { ResolvedAutoMigrationOptions } from './auto-migration.options';
 import { AutoMigrationService } from './auto-migration.service';
 import { BackupService } from './backup/backup.service';
 import { RestoreService } from './backup/restore.service';
-import { DatabaseConnections } from './database/database-connections';
-import { lockPathFor } from './lock/lock-path';
 import { InvalidOptionsError } from './errors/invalid-options.error';
 import { MigrationExplorer } from './discovery/migration.explorer';
-import type { MigrationDriver, MigrationLock } from './driver/migration-driver';
-import { SqliteDriver } from './driver/sqlite/sqlite-driver';
+import { createDriver } from './driver/create-driver';
+import type { DatabaseDriver } from './driver/database-driver';
 import { MigrationEventLogger } from './events/migration-event.logger';
 import { MigrationEvents } from './events/migration-events';
 import { MigrationHealthIndicator } from './health/migration.health';
 import { HistoryArchiveService } from './history/history-archive.service';
 import { MigrationLease } from './lock/migration-lease';
-import { InProcessLock } from './lock/in-process-lock';
-import { SqliteFileLock } from './lock/sqlite-file-lock';
 import { resolveOptions } from './options/resolve-options';
 import { MigrationOperations } from './runner/migration-operations';
 import { MigrationShutdown } from './runner/migration-shutdown';
@@ -39,7 +35,7 @@ import { MigrationState } from './status/migration.state';
 import { MigrationStartup } from './start/migration-startup';
 
 /**
- * Applies the app's pending `@Migration()` classes to a SQLite database at bootstrap, exactly
+ * Applies the app's pending `@Migration()` classes to its database at bootstrap, exactly
  * once across processes. Import it once, with `forRoot()` or `forRootAsync()`; it is global.
  */
 @Module({
@@ -56,22 +52,17 @@ import { MigrationStartup } from './start/migration-startup';
       useFactory: (explorer: MigrationExplorer) => explorer.explore(),
       inject: [MigrationExplorer],
     },
-    DatabaseConnections,
-    {
-      provide: MIGRATION_DATABASE,
-      useFactory: (connections: DatabaseConnections) => connections.app,
-      inject: [DatabaseConnections],
-    },
     {
       provide: MIGRATION_DRIVER,
-      useFactory: (connections: DatabaseConnections): MigrationDriver => new SqliteDriver(connections.migration),
-      inject: [DatabaseConnections],
+      // Depending on the discovered migrations makes Nest validate them first: a bad definition
+      // fails start-up before the database is opened, so a file stays byte-identical.
+      useFactory: (options: ResolvedAutoMigrationOptions, _validatedFirst: unknown): Promise<DatabaseDriver> => createDriver(options),
+      inject: [RESOLVED_OPTIONS, DISCOVERED_MIGRATIONS],
     },
     {
-      provide: MIGRATION_LOCK,
-      useFactory: (options: ResolvedAutoMigrationOptions): MigrationLock =>
-        options.inMemory ? new InProcessLock() : new SqliteFileLock(lockPathFor(options.database)),
-      inject: [RESOLVED_OPTIONS],
+      provide: MIGRATION_DATABASE,
+      useFactory: (driver: DatabaseDriver) => driver.appHandle,
+      inject: [MIGRATION_DRIVER],
     },
     MigrationEvents,
     MigrationEventLogger,

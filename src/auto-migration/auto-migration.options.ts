@@ -121,7 +121,7 @@ export interface LockOptions {
 
 /** The PRAGMAs the module accepts, applied in this order on every connection it opens. */
 export interface SqlitePragmas {
-  /** Milliseconds a statement waits for another connection's lock. Default of better-sqlite3: 5000. */
+  /** Milliseconds a statement waits for another connection's lock. Default of the SQLite client: 5000. */
   busy_timeout?: number;
   journal_mode?: 'delete' | 'truncate' | 'persist' | 'memory' | 'wal' | 'off';
   synchronous?: 'off' | 'normal' | 'full' | 'extra';

@@ -1,14 +1,27 @@
-import type { Database } from 'better-sqlite3';
-
 /**
  * What a migration class implements. `up` receives the migration connection: a connection of
  * its own, so nothing the application does meanwhile can land inside the migration's transaction.
+ * `Connection` is that connection's type, as your database's driver gives it: for SQLite
+ * the SQLite client's `Database` (`up(db: Database)` compiles with or without the type argument).
+ *
+ * @example
+ * ```ts
+ * @Migration({ name: '001_create_users', version: '1.0.0' })
+ * export class CreateUsers implements MigrationInterface<Database> {
+ *   up(db: Database) {
+ *     db.exec('CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE)');
+ *   }
+ *   down(db: Database) {
+ *     db.exec('DROP TABLE users');
+ *   }
+ * }
+ * ```
  */
-export interface MigrationInterface {
+export interface MigrationInterface<Connection = unknown> {
   /** Applies the change. May be synchronous or return a Promise. */
-  up(db: Database): void | Promise<void>;
-  /** Reverts the change (used by the revert commands of a later release). */
-  down?(db: Database): void | Promise<void>;
+  up(db: Connection): void | Promise<void>;
+  /** Reverts the change (`down` on the command line, `AutoMigrationService.revert()`). */
+  down?(db: Connection): void | Promise<void>;
 }
 
 /** Fields of the `@Migration()` decorator. */
@@ -24,7 +37,7 @@ export interface MigrationOptions {
   description?: string;
   /**
    * Run inside a transaction together with its history row.
-   * Set `false` for statements SQLite refuses inside a transaction (`VACUUM`, `PRAGMA journal_mode`).
+   * Set `false` for statements the database refuses inside a transaction (SQLite: `VACUUM`, `PRAGMA journal_mode`).
    * @default true
    */
   transaction?: boolean;

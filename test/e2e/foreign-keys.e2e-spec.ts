@@ -1,7 +1,8 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import BetterSqlite3 from 'better-sqlite3';
 import { AutoMigrationService, ForeignKeyViolationError } from '../../src/auto-migration';
-import { DatabaseConnections } from '../../src/auto-migration/database/database-connections';
+import { MIGRATION_DRIVER } from '../../src/auto-migration/auto-migration.constants';
+import type { DatabaseDriver } from '../../src/auto-migration/driver/database-driver';
 import { bootApp, bootFailure, UsesDatabase } from '../helpers/boot';
 import { migration } from '../helpers/migrations';
 import { historyNames, inspect } from '../helpers/sqlite';
@@ -86,7 +87,7 @@ describe('foreign keys during migrations', () => {
   });
 
   it("turns enforcement back on for an 'enforce' migration between 'check' ones, and for the migration connection after the run", async () => {
-    const migrationConnection = (app: INestApplicationContext) => app.get(DatabaseConnections).migration;
+    const migrationConnection = (app: INestApplicationContext) => (app.get<DatabaseDriver>(MIGRATION_DRIVER).session.connection as BetterSqlite3.Database);
     const cascade = migration(
       '003_remove_user',
       (db) => {
@@ -112,7 +113,7 @@ describe('foreign keys during migrations', () => {
       { ...base(), failOnError: false },
       { migrations: [PARENT_WITH_CHILDREN, migration('002_rebuild_users', REBUILD_USERS), failing] },
     );
-    expect(app.get(DatabaseConnections).migration.pragma('foreign_keys', { simple: true })).toBe(1);
+    expect((app.get<DatabaseDriver>(MIGRATION_DRIVER).session.connection as BetterSqlite3.Database).pragma('foreign_keys', { simple: true })).toBe(1);
     await app.close();
     expect(historyNames(t.db)).toEqual(['001_users_posts', '002_rebuild_users']);
   });

@@ -1,6 +1,6 @@
 import { appendFileSync, writeFileSync } from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
-import { lockPathFor } from '../../src/auto-migration/lock/lock-path';
+import { lockPathFor } from '../../src/auto-migration/driver/sqlite/lock-path';
 import { killStrayChildren, type RunningChild, spawnTs } from '../helpers/child-process';
 import { events, execLog, migrationName, REPLICA_FIXTURE, ROWS_PER_TABLE, status } from '../helpers/replica-output';
 import { inspect } from '../helpers/sqlite';

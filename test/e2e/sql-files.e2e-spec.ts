@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
+import { SqliteDriver } from '../../src/auto-migration/driver/sqlite/sqlite-driver';
 import { AutoMigrationService, ChecksumMismatchError, DuplicateMigrationError, InvalidMigrationError, MigrationFailedError } from '../../src/auto-migration';
 import { DISCOVERED_MIGRATIONS } from '../../src/auto-migration/auto-migration.constants';
 import type { MigrationDefinition } from '../../src/auto-migration/discovery/migration-definition';
@@ -140,6 +141,8 @@ describe('SQL-file migrations (migrationsDir)', () => {
     expect(typeof items.instance().down).toBe('undefined');
     expect(typeof tags.instance().down).toBe('function');
     const db = new BetterSqlite3(t.db);
+    // The SQLite driver registers how a script runs on the connections it hands to down(db).
+    new SqliteDriver(db);
     try {
       await tags.instance().down!(db);
     } finally {

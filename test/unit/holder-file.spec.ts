@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { HolderFile } from '../../src/auto-migration/lock/holder-file';
+import { HolderFile } from '../../src/auto-migration/driver/sqlite/holder-file';
 import { tempDir } from '../helpers/temp-dir';
 
 describe('HolderFile (the lock holder named beside the lock)', () => {

@@ -1,4 +1,5 @@
-import type { AttemptRecord, LockOwner } from '../../src/auto-migration/driver/migration-driver';
+import type { AttemptRecord } from '../../src/auto-migration/driver/history-store';
+import type { LockOwner } from '../../src/auto-migration/driver/lease-store';
 import { interruptedAttempts } from '../../src/auto-migration/lock/live-attempts';
 import type { LockHolder } from '../../src/auto-migration/lock/lock-holder';
 

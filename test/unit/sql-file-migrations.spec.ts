@@ -3,6 +3,7 @@ import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Type } from '@nestjs/common';
 import BetterSqlite3 from 'better-sqlite3';
+import { SqliteDriver } from '../../src/auto-migration/driver/sqlite/sqlite-driver';
 import { normalizeSqlText, sqlChecksum } from '../../src/auto-migration/discovery/migration-checksum';
 import type { MigrationCandidate } from '../../src/auto-migration/discovery/migration-definition';
 import { validateMigrations } from '../../src/auto-migration/discovery/migration-validator';
@@ -177,6 +178,8 @@ describe('readSqlMigrations', () => {
     const [tags, plain] = readSqlMigrations(folder, dir.path).files;
     expect(typeof plain.instance.down).toBe('undefined');
     const db = new BetterSqlite3(':memory:');
+    // The SQLite driver registers how a script runs on the connections it hands to up(db).
+    new SqliteDriver(db);
     try {
       await tags.instance.up(db);
       db.exec('INSERT INTO tags DEFAULT VALUES');

@@ -2,13 +2,13 @@ import { chmodSync, constants, copyFileSync, existsSync, readdirSync, readFileSy
 import { basename, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import BetterSqlite3 from 'better-sqlite3';
-import { LOG_CONTEXT, RESOLVED_OPTIONS } from '../auto-migration.constants';
+import { LOG_CONTEXT, MIGRATION_DRIVER, RESOLVED_OPTIONS } from '../auto-migration.constants';
 import type { ResolvedAutoMigrationOptions } from '../auto-migration.options';
-import { DatabaseConnections } from '../database/database-connections';
+import type { FileBackups } from '../driver/capabilities';
+import type { DatabaseDriver } from '../driver/database-driver';
 import { describeCause } from '../errors/auto-migration.error';
 import { BackupFailedError, type BackupPurpose } from '../errors/backup-failed.error';
-import { type CauseContext, fileSize, freeBytes } from '../errors/sqlite-cause';
+import { type CauseContext, freeBytes } from '../errors/sqlite-cause';
 import { MigrationEvents } from '../events/migration-events';
 import { type BackupInfo, listBackups } from './backup-listing';
 import { backupFileName, backupOfDigest, digestFileName, isTemporaryBackupName, temporaryBackupName } from './backup-name';
@@ -28,25 +28,29 @@ const FREE_SPACE_MARGIN = 1.1;
  * Backups of this module's database: written before a run touches it (and before restores, and
  * any later operation that changes data), verified, private, retained.
  *
- * One consistent snapshot through `VACUUM INTO` (SQLite's step-wise online backup restarts
- * whenever another connection writes, so it may never finish on a busy database), written under
- * a temporary name (created 0600 first), checked with `PRAGMA quick_check` (or
- * `integrity_check`), flushed, then renamed into place, so a backup file that exists is always
- * complete. Temporary files left by a process that died mid-backup are removed by the next one.
+ * One consistent snapshot taken by the driver (`FileBackups.copyTo`), written under a temporary
+ * name (created 0600 first), checked (`quick_check`, or `integrity_check`), flushed, then renamed
+ * into place, so a backup file that exists is always complete. Temporary files left by a process
+ * that died mid-backup are removed by the next one. A database the driver cannot back up as files
+ * (`:memory:`) has no backups.
  */
 @Injectable()
 export class BackupService {
   private readonly logger = new Logger(LOG_CONTEXT);
+  /** The database as files, or undefined when it cannot be backed up as files (`:memory:`). */
+  private readonly files?: FileBackups;
 
   constructor(
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAutoMigrationOptions,
-    private readonly connections: DatabaseConnections,
+    @Inject(MIGRATION_DRIVER) driver: DatabaseDriver,
     private readonly events: MigrationEvents,
-  ) {}
+  ) {
+    this.files = driver.fileBackups;
+  }
 
   /** The backup folder, or null when backups are off (`backup: false`, `:memory:`). */
   get folder(): string | null {
-    return this.options.backup && !this.options.inMemory ? this.options.backup.dir : null;
+    return this.options.backup && this.files ? this.options.backup.dir : null;
   }
 
   /**
@@ -56,8 +60,9 @@ export class BackupService {
    * returned instead, so identical copies never push older states out of retention. Throws
    * `BackupFailedError`; the database is never touched. Call only when `folder` is set.
    */
-  write(newestMigration: string | null, purpose: { before: BackupPurpose; keep?: string } = { before: 'run' }): WrittenBackup {
+  async write(newestMigration: string | null, purpose: { before: BackupPurpose; keep?: string } = { before: 'run' }): Promise<WrittenBackup> {
     const folder = this.folder!;
+    const files = this.files!;
     const started = performance.now();
     const createdAt = new Date();
     const file = backupFileName(this.options.database, createdAt, newestMigration);
@@ -73,13 +78,13 @@ export class BackupService {
       // Created empty and private first: VACUUM INTO writes into an empty file as it finds it, so
       // the copy is never readable by others, even in a folder that is.
       writeFileSync(temporary, '', { mode: 0o600, flag: 'wx' });
-      this.connections.migration.prepare('VACUUM INTO ?').run(temporary);
+      await files.copyTo(temporary);
       const verifyStarted = performance.now();
-      check = verify(temporary, this.options.backup ? this.options.backup.verify : 'quick');
+      check = await files.verify(temporary, this.options.backup ? this.options.backup.verify : 'quick');
       verifyMs = performance.now() - verifyStarted;
-      // VACUUM INTO writes a state's content the same way every time, whatever the journal mode
-      // or the pages' history, so equal bytes are equal states (a header change counter is not:
-      // WAL mode does not maintain it).
+      // The driver's copy writes a state's content the same way every time (SQLite's VACUUM INTO,
+      // whatever the journal mode or the pages' history), so equal bytes are equal states (a
+      // header change counter is not: WAL mode does not maintain it).
       const digest = sha256OfFile(temporary);
       existing = this.newestHolding(digest, statSync(temporary).size);
       if (existing) {
@@ -94,7 +99,7 @@ export class BackupService {
       removeQuietly(temporary);
       throw new BackupFailedError(path, cause, purpose.before, {
         ...this.causeContext(),
-        space: { folder, needsBytes: this.databaseSize() * FREE_SPACE_MARGIN, what: 'the backup', basis: "the database's size plus 10 %", backupDir: true },
+        space: { folder, needsBytes: files.sizeBytes() * FREE_SPACE_MARGIN, what: 'the backup', basis: "the database's size plus 10 %", backupDir: true },
       });
     }
     const info: WrittenBackup = existing
@@ -128,13 +133,14 @@ export class BackupService {
   rawCopy(): string[] {
     const folder = this.folder!;
     makePrivateFolder(folder);
-    const base = `${basename(this.options.database)}.${new Date().toISOString().replace(/[-:.]/g, '')}.raw`;
+    const database = this.files!.databasePath;
+    const base = `${basename(database)}.${new Date().toISOString().replace(/[-:.]/g, '')}.raw`;
     const written: string[] = [];
-    for (const suffix of ['', '-wal']) {
-      if (!existsSync(this.options.database + suffix)) continue;
-      copyFileSync(this.options.database + suffix, join(folder, base + suffix), constants.COPYFILE_EXCL);
-      chmodSync(join(folder, base + suffix), 0o600);
-      written.push(base + suffix);
+    for (const file of this.files!.liveFiles()) {
+      const name = base + file.slice(database.length);
+      copyFileSync(file, join(folder, name), constants.COPYFILE_EXCL);
+      chmodSync(join(folder, name), 0o600);
+      written.push(name);
     }
     return written;
   }
@@ -229,7 +235,7 @@ export class BackupService {
   }
 
   private assertRoom(folder: string): void {
-    const needs = this.databaseSize() * FREE_SPACE_MARGIN;
+    const needs = this.files!.sizeBytes() * FREE_SPACE_MARGIN;
     const available = freeBytes(folder);
     if (available !== null && available < needs) {
       // The advice (BackupFailedError, from the code) says how much it needs and has: the numbers once.
@@ -252,26 +258,6 @@ export class BackupService {
       // An unreadable folder has no backup to name.
     }
     return { database: this.options.database, backups: { folder, newest } };
-  }
-
-  /** The database's size with its WAL: what a copy of it may take. */
-  private databaseSize(): number {
-    return ['', '-wal'].reduce((sum, suffix) => sum + (fileSize(this.options.database + suffix) ?? 0), 0);
-  }
-}
-
-/** Opens a backup read-only and runs SQLite's check on it; throws unless it answers "ok". @returns the check run */
-export function verify(path: string, mode: 'quick' | 'full'): 'quick_check' | 'integrity_check' {
-  const check = mode === 'full' ? 'integrity_check' : 'quick_check';
-  const db = new BetterSqlite3(path, { readonly: true, fileMustExist: true });
-  try {
-    const result = db.pragma(check, { simple: true });
-    if (result !== 'ok') throw new Error(`the copy failed SQLite's ${check}: ${String(result)}`);
-    return check;
-  } catch (error) {
-    throw new Error(`"${path}" is not a sound SQLite database: ${describeCause(error)}`, { cause: error });
-  } finally {
-    db.close();
   }
 }
 

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { MIGRATION_DRIVER } from '../auto-migration.constants';
-import type { MigrationDriver } from '../driver/migration-driver';
+import type { DatabaseDriver } from '../driver/database-driver';
 import { BackupDisabledError } from '../errors/backup-disabled.error';
 import { MigrationLease } from '../lock/migration-lease';
 import { step } from '../runner/database-step';
@@ -16,7 +16,7 @@ import { BackupService } from './backup.service';
 @Injectable()
 export class ManualBackupService {
   constructor(
-    @Inject(MIGRATION_DRIVER) private readonly driver: MigrationDriver,
+    @Inject(MIGRATION_DRIVER) private readonly driver: DatabaseDriver,
     private readonly backup: BackupService,
     private readonly lease: MigrationLease,
     private readonly operations: MigrationOperations,
@@ -26,8 +26,8 @@ export class ManualBackupService {
     if (!this.backup.folder) return Promise.reject(new BackupDisabledError());
     return this.operations.exclusive(() =>
       this.lease.hold(async () => {
-        const history = await step('read the migration history', () => this.driver.readHistory());
-        const { file, createdAt, sizeBytes, reused } = this.backup.write(newestOf(history), { before: 'backup' });
+        const history = await step('read the migration history', () => this.driver.history.readHistory());
+        const { file, createdAt, sizeBytes, reused } = await this.backup.write(newestOf(history), { before: 'backup' });
         return { file, createdAt, sizeBytes, reused };
       }),
     );

@@ -1,11 +1,9 @@
 import { lstatSync } from 'node:fs';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import BetterSqlite3 from 'better-sqlite3';
 import { LOG_CONTEXT, MIGRATION_DRIVER, RESOLVED_OPTIONS } from '../auto-migration.constants';
 import type { ResolvedAutoMigrationOptions } from '../auto-migration.options';
-import type { MigrationDriver } from '../driver/migration-driver';
+import type { DatabaseDriver } from '../driver/database-driver';
 import { describeCause } from '../errors/auto-migration.error';
 import { RestartRequiredError } from '../errors/restart-required.error';
 import { RestoreFailedError } from '../errors/restore-failed.error';
@@ -16,9 +14,7 @@ import { MigrationOperations } from '../runner/migration-operations';
 import { newestOf } from '../runner/history';
 import { MigrationState } from '../status/migration.state';
 import { parseBackupFileName } from './backup-name';
-import { BackupService, verify } from './backup.service';
-
-const RETRY_MS = 100;
+import { BackupService } from './backup.service';
 
 /** Puts one of the database's backups back in place of the live content. */
 @Injectable()
@@ -27,7 +23,7 @@ export class RestoreService {
 
   constructor(
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAutoMigrationOptions,
-    @Inject(MIGRATION_DRIVER) private readonly driver: MigrationDriver,
+    @Inject(MIGRATION_DRIVER) private readonly driver: DatabaseDriver,
     private readonly lease: MigrationLease,
     private readonly state: MigrationState,
     private readonly backup: BackupService,
@@ -40,9 +36,9 @@ export class RestoreService {
    * of its files instead.
    */
   private async keepCurrentState(restoring: string): Promise<void> {
-    const history = await step('read the migration history', () => this.driver.readHistory()).catch(() => []);
+    const history = await step('read the migration history', () => this.driver.history.readHistory()).catch(() => []);
     try {
-      this.backup.write(newestOf(history), { before: 'restore', keep: restoring });
+      await this.backup.write(newestOf(history), { before: 'restore', keep: restoring });
     } catch (error) {
       const raw = this.backup.rawCopy();
       this.logger.warn(
@@ -52,27 +48,14 @@ export class RestoreService {
   }
 
   /**
-   * Copies the backup over the live database with SQLite's backup API, which takes the database's
-   * locks like any writer, so the module's own open connections see the restored content. That
-   * API gives up silently when another connection holds a lock, so the result is compared with
-   * the backup, and the copy retried until `lock.timeoutMs`.
+   * Puts the backup's content in place of the live content through the driver, which writes like
+   * any writer, so the module's own open connections see the restored content.
    */
   private async replaceContent(file: string, backupPath: string): Promise<void> {
-    const expected = fingerprint(backupPath);
-    const deadline = Date.now() + this.options.lock.timeoutMs;
-    for (;;) {
-      const source = new BetterSqlite3(backupPath, { readonly: true, fileMustExist: true });
-      try {
-        await source.backup(this.options.database);
-      } catch (error) {
-        throw new RestoreFailedError(file, error);
-      } finally {
-        source.close();
-      }
-      if (fingerprint(this.options.database) === expected) return;
-      if (Date.now() >= deadline)
-        throw new RestoreFailedError(file, new Error(`the copy did not land within lock.timeoutMs (${this.options.lock.timeoutMs} ms)`));
-      await sleep(RETRY_MS);
+    try {
+      await this.driver.fileBackups!.restoreFrom(backupPath, this.options.lock.timeoutMs);
+    } catch (error) {
+      throw new RestoreFailedError(file, error);
     }
   }
 
@@ -105,7 +88,7 @@ export class RestoreService {
       );
     }
     try {
-      verify(backupPath, 'full');
+      await this.driver.fileBackups!.verify(backupPath, 'full');
     } catch (error) {
       throw new RestoreRefusedError(`${describeCause(error)}. Choose another backup.`);
     }
@@ -138,21 +121,4 @@ function assertRegularFile(file: string, path: string): void {
   throw new RestoreRefusedError(
     `"${file}" in the backup folder is ${kind}, not a backup file; restore takes only a regular file written there by a backup. Remove it, or give the name of a real backup.`,
   );
-}
-
-/** Schema and row counts: enough to tell whether a page copy landed. */
-function fingerprint(path: string): string {
-  const db = new BetterSqlite3(path, { readonly: true, fileMustExist: true });
-  try {
-    const schema = db.prepare("SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name").all() as {
-      type: string;
-      name: string;
-    }[];
-    const counts = schema
-      .filter((o) => o.type === 'table')
-      .map((t) => (db.prepare(`SELECT COUNT(*) AS n FROM "${t.name.replace(/"/g, '""')}"`).get() as { n: number }).n);
-    return JSON.stringify([schema, counts]);
-  } finally {
-    db.close();
-  }
 }

@@ -2,8 +2,8 @@ import { Inject } from '@nestjs/common';
 import { MIGRATION_DATABASE } from '../auto-migration.constants';
 
 /**
- * Injects the application's better-sqlite3 connection to the module's database (type it as
- * `Database` from `better-sqlite3`). The module opens and closes it; do not close it yourself.
+ * Injects the application's connection to the module's database, as its driver gives it (for
+ * SQLite, the SQLite client's `Database`). The module opens and closes it; do not close it yourself.
  */
 export const InjectMigrationDatabase = (): PropertyDecorator & ParameterDecorator => Inject(MIGRATION_DATABASE);
 

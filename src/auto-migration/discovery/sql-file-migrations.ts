@@ -1,6 +1,6 @@
 import { type Dirent, readdirSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join, relative, sep } from 'node:path';
-import type { Database } from 'better-sqlite3';
+import { runScript } from '../driver/script-runner';
 import { describeCause } from '../errors/auto-migration.error';
 import type { MigrationInterface } from '../migration.interface';
 import { normalizeSqlText, sqlChecksum } from './migration-checksum';
@@ -116,20 +116,12 @@ export function readSqlMigrations(dir: string, cwd = process.cwd()): SqlMigratio
 }
 
 /**
- * The migration instance of a `.sql` file: `up` runs the whole text with `db.exec` (never split
- * on `;`, which trigger bodies contain), `down` exists only when the file has a `.down.sql`.
+ * The migration instance of a `.sql` file: `up` runs the whole text the way the connection's
+ * driver runs a script (see `runScript`), `down` exists only when the file has a `.down.sql`.
  */
 export function sqlMigrationInstance({ text, down }: Pick<SqlMigrationFile, 'text' | 'down'>): MigrationInterface {
-  const instance: MigrationInterface = {
-    up(db: Database) {
-      db.exec(text);
-    },
-  };
-  if (down !== null) {
-    instance.down = (db: Database) => {
-      db.exec(down);
-    };
-  }
+  const instance: MigrationInterface = { up: (db) => runScript(db, text) };
+  if (down !== null) instance.down = (db) => runScript(db, down);
   return instance;
 }
 

@@ -19,7 +19,7 @@ export abstract class AutoMigrationError extends Error {
 
 /**
  * Message of an unknown thrown value, for embedding in our own messages. Duck-typed: errors
- * from better-sqlite3's native layer may come from another realm (Jest, worker contexts),
+ * from a database client's native layer may come from another realm (Jest, worker contexts),
  * where `instanceof Error` is false.
  */
 export function describeCause(cause: unknown): string {

@@ -21,7 +21,7 @@ export interface CauseContext {
 }
 
 /**
- * SQLite's result codes (better-sqlite3 puts them, extended ones included, on `code`), and
+ * SQLite's result codes (the SQLite client puts them, extended ones included, on `code`), and
  * Node's for the file operations around them. Primary code first: `SQLITE_IOERR_WRITE` is an I/O error.
  */
 const BY_CODE: readonly [RegExp, CauseKind][] = [

@@ -3,7 +3,7 @@ import { SchedulerRegistry } from '@nestjs/schedule';
 import { CronJob } from 'cron';
 import { LOG_CONTEXT, MIGRATION_DRIVER, RESOLVED_OPTIONS } from '../auto-migration.constants';
 import type { ResolvedAutoMigrationOptions } from '../auto-migration.options';
-import type { MigrationDriver } from '../driver/migration-driver';
+import type { DatabaseDriver } from '../driver/database-driver';
 import { describeCause } from '../errors/auto-migration.error';
 import { InvalidArgumentError } from '../errors/invalid-argument.error';
 import { MigrationLease } from '../lock/migration-lease';
@@ -32,7 +32,7 @@ export class HistoryArchiveService implements OnApplicationBootstrap, OnModuleDe
 
   constructor(
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAutoMigrationOptions,
-    @Inject(MIGRATION_DRIVER) private readonly driver: MigrationDriver,
+    @Inject(MIGRATION_DRIVER) private readonly driver: DatabaseDriver,
     private readonly lease: MigrationLease,
     private readonly operations: MigrationOperations,
     // As for the heartbeat: the app's registry when it imports ScheduleModule.forRoot(), else a private one.
@@ -77,7 +77,7 @@ export class HistoryArchiveService implements OnApplicationBootstrap, OnModuleDe
     await step('take the migration lock', () => this.lease.acquire());
     try {
       await step('prepare the module tables', () => this.lease.announce());
-      const archived = await step('archive the migration history', () => inTransaction(this.driver, () => this.driver.archive(cutoff)));
+      const archived = await step('archive the migration history', () => inTransaction(this.driver.session, () => this.driver.history.archive(cutoff)));
       this.logger.log(`Archived ${archived.length} history row${archived.length === 1 ? '' : 's'} applied before ${cutoff}`);
       return { archived, cutoff };
     } finally {

@@ -1,4 +1,4 @@
-import type { AttemptRecord } from '../driver/migration-driver';
+import type { AttemptRecord } from '../driver/history-store';
 import type { LockHolder } from './lock-holder';
 
 /**

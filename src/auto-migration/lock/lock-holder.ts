@@ -1,4 +1,4 @@
-import type { LockOwner } from '../driver/migration-driver';
+import type { LockOwner } from '../driver/lease-store';
 
 /** What the lease row says about the process holding the migration lock. */
 export interface LockHolder {

@@ -3,13 +3,13 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable, Logger, type OnModuleDestroy, Optional } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
-import { LOG_CONTEXT, MIGRATION_DRIVER, MIGRATION_LOCK, RESOLVED_OPTIONS } from '../auto-migration.constants';
+import { LOG_CONTEXT, MIGRATION_DRIVER, RESOLVED_OPTIONS } from '../auto-migration.constants';
 import type { ResolvedAutoMigrationOptions } from '../auto-migration.options';
-import type { LeaseRecord, LockOwner, MigrationDriver, MigrationLock } from '../driver/migration-driver';
+import type { DatabaseDriver } from '../driver/database-driver';
+import type { LeaseRecord, LockOwner } from '../driver/lease-store';
+import type { MigrationLock } from '../driver/migration-lock';
 import { describeCause } from '../errors/auto-migration.error';
 import type { LockHolder } from './lock-holder';
-import { HolderFile } from './holder-file';
-import { lockPathFor } from './lock-path';
 import { LockHeldError } from '../errors/lock-held.error';
 import { LockTimeoutError } from '../errors/lock-timeout.error';
 import { MigrationEvents } from '../events/migration-events';
@@ -24,7 +24,7 @@ const UNNAMED_REPROBE_MS = 15;
 const UNNAMED_REPROBES = 3;
 
 /**
- * The migration lock as a run uses it: the operating-system lock (which decides who runs), the
+ * The migration lock as a run uses it: the driver's lock (which decides who runs), the
  * visible lease row (which tells everyone else who holds it, since when, and whether it is
  * still beating), and the heartbeat that keeps that row fresh.
  *
@@ -44,14 +44,12 @@ export class MigrationLease implements OnModuleDestroy {
   private held = false;
   private heldSince: string | null = null;
   private announced = false;
-  /** Names the holder outside the database; none for `:memory:`, which no other process can reach. */
-  private readonly holderFile: HolderFile | null;
+  private readonly lock: MigrationLock;
   private readonly logger = new Logger(LOG_CONTEXT);
 
   constructor(
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAutoMigrationOptions,
-    @Inject(MIGRATION_DRIVER) private readonly driver: MigrationDriver,
-    @Inject(MIGRATION_LOCK) private readonly lock: MigrationLock,
+    @Inject(MIGRATION_DRIVER) private readonly driver: DatabaseDriver,
     private readonly events: MigrationEvents,
     // The app's registry when it imports ScheduleModule.forRoot(), so the interval is visible
     // there; a private one otherwise. Either way this class stops it, in onModuleDestroy.
@@ -59,7 +57,7 @@ export class MigrationLease implements OnModuleDestroy {
   ) {
     this.heartbeat = new RegisteredInterval(`nestjs-auto-migration:heartbeat:${this.owner.instanceId}`, registry);
     this.periodMs = Math.max(MIN_HEARTBEAT_MS, Math.floor(options.lock.staleAfterMs / 3));
-    this.holderFile = options.inMemory ? null : new HolderFile(`${lockPathFor(options.database)}.holder`);
+    this.lock = driver.lock;
   }
 
   /** Whether this module instance holds the lock right now. */
@@ -77,14 +75,15 @@ export class MigrationLease implements OnModuleDestroy {
     let waited = false;
     let acquired: boolean;
     try {
-      acquired = await this.lock.acquire(
+      acquired = await this.lock.acquire({
         timeoutMs,
-        () => {
+        owner: this.owner,
+        onWait: () => {
           waited = true;
           void this.holderFromLeaseRow().then((holder) => this.events.emit({ type: 'lock-waiting', holder }));
         },
         stillNeeded,
-      );
+      });
     } catch (error) {
       if (error instanceof LockTimeoutError) throw new LockTimeoutError(error.waitedMs, await this.holderFromLeaseRow());
       throw error;
@@ -92,9 +91,6 @@ export class MigrationLease implements OnModuleDestroy {
     if (!acquired) return false;
     this.held = true;
     this.heldSince = new Date().toISOString();
-    // At once, before anything else runs: from now on others read the holder's name here.
-    if (this.holderFile && !this.holderFile.write(this.owner))
-      this.logger.warn('Could not write the lock holder file: status in other processes may not name this holder while the database is locked');
     this.events.emit({ type: 'lock-acquired', waitedMs: waited ? Date.now() - started : 0 });
     return true;
   }
@@ -133,9 +129,9 @@ export class MigrationLease implements OnModuleDestroy {
   /** While holding the lock: creates or upgrades the module's tables, writes the lease row, starts the heartbeat. */
   async announce(): Promise<void> {
     // One transaction: on a fresh database that is one synced commit fewer before the first migration.
-    await inTransaction(this.driver, async () => {
-      await this.driver.ensureSchema();
-      await this.driver.writeLease(this.owner);
+    await inTransaction(this.driver.session, async () => {
+      await this.driver.history.ensureSchema();
+      await this.driver.lease.writeLease(this.owner);
     });
     this.announced = true;
     this.lastBeat = Date.now();
@@ -149,7 +145,7 @@ export class MigrationLease implements OnModuleDestroy {
 
   /** Names the `transaction: false` migration about to run (or clears it), so others can see it. */
   async setCurrent(name: string | null): Promise<void> {
-    await this.driver.heartbeat(name);
+    await this.driver.lease.heartbeat(name);
     this.lastBeat = Date.now();
   }
 
@@ -164,15 +160,14 @@ export class MigrationLease implements OnModuleDestroy {
     if (!leaveRow) await this.clearRow();
     this.announced = false;
     this.heldSince = null;
-    this.holderFile?.remove();
-    this.lock.release();
+    await this.lock.release();
     this.events.emit({ type: 'lock-released' });
   }
 
   private async clearRow(): Promise<void> {
     try {
       // Ours to clear; or, while we still hold the lock, a row left by a holder that died.
-      if (this.announced || (await this.driver.withoutWaiting(() => this.driver.readLease()))?.inProgress) await this.driver.writeLease(null);
+      if (this.announced || (await this.driver.session.withoutWaiting(() => this.driver.lease.readLease()))?.inProgress) await this.driver.lease.writeLease(null);
     } catch (error) {
       // The lock is what matters, and release() gives it up whatever happens here.
       this.logger.warn(`Could not clear the lease row: ${describeCause(error)}`);
@@ -188,14 +183,14 @@ export class MigrationLease implements OnModuleDestroy {
    */
   async currentHolder(): Promise<LockHolder | null> {
     for (let probe = 0; ; probe++) {
-      if (!this.lock.isHeld()) return null;
-      const named = this.held && this.heldSince ? { owner: this.owner, since: this.heldSince } : (this.holderFile?.read() ?? null);
+      if (!(await this.lock.isHeld())) return null;
+      const named = this.held && this.heldSince ? { owner: this.owner, since: this.heldSince } : this.lock.holder();
       const row = await this.holderFromLeaseRow();
       if (named)
         return sameOwner(row.owner, named.owner)
           ? row
           : { ...EMPTY_HOLDER, owner: named.owner, since: named.since, heldForMs: Date.now() - Date.parse(named.since) };
-      // A holder of an earlier release (no holder file): the lease row is all there is.
+      // A holder the lock cannot name (one of an earlier release): the lease row is all there is.
       if (row.owner || probe >= UNNAMED_REPROBES) return row;
       await sleep(UNNAMED_REPROBE_MS);
     }
@@ -214,7 +209,7 @@ export class MigrationLease implements OnModuleDestroy {
     let lease: LeaseRecord | null;
     try {
       // Never wait on the holder's commit: unreadable for a moment means unnamed for a moment.
-      lease = await this.driver.withoutWaiting(() => this.driver.readLease());
+      lease = await this.driver.session.withoutWaiting(() => this.driver.lease.readLease());
     } catch {
       lease = null;
     }
@@ -235,7 +230,7 @@ export class MigrationLease implements OnModuleDestroy {
     this.heartbeat.start(() => {
       // Inside a migration's transaction the write would commit or roll back with it: leave it
       // to beat() after the commit.
-      if (this.announced && !this.driver.inTransaction()) void this.writeHeartbeat();
+      if (this.announced && !this.driver.session.inTransaction()) void this.writeHeartbeat();
     }, this.periodMs);
   }
 
@@ -245,7 +240,7 @@ export class MigrationLease implements OnModuleDestroy {
 
   private async writeHeartbeat(): Promise<void> {
     try {
-      await this.driver.heartbeat();
+      await this.driver.lease.heartbeat();
       this.lastBeat = Date.now();
     } catch (error) {
       this.logger.warn(`Could not write the lease heartbeat: ${describeCause(error)}`);

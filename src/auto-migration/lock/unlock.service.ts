@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { LOG_CONTEXT, MIGRATION_DRIVER } from '../auto-migration.constants';
-import type { MigrationDriver } from '../driver/migration-driver';
+import type { DatabaseDriver } from '../driver/database-driver';
 import { MigrationOperations } from '../runner/migration-operations';
 import { type LockHolder } from './lock-holder';
 import { MigrationLease } from './migration-lease';
@@ -23,7 +23,7 @@ export class UnlockService {
   private readonly logger = new Logger(LOG_CONTEXT);
 
   constructor(
-    @Inject(MIGRATION_DRIVER) private readonly driver: MigrationDriver,
+    @Inject(MIGRATION_DRIVER) private readonly driver: DatabaseDriver,
     private readonly lease: MigrationLease,
     private readonly operations: MigrationOperations,
   ) {}
@@ -32,7 +32,7 @@ export class UnlockService {
     return this.operations.exclusive(async () => {
       // Holding the lock proves the row's holder gone; release() clears a dead holder's row.
       return this.lease.holdIfFree(async () => {
-        const row = await this.driver.readLease();
+        const row = await this.driver.lease.readLease();
         if (!row?.inProgress) {
           this.logger.log('Unlock: the lease row is already clear');
           return { cleared: false, holder: null };

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DISCOVERED_MIGRATIONS, LOG_CONTEXT, MIGRATION_DRIVER } from '../auto-migration.constants';
 import type { MigrationDefinition } from '../discovery/migration-definition';
-import type { MigrationDriver } from '../driver/migration-driver';
+import type { DatabaseDriver } from '../driver/database-driver';
 import { BaselineRefusedError } from '../errors/baseline-refused.error';
 import { InvalidArgumentError } from '../errors/invalid-argument.error';
 import { UnknownMigrationError } from '../errors/unknown-migration.error';
@@ -29,7 +29,7 @@ export class BaselineService {
 
   constructor(
     @Inject(DISCOVERED_MIGRATIONS) private readonly migrations: readonly MigrationDefinition[],
-    @Inject(MIGRATION_DRIVER) private readonly driver: MigrationDriver,
+    @Inject(MIGRATION_DRIVER) private readonly driver: DatabaseDriver,
     private readonly lease: MigrationLease,
     private readonly operations: MigrationOperations,
   ) {}
@@ -42,16 +42,16 @@ export class BaselineService {
     const baselined = this.migrations.slice(0, index + 1);
     return this.operations.exclusive(() =>
       this.lease.hold(async () => {
-        await step('inspect the module tables', () => this.driver.assertTablesAreOurs());
-        const history = await step('read the migration history', () => this.driver.readHistory());
+        await step('inspect the module tables', () => this.driver.history.assertTablesAreOurs());
+        const history = await step('read the migration history', () => this.driver.history.readHistory());
         if (history.length > 0) throw new BaselineRefusedError(history.length, newestOf(history));
         // Only the module's own tables change (no backup needed): the application's are left as they are.
         await step('prepare the module tables', () => this.lease.announce());
         const at = new Date().toISOString();
         await step('record the baseline', () =>
-          inTransaction(this.driver, async () => {
-            for (const migration of baselined) await this.driver.recordApplied(historyRecordFor(migration, 0, at));
-            await this.driver.recordBaseline(to, at);
+          inTransaction(this.driver.session, async () => {
+            for (const migration of baselined) await this.driver.history.recordApplied(historyRecordFor(migration, 0, at));
+            await this.driver.history.recordBaseline(to, at);
           }),
         );
         this.logger.log(`Baseline: recorded ${baselined.length} migration${baselined.length === 1 ? '' : 's'} up to ${to} as applied, without running them`);

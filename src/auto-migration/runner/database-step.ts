@@ -1,4 +1,4 @@
-import type { MigrationDriver } from '../driver/migration-driver';
+import type { MigrationSession } from '../driver/migration-session';
 import { AutoMigrationError } from '../errors/auto-migration.error';
 import { DatabaseOperationFailedError } from '../errors/database-operation-failed.error';
 import type { CauseContext } from '../errors/sqlite-cause';
@@ -17,7 +17,7 @@ export async function step<T>(action: string, work: () => T | Promise<T>, contex
 }
 
 /** Runs `work` in a transaction of the migration connection: committed, or rolled back on any error. */
-export async function inTransaction<T>(driver: MigrationDriver, work: () => T | Promise<T>): Promise<T> {
+export async function inTransaction<T>(driver: MigrationSession, work: () => T | Promise<T>): Promise<T> {
   await driver.begin();
   try {
     const result = await work();

@@ -1,11 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Database } from 'better-sqlite3';
-import { MIGRATION_DRIVER, RESOLVED_OPTIONS } from '../auto-migration.constants';
-import type { ResolvedAutoMigrationOptions } from '../auto-migration.options';
+import { MIGRATION_DRIVER } from '../auto-migration.constants';
 import { BackupService } from '../backup/backup.service';
-import type { MigrationDriver } from '../driver/migration-driver';
+import type { DatabaseDriver } from '../driver/database-driver';
 import { AutoMigrationError, describeCause } from '../errors/auto-migration.error';
 import { type CopyRunMigration, runOnCopy } from './copy-run';
+import { copies } from './rehearsal';
 import { MigrationRunner } from './migration.runner';
 
 /** What `up --dry-run` found. */
@@ -25,8 +24,7 @@ export interface DryRunReport {
 @Injectable()
 export class DryRunService {
   constructor(
-    @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAutoMigrationOptions,
-    @Inject(MIGRATION_DRIVER) private readonly driver: MigrationDriver,
+    @Inject(MIGRATION_DRIVER) private readonly driver: DatabaseDriver,
     private readonly runner: MigrationRunner,
     private readonly backup: BackupService,
   ) {}
@@ -36,7 +34,7 @@ export class DryRunService {
     const pending = await this.runner.preflight(options?.to);
     if (pending.length === 0) return { migrations: [], failed: null };
     for (const migration of pending) migration.instance();
-    const run = await runOnCopy(this.driver.connection as Database, this.options.database, this.options.pragmas, pending, this.backup.folder);
+    const run = await runOnCopy(copies(this.driver), pending, this.backup.folder);
     const failure = run.failure;
     return {
       migrations: run.migrations,

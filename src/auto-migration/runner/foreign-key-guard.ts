@@ -1,6 +1,6 @@
 import type { Logger } from '@nestjs/common';
 import type { MigrationDefinition } from '../discovery/migration-definition';
-import type { MigrationDriver } from '../driver/migration-driver';
+import type { ForeignKeyControl } from '../driver/capabilities';
 import { ForeignKeyMismatchError } from '../errors/foreign-key-mismatch.error';
 import { step } from './database-step';
 
@@ -13,7 +13,7 @@ import { step } from './database-step';
  */
 export class ForeignKeyGuard {
   private constructor(
-    private readonly driver: MigrationDriver | null,
+    private readonly driver: ForeignKeyControl | null,
     private readonly previous: boolean,
     private readonly before: ReadonlyMap<string, number>,
     private readonly uncheckedBefore: readonly string[],
@@ -28,12 +28,13 @@ export class ForeignKeyGuard {
    * current ones, so the check (a scan of every table with foreign keys) is not run twice.
    */
   static async around(
-    driver: MigrationDriver,
+    driver: ForeignKeyControl | undefined,
     migration: MigrationDefinition,
     logger: Logger,
     known?: { counts: Map<string, number>; unchecked: string[] },
   ): Promise<ForeignKeyGuard> {
-    if (migration.foreignKeys === 'enforce') return new ForeignKeyGuard(null, true, new Map(), []);
+    // A database whose foreign keys cannot be switched off per connection has no rebuild to guard.
+    if (migration.foreignKeys === 'enforce' || !driver) return new ForeignKeyGuard(null, true, new Map(), []);
     const previous = await step('turn foreign-key enforcement off', () => driver.setForeignKeys(false));
     try {
       const { counts, unchecked } = known ?? (await step('check foreign keys', () => driver.foreignKeyViolations()));

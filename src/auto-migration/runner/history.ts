@@ -1,7 +1,7 @@
 /** What a migration history says, read against the code: its newest entry, its changed checksums. */
 import type { MigrationDefinition } from '../discovery/migration-definition';
 import { compareNames } from '../discovery/migration-validator';
-import type { HistoryRecord } from '../driver/migration-driver';
+import type { HistoryRecord } from '../driver/history-store';
 import type { ChecksumMismatch } from '../errors/checksum-mismatch.error';
 
 /** The newest migration in a history, by name order (the order they apply in); null when empty. */

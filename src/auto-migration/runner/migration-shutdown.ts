@@ -1,7 +1,7 @@
-import { Injectable, Logger, type OnApplicationShutdown, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleDestroy } from '@nestjs/common';
 import { performance } from 'node:perf_hooks';
-import { LOG_CONTEXT } from '../auto-migration.constants';
-import { DatabaseConnections } from '../database/database-connections';
+import { LOG_CONTEXT, MIGRATION_DRIVER } from '../auto-migration.constants';
+import type { DatabaseDriver } from '../driver/database-driver';
 import { MigrationEvents } from '../events/migration-events';
 import { MigrationLease } from '../lock/migration-lease';
 import { MigrationOperations } from './migration-operations';
@@ -21,7 +21,7 @@ export class MigrationShutdown implements OnModuleDestroy, OnApplicationShutdown
   constructor(
     private readonly operations: MigrationOperations,
     private readonly lease: MigrationLease,
-    private readonly connections: DatabaseConnections,
+    @Inject(MIGRATION_DRIVER) private readonly driver: DatabaseDriver,
     private readonly events: MigrationEvents,
   ) {}
 
@@ -39,7 +39,7 @@ export class MigrationShutdown implements OnModuleDestroy, OnApplicationShutdown
     this.operations.requestStop();
     await this.operations.idle();
     await this.lease.release();
-    this.connections.close();
+    await this.driver.close();
     this.events.complete();
   }
 

@@ -1,11 +1,11 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { Database } from 'better-sqlite3';
 import { performance } from 'node:perf_hooks';
 import { DISCOVERED_MIGRATIONS, LOG_CONTEXT, MIGRATION_DRIVER, RESOLVED_OPTIONS } from '../auto-migration.constants';
 import type { ResolvedAutoMigrationOptions } from '../auto-migration.options';
 import type { MigrationDefinition } from '../discovery/migration-definition';
 import { compareNames } from '../discovery/migration-validator';
-import type { AttemptRecord, HistoryRecord, MigrationDriver } from '../driver/migration-driver';
+import type { DatabaseDriver } from '../driver/database-driver';
+import type { AttemptRecord, HistoryRecord } from '../driver/history-store';
 import { AutoMigrationError, describeCause, stackOf } from '../errors/auto-migration.error';
 import { ForeignKeyViolationError } from '../errors/foreign-key-violation.error';
 import { ChecksumMismatchError } from '../errors/checksum-mismatch.error';
@@ -26,7 +26,7 @@ import { ForeignKeyGuard } from './foreign-key-guard';
 import { inTransaction, step } from './database-step';
 import { MigrationOperations } from './migration-operations';
 import { checksumMismatches, historyRecordFor, newestOf } from './history';
-import { rehearse } from './rehearsal';
+import { copies, rehearse } from './rehearsal';
 import { escapeReason, markOutcome } from './transaction-escape';
 
 type Counter = { done: number; readonly total: number };
@@ -57,7 +57,7 @@ export class MigrationRunner {
   constructor(
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAutoMigrationOptions,
     @Inject(DISCOVERED_MIGRATIONS) private readonly migrations: readonly MigrationDefinition[],
-    @Inject(MIGRATION_DRIVER) private readonly driver: MigrationDriver,
+    @Inject(MIGRATION_DRIVER) private readonly driver: DatabaseDriver,
     private readonly lease: MigrationLease,
     private readonly state: MigrationState,
     private readonly events: MigrationEvents,
@@ -94,9 +94,9 @@ export class MigrationRunner {
    */
   async preflight(to?: string): Promise<MigrationDefinition[]> {
     const limit = to === undefined ? undefined : this.positionOf(to);
-    await this.step('inspect the module tables', () => this.driver.assertTablesAreOurs());
-    const history = await this.step('read the migration history', () => this.driver.readHistory());
-    const attempts = await this.step('read interrupted migrations', () => this.driver.readAttempts());
+    await this.step('inspect the module tables', () => this.driver.history.assertTablesAreOurs());
+    const history = await this.step('read the migration history', () => this.driver.history.readHistory());
+    const attempts = await this.step('read interrupted migrations', () => this.driver.history.readAttempts());
     return this.preflightOf(history, attempts, limit);
   }
 
@@ -108,9 +108,9 @@ export class MigrationRunner {
   async preflightWithoutWaiting(): Promise<MigrationDefinition[] | null> {
     const read = await this.step('read the migration history', () =>
       readUnlessLockedOut(() =>
-        this.driver.withoutWaiting(async () => {
-          await this.driver.assertTablesAreOurs();
-          return { history: await this.driver.readHistory(), attempts: await this.driver.readAttempts() };
+        this.driver.session.withoutWaiting(async () => {
+          await this.driver.history.assertTablesAreOurs();
+          return { history: await this.driver.history.readHistory(), attempts: await this.driver.history.readAttempts() };
         }),
       ),
     );
@@ -199,13 +199,13 @@ export class MigrationRunner {
     try {
       // Re-read under the lock: another process may have applied migrations while we waited.
       // Nothing is written before the backup, so that it holds the database exactly as it was.
-      await this.step('inspect the module tables', () => this.driver.assertTablesAreOurs());
-      const history = await this.step('read the migration history', () => this.driver.readHistory());
+      await this.step('inspect the module tables', () => this.driver.history.assertTablesAreOurs());
+      const history = await this.step('read the migration history', () => this.driver.history.readHistory());
       this.accept(history);
-      const attempts = await this.step('read interrupted migrations', () => this.driver.readAttempts());
+      const attempts = await this.step('read interrupted migrations', () => this.driver.history.readAttempts());
       if (attempts.length > 0) throw new InterruptedMigrationError(attempts);
       const pending = this.pendingAfter(history, limit);
-      if (pending.length === 0 && (await this.step('read the migration history', () => this.driver.isSchemaCurrent()))) return;
+      if (pending.length === 0 && (await this.step('read the migration history', () => this.driver.history.isSchemaCurrent()))) return;
       if (pending.length > 0) {
         this.rejectOutOfOrder(pending, history);
         if (this.options.rehearse) await this.rehearse(pending);
@@ -215,7 +215,7 @@ export class MigrationRunner {
       // after it. The backup is no such check, even though its copy is checked: VACUUM INTO copies
       // what the tables hold and never reads the free pages, so a file with a damaged freelist
       // gives a sound copy. Only a run with something to write gets here, and it reads the file once.
-      if (!this.options.inMemory) await this.step('check the database before writing to it', () => this.driver.assertIntact());
+      if (!this.driver.inMemory) await this.step('check the database before writing to it', () => this.driver.session.assertIntact());
       await this.step('prepare the module tables', () => this.lease.announce());
       if (pending.length > 0) await this.apply(pending, history);
     } catch (error) {
@@ -247,7 +247,7 @@ export class MigrationRunner {
    * this release's.
    */
   private async readWithoutWaiting<T>(beforeTables: T): Promise<HistoryRecord[] | T | null> {
-    return this.driver.withoutWaiting(async () => ((await this.driver.isSchemaCurrent()) ? this.driver.readHistory() : beforeTables));
+    return this.driver.session.withoutWaiting(async () => ((await this.driver.history.isSchemaCurrent()) ? this.driver.history.readHistory() : beforeTables));
   }
 
   /** Takes `history` as the current one: status shows it, migrations this code lacks are reported, checksums validated. */
@@ -259,31 +259,31 @@ export class MigrationRunner {
 
   private async rehearse(pending: readonly MigrationDefinition[]): Promise<void> {
     const started = performance.now();
-    await rehearse(this.driver.connection as Database, this.options.database, this.options.pragmas, pending, this.backup.folder);
+    await rehearse(copies(this.driver), pending, this.backup.folder);
     this.logger.log(`Rehearsed ${pending.length} migration${pending.length === 1 ? '' : 's'} on a copy in ${Math.round(performance.now() - started)} ms`);
   }
 
   /** The backup before a run: skipped (and said so) when off, in memory, or for a new empty database. */
   private async backUp(history: readonly HistoryRecord[]): Promise<void> {
     if (!this.backup.folder) return;
-    if (await this.step('inspect the database', () => this.driver.holdsOnlyModuleTables())) {
+    if (await this.step('inspect the database', () => this.driver.history.holdsOnlyModuleTables())) {
       this.logger.log('The database is new and empty: no backup needed before this run');
       return;
     }
-    this.backup.write(newestOf(history));
+    await this.backup.write(newestOf(history));
   }
 
   private async resolveLocked(name: string, resolution: 'applied' | 'rolled-back', onMissing: (interrupted: string[]) => Error): Promise<void> {
     await this.lease.holdIfFree(async () => {
-      const attempts = await this.step('read interrupted migrations', () => this.driver.readAttempts());
+      const attempts = await this.step('read interrupted migrations', () => this.driver.history.readAttempts());
       const attempt = attempts.find((a) => a.name === name);
       if (!attempt) throw onMissing(attempts.map((a) => a.name));
       // A migration this code no longer has is recorded with what its attempt row knew.
       const known = this.migrations.find((m) => m.name === name) ?? { name, version: attempt.version, description: '', checksum: '' };
       await this.step(`record the resolution of "${name}"`, () =>
-        inTransaction(this.driver, async () => {
-          if (resolution === 'applied') await this.driver.recordApplied(historyRecordFor(known, 0));
-          await this.driver.clearAttempt(name);
+        inTransaction(this.driver.session, async () => {
+          if (resolution === 'applied') await this.driver.history.recordApplied(historyRecordFor(known, 0));
+          await this.driver.history.clearAttempt(name);
         }),
       );
       this.logger.log(`Resolved interrupted migration "${name}" as ${resolution}`);
@@ -323,7 +323,7 @@ export class MigrationRunner {
    * has anything to restore; the ones that follow it found it off.
    */
   private async holdForeignKeys(guard: ForeignKeyGuard): Promise<void> {
-    if (this.options.inMemory) return guard.restore();
+    if (this.driver.inMemory) return guard.restore();
     if (guard.restores) this.heldGuard = guard;
   }
 
@@ -337,24 +337,24 @@ export class MigrationRunner {
     const records: HistoryRecord[] = [];
     const outcome: FailureOutcome = batch.migrations.length > 1 ? 'batch' : 'migration';
     const names = batch.migrations.map((m) => m.name);
-    const guard = await ForeignKeyGuard.around(this.driver, batch.migrations[0], this.logger, this.foreignKeysNow);
+    const guard = await ForeignKeyGuard.around(this.driver.foreignKeys, batch.migrations[0], this.logger, this.foreignKeysNow);
     this.foreignKeysNow = undefined;
     try {
-      await this.step('begin a migration transaction', () => this.driver.begin());
+      await this.step('begin a migration transaction', () => this.driver.session.begin());
       for (const [index, migration] of batch.migrations.entries()) {
         // The mark tells whether up() ended this transaction itself: a COMMIT, or a ROLLBACK and BEGIN, leaves driver.inTransaction() as it was.
-        await this.step('open a savepoint for the migration', () => this.driver.openMark());
+        await this.step('open a savepoint for the migration', () => this.driver.session.openMark());
         let record: HistoryRecord;
         try {
           record = await this.applyOne(migration, counter, names.slice(index + 1));
         } catch (cause) {
           throw await this.upThrew(migration, cause, outcome, names.slice(0, index));
         }
-        if (!(await this.step('release the savepoint of the migration', () => this.driver.releaseMark()))) {
+        if (!(await this.step('release the savepoint of the migration', () => this.driver.session.releaseMark()))) {
           throw await this.escaped(migration, undefined, names.slice(0, index));
         }
         try {
-          await this.driver.recordApplied(record);
+          await this.driver.history.recordApplied(record);
         } catch (cause) {
           throw this.failed(migration, cause, outcome);
         }
@@ -367,7 +367,7 @@ export class MigrationRunner {
         throw error;
       }
       try {
-        await this.driver.commit();
+        await this.driver.session.commit();
         this.foreignKeysNow = guard.after;
       } catch (cause) {
         // Deferred constraints are checked at COMMIT: the failure belongs to the batch, not its last member.
@@ -390,7 +390,7 @@ export class MigrationRunner {
    */
   private async applyOutside(migration: MigrationDefinition, counter: Counter): Promise<HistoryRecord> {
     await this.step(`record the start of "${migration.name}"`, async () => {
-      await this.driver.startAttempt(migration.name, migration.version, this.lease.owner);
+      await this.driver.history.startAttempt(migration.name, migration.version, this.lease.owner);
       await this.lease.setCurrent(migration.name);
     });
     let record: HistoryRecord;
@@ -398,9 +398,9 @@ export class MigrationRunner {
     // What it changes outside a transaction is not tracked: the next migration checks afresh.
     this.foreignKeysNow = undefined;
     try {
-      guard = await ForeignKeyGuard.around(this.driver, migration, this.logger);
+      guard = await ForeignKeyGuard.around(this.driver.foreignKeys, migration, this.logger);
       record = await this.applyOne(migration, counter);
-      if (this.driver.inTransaction()) throw new Error('up() left a transaction open (BEGIN without COMMIT); it was rolled back');
+      if (this.driver.session.inTransaction()) throw new Error('up() left a transaction open (BEGIN without COMMIT); it was rolled back');
       // Outside a transaction nothing can be rolled back: new violations are reported, not undone.
       const added = await guard.added([migration.name]);
       if (added.size > 0) {
@@ -415,7 +415,7 @@ export class MigrationRunner {
       // Unless the file is damaged (nothing may write to it), the attempt row stays either way: later starts still refuse to retry it.
       if (!isDamage(cause)) {
         try {
-          await this.driver.failAttempt(migration.name, describeCause(cause));
+          await this.driver.history.failAttempt(migration.name, describeCause(cause));
         } catch (error) {
           this.logger.warn(`Could not record the failure of "${migration.name}": ${describeCause(error)}`);
         }
@@ -425,9 +425,9 @@ export class MigrationRunner {
       if (guard) await this.holdForeignKeys(guard);
     }
     await this.step(`record "${migration.name}" as applied`, async () => {
-      await inTransaction(this.driver, async () => {
-        await this.driver.recordApplied(record);
-        await this.driver.clearAttempt(migration.name);
+      await inTransaction(this.driver.session, async () => {
+        await this.driver.history.recordApplied(record);
+        await this.driver.history.clearAttempt(migration.name);
       });
       await this.lease.setCurrent(null);
     });
@@ -438,7 +438,7 @@ export class MigrationRunner {
     const index = counter.done + 1;
     this.events.emit({ type: 'migration-started', name: migration.name, index, total: counter.total });
     const started = performance.now();
-    await this.operations.running(migration.name, laterInBatch, async () => migration.instance().up(this.driver.connection as never));
+    await this.operations.running(migration.name, laterInBatch, async () => migration.instance().up(this.driver.session.connection));
     const record = historyRecordFor(migration, Math.round(performance.now() - started));
     counter.done = index;
     // migration-applied follows the commit (in apply): an event must never count rolled-back work.
@@ -455,7 +455,7 @@ export class MigrationRunner {
     outcome: FailureOutcome,
     earlierInBatch: readonly string[],
   ): Promise<MigrationFailedError> {
-    if ((await markOutcome(this.driver, cause)) !== 'escaped') return this.failed(migration, cause, outcome);
+    if ((await markOutcome(this.driver.session, cause)) !== 'escaped') return this.failed(migration, cause, outcome);
     return this.escaped(migration, cause, earlierInBatch);
   }
 
@@ -467,14 +467,14 @@ export class MigrationRunner {
    * row could not be written (outcome `escaped-unrecorded`).
    */
   private async escaped(migration: MigrationDefinition, thrown: unknown, earlierInBatch: readonly string[]): Promise<MigrationFailedError> {
-    const reason = escapeReason(this.driver, 'up()', thrown);
+    const reason = escapeReason(this.driver.session, 'up()', thrown);
     // Whatever up() began after ending ours is not part of any migration: it is rolled back.
     await this.rollbackQuietly();
     const recorded = await this.recordEscape(migration, reason, thrown);
     let batch = '';
     if (earlierInBatch.length > 0) {
       // Their history rows were in the same transaction: committed with it, or rolled back with it.
-      const applied = new Set((await this.step('read the migration history', () => this.driver.readHistory())).map((h) => h.name));
+      const applied = new Set((await this.step('read the migration history', () => this.driver.history.readHistory())).map((h) => h.name));
       const committed = earlierInBatch.filter((name) => applied.has(name));
       batch =
         committed.length > 0
@@ -495,9 +495,9 @@ export class MigrationRunner {
   private async recordEscape(migration: MigrationDefinition, reason: string, thrown: unknown): Promise<boolean> {
     if (isDamage(thrown)) return false;
     try {
-      await inTransaction(this.driver, async () => {
-        await this.driver.startAttempt(migration.name, migration.version, this.lease.owner);
-        await this.driver.failAttempt(migration.name, reason);
+      await inTransaction(this.driver.session, async () => {
+        await this.driver.history.startAttempt(migration.name, migration.version, this.lease.owner);
+        await this.driver.history.failAttempt(migration.name, reason);
       });
       return true;
     } catch (error) {
@@ -520,7 +520,7 @@ export class MigrationRunner {
   /** Rolls back if a transaction is open; a failing rollback must not hide the error that caused it. */
   private async rollbackQuietly(): Promise<void> {
     try {
-      await this.driver.rollback();
+      await this.driver.session.rollback();
     } catch (error) {
       this.logger.warn(`Rollback failed: ${describeCause(error)}`);
     }

@@ -1,6 +1,7 @@
-import type { Database } from 'better-sqlite3';
-import type { SqlitePragmas } from '../auto-migration.options';
 import type { MigrationDefinition } from '../discovery/migration-definition';
+import type { CopyRehearsal } from '../driver/capabilities';
+import type { DatabaseDriver } from '../driver/database-driver';
+import { InvalidOptionsError } from '../errors/invalid-options.error';
 import { RehearsalFailedError } from '../errors/rehearsal-failed.error';
 import { runOnCopy } from './copy-run';
 
@@ -8,13 +9,13 @@ import { runOnCopy } from './copy-run';
  * Applies the pending migrations to a throwaway copy of the database (never the backup), so that
  * a migration that would fail is caught before the live database is touched.
  */
-export async function rehearse(
-  source: Database,
-  database: string,
-  pragmas: SqlitePragmas,
-  pending: readonly MigrationDefinition[],
-  folder: string | null,
-): Promise<void> {
-  const { failure } = await runOnCopy(source, database, pragmas, pending, folder);
+export async function rehearse(rehearsal: CopyRehearsal, pending: readonly MigrationDefinition[], folder: string | null): Promise<void> {
+  const { failure } = await runOnCopy(rehearsal, pending, folder);
   if (failure) throw new RehearsalFailedError(failure.migration, failure.cause);
+}
+
+/** The driver's copies, for a rehearsal or a dry run; refused for a database that cannot be copied. */
+export function copies(driver: DatabaseDriver): CopyRehearsal {
+  if (!driver.rehearsal) throw new InvalidOptionsError(['rehearse: this database cannot be copied, so neither a rehearsal nor a dry run can run on it']);
+  return driver.rehearsal;
 }

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DISCOVERED_MIGRATIONS, LOG_CONTEXT, MIGRATION_DRIVER } from '../auto-migration.constants';
 import { BackupService } from '../backup/backup.service';
 import type { MigrationDefinition } from '../discovery/migration-definition';
-import type { MigrationDriver } from '../driver/migration-driver';
+import type { DatabaseDriver } from '../driver/database-driver';
 import { MigrationLease } from '../lock/migration-lease';
 import { inTransaction, step } from './database-step';
 import { checksumMismatches, newestOf } from './history';
@@ -28,7 +28,7 @@ export class RepairService {
 
   constructor(
     @Inject(DISCOVERED_MIGRATIONS) private readonly migrations: readonly MigrationDefinition[],
-    @Inject(MIGRATION_DRIVER) private readonly driver: MigrationDriver,
+    @Inject(MIGRATION_DRIVER) private readonly driver: DatabaseDriver,
     private readonly lease: MigrationLease,
     private readonly backup: BackupService,
     private readonly operations: MigrationOperations,
@@ -45,8 +45,8 @@ export class RepairService {
   private async repairLocked(): Promise<RepairResult> {
     // Refused at once while a live process holds the lock: the attempts it would clear may be running.
     return this.lease.holdIfFree(async () => {
-      const history = await step('read the migration history', () => this.driver.readHistory());
-      const attempts = await step('read interrupted migrations', () => this.driver.readAttempts());
+      const history = await step('read the migration history', () => this.driver.history.readHistory());
+      const attempts = await step('read interrupted migrations', () => this.driver.history.readAttempts());
       const mismatches = checksumMismatches(this.migrations, history);
       const repairedAt = new Date().toISOString();
       const result = { checksumsAccepted: mismatches.map((m) => m.migration), attemptsCleared: attempts.map((a) => a.name), repairedAt };
@@ -54,11 +54,11 @@ export class RepairService {
         this.logger.log('Repair: nothing to repair (checksums match, no interrupted migration)');
         return result;
       }
-      if (this.backup.folder) this.backup.write(newestOf(history), { before: 'repair' });
+      if (this.backup.folder) await this.backup.write(newestOf(history), { before: 'repair' });
       await this.lease.announce();
       await step('record the repair', () =>
-        inTransaction(this.driver, () =>
-          this.driver.repair(new Map(mismatches.map((m) => [m.migration, { checksum: m.current, sourceHash: this.sourceHashOf(m.migration) }])), repairedAt),
+        inTransaction(this.driver.session, () =>
+          this.driver.history.repair(new Map(mismatches.map((m) => [m.migration, { checksum: m.current, sourceHash: this.sourceHashOf(m.migration) }])), repairedAt),
         ),
       );
       this.logger.warn(

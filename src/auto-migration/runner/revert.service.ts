@@ -5,7 +5,8 @@ import type { ResolvedAutoMigrationOptions } from '../auto-migration.options';
 import { ChecksumMismatchError } from '../errors/checksum-mismatch.error';
 import { BackupService } from '../backup/backup.service';
 import type { MigrationDefinition } from '../discovery/migration-definition';
-import type { HistoryRecord, MigrationDriver } from '../driver/migration-driver';
+import type { DatabaseDriver } from '../driver/database-driver';
+import type { HistoryRecord } from '../driver/history-store';
 import { describeCause } from '../errors/auto-migration.error';
 import { ForeignKeyViolationError } from '../errors/foreign-key-violation.error';
 import { InterruptedMigrationError } from '../errors/interrupted-migration.error';
@@ -50,7 +51,7 @@ export class RevertService {
   constructor(
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAutoMigrationOptions,
     @Inject(DISCOVERED_MIGRATIONS) private readonly migrations: readonly MigrationDefinition[],
-    @Inject(MIGRATION_DRIVER) private readonly driver: MigrationDriver,
+    @Inject(MIGRATION_DRIVER) private readonly driver: DatabaseDriver,
     private readonly lease: MigrationLease,
     private readonly backup: BackupService,
     private readonly operations: MigrationOperations,
@@ -66,9 +67,9 @@ export class RevertService {
   }
 
   private async revertLocked(steps: number, to: string | undefined): Promise<RevertResult> {
-    await step('inspect the module tables', () => this.driver.assertTablesAreOurs());
-    const history = await step('read the migration history', () => this.driver.readHistory());
-    const attempts = await step('read interrupted migrations', () => this.driver.readAttempts());
+    await step('inspect the module tables', () => this.driver.history.assertTablesAreOurs());
+    const history = await step('read the migration history', () => this.driver.history.readHistory());
+    const attempts = await step('read interrupted migrations', () => this.driver.history.readAttempts());
     if (attempts.length > 0) throw new InterruptedMigrationError(attempts);
     const targets = this.targets(history, steps, to);
     // The down() of code that changed since its up() ran may not undo what that up() did.
@@ -79,7 +80,7 @@ export class RevertService {
       return { reverted: [], backup: null };
     }
     const definitions = this.definitionsOf(targets);
-    const backup = this.backup.folder ? this.backup.write(newestOf(history), { before: 'revert' }).file : null;
+    const backup = this.backup.folder ? (await this.backup.write(newestOf(history), { before: 'revert' })).file : null;
     await step('prepare the module tables', () => this.lease.announce());
     const reverted: RevertResult['reverted'] = [];
     for (const [index, migration] of definitions.entries()) {
@@ -124,36 +125,36 @@ export class RevertService {
 
   /** Runs one `down()` and deletes its history row, in one transaction unless it says `transaction: false`. */
   private async revertOne(migration: MigrationDefinition, revertedBefore: string[]): Promise<number> {
-    const guard = await ForeignKeyGuard.around(this.driver, migration, this.logger);
+    const guard = await ForeignKeyGuard.around(this.driver.foreignKeys, migration, this.logger);
     const started = performance.now();
     let escaped = false;
     try {
       if (migration.transaction) {
-        await inTransaction(this.driver, async () => {
+        await inTransaction(this.driver.session, async () => {
           // The mark tells whether down() ended this transaction itself (as the runner's applyInTransaction does for up()).
-          await this.driver.openMark();
+          await this.driver.session.openMark();
           try {
-            await migration.instance().down!(this.driver.connection as never);
+            await migration.instance().down!(this.driver.session.connection as never);
           } catch (cause) {
-            if ((await markOutcome(this.driver, cause)) !== 'escaped') throw cause;
+            if ((await markOutcome(this.driver.session, cause)) !== 'escaped') throw cause;
             escaped = true;
-            throw new Error(escapeReason(this.driver, 'down()', cause), { cause });
+            throw new Error(escapeReason(this.driver.session, 'down()', cause), { cause });
           }
-          if (!(await this.driver.releaseMark())) {
+          if (!(await this.driver.session.releaseMark())) {
             escaped = true;
-            throw new Error(escapeReason(this.driver, 'down()'));
+            throw new Error(escapeReason(this.driver.session, 'down()'));
           }
-          await this.driver.removeApplied(migration.name);
+          await this.driver.history.removeApplied(migration.name);
           const added = await guard.added([migration.name]);
           if (added.size > 0) throw new ForeignKeyViolationError([migration.name], added);
         });
       } else {
-        await migration.instance().down!(this.driver.connection as never);
-        if (this.driver.inTransaction()) {
-          await this.driver.rollback();
+        await migration.instance().down!(this.driver.session.connection as never);
+        if (this.driver.session.inTransaction()) {
+          await this.driver.session.rollback();
           throw new Error('down() left a transaction open (BEGIN without COMMIT); it was rolled back');
         }
-        await inTransaction(this.driver, () => this.driver.removeApplied(migration.name));
+        await inTransaction(this.driver.session, () => this.driver.history.removeApplied(migration.name));
       }
     } catch (cause) {
       if (cause instanceof ForeignKeyViolationError) throw cause;

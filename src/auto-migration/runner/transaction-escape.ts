@@ -1,4 +1,4 @@
-import type { MigrationDriver } from '../driver/migration-driver';
+import type { MigrationSession } from '../driver/migration-session';
 import { describeCause } from '../errors/auto-migration.error';
 
 /**
@@ -10,7 +10,7 @@ import { describeCause } from '../errors/auto-migration.error';
 export type MarkOutcome = 'intact' | 'rolled-back-by-db' | 'escaped';
 
 /** Releases the mark opened before the migration's code ran, and tells from it and from `cause` what became of its transaction. */
-export async function markOutcome(driver: MigrationDriver, cause: unknown): Promise<MarkOutcome> {
+export async function markOutcome(driver: MigrationSession, cause: unknown): Promise<MarkOutcome> {
   try {
     if (await driver.releaseMark()) return 'intact';
   } catch {
@@ -24,7 +24,7 @@ export async function markOutcome(driver: MigrationDriver, cause: unknown): Prom
  * `thrown` after that, if it threw. Call it before rolling back what the code began after ending
  * the transaction, while that new transaction is still open to tell about.
  */
-export function escapeReason(driver: MigrationDriver, ran: 'up()' | 'down()', thrown?: unknown): string {
+export function escapeReason(driver: MigrationSession, ran: 'up()' | 'down()', thrown?: unknown): string {
   const ended = `${ran} ended the transaction it runs in (COMMIT or ROLLBACK${driver.inTransaction() ? ', then BEGIN again' : ''})`;
   return thrown === undefined ? ended : `${describeCause(thrown)} (thrown after ${ended})`;
 }

@@ -2,7 +2,8 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DISCOVERED_MIGRATIONS, LOG_CONTEXT, MIGRATION_DRIVER, RESOLVED_OPTIONS } from '../auto-migration.constants';
 import type { ResolvedAutoMigrationOptions } from '../auto-migration.options';
 import type { MigrationDefinition } from '../discovery/migration-definition';
-import type { HistoryRecord, MigrationDriver } from '../driver/migration-driver';
+import type { DatabaseDriver } from '../driver/database-driver';
+import type { HistoryRecord } from '../driver/history-store';
 import type { LockHolder } from '../lock/lock-holder';
 import { MigrationLease } from '../lock/migration-lease';
 import { AutoMigrationError, describeCause } from '../errors/auto-migration.error';
@@ -43,7 +44,7 @@ export class MigrationState {
 
   constructor(
     @Inject(DISCOVERED_MIGRATIONS) private readonly migrations: readonly MigrationDefinition[],
-    @Inject(MIGRATION_DRIVER) private readonly driver: MigrationDriver,
+    @Inject(MIGRATION_DRIVER) private readonly driver: DatabaseDriver,
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAutoMigrationOptions,
     private readonly lease: MigrationLease,
     private readonly backup: BackupService,
@@ -226,11 +227,11 @@ export class MigrationState {
    * any read there is no copy, so that first read is retried for a moment, then given up.
    */
   private async refreshHistory(): Promise<void> {
-    const read = async () => ((await this.driver.isSchemaCurrent()) ? this.driver.readHistory() : []);
+    const read = async () => ((await this.driver.history.isSchemaCurrent()) ? this.driver.history.readHistory() : []);
     try {
       // Patience only for a first read, and not twice in a row (check() has just waited).
       const patient = !this.historyRead && Date.now() - this.lockedOutAt > LOCKED_OUT_PATIENCE_MS;
-      const fresh = await readUnlessLockedOut(() => this.driver.withoutWaiting(read), patient ? LOCKED_OUT_PATIENCE_MS : 0);
+      const fresh = await readUnlessLockedOut(() => this.driver.session.withoutWaiting(read), patient ? LOCKED_OUT_PATIENCE_MS : 0);
       if (fresh) this.setHistory(fresh);
       else this.historyLockedOut();
     } catch (error) {

@@ -1,22 +1,5 @@
-/** What a new migration looks like: the demo's class style, or the SQL-file headers. */
-
-/** A `@Migration()` class with `up` and `down`, as in the README. */
-export function classMigrationSource(input: { name: string; className: string; version: string }): string {
-  return `import type { Database } from 'better-sqlite3';
-import { Migration, MigrationInterface } from 'nestjs-auto-migration';
-
-@Migration({ name: '${input.name}', version: '${input.version}', description: '' })
-export class ${input.className} implements MigrationInterface {
-  up(db: Database): void {
-    // db.exec('CREATE TABLE ...');
-  }
-
-  down(db: Database): void {
-    // db.exec('DROP TABLE ...');
-  }
-}
-`;
-}
+export { classMigrationSource } from '../../driver/sqlite/class-migration-template';
+/** What a new `.sql` migration looks like; a class's template is its driver's (see `classMigrationSource`). */
 
 /**
  * A `.sql` migration and its `.down.sql`. Both hold comments only: the library refuses a file

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import type { LockOwner } from '../driver/migration-driver';
+import type { LockOwner } from '../lease-store';
 
 /** Who took the lock and when, as the holder file says. */
 export interface HolderFileRecord {

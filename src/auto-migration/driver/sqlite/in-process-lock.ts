@@ -1,22 +1,27 @@
-import type { MigrationLock } from '../driver/migration-driver';
+import type { LockHolderNote, LockRequest, MigrationLock } from '../migration-lock';
 
 /**
  * Lock for `:memory:` databases: such a database lives inside one connection of one process,
  * so no other process can migrate it and there is nothing to exclude.
  */
 export class InProcessLock implements MigrationLock {
-  private held = false;
+  private note: LockHolderNote | null = null;
 
-  acquire(): Promise<boolean> {
-    this.held = true;
+  acquire({ owner }: LockRequest): Promise<boolean> {
+    this.note = { owner, since: new Date().toISOString() };
     return Promise.resolve(true);
   }
 
-  release(): void {
-    this.held = false;
+  release(): Promise<void> {
+    this.note = null;
+    return Promise.resolve();
   }
 
-  isHeld(): boolean {
-    return this.held;
+  isHeld(): Promise<boolean> {
+    return Promise.resolve(this.note !== null);
+  }
+
+  holder(): LockHolderNote | null {
+    return this.note;
   }
 }

@@ -1,5 +1,5 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
-import type { SqlitePragmas } from '../auto-migration.options';
+import type { SqlitePragmas } from '../../auto-migration.options';
 
 /**
  * The PRAGMAs the module's database is opened with. A file that does not exist yet (or is empty)

@@ -1,9 +1,9 @@
 import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3, { type Database } from 'better-sqlite3';
-import type { SqlitePragmas } from '../auto-migration.options';
-import { DatabaseUnavailableError } from '../errors/database-unavailable.error';
-import type { CauseContext } from '../errors/sqlite-cause';
+import type { SqlitePragmas } from '../../auto-migration.options';
+import { DatabaseUnavailableError } from '../../errors/database-unavailable.error';
+import type { CauseContext } from '../../errors/sqlite-cause';
 
 /** Order in which PRAGMAs apply: the busy timeout first, so the others can wait for a lock. */
 const PRAGMA_ORDER: readonly (keyof SqlitePragmas)[] = ['busy_timeout', 'journal_mode', 'synchronous', 'foreign_keys', 'cache_size'];

@@ -1,33 +1,26 @@
 import { existsSync } from 'node:fs';
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import type { Database } from 'better-sqlite3';
-import { CLI_CONTEXT, DISCOVERED_MIGRATIONS, LOG_CONTEXT, RESOLVED_OPTIONS } from '../auto-migration.constants';
-import type { ResolvedAutoMigrationOptions } from '../auto-migration.options';
-import { DatabaseUnavailableError } from '../errors/database-unavailable.error';
+import { CLI_CONTEXT, LOG_CONTEXT } from '../../auto-migration.constants';
+import type { ResolvedAutoMigrationOptions } from '../../auto-migration.options';
+import { DatabaseUnavailableError } from '../../errors/database-unavailable.error';
 import { databasePragmas, journalModeAdvice } from './journal-mode';
 import { openCauseContext } from './open-cause-context';
 import { openSqlite } from './open-sqlite';
 
 /**
- * Owns the two connections the module opens: the application's (`@InjectMigrationDatabase()`)
- * and the migration connection that `up(db)` receives. Separate connections mean that nothing
- * the application does while an async `up()` awaits can land inside the migration's
- * transaction. A `:memory:` database exists only inside one connection, so there both are one.
- * `MigrationShutdown` closes them.
+ * The two connections the module opens: the application's (`@InjectMigrationDatabase()`) and the
+ * migration connection that `up(db)` receives. Separate connections mean that nothing the
+ * application does while an async `up()` awaits can land inside the migration's transaction. A
+ * `:memory:` database exists only inside one connection, so there both are one.
  */
-@Injectable()
-export class DatabaseConnections {
+export class SqliteConnections {
   readonly app: Database;
   readonly migration: Database;
-  private readonly logger = new Logger(LOG_CONTEXT);
 
-  constructor(
-    @Inject(RESOLVED_OPTIONS) options: ResolvedAutoMigrationOptions,
-    // Depending on the discovered migrations makes Nest validate them first: a bad definition
-    // fails start-up before the database file is opened, so the file stays byte-identical.
-    @Inject(DISCOVERED_MIGRATIONS) _validatedFirst: unknown,
-  ) {
-    this.logger.log(`Database: ${options.database}`);
+  constructor(options: ResolvedAutoMigrationOptions) {
+    const logger = new Logger(LOG_CONTEXT);
+    logger.log(`Database: ${options.database}`);
     assertVerifyCreatesNothing(options);
     const advice = journalModeAdvice(options.database, options.pragmas, options.inMemory);
     const pragmas = databasePragmas(options.database, options.pragmas, options.inMemory);
@@ -40,10 +33,10 @@ export class DatabaseConnections {
       throw error;
     }
     // In 'background' mode the application serves requests while migrations write: there it matters.
-    if (advice) this.logger[options.mode === 'background' ? 'warn' : 'log'](advice);
+    if (advice) logger[options.mode === 'background' ? 'warn' : 'log'](advice);
   }
 
-  /** Closes both connections. Idempotent. Called on shutdown, once no run is in progress. */
+  /** Closes both connections. Idempotent. */
   close(): void {
     for (const db of new Set([this.migration, this.app])) if (db?.open) db.close();
   }

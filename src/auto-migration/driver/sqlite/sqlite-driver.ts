@@ -1,6 +1,10 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { describeCause } from '../../errors/auto-migration.error';
-import type { AttemptRecord, HistoryRecord, LeaseRecord, LockOwner, MigrationDriver } from '../migration-driver';
+import type { ForeignKeyControl } from '../capabilities';
+import type { AttemptRecord, HistoryRecord, HistoryStore } from '../history-store';
+import type { LeaseRecord, LeaseStore, LockOwner } from '../lease-store';
+import type { MigrationSession } from '../migration-session';
+import { registerScriptRunner } from '../script-runner';
 import * as sql from './sqlite-schema';
 
 type LeaseRow = { inProgress: number; startedAt: string | null; heartbeatAt: string | null; current: string | null } & OwnerRow;
@@ -10,14 +14,26 @@ type AttemptRow = Omit<AttemptRecord, 'owner'> & OwnerRow;
 /** The savepoint the runner opens around each `up()`; a name no migration would choose. */
 const MARK = 'nestjs_auto_migration_up';
 
-/** `MigrationDriver` on a better-sqlite3 connection: the migration connection. */
-export class SqliteDriver implements MigrationDriver {
+/**
+ * The module's tables, the lease row, transactions and foreign-key control on one better-sqlite3
+ * connection: the migration connection (or a rehearsal copy's).
+ */
+export class SqliteDriver implements HistoryStore, LeaseStore, MigrationSession, ForeignKeyControl {
   private readonly prepared = new Map<string, Statement>();
   /** `withoutWaiting()` calls in progress, and the busy timeout the outermost one found. */
   private waitless = 0;
   private busyTimeout = 0;
+  /** Commits made on this connection: `PRAGMA data_version` changes only for other connections' commits. */
+  private commits = 0;
 
-  constructor(readonly connection: Database) {}
+  constructor(readonly connection: Database) {
+    // Runs a .sql migration's whole text: never split on `;`, which trigger bodies contain.
+    registerScriptRunner(connection, (text) => connection.exec(text));
+  }
+
+  changeMarker(): string {
+    return `${this.statement('PRAGMA data_version').pluck().get() as number}:${this.commits}`;
+  }
 
   isSchemaCurrent(): boolean {
     try {
@@ -219,6 +235,7 @@ export class SqliteDriver implements MigrationDriver {
 
   commit(): void {
     this.statement('COMMIT').run();
+    this.commits++;
   }
 
   rollback(): void {

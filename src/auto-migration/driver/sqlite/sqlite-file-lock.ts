@@ -1,9 +1,12 @@
+import { Logger } from '@nestjs/common';
 import type { Database, Statement } from 'better-sqlite3';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { openSqlite } from '../database/open-sqlite';
-import { DatabaseUnavailableError } from '../errors/database-unavailable.error';
-import { LockTimeoutError } from '../errors/lock-timeout.error';
-import type { MigrationLock } from '../driver/migration-driver';
+import { LOG_CONTEXT } from '../../auto-migration.constants';
+import { DatabaseUnavailableError } from '../../errors/database-unavailable.error';
+import { LockTimeoutError } from '../../errors/lock-timeout.error';
+import type { LockHolderNote, LockRequest, MigrationLock } from '../migration-lock';
+import { HolderFile } from './holder-file';
+import { openSqlite } from './open-sqlite';
 
 const FIRST_RETRY_MS = 5;
 const MAX_RETRY_MS = 100;
@@ -21,13 +24,19 @@ const REPORT_WAIT_AFTER_MS = 50;
  *
  * The lock connection has a busy timeout of 0: a taken lock answers SQLITE_BUSY at once and we
  * retry with backoff on timers, instead of letting SQLite's busy handler block the event loop.
+ *
+ * The holder also writes `<lock file>.holder` (see `HolderFile`), so that others can name it even
+ * while its commit locks every reader out of the database.
  */
 export class SqliteFileLock implements MigrationLock {
   private held?: Database;
+  private readonly holderFile: HolderFile;
 
-  constructor(readonly lockPath: string) {}
+  constructor(readonly lockPath: string) {
+    this.holderFile = new HolderFile(`${lockPath}.holder`);
+  }
 
-  async acquire(timeoutMs: number, onWait: () => void = () => undefined, stillNeeded?: () => Promise<boolean>): Promise<boolean> {
+  async acquire({ timeoutMs, owner, onWait = () => undefined, stillNeeded }: LockRequest): Promise<boolean> {
     // Callers in one process are serialised before they get here; a second acquire is a bug.
     if (this.held) throw new Error(`the migration lock ${this.lockPath} is already held by this instance`);
     const db = openSqlite(this.lockPath, {}, { timeout: 0 });
@@ -37,6 +46,9 @@ export class SqliteFileLock implements MigrationLock {
       for (let delay = FIRST_RETRY_MS, waiting = false; ; delay = Math.min(delay * 2, MAX_RETRY_MS)) {
         if (tryBegin(begin, this.lockPath)) {
           this.held = db;
+          // At once, before anything else runs: from now on others read the holder's name here.
+          if (!this.holderFile.write(owner))
+            new Logger(LOG_CONTEXT).warn('Could not write the lock holder file: status in other processes may not name this holder while the database is locked');
           return true;
         }
         const waited = Date.now() - started;
@@ -60,7 +72,15 @@ export class SqliteFileLock implements MigrationLock {
     }
   }
 
-  isHeld(): boolean {
+  isHeld(): Promise<boolean> {
+    return Promise.resolve(this.probe());
+  }
+
+  holder(): LockHolderNote | null {
+    return this.holderFile.read();
+  }
+
+  private probe(): boolean {
     if (this.held) return true;
     // Probe: take the lock and give it back at once. A runner that tries in the same instant
     // sees SQLITE_BUSY and retries after its backoff, as with any other holder.
@@ -74,11 +94,13 @@ export class SqliteFileLock implements MigrationLock {
     }
   }
 
-  release(): void {
+  release(): Promise<void> {
     const db = this.held;
     this.held = undefined;
+    if (db) this.holderFile.remove();
     // Closing the connection ends its transaction and frees SQLite's file lock.
     if (db?.open) db.close();
+    return Promise.resolve();
   }
 }
 

@@ -1,11 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { Database, Statement } from 'better-sqlite3';
-
-/** A statement as SQLite ran it, and when it started. */
-export interface CapturedStatement {
-  readonly sql: string;
-  readonly at: number;
-}
+import type { CapturedStatement } from '../capabilities';
 
 /**
  * Collects the statements a connection runs, through better-sqlite3's `verbose` hook (which gets

@@ -1,0 +1,29 @@
+import type { MaybePromise } from './maybe-promise';
+
+/** Who holds, or held, the migration lock. */
+export interface LockOwner {
+  readonly host: string;
+  readonly pid: number;
+  /** Random per module instance: tells apart two apps in one process, or a reused pid. */
+  readonly instanceId: string;
+}
+
+/** The visible lease row. Informational: the lock itself decides who runs. */
+export interface LeaseRecord {
+  readonly inProgress: boolean;
+  readonly owner: LockOwner | null;
+  readonly startedAt: string | null;
+  readonly heartbeatAt: string | null;
+  /** The `transaction: false` migration running, if any. */
+  readonly current: string | null;
+}
+
+/** The lease row: who holds the lock, since when, whether it still beats, what it runs. */
+export interface LeaseStore {
+  /** The lease row, or null before the module's tables exist. */
+  readLease(): MaybePromise<LeaseRecord | null>;
+  /** Marks the lease taken by `owner` (now), or clears it. */
+  writeLease(owner: LockOwner | null): MaybePromise<void>;
+  /** Refreshes the lease heartbeat; with `current`, also names the running migration (null clears it). */
+  heartbeat(current?: string | null): MaybePromise<void>;
+}
