@@ -25,6 +25,9 @@ import { resolveOptions } from './options/resolve-options';
 import { MigrationOperations } from './runner/migration-operations';
 import { MigrationShutdown } from './runner/migration-shutdown';
 import { MigrationRunner } from './runner/migration.runner';
+import { MigrationPlan } from './runner/migration-plan';
+import { MigrationApplier } from './runner/migration-applier';
+import { ResolveService } from './runner/resolve.service';
 import { RepairService } from './runner/repair.service';
 import { RevertService } from './runner/revert.service';
 import { BaselineService } from './runner/baseline.service';
@@ -71,7 +74,10 @@ import { MigrationStartup } from './start/migration-startup';
     BackupService,
     RestoreService,
     MigrationOperations,
+    MigrationPlan,
+    MigrationApplier,
     MigrationRunner,
+    ResolveService,
     RepairService,
     RevertService,
     BaselineService,

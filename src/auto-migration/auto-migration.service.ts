@@ -8,6 +8,7 @@ import type { MigrationEvent } from './events/migration-event';
 import { MigrationEvents } from './events/migration-events';
 import { MigrationRunner } from './runner/migration.runner';
 import { type RepairResult, RepairService } from './runner/repair.service';
+import { ResolveService } from './runner/resolve.service';
 import type { BackupStatus, MigrationStatus } from './status/migration-status.interface';
 import { ManualBackupService } from './backup/manual-backup.service';
 import { type UnlockResult, UnlockService } from './lock/unlock.service';
@@ -33,6 +34,7 @@ export class AutoMigrationService {
   constructor(
     private readonly startup: MigrationStartup,
     private readonly runner: MigrationRunner,
+    private readonly resolver: ResolveService,
     private readonly state: MigrationState,
     private readonly restorer: RestoreService,
     private readonly repairer: RepairService,
@@ -74,7 +76,7 @@ export class AutoMigrationService {
     if (resolution !== 'applied' && resolution !== 'rolled-back') {
       throw new InvalidArgumentError('resolve()', 'resolution', "'applied' or 'rolled-back'", resolution);
     }
-    await this.runner.resolve(name, resolution, (interrupted) => new NothingToResolveError(name, interrupted));
+    await this.resolver.resolve(name, resolution, (interrupted) => new NothingToResolveError(name, interrupted));
     if (options.apply !== false) await this.startup.runWithPolicy();
     return this.getStatus();
   }
@@ -117,7 +119,7 @@ export class AutoMigrationService {
     try {
       // Null when another process's commit locks the history out: not a failure; the status
       // then says `running` (its lock is held) and serves the history as last read.
-      await this.runner.preflightWithoutWaiting();
+      await this.runner.preflight({ wait: false });
     } catch (error) {
       this.state.runFailed(error);
     }

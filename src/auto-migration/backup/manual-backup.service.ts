@@ -5,7 +5,6 @@ import { BackupDisabledError } from '../errors/backup-disabled.error';
 import { MigrationLease } from '../lock/migration-lease';
 import { step } from '../runner/database-step';
 import { newestOf } from '../runner/history';
-import { MigrationOperations } from '../runner/migration-operations';
 import type { BackupStatus } from '../status/migration-status.interface';
 import { BackupService } from './backup.service';
 
@@ -19,17 +18,14 @@ export class ManualBackupService {
     @Inject(MIGRATION_DRIVER) private readonly driver: DatabaseDriver,
     private readonly backup: BackupService,
     private readonly lease: MigrationLease,
-    private readonly operations: MigrationOperations,
   ) {}
 
   write(): Promise<BackupStatus> {
     if (!this.backup.folder) return Promise.reject(new BackupDisabledError());
-    return this.operations.exclusive(() =>
-      this.lease.hold(async () => {
-        const history = await step('read the migration history', () => this.driver.history.readHistory());
-        const { file, createdAt, sizeBytes, reused } = await this.backup.write(newestOf(history), { before: 'backup' });
-        return { file, createdAt, sizeBytes, reused };
-      }),
-    );
+    return this.lease.exclusively({}, async () => {
+      const history = await step('read the migration history', () => this.driver.history.readHistory());
+      const { file, createdAt, sizeBytes, reused } = await this.backup.write(newestOf(history), { before: 'backup' });
+      return { file, createdAt, sizeBytes, reused };
+    });
   }
 }

@@ -92,14 +92,11 @@ export class RestoreService {
     } catch (error) {
       throw new RestoreRefusedError(`${describeCause(error)}. Choose another backup.`);
     }
-    await step('take the migration lock', () => this.lease.acquire());
-    try {
+    await this.lease.hold(async () => {
       await this.keepCurrentState(file);
       await this.replaceContent(file, backupPath);
       this.logger.warn(`Restored the database from backup "${file}"; restart this instance and every other replica`);
-    } finally {
-      await this.lease.release();
-    }
+    });
     this.state.runFailed(new RestartRequiredError(file));
   }
 }

@@ -8,7 +8,6 @@ import { describeCause } from '../errors/auto-migration.error';
 import { InvalidArgumentError } from '../errors/invalid-argument.error';
 import { MigrationLease } from '../lock/migration-lease';
 import { inTransaction, step } from '../runner/database-step';
-import { MigrationOperations } from '../runner/migration-operations';
 import { parseDuration } from './duration';
 
 /** What `archiveHistory()` moved. */
@@ -34,7 +33,6 @@ export class HistoryArchiveService implements OnApplicationBootstrap, OnModuleDe
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAutoMigrationOptions,
     @Inject(MIGRATION_DRIVER) private readonly driver: DatabaseDriver,
     private readonly lease: MigrationLease,
-    private readonly operations: MigrationOperations,
     // As for the heartbeat: the app's registry when it imports ScheduleModule.forRoot(), else a private one.
     @Optional() registry?: SchedulerRegistry,
   ) {
@@ -45,7 +43,12 @@ export class HistoryArchiveService implements OnApplicationBootstrap, OnModuleDe
   async archive(olderThan: number | string): Promise<ArchiveResult> {
     const ms = parseDuration(olderThan);
     if (ms === null) throw new InvalidArgumentError('archiveHistory()', 'olderThan', 'milliseconds or a duration such as "30m", "12h" or "365d"', olderThan);
-    return this.operations.exclusive(() => this.archiveLocked(new Date(Date.now() - ms).toISOString()));
+    const cutoff = new Date(Date.now() - ms).toISOString();
+    return this.lease.exclusively({ announce: true }, async () => {
+      const archived = await step('archive the migration history', () => inTransaction(this.driver.session, () => this.driver.history.archive(cutoff)));
+      this.logger.log(`Archived ${archived.length} history row${archived.length === 1 ? '' : 's'} applied before ${cutoff}`);
+      return { archived, cutoff };
+    });
   }
 
   /** @internal Starts the `archive.cron` schedule, if any. */
@@ -71,17 +74,5 @@ export class HistoryArchiveService implements OnApplicationBootstrap, OnModuleDe
     if (!this.registry.doesExist('cron', this.jobName)) return;
     void this.registry.getCronJob(this.jobName).stop();
     this.registry.deleteCronJob(this.jobName);
-  }
-
-  private async archiveLocked(cutoff: string): Promise<ArchiveResult> {
-    await step('take the migration lock', () => this.lease.acquire());
-    try {
-      await step('prepare the module tables', () => this.lease.announce());
-      const archived = await step('archive the migration history', () => inTransaction(this.driver.session, () => this.driver.history.archive(cutoff)));
-      this.logger.log(`Archived ${archived.length} history row${archived.length === 1 ? '' : 's'} applied before ${cutoff}`);
-      return { archived, cutoff };
-    } finally {
-      await this.lease.release();
-    }
   }
 }

@@ -15,6 +15,7 @@ import { LockTimeoutError } from '../errors/lock-timeout.error';
 import { MigrationEvents } from '../events/migration-events';
 import { RegisteredInterval } from '../schedule/registered-interval';
 import { inTransaction, step } from '../runner/database-step';
+import { MigrationOperations } from '../runner/migration-operations';
 
 const MIN_HEARTBEAT_MS = 50;
 /** How long an operation that refuses a held lock (`resolve`, `repair`) tries, so that a status probe's instant hold does not refuse it. */
@@ -22,6 +23,14 @@ const FREE_LOCK_GRACE_MS = 1_000;
 /** A lock held by nobody we can name is probed again this often, and this many times: it may be another status probe's instant hold. */
 const UNNAMED_REPROBE_MS = 15;
 const UNNAMED_REPROBES = 3;
+
+/** How an operation holds the lock (see `MigrationLease.hold()`). */
+export interface HoldOptions {
+  /** Refuse at once (`LockHeldError`) while a live process holds the lock, instead of waiting for it. */
+  readonly ifFree?: boolean;
+  /** Prepare the module's tables and write the lease row before the work. */
+  readonly announce?: boolean;
+}
 
 /**
  * The migration lock as a run uses it: the driver's lock (which decides who runs), the
@@ -51,6 +60,7 @@ export class MigrationLease implements OnModuleDestroy {
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAutoMigrationOptions,
     @Inject(MIGRATION_DRIVER) private readonly driver: DatabaseDriver,
     private readonly events: MigrationEvents,
+    private readonly operations: MigrationOperations,
     // The app's registry when it imports ScheduleModule.forRoot(), so the interval is visible
     // there; a private one otherwise. Either way this class stops it, in onModuleDestroy.
     @Optional() registry?: SchedulerRegistry,
@@ -96,33 +106,37 @@ export class MigrationLease implements OnModuleDestroy {
   }
 
   /**
-   * Runs `work` holding the lock, taken only if it is free (after a second's grace for another
-   * process's status probe); refuses with `LockHeldError`, naming the holder, while a live process
-   * holds it. For operations that must not run beside a run in progress (`resolve`, `repair`).
+   * One of the module's operations under the lock, queued behind this process's other operations
+   * (`MigrationOperations.exclusive`): takes the lock as `hold()` says, runs `work`, releases.
    */
-  async holdIfFree<T>(work: () => Promise<T>): Promise<T> {
-    await step('take the migration lock', async () => {
-      try {
-        await this.acquire(undefined, Math.min(FREE_LOCK_GRACE_MS, this.options.lock.timeoutMs));
-      } catch (error) {
-        if (error instanceof LockTimeoutError) throw new LockHeldError((await this.currentHolder()) ?? error.holder);
-        throw error;
-      }
-    });
+  exclusively<T>(how: HoldOptions, work: () => Promise<T>): Promise<T> {
+    return this.operations.exclusive(() => this.hold(work, how));
+  }
+
+  /**
+   * Runs `work` holding the lock, and gives it up afterwards whatever happens. The lock is taken
+   * as `acquire()` does, waiting up to `lock.timeoutMs`; with `ifFree`, only if it is free (after
+   * a second's grace for another process's status probe), refusing with `LockHeldError`, naming
+   * the holder, while a live process holds it: for operations that must not run beside a run in
+   * progress (`resolve`, `repair`, `unlock`). With `announce`, the module's tables are prepared
+   * and the lease row written first (see `announce()`), for work that writes from its first step.
+   */
+  async hold<T>(work: () => Promise<T>, { ifFree = false, announce = false }: HoldOptions = {}): Promise<T> {
+    await step('take the migration lock', (): Promise<unknown> => (ifFree ? this.acquireIfFree() : this.acquire()));
     try {
+      if (announce) await step('prepare the module tables', () => this.announce());
       return await work();
     } finally {
       await this.release();
     }
   }
 
-  /** Runs `work` holding the lock (taken as `acquire()` does), and gives it up afterwards whatever happens. */
-  async hold<T>(work: () => Promise<T>): Promise<T> {
-    await step('take the migration lock', () => this.acquire());
+  private async acquireIfFree(): Promise<void> {
     try {
-      return await work();
-    } finally {
-      await this.release();
+      await this.acquire(undefined, Math.min(FREE_LOCK_GRACE_MS, this.options.lock.timeoutMs));
+    } catch (error) {
+      if (error instanceof LockTimeoutError) throw new LockHeldError((await this.currentHolder()) ?? error.holder);
+      throw error;
     }
   }
 
@@ -167,7 +181,8 @@ export class MigrationLease implements OnModuleDestroy {
   private async clearRow(): Promise<void> {
     try {
       // Ours to clear; or, while we still hold the lock, a row left by a holder that died.
-      if (this.announced || (await this.driver.session.withoutWaiting(() => this.driver.lease.readLease()))?.inProgress) await this.driver.lease.writeLease(null);
+      if (this.announced || (await this.driver.session.withoutWaiting(() => this.driver.lease.readLease()))?.inProgress)
+        await this.driver.lease.writeLease(null);
     } catch (error) {
       // The lock is what matters, and release() gives it up whatever happens here.
       this.logger.warn(`Could not clear the lease row: ${describeCause(error)}`);

@@ -1,7 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { LOG_CONTEXT, MIGRATION_DRIVER } from '../auto-migration.constants';
 import type { DatabaseDriver } from '../driver/database-driver';
-import { MigrationOperations } from '../runner/migration-operations';
 import { type LockHolder } from './lock-holder';
 import { MigrationLease } from './migration-lease';
 
@@ -25,24 +24,21 @@ export class UnlockService {
   constructor(
     @Inject(MIGRATION_DRIVER) private readonly driver: DatabaseDriver,
     private readonly lease: MigrationLease,
-    private readonly operations: MigrationOperations,
   ) {}
 
   unlock(): Promise<UnlockResult> {
-    return this.operations.exclusive(async () => {
-      // Holding the lock proves the row's holder gone; release() clears a dead holder's row.
-      return this.lease.holdIfFree(async () => {
-        const row = await this.driver.lease.readLease();
-        if (!row?.inProgress) {
-          this.logger.log('Unlock: the lease row is already clear');
-          return { cleared: false, holder: null };
-        }
-        const holder = await this.lease.rowHolder();
-        this.logger.log(
-          `Unlock: cleared the lease row left by ${row.owner ? `${row.owner.host}/${row.owner.pid}` : 'an unnamed process'}, which no longer holds the lock`,
-        );
-        return { cleared: true, holder };
-      });
+    // Holding the lock proves the row's holder gone; release() clears a dead holder's row.
+    return this.lease.exclusively({ ifFree: true }, async () => {
+      const row = await this.driver.lease.readLease();
+      if (!row?.inProgress) {
+        this.logger.log('Unlock: the lease row is already clear');
+        return { cleared: false, holder: null };
+      }
+      const holder = await this.lease.rowHolder();
+      this.logger.log(
+        `Unlock: cleared the lease row left by ${row.owner ? `${row.owner.host}/${row.owner.pid}` : 'an unnamed process'}, which no longer holds the lock`,
+      );
+      return { cleared: true, holder };
     });
   }
 }

@@ -8,7 +8,6 @@ import { UnknownMigrationError } from '../errors/unknown-migration.error';
 import { MigrationLease } from '../lock/migration-lease';
 import { inTransaction, step } from './database-step';
 import { historyRecordFor, newestOf } from './history';
-import { MigrationOperations } from './migration-operations';
 
 /** What `baseline()` recorded. */
 export interface BaselineResult {
@@ -31,7 +30,6 @@ export class BaselineService {
     @Inject(DISCOVERED_MIGRATIONS) private readonly migrations: readonly MigrationDefinition[],
     @Inject(MIGRATION_DRIVER) private readonly driver: DatabaseDriver,
     private readonly lease: MigrationLease,
-    private readonly operations: MigrationOperations,
   ) {}
 
   async baseline(options: { to: string }): Promise<BaselineResult> {
@@ -40,23 +38,21 @@ export class BaselineService {
     const index = this.migrations.findIndex((m) => m.name === to);
     if (index < 0) throw new UnknownMigrationError(to, 'in the code');
     const baselined = this.migrations.slice(0, index + 1);
-    return this.operations.exclusive(() =>
-      this.lease.hold(async () => {
-        await step('inspect the module tables', () => this.driver.history.assertTablesAreOurs());
-        const history = await step('read the migration history', () => this.driver.history.readHistory());
-        if (history.length > 0) throw new BaselineRefusedError(history.length, newestOf(history));
-        // Only the module's own tables change (no backup needed): the application's are left as they are.
-        await step('prepare the module tables', () => this.lease.announce());
-        const at = new Date().toISOString();
-        await step('record the baseline', () =>
-          inTransaction(this.driver.session, async () => {
-            for (const migration of baselined) await this.driver.history.recordApplied(historyRecordFor(migration, 0, at));
-            await this.driver.history.recordBaseline(to, at);
-          }),
-        );
-        this.logger.log(`Baseline: recorded ${baselined.length} migration${baselined.length === 1 ? '' : 's'} up to ${to} as applied, without running them`);
-        return { recorded: baselined.map((m) => m.name), at };
-      }),
-    );
+    return this.lease.exclusively({}, async () => {
+      await step('inspect the module tables', () => this.driver.history.assertTablesAreOurs());
+      const history = await step('read the migration history', () => this.driver.history.readHistory());
+      if (history.length > 0) throw new BaselineRefusedError(history.length, newestOf(history));
+      // Only the module's own tables change (no backup needed): the application's are left as they are.
+      await step('prepare the module tables', () => this.lease.announce());
+      const at = new Date().toISOString();
+      await step('record the baseline', () =>
+        inTransaction(this.driver.session, async () => {
+          for (const migration of baselined) await this.driver.history.recordApplied(historyRecordFor(migration, 0, at));
+          await this.driver.history.recordBaseline(to, at);
+        }),
+      );
+      this.logger.log(`Baseline: recorded ${baselined.length} migration${baselined.length === 1 ? '' : 's'} up to ${to} as applied, without running them`);
+      return { recorded: baselined.map((m) => m.name), at };
+    });
   }
 }

@@ -1,10 +1,7 @@
 import { performance } from 'node:perf_hooks';
-import { Logger } from '@nestjs/common';
-import { LOG_CONTEXT } from '../auto-migration.constants';
 import type { MigrationDefinition } from '../discovery/migration-definition';
 import type { CapturedStatement, CopyRehearsal } from '../driver/capabilities';
-import { ForeignKeyViolationError } from '../errors/foreign-key-violation.error';
-import { ForeignKeyGuard } from './foreign-key-guard';
+import type { CopyTimes, MigrationApplier } from './migration-applier';
 
 /** Statement times to a hundredth of a millisecond: most take well under one. */
 const round = (ms: number) => Math.round(ms * 100) / 100;
@@ -45,51 +42,32 @@ export interface CopyRun {
 /**
  * Applies migrations to a throwaway copy of the database (the driver's), never to the live one:
  * the rehearsal before a run, and the CLI's `up --dry-run`. Each migration runs as the runner would
- * run it, in its own transaction unless it says `transaction: false`; the first failure stops.
- * Every statement is captured. Side effects of injected services are not rehearsed: a migration
- * that calls them calls them here too.
+ * run it (`MigrationApplier.onCopy`), in its own transaction unless it says `transaction: false`;
+ * the first failure stops. Every statement is captured. Side effects of injected services are not
+ * rehearsed: a migration that calls them calls them here too.
  */
-export async function runOnCopy(rehearsal: CopyRehearsal, migrations: readonly MigrationDefinition[], folder: string | null): Promise<CopyRun> {
+export async function runOnCopy(
+  applier: MigrationApplier,
+  rehearsal: CopyRehearsal,
+  migrations: readonly MigrationDefinition[],
+  folder: string | null,
+): Promise<CopyRun> {
   const copy = await rehearsal.openCopy(folder);
-  const { session } = copy;
   const ran: CopyRunMigration[] = [];
-  const logger = new Logger(LOG_CONTEXT);
   try {
     for (const migration of migrations) {
       const issued: CapturedStatement[] = [];
       const started = performance.now();
-      let returned: number | null = null;
-      let committed: number | null = null;
-      // As the runner does: foreign keys off around it (a table rebuild must not cascade), new violations refused.
-      const guard = await ForeignKeyGuard.around(copy.foreignKeys, migration, logger);
-      try {
-        if (migration.transaction) await session.begin();
-        copy.capture = issued;
-        try {
-          await migration.instance().up(session.connection);
-        } finally {
-          copy.capture = null;
-          returned = performance.now();
-        }
-        const added = await guard.added([migration.name]);
-        if (added.size > 0 && migration.transaction) throw new ForeignKeyViolationError([migration.name], added);
-        if (migration.transaction) {
-          await session.commit();
-          committed = performance.now();
-        }
-      } catch (cause) {
-        await session.rollback();
-        return { migrations: ran, failure: { migration: migration.name, cause } };
-      } finally {
-        await guard.restore();
-        // The failed one is listed too, with the statements it issued before it failed.
-        const ended = performance.now();
-        // The last statement ends when up() returns: the check and COMMIT after it are timed apart.
-        const statements = issued.map(({ sql, at }, i) => ({ sql, durationMs: round((issued[i + 1]?.at ?? returned ?? ended) - at) }));
-        const commitMs = committed !== null && returned !== null ? round(committed - returned) : null;
-        const { name, version, description, transaction } = migration;
-        ran.push({ name, version, description, transaction, durationMs: Math.round(ended - started), statements, commitMs });
-      }
+      const times: CopyTimes = { returned: null, committed: null };
+      const failed = await applier.onCopy(copy, migration, issued, times);
+      // The failed one is listed too, with the statements it issued before it failed.
+      const ended = performance.now();
+      // The last statement ends when up() returns: the check and COMMIT after it are timed apart.
+      const statements = issued.map(({ sql, at }, i) => ({ sql, durationMs: round((issued[i + 1]?.at ?? times.returned ?? ended) - at) }));
+      const commitMs = times.committed !== null && times.returned !== null ? round(times.committed - times.returned) : null;
+      const { name, version, description, transaction } = migration;
+      ran.push({ name, version, description, transaction, durationMs: Math.round(ended - started), statements, commitMs });
+      if (failed) return { migrations: ran, failure: { migration: migration.name, cause: failed.cause } };
     }
     return { migrations: ran, failure: null };
   } finally {

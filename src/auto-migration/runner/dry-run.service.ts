@@ -5,6 +5,7 @@ import type { DatabaseDriver } from '../driver/database-driver';
 import { AutoMigrationError, describeCause } from '../errors/auto-migration.error';
 import { type CopyRunMigration, runOnCopy } from './copy-run';
 import { copies } from './rehearsal';
+import { MigrationApplier } from './migration-applier';
 import { MigrationRunner } from './migration.runner';
 
 /** What `up --dry-run` found. */
@@ -27,14 +28,15 @@ export class DryRunService {
     @Inject(MIGRATION_DRIVER) private readonly driver: DatabaseDriver,
     private readonly runner: MigrationRunner,
     private readonly backup: BackupService,
+    private readonly applier: MigrationApplier,
   ) {}
 
   async dryRun(options: { to?: string } = {}): Promise<DryRunReport> {
     // The checks a run makes first: a dry run must not promise what `up` would refuse.
-    const pending = await this.runner.preflight(options?.to);
+    const pending = await this.runner.preflight({ to: options?.to, wait: true });
     if (pending.length === 0) return { migrations: [], failed: null };
     for (const migration of pending) migration.instance();
-    const run = await runOnCopy(copies(this.driver), pending, this.backup.folder);
+    const run = await runOnCopy(this.applier, copies(this.driver), pending, this.backup.folder);
     const failure = run.failure;
     return {
       migrations: run.migrations,

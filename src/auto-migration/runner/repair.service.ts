@@ -6,7 +6,6 @@ import type { DatabaseDriver } from '../driver/database-driver';
 import { MigrationLease } from '../lock/migration-lease';
 import { inTransaction, step } from './database-step';
 import { checksumMismatches, newestOf } from './history';
-import { MigrationOperations } from './migration-operations';
 
 /** What `repair()` changed. */
 export interface RepairResult {
@@ -31,11 +30,11 @@ export class RepairService {
     @Inject(MIGRATION_DRIVER) private readonly driver: DatabaseDriver,
     private readonly lease: MigrationLease,
     private readonly backup: BackupService,
-    private readonly operations: MigrationOperations,
   ) {}
 
   repair(): Promise<RepairResult> {
-    return this.operations.exclusive(() => this.repairLocked());
+    // Refused at once while a live process holds the lock: the attempts it would clear may be running.
+    return this.lease.exclusively({ ifFree: true }, () => this.repairLocked());
   }
 
   private sourceHashOf(name: string): string | null {
@@ -43,28 +42,28 @@ export class RepairService {
   }
 
   private async repairLocked(): Promise<RepairResult> {
-    // Refused at once while a live process holds the lock: the attempts it would clear may be running.
-    return this.lease.holdIfFree(async () => {
-      const history = await step('read the migration history', () => this.driver.history.readHistory());
-      const attempts = await step('read interrupted migrations', () => this.driver.history.readAttempts());
-      const mismatches = checksumMismatches(this.migrations, history);
-      const repairedAt = new Date().toISOString();
-      const result = { checksumsAccepted: mismatches.map((m) => m.migration), attemptsCleared: attempts.map((a) => a.name), repairedAt };
-      if (mismatches.length === 0 && attempts.length === 0) {
-        this.logger.log('Repair: nothing to repair (checksums match, no interrupted migration)');
-        return result;
-      }
-      if (this.backup.folder) await this.backup.write(newestOf(history), { before: 'repair' });
-      await this.lease.announce();
-      await step('record the repair', () =>
-        inTransaction(this.driver.session, () =>
-          this.driver.history.repair(new Map(mismatches.map((m) => [m.migration, { checksum: m.current, sourceHash: this.sourceHashOf(m.migration) }])), repairedAt),
-        ),
-      );
-      this.logger.warn(
-        `Repair: accepted current checksums of ${result.checksumsAccepted.join(', ') || 'no migration'}; cleared interrupted ${result.attemptsCleared.join(', ') || 'nothing'}`,
-      );
+    const history = await step('read the migration history', () => this.driver.history.readHistory());
+    const attempts = await step('read interrupted migrations', () => this.driver.history.readAttempts());
+    const mismatches = checksumMismatches(this.migrations, history);
+    const repairedAt = new Date().toISOString();
+    const result = { checksumsAccepted: mismatches.map((m) => m.migration), attemptsCleared: attempts.map((a) => a.name), repairedAt };
+    if (mismatches.length === 0 && attempts.length === 0) {
+      this.logger.log('Repair: nothing to repair (checksums match, no interrupted migration)');
       return result;
-    });
+    }
+    if (this.backup.folder) await this.backup.write(newestOf(history), { before: 'repair' });
+    await this.lease.announce();
+    await step('record the repair', () =>
+      inTransaction(this.driver.session, () =>
+        this.driver.history.repair(
+          new Map(mismatches.map((m) => [m.migration, { checksum: m.current, sourceHash: this.sourceHashOf(m.migration) }])),
+          repairedAt,
+        ),
+      ),
+    );
+    this.logger.warn(
+      `Repair: accepted current checksums of ${result.checksumsAccepted.join(', ') || 'no migration'}; cleared interrupted ${result.attemptsCleared.join(', ') || 'nothing'}`,
+    );
+    return result;
   }
 }

@@ -1,5 +1,4 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { performance } from 'node:perf_hooks';
 import { DISCOVERED_MIGRATIONS, LOG_CONTEXT, MIGRATION_DRIVER, RESOLVED_OPTIONS } from '../auto-migration.constants';
 import type { ResolvedAutoMigrationOptions } from '../auto-migration.options';
 import { ChecksumMismatchError } from '../errors/checksum-mismatch.error';
@@ -7,19 +6,14 @@ import { BackupService } from '../backup/backup.service';
 import type { MigrationDefinition } from '../discovery/migration-definition';
 import type { DatabaseDriver } from '../driver/database-driver';
 import type { HistoryRecord } from '../driver/history-store';
-import { describeCause } from '../errors/auto-migration.error';
-import { ForeignKeyViolationError } from '../errors/foreign-key-violation.error';
 import { InterruptedMigrationError } from '../errors/interrupted-migration.error';
 import { InvalidArgumentError } from '../errors/invalid-argument.error';
 import { MissingDownError } from '../errors/missing-down.error';
-import { RevertFailedError } from '../errors/revert-failed.error';
 import { UnknownMigrationError } from '../errors/unknown-migration.error';
 import { MigrationLease } from '../lock/migration-lease';
-import { inTransaction, step } from './database-step';
-import { ForeignKeyGuard } from './foreign-key-guard';
+import { step } from './database-step';
 import { checksumMismatches, newestOf } from './history';
-import { MigrationOperations } from './migration-operations';
-import { escapeReason, markOutcome } from './transaction-escape';
+import { MigrationApplier } from './migration-applier';
 
 /** What `revert()` undid. */
 export interface RevertResult {
@@ -42,7 +36,7 @@ export interface RevertOptions {
  * backup. Every migration on the way is checked first: if one has no `down()` (or is not in the
  * code, or is archived, or its code changed since it was applied while `validateChecksums` is
  * true), nothing is reverted. Each `down()` runs in a transaction with the
- * deletion of its history row, with the same foreign-key check as `up()`.
+ * deletion of its history row, with the same foreign-key check as `up()` (see `MigrationApplier.revert`).
  */
 @Injectable()
 export class RevertService {
@@ -54,7 +48,7 @@ export class RevertService {
     @Inject(MIGRATION_DRIVER) private readonly driver: DatabaseDriver,
     private readonly lease: MigrationLease,
     private readonly backup: BackupService,
-    private readonly operations: MigrationOperations,
+    private readonly applier: MigrationApplier,
   ) {}
 
   async revert(options: RevertOptions = {}): Promise<RevertResult> {
@@ -63,7 +57,7 @@ export class RevertService {
     if (steps !== undefined && (!Number.isInteger(steps) || steps < 1))
       throw new InvalidArgumentError('revert()', 'steps', 'a whole number of at least 1', steps);
     if (to !== undefined && (typeof to !== 'string' || to === '')) throw new InvalidArgumentError('revert()', 'to', 'a migration name', to);
-    return this.operations.exclusive(() => this.lease.hold(() => this.revertLocked(steps ?? 1, to)));
+    return this.lease.exclusively({}, () => this.revertLocked(steps ?? 1, to));
   }
 
   private async revertLocked(steps: number, to: string | undefined): Promise<RevertResult> {
@@ -84,7 +78,7 @@ export class RevertService {
     await step('prepare the module tables', () => this.lease.announce());
     const reverted: RevertResult['reverted'] = [];
     for (const [index, migration] of definitions.entries()) {
-      const durationMs = await this.revertOne(
+      const durationMs = await this.applier.revert(
         migration,
         reverted.map((r) => r.name),
       );
@@ -121,48 +115,5 @@ export class RevertService {
     }
     if (problems.length > 0) throw new MissingDownError(problems);
     return definitions;
-  }
-
-  /** Runs one `down()` and deletes its history row, in one transaction unless it says `transaction: false`. */
-  private async revertOne(migration: MigrationDefinition, revertedBefore: string[]): Promise<number> {
-    const guard = await ForeignKeyGuard.around(this.driver.foreignKeys, migration, this.logger);
-    const started = performance.now();
-    let escaped = false;
-    try {
-      if (migration.transaction) {
-        await inTransaction(this.driver.session, async () => {
-          // The mark tells whether down() ended this transaction itself (as the runner's applyInTransaction does for up()).
-          await this.driver.session.openMark();
-          try {
-            await migration.instance().down!(this.driver.session.connection as never);
-          } catch (cause) {
-            if ((await markOutcome(this.driver.session, cause)) !== 'escaped') throw cause;
-            escaped = true;
-            throw new Error(escapeReason(this.driver.session, 'down()', cause), { cause });
-          }
-          if (!(await this.driver.session.releaseMark())) {
-            escaped = true;
-            throw new Error(escapeReason(this.driver.session, 'down()'));
-          }
-          await this.driver.history.removeApplied(migration.name);
-          const added = await guard.added([migration.name]);
-          if (added.size > 0) throw new ForeignKeyViolationError([migration.name], added);
-        });
-      } else {
-        await migration.instance().down!(this.driver.session.connection as never);
-        if (this.driver.session.inTransaction()) {
-          await this.driver.session.rollback();
-          throw new Error('down() left a transaction open (BEGIN without COMMIT); it was rolled back');
-        }
-        await inTransaction(this.driver.session, () => this.driver.history.removeApplied(migration.name));
-      }
-    } catch (cause) {
-      if (cause instanceof ForeignKeyViolationError) throw cause;
-      this.logger.error(`Reverting "${migration.name}" failed: ${describeCause(cause)}`);
-      throw new RevertFailedError(migration.name, cause, escaped ? 'escaped' : migration.transaction ? 'rolled-back' : 'outside-transaction', revertedBefore);
-    } finally {
-      await guard.restore();
-    }
-    return Math.round(performance.now() - started);
   }
 }
