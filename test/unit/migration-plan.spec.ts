@@ -28,7 +28,14 @@ function row(name: string, checksum = `sum-${name}`): HistoryRecord {
 }
 
 function attempt(name: string, failedAt: string | null = null, pid = 42): AttemptRecord {
-  return { name, version: '1.0.0', startedAt: '2026-01-01T00:00:00.000Z', failedAt, error: failedAt && 'boom', owner: { host: 'h', pid, instanceId: 'abcd1234' } };
+  return {
+    name,
+    version: '1.0.0',
+    startedAt: '2026-01-01T00:00:00.000Z',
+    failedAt,
+    error: failedAt && 'boom',
+    owner: { host: 'h', pid, instanceId: 'abcd1234' },
+  };
 }
 
 const code = [def('001_a'), def('002_b'), def('003_c'), def('004_d')];

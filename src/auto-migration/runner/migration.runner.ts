@@ -28,6 +28,7 @@ import { copies, rehearse } from './rehearsal';
 @Injectable()
 export class MigrationRunner {
   private readonly logger = new Logger(LOG_CONTEXT);
+
   constructor(
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAutoMigrationOptions,
     @Inject(DISCOVERED_MIGRATIONS) private readonly migrations: readonly MigrationDefinition[],
