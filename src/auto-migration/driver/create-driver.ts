@@ -15,10 +15,12 @@ export async function createDriver(options: ResolvedAutoMigrationOptions): Promi
     if (missing === null) throw error;
     throw new DatabaseUnavailableError(
       options.database,
-      new Error(`its database client "${missing}" is not installed. Install it beside this module: npm install ${missing}`),
+      new Error(`its database client "${missing}" is not installed`),
+      {},
+      `It is an optional peer dependency of this module, installed by the app: npm install ${missing}`,
     );
   }
-  return new sqlite.SqliteDatabaseDriver(options);
+  return sqlite.SqliteDatabaseDriver.open(options);
 }
 
 /** The package a `require` could not find, from Node's "Cannot find module 'x'". */

@@ -5,15 +5,20 @@ import { type CauseContext, causeAdvice } from './sqlite-cause';
 export class DatabaseUnavailableError extends AutoMigrationError {
   readonly code = 'DATABASE_UNAVAILABLE';
 
-  /** @param context what the caller knows beyond the path (the backups, for a damaged file) */
+  /**
+   * @param context what the caller knows beyond the path (the backups, for a damaged file)
+   * @param advice what to do, when the caller knows better than the cause's kind (a client that is not installed)
+   */
   constructor(
     readonly path: string,
     cause: unknown,
     context: CauseContext = {},
+    advice?: string,
   ) {
     super(
       `Cannot open the SQLite database "${path}": ${describeCause(cause)}. ` +
-        (causeAdvice(cause, { database: path, ...context }) ??
+        (advice ??
+          causeAdvice(cause, { database: path, ...context }) ??
           'Check that the path is right, that its folder exists or can be created, and that this process may read and write both.'),
       { cause },
     );

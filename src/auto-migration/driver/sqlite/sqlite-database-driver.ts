@@ -1,4 +1,6 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ResolvedAutoMigrationOptions } from '../../auto-migration.options';
+import { classifyCause } from '../../errors/sqlite-cause';
 import type { CopyRehearsal, FileBackups } from '../capabilities';
 import type { DatabaseDriver } from '../database-driver';
 import type { MigrationLock } from '../migration-lock';
@@ -9,6 +11,9 @@ import { SqliteDriver } from './sqlite-driver';
 import { SqliteFileBackups } from './sqlite-file-backups';
 import { SqliteFileLock } from './sqlite-file-lock';
 import { SqliteRehearsal } from './sqlite-rehearsal';
+
+/** better-sqlite3's busy timeout when `pragmas.busy_timeout` is not set. */
+const SQLITE_CLIENT_BUSY_TIMEOUT_MS = 5_000;
 
 /**
  * A SQLite database (better-sqlite3): the file, its two connections, the sidecar file lock
@@ -28,7 +33,25 @@ export class SqliteDatabaseDriver implements DatabaseDriver {
   readonly rehearsal: CopyRehearsal;
   private readonly connections: SqliteConnections;
 
-  constructor(options: ResolvedAutoMigrationOptions) {
+  /**
+   * Opens the database. Two processes that open a new file together may find it busy at once: its
+   * switch to WAL answers SQLITE_BUSY without waiting in SQLite's busy handler while the other
+   * process switches it or writes its first transaction. That is retried, for as long as the busy
+   * timeout allows, as a wait for a lock would be.
+   */
+  static async open(options: ResolvedAutoMigrationOptions): Promise<SqliteDatabaseDriver> {
+    const deadline = Date.now() + (options.pragmas.busy_timeout ?? SQLITE_CLIENT_BUSY_TIMEOUT_MS);
+    for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
+      try {
+        return new SqliteDatabaseDriver(options);
+      } catch (error) {
+        if (classifyCause(error).kind !== 'busy' || Date.now() >= deadline) throw error;
+        await sleep(delay + Math.random() * delay);
+      }
+    }
+  }
+
+  private constructor(options: ResolvedAutoMigrationOptions) {
     this.connections = new SqliteConnections(options);
     this.appHandle = this.connections.app;
     this.target = options.database;
