@@ -35,6 +35,7 @@ import { DryRunService } from './runner/dry-run.service';
 import { UnlockService } from './lock/unlock.service';
 import { ManualBackupService } from './backup/manual-backup.service';
 import { MigrationState } from './status/migration.state';
+import { MigrationStatusReader } from './status/status-reader';
 import { MigrationStartup } from './start/migration-startup';
 
 /**
@@ -71,6 +72,7 @@ import { MigrationStartup } from './start/migration-startup';
     MigrationEventLogger,
     MigrationLease,
     MigrationState,
+    MigrationStatusReader,
     BackupService,
     RestoreService,
     MigrationOperations,

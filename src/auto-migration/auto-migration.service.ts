@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { Observable } from 'rxjs';
 import { InvalidArgumentError } from './errors/invalid-argument.error';
 import { RestoreService } from './backup/restore.service';
@@ -16,6 +16,7 @@ import { type BaselineResult, BaselineService } from './runner/baseline.service'
 import { type DryRunReport, DryRunService } from './runner/dry-run.service';
 import { type RevertOptions, type RevertResult, RevertService } from './runner/revert.service';
 import { MigrationState } from './status/migration.state';
+import { MigrationStatusReader } from './status/status-reader';
 import { MigrationStartup } from './start/migration-startup';
 
 /**
@@ -49,9 +50,11 @@ export class AutoMigrationService {
     this.events$ = events.events$;
   }
 
+  @Inject(MigrationStatusReader) private readonly statusReader!: MigrationStatusReader;
+
   /** The status document served at `GET /migrations/status`. */
   getStatus(): Promise<MigrationStatus> {
-    return this.state.getStatus();
+    return this.statusReader.getStatus();
   }
 
   /**

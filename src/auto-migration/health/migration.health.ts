@@ -1,10 +1,10 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
 import { LOG_CONTEXT } from '../auto-migration.constants';
-import { AutoMigrationService } from '../auto-migration.service';
 import { MigrationLease } from '../lock/migration-lease';
 import type { MigrationStatus } from '../status/migration-status.interface';
 import { MigrationState } from '../status/migration.state';
+import { MigrationStatusReader } from '../status/status-reader';
 
 /**
  * Terminus health indicator for readiness: keeps an instance out of rotation until its schema is
@@ -19,6 +19,9 @@ import { MigrationState } from '../status/migration.state';
  *   `'this instance is migrating'` or `'changed since this instance became ready'`) and one
  *   warning in the log. Taking it out of rotation would take every replica out together: an
  *   outage decided by whoever ran `down`. The status document always tells the truth.
+ * - Once up to date, a probe reads nothing but the database's change marker, at most once a
+ *   second (`STATUS_CACHE_MS`), and the whole status only when that marker moved or this instance
+ *   did something (a run, a revert, the lock taken or given up).
  *
  * @example
  * ```ts
@@ -34,14 +37,18 @@ export class MigrationHealthIndicator {
 
   constructor(
     private readonly indicator: HealthIndicatorService,
-    private readonly migrations: AutoMigrationService,
+    private readonly reader: MigrationStatusReader,
     private readonly state: MigrationState,
     private readonly lease: MigrationLease,
   ) {}
 
   async isHealthy<const Key extends string = 'migrations'>(key: Key = 'migrations' as Key): Promise<HealthIndicatorResult<Key>> {
-    const status = await this.migrations.getStatus();
     const session = this.indicator.check(key);
+    if (await this.reader.stillUpToDate()) {
+      this.warnedState = null;
+      return session.up({ state: 'up-to-date', applied: this.state.appliedCount() });
+    }
+    const status = await this.reader.getStatus();
     if (status.state === 'up-to-date') {
       this.warnedState = null;
       return session.up({ state: status.state, applied: status.applied.length });

@@ -42,7 +42,7 @@ export interface MigrationStatusError {
 
 /** The migration lock, as seen from this instance. */
 export interface MigrationLockStatus {
-  /** Whether any process holds the migration lock right now (the operating-system lock, probed). */
+  /** Whether any process holds the migration lock (the operating-system lock, probed at most once a second, and again when this instance takes or releases it). */
   held: boolean;
   /**
    * The holder: host name, process id and module instance id. Read from the holder file beside
@@ -90,9 +90,10 @@ export interface MigrationStatus {
   /** The newest backup of this database, or null (none yet, or backups off). */
   lastBackup: BackupStatus | null;
   /**
-   * When `applied`, `pending` and `unknown` were read from the database (ISO-8601), or null when
-   * this process has not been able to read the history yet (then all three are empty: unknown,
-   * not "nothing").
+   * When `applied`, `pending` and `unknown` were last read from the database, or found unchanged
+   * there (ISO-8601; the history is re-read only when the database changed), or null when this
+   * process has not been able to read the history yet (then all three are empty: unknown, not
+   * "nothing").
    */
   historyReadAt: string | null;
   /**

@@ -1,23 +1,19 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { DISCOVERED_MIGRATIONS, LOG_CONTEXT, MIGRATION_DRIVER, RESOLVED_OPTIONS } from '../auto-migration.constants';
+import { DISCOVERED_MIGRATIONS, LOG_CONTEXT, RESOLVED_OPTIONS } from '../auto-migration.constants';
 import type { ResolvedAutoMigrationOptions } from '../auto-migration.options';
 import type { MigrationDefinition } from '../discovery/migration-definition';
-import type { DatabaseDriver } from '../driver/database-driver';
 import type { HistoryRecord } from '../driver/history-store';
-import type { LockHolder } from '../lock/lock-holder';
-import { MigrationLease } from '../lock/migration-lease';
 import { AutoMigrationError, describeCause } from '../errors/auto-migration.error';
-import { BackupService } from '../backup/backup.service';
 import type { BackupStatus, MigrationLockStatus, MigrationStatus, MigrationStatusError } from './migration-status.interface';
-import { LOCKED_OUT_PATIENCE_MS, readUnlessLockedOut } from './locked-out-read';
 import { redactPaths } from './redact';
 
 /** How long `whenReady()` may wait for a run that has not started before we suspect a deadlock. */
 const NOT_STARTED_WARNING_MS = 10_000;
 
 /**
- * The state of migrations in this instance, shared by the runner (which writes it) and the
- * status endpoint, health indicator and service (which read it).
+ * The state of migrations in this instance, in memory only: the runner writes it, the status
+ * reader (`MigrationStatusReader`, which does the reading from the database) adds to it, and the
+ * status, health indicator and service read it. Touches no database, lock or file.
  */
 @Injectable()
 export class MigrationState {
@@ -38,18 +34,45 @@ export class MigrationState {
   private lockedOutAt = 0;
   /** This instance has been up to date (its run succeeded, or verify mode found every migration applied). */
   private everReady = false;
+  private changes = 0;
+  private historyWrites = 0;
   private ready!: Promise<void>;
   private settle!: { resolve: () => void; reject: (error: unknown) => void };
   private readonly logger = new Logger(LOG_CONTEXT);
 
   constructor(
     @Inject(DISCOVERED_MIGRATIONS) private readonly migrations: readonly MigrationDefinition[],
-    @Inject(MIGRATION_DRIVER) private readonly driver: DatabaseDriver,
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAutoMigrationOptions,
-    private readonly lease: MigrationLease,
-    private readonly backup: BackupService,
   ) {
     this.arm();
+  }
+
+  /**
+   * Changes whenever this state does (a run, a failure, a history written or found unreadable):
+   * an answer computed from it is still this state's answer while the revision is the same.
+   */
+  get revision(): number {
+    return this.changes;
+  }
+
+  /** Changes whenever `setHistory()` replaces the history, whoever read it. */
+  get historyRevision(): number {
+    return this.historyWrites;
+  }
+
+  /** When a read of the history was last locked out (ms since the epoch; 0: never). */
+  get lastLockedOutAt(): number {
+    return this.lockedOutAt;
+  }
+
+  /** Whether the history was ever read (an empty list before that is not known to be empty). */
+  get hasReadHistory(): boolean {
+    return this.historyRead;
+  }
+
+  /** Whether the history held is the one the last read found, with no failed read since. */
+  historyIsFresh(): boolean {
+    return this.historyRead && !this.historyStale;
   }
 
   runStarted(): void {
@@ -59,12 +82,14 @@ export class MigrationState {
     this.awaitingOthers = false;
     this.running = true;
     this.lastError = null;
+    this.changes++;
   }
 
   /** mode 'verify': start-up applied nothing and found migrations pending; whenReady() waits for verified(). */
   awaitingOtherInstance(): void {
     this.started = true;
     this.awaitingOthers = true;
+    this.changes++;
   }
 
   /** mode 'verify': every migration is applied (by another instance or job); whenReady() resolves. */
@@ -72,6 +97,7 @@ export class MigrationState {
     this.started = true;
     this.awaitingOthers = false;
     this.everReady = true;
+    this.changes++;
     this.settle.resolve();
   }
 
@@ -80,13 +106,20 @@ export class MigrationState {
     return this.history.length;
   }
 
-  /** Records the history as the runner last read or wrote it. */
+  /** Records the history as the runner (or the status reader) last read or wrote it. */
   setHistory(history: HistoryRecord[]): void {
     this.history = history;
     this.historyRead = true;
     this.historyReadAt = new Date().toISOString();
     this.historyStale = false;
     this.historyError = null;
+    this.historyWrites++;
+    this.changes++;
+  }
+
+  /** The database has been seen unchanged since the history was read: the lists are current as of now. */
+  historyConfirmed(): void {
+    this.historyReadAt = new Date().toISOString();
   }
 
   /** The history could not be read just now (another process's commit locks readers out): status serves the last one, marked stale. */
@@ -94,11 +127,20 @@ export class MigrationState {
     this.historyStale = true;
     this.historyError = null;
     this.lockedOutAt = Date.now();
+    this.changes++;
+  }
+
+  /** The history could not be read for another reason than a lock: status serves the last one, marked stale, with `reason` (already redacted). */
+  historyUnreadable(reason: string): void {
+    this.historyStale = true;
+    this.historyError = reason;
+    this.changes++;
   }
 
   runSucceeded(): void {
     this.running = false;
     this.everReady = true;
+    this.changes++;
     this.settle.resolve();
   }
 
@@ -118,6 +160,7 @@ export class MigrationState {
       code: error instanceof AutoMigrationError ? error.code : 'UNEXPECTED_ERROR',
       message: redactPaths(describeCause(error), [this.options.database]),
     };
+    this.changes++;
     this.settle.reject(error);
   }
 
@@ -152,16 +195,11 @@ export class MigrationState {
   }
 
   /**
-   * The status as the database is now. While another process holds the migration lock the state
-   * is `running`, whatever this process last read; a history locked out by its commit is served
-   * as last read (`historyStale`), or, never read, as empty lists (`historyReadAt: null`): a read
-   * locked out for a moment is never a failure.
+   * The status document from this state and what the reader found of the lock and the backups.
+   * While any process holds the migration lock the state is `running`, whatever this process last
+   * read; a history never read shows as empty lists (`historyReadAt: null`), never as "nothing applied".
    */
-  async getStatus(): Promise<MigrationStatus> {
-    // While this process holds the lock its run keeps `history` current, and its migration
-    // connection may be inside that run's transaction: re-reading there would show uncommitted work.
-    if (!this.lease.holding) await this.refreshHistory();
-    const lock = await this.lockStatus();
+  describe(lock: MigrationLockStatus, lastBackup: BackupStatus | null): MigrationStatus {
     const appliedNames = new Set(this.history.map((h) => h.name));
     const known = new Set(this.migrations.map((m) => m.name));
     const pending = this.historyRead
@@ -184,61 +222,12 @@ export class MigrationState {
       pending,
       unknown: this.history.filter((h) => !known.has(h.name)).map(({ name, version, appliedAt }) => ({ name, version, appliedAt })),
       lastError: this.lastError ? { ...this.lastError } : null,
-      lock,
-      lastBackup: this.lastBackup(),
+      // Copies: a caller may change its document, and the reader serves the same answer to several.
+      lock: { ...lock, owner: lock.owner ? { ...lock.owner } : null },
+      lastBackup: lastBackup ? { ...lastBackup } : null,
       historyReadAt: this.historyReadAt,
       historyStale: this.historyStale || !this.historyRead,
       historyError: this.historyError,
     };
-  }
-
-  private lastBackup(): BackupStatus | null {
-    try {
-      const latest = this.backup.latest();
-      return latest ? { file: latest.file, createdAt: latest.createdAt, sizeBytes: latest.sizeBytes } : null;
-    } catch {
-      // An unreadable backup folder must not break status; the next backup reports the problem.
-      return null;
-    }
-  }
-
-  private async lockStatus(): Promise<MigrationLockStatus> {
-    let holder: LockHolder | null;
-    try {
-      holder = await this.lease.currentHolder();
-    } catch (error) {
-      this.logger.warn(`Could not read the migration lock for status: ${redactPaths(describeCause(error), [this.options.database])}`);
-      holder = null;
-    }
-    return {
-      held: holder !== null,
-      owner: holder?.owner ? { ...holder.owner } : null,
-      since: holder?.since ?? null,
-      heartbeatAt: holder?.heartbeatAt ?? null,
-      current: holder?.current ?? null,
-      suspect: holder?.suspect ?? false,
-    };
-  }
-
-  /**
-   * Re-reads the history, so status reflects what other processes applied or reverted. Never
-   * waits on SQLite's locks (a status or health probe must not block the event loop on another
-   * process's commit): while the database is locked the last copy is served, marked stale; before
-   * any read there is no copy, so that first read is retried for a moment, then given up.
-   */
-  private async refreshHistory(): Promise<void> {
-    const read = async () => ((await this.driver.history.isSchemaCurrent()) ? this.driver.history.readHistory() : []);
-    try {
-      // Patience only for a first read, and not twice in a row (check() has just waited).
-      const patient = !this.historyRead && Date.now() - this.lockedOutAt > LOCKED_OUT_PATIENCE_MS;
-      const fresh = await readUnlessLockedOut(() => this.driver.session.withoutWaiting(read), patient ? LOCKED_OUT_PATIENCE_MS : 0);
-      if (fresh) this.setHistory(fresh);
-      else this.historyLockedOut();
-    } catch (error) {
-      // Not a lock: say what it was, so that nobody waits for a commit that is not happening.
-      this.historyStale = true;
-      this.historyError = redactPaths(describeCause(error), [this.options.database]);
-      this.logger.warn(`Could not re-read the migration history for status: ${this.historyError}`);
-    }
   }
 }
