@@ -87,7 +87,7 @@ describe('foreign keys during migrations', () => {
   });
 
   it("turns enforcement back on for an 'enforce' migration between 'check' ones, and for the migration connection after the run", async () => {
-    const migrationConnection = (app: INestApplicationContext) => (app.get<DatabaseDriver>(MIGRATION_DRIVER).session.connection as BetterSqlite3.Database);
+    const migrationConnection = (app: INestApplicationContext) => app.get<DatabaseDriver>(MIGRATION_DRIVER).session.connection as BetterSqlite3.Database;
     const cascade = migration(
       '003_remove_user',
       (db) => {

@@ -19,7 +19,13 @@ function declaredCodes(): { className: string; code: string }[] {
 
 describe('error codes', () => {
   it("every error class's code is its name in upper snake case, without Error", () => {
-    const mismatched = declaredCodes().filter(({ className, code }) => className.replace(/Error$/, '').replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase() !== code);
+    const mismatched = declaredCodes().filter(
+      ({ className, code }) =>
+        className
+          .replace(/Error$/, '')
+          .replace(/([a-z])([A-Z])/g, '$1_$2')
+          .toUpperCase() !== code,
+    );
     expect(mismatched).toEqual([]);
   });
 

@@ -48,7 +48,9 @@ export class SqliteFileLock implements MigrationLock {
           this.held = db;
           // At once, before anything else runs: from now on others read the holder's name here.
           if (!this.holderFile.write(owner))
-            new Logger(LOG_CONTEXT).warn('Could not write the lock holder file: status in other processes may not name this holder while the database is locked');
+            new Logger(LOG_CONTEXT).warn(
+              'Could not write the lock holder file: status in other processes may not name this holder while the database is locked',
+            );
           return true;
         }
         const waited = Date.now() - started;
