@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type { Observable } from 'rxjs';
 import { InvalidArgumentError } from './errors/invalid-argument.error';
 import { RestoreService } from './backup/restore.service';
@@ -37,6 +37,7 @@ export class AutoMigrationService {
     private readonly runner: MigrationRunner,
     private readonly resolver: ResolveService,
     private readonly state: MigrationState,
+    private readonly statusReader: MigrationStatusReader,
     private readonly restorer: RestoreService,
     private readonly repairer: RepairService,
     private readonly archiver: HistoryArchiveService,
@@ -49,8 +50,6 @@ export class AutoMigrationService {
   ) {
     this.events$ = events.events$;
   }
-
-  @Inject(MigrationStatusReader) private readonly statusReader!: MigrationStatusReader;
 
   /** The status document served at `GET /migrations/status`. */
   getStatus(): Promise<MigrationStatus> {
