@@ -11,16 +11,30 @@ export function newestOf(history: readonly HistoryRecord[]): string | null {
 
 /** Applied migrations of this code whose checksum differs from the stored one. */
 export function checksumMismatches(migrations: readonly MigrationDefinition[], history: readonly HistoryRecord[]): ChecksumMismatch[] {
-  const byName = new Map(migrations.map((m) => [m.name, m]));
-  return history.flatMap((h) => {
+  const byName = namesOf(migrations);
+  const mismatches: ChecksumMismatch[] = [];
+  // A plain loop: a start checks every applied migration, and this runs on every start.
+  for (const h of history) {
     // Archived rows are settled history: their checksums are no longer validated.
-    if (h.archived || h.checksum === '') return [];
+    if (h.archived || h.checksum === '') continue;
     const definition = byName.get(h.name);
-    if (!definition) return [];
     // The same compiled text gives the same checksum: no need to normalise it again.
-    if (h.sourceHash && definition.sourceHash === h.sourceHash) return [];
-    return h.checksum !== definition.checksum ? [{ migration: h.name, stored: h.checksum, current: definition.checksum }] : [];
-  });
+    if (!definition || (h.sourceHash && definition.sourceHash === h.sourceHash)) continue;
+    if (h.checksum !== definition.checksum) mismatches.push({ migration: h.name, stored: h.checksum, current: definition.checksum });
+  }
+  return mismatches;
+}
+
+/** The migrations by name, built once per list (the discovered list lives as long as the app). */
+const byNameCache = new WeakMap<readonly MigrationDefinition[], ReadonlyMap<string, MigrationDefinition>>();
+
+function namesOf(migrations: readonly MigrationDefinition[]): ReadonlyMap<string, MigrationDefinition> {
+  let byName = byNameCache.get(migrations);
+  if (!byName) {
+    byName = new Map(migrations.map((m) => [m.name, m]));
+    byNameCache.set(migrations, byName);
+  }
+  return byName;
 }
 
 /** The history row of `migration`, applied now (or at `appliedAt`) in `executionTimeMs`. */

@@ -58,6 +58,7 @@ export class SqliteDriver implements HistoryStore, LeaseStore, MigrationSession,
     // The archive may predate this module (the design document's own CREATE TABLE ... AS SELECT),
     // or not exist yet (a database of schema 1 or 2). A name in both counts once, as live.
     const archived = this.unlessMissing(() => this.statement(sql.SELECT_ARCHIVE).all() as HistoryRecord[], []);
+    if (archived.length === 0) return live;
     const seen = new Set(live.map((h) => h.name));
     const onlyArchived = archived.filter((h) => !seen.has(h.name) && (seen.add(h.name), true));
     return [...onlyArchived.map((h) => ({ ...h, archived: true })), ...live];
@@ -139,8 +140,8 @@ export class SqliteDriver implements HistoryStore, LeaseStore, MigrationSession,
     // Calls overlap (a status read during a waiting run's re-check): only the outermost saves and
     // restores the timeout, or the inner one would save 0 and, ending last, restore 0.
     if (this.waitless++ === 0) {
-      this.busyTimeout = this.connection.pragma('busy_timeout', { simple: true }) as number;
-      this.connection.pragma('busy_timeout = 0');
+      this.busyTimeout = this.statement('PRAGMA busy_timeout').pluck().get() as number;
+      this.statement('PRAGMA busy_timeout = 0').run();
     }
     try {
       return await work();
@@ -148,7 +149,7 @@ export class SqliteDriver implements HistoryStore, LeaseStore, MigrationSession,
       if (isBusy(error)) return null;
       throw error;
     } finally {
-      if (--this.waitless === 0) this.connection.pragma(`busy_timeout = ${Math.trunc(this.busyTimeout)}`);
+      if (--this.waitless === 0) this.statement(`PRAGMA busy_timeout = ${Math.trunc(this.busyTimeout)}`).run();
     }
   }
 
