@@ -122,7 +122,7 @@ async function backUp(variant: W5Variant, file: string, dir: string): Promise<vo
     events.events$.subscribe((event) => {
       if (event.type === 'backup-written') written.push(event);
     });
-    const service = new BackupService(options, { fileBackups: new SqliteFileBackups(file, migration) } as unknown as Driver, events);
+    const service = new BackupService(options, { fileBackups: new SqliteFileBackups(file, () => migration) } as unknown as Driver, events);
     let sizeBytes = 0;
     work = async () => (sizeBytes = (await service.write(null)).sizeBytes);
     detail = () => {

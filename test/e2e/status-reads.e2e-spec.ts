@@ -32,8 +32,8 @@ function counted<T extends object>(target: T, method: keyof T & string): { calls
 function countReads(app: INestApplication) {
   const driver = app.get<DatabaseDriver>(MIGRATION_DRIVER);
   return {
-    history: counted(driver.history, 'readHistory'),
-    marker: counted(driver.history, 'changeMarker'),
+    history: counted(driver.probe, 'history'),
+    marker: counted(driver.probe, 'changeMarker'),
     lockProbes: counted(driver.lock, 'isHeld'),
   };
 }

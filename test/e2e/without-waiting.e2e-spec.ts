@@ -1,36 +1,40 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import BetterSqlite3 from 'better-sqlite3';
 import { SqliteDriver } from '../../src/auto-migration/driver/sqlite/sqlite-driver';
 import { useTempDatabase } from '../helpers/temp-dir';
 
 /*
- * withoutWaiting() sets the connection's busy timeout to 0 for its reads. Calls overlap (a status
- * read while a waiting run re-checks the history); whatever order they end in, the connection's
- * configured timeout comes back, never the 0 of another call.
+ * now() runs lock-free reads on a connection the application also uses (the probe reads on the
+ * application's connection): with the busy timeout at 0 for exactly the read, and the configured
+ * timeout back before anything else can run on that connection.
  */
-describe('SqliteDriver.withoutWaiting', () => {
+describe('SqliteDriver.now', () => {
   const t = useTempDatabase();
 
-  it('two overlapping calls, the inner one ending last, leave the configured busy timeout', async () => {
+  it('answers null at once while another connection holds a write lock, and leaves the configured busy timeout', () => {
+    const setup = new BetterSqlite3(t.db);
+    setup.exec('CREATE TABLE t (x)');
+    setup.close();
     const db = new BetterSqlite3(t.db);
+    const writer = new BetterSqlite3(t.db);
     try {
       db.pragma('busy_timeout = 5000');
       const driver = new SqliteDriver(db);
+      writer.exec('BEGIN EXCLUSIVE');
+      const started = Date.now();
       const timeouts: number[] = [];
-      const read = (ms: number) =>
-        driver.withoutWaiting(async () => {
-          timeouts.push(db.pragma('busy_timeout', { simple: true }) as number);
-          await sleep(ms);
-          return db.prepare('SELECT 1 AS one').get();
-        });
-
-      const first = read(20);
-      const second = read(100);
-      expect(await Promise.all([first, second])).toEqual([{ one: 1 }, { one: 1 }]);
-
-      expect(timeouts).toEqual([0, 0]);
+      const answer = driver.now(() => {
+        timeouts.push(db.pragma('busy_timeout', { simple: true }) as number);
+        return db.prepare('SELECT count(*) AS n FROM t').get();
+      });
+      expect(answer).toBeNull();
+      expect(Date.now() - started).toBeLessThan(2_000);
+      expect(timeouts).toEqual([0]);
+      expect(db.pragma('busy_timeout', { simple: true })).toBe(5000);
+      writer.exec('ROLLBACK');
+      expect(driver.now(() => db.prepare('SELECT count(*) AS n FROM t').get())).toEqual({ n: 0 });
       expect(db.pragma('busy_timeout', { simple: true })).toBe(5000);
     } finally {
+      writer.close();
       db.close();
     }
   });

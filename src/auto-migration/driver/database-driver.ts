@@ -1,4 +1,5 @@
 import type { CopyRehearsal, FileBackups, ForeignKeyControl } from './capabilities';
+import type { HistoryProbe } from './history-probe';
 import type { HistoryStore } from './history-store';
 import type { LeaseStore } from './lease-store';
 import type { MigrationLock } from './migration-lock';
@@ -16,6 +17,9 @@ export interface DatabaseDriver {
   readonly target: string;
   /** Whether the database lives in this process only (SQLite `:memory:`): no other process can reach it. */
   readonly inMemory: boolean;
+  /** Lock-free reads that never wait: the start with nothing pending, status, health. */
+  readonly probe: HistoryProbe;
+  /** The module's tables on the migration connection, which opens on first use. */
   readonly history: HistoryStore;
   readonly lease: LeaseStore;
   readonly session: MigrationSession;

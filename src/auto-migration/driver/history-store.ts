@@ -41,11 +41,6 @@ export interface HistoryStore {
   ensureSchema(): MaybePromise<void>;
   /** Applied migrations, archived ones first, then in application order; none before the module's tables exist. */
   readHistory(): MaybePromise<HistoryRecord[]>;
-  /**
-   * A value that changes whenever any process commits a change to the database (and may change
-   * more often): equal values mean the history read before is still the history. Cheap, lock-free.
-   */
-  changeMarker(): MaybePromise<string>;
   /** Moves history rows applied before `cutoff` (ISO-8601) to the archive (inside the caller's transaction); returns their names. */
   archive(cutoff: string): MaybePromise<string[]>;
   /** Whether the database holds nothing but the module's own (empty) tables: a new database needs no backup. */

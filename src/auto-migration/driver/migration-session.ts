@@ -9,11 +9,6 @@ export interface MigrationSession {
   /** The connection handed to `up(db)` and `down(db)`. */
   readonly connection: unknown;
   /**
-   * Runs reads that must not wait on another connection's lock (a status probe, the lock-free
-   * start): answers null at once, instead of blocking, while another connection holds a lock.
-   */
-  withoutWaiting<T>(work: () => T | Promise<T>): Promise<T | null>;
-  /**
    * Reads every page and throws (an error of kind 'damaged', see `classifyCause`) when the
    * database is damaged. Before the first write of every run: nothing may write to a damaged database.
    */

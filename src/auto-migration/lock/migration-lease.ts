@@ -181,7 +181,7 @@ export class MigrationLease implements OnModuleDestroy {
   private async clearRow(): Promise<void> {
     try {
       // Ours to clear; or, while we still hold the lock, a row left by a holder that died.
-      if (this.announced || (await this.driver.session.withoutWaiting(() => this.driver.lease.readLease()))?.inProgress)
+      if (this.announced || (await this.driver.probe.lease())?.inProgress)
         await this.driver.lease.writeLease(null);
     } catch (error) {
       // The lock is what matters, and release() gives it up whatever happens here.
@@ -224,7 +224,7 @@ export class MigrationLease implements OnModuleDestroy {
     let lease: LeaseRecord | null;
     try {
       // Never wait on the holder's commit: unreadable for a moment means unnamed for a moment.
-      lease = await this.driver.session.withoutWaiting(() => this.driver.lease.readLease());
+      lease = await this.driver.probe.lease();
     } catch {
       lease = null;
     }

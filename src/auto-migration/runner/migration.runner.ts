@@ -78,8 +78,8 @@ export class MigrationRunner {
   async preflight({ to, wait }: { to?: string; wait: boolean }): Promise<MigrationDefinition[] | null> {
     const limit = to === undefined ? undefined : this.plan.positionOf(to);
     const read = wait
-      ? await this.readForPreflight(true)
-      : await this.step('read the migration history', () => readUnlessLockedOut(() => this.driver.session.withoutWaiting(() => this.readForPreflight(false))));
+      ? await this.readForPreflight()
+      : await this.step('read the migration history', () => readUnlessLockedOut(async () => this.driver.probe.preflight()));
     if (!read) {
       this.state.historyLockedOut();
       return null;
@@ -90,14 +90,13 @@ export class MigrationRunner {
     return this.plan.preflight(read.history, interrupted, limit);
   }
 
-  /** The tables checked as ours, the history and the attempt rows; each read its own named step when `named` (else the caller names them as one). */
-  private async readForPreflight(named: boolean): Promise<{ history: HistoryRecord[]; attempts: AttemptRecord[] }> {
+  /** The tables checked as ours, the history and the attempt rows, each read its own named step. */
+  private async readForPreflight(): Promise<{ history: HistoryRecord[]; attempts: AttemptRecord[] }> {
     const history = this.driver.history;
-    const run = <T>(action: string, work: () => T | Promise<T>): T | Promise<T> => (named ? this.step(action, work) : work());
-    await run('inspect the module tables', () => history.assertTablesAreOurs());
+    await this.step('inspect the module tables', () => history.assertTablesAreOurs());
     return {
-      history: await run('read the migration history', () => history.readHistory()),
-      attempts: await run('read interrupted migrations', () => history.readAttempts()),
+      history: await this.step('read the migration history', () => history.readHistory()),
+      attempts: await this.step('read interrupted migrations', () => history.readAttempts()),
     };
   }
 
@@ -196,7 +195,8 @@ export class MigrationRunner {
    * this release's.
    */
   private async readWithoutWaiting<T>(beforeTables: T): Promise<HistoryRecord[] | T | null> {
-    return this.driver.session.withoutWaiting(async () => ((await this.driver.history.isSchemaCurrent()) ? this.driver.history.readHistory() : beforeTables));
+    const read = await this.driver.probe.history();
+    return read === 'not-current' ? beforeTables : read;
   }
 
   /** Takes `history` as the current one: status shows it, migrations this code lacks are reported, checksums validated. */

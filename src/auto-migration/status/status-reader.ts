@@ -153,11 +153,14 @@ export class MigrationStatusReader {
       return false;
     }
     this.marker = null;
-    const read = async () => ((await this.driver.history.isSchemaCurrent()) ? this.driver.history.readHistory() : []);
+    const read = async () => {
+      const history = await this.driver.probe.history();
+      return history === 'not-current' ? [] : history;
+    };
     try {
       // Patience only for a first read, and not twice in a row (check() has just waited).
       const patient = !this.state.hasReadHistory && Date.now() - this.state.lastLockedOutAt > LOCKED_OUT_PATIENCE_MS;
-      const fresh = await readUnlessLockedOut(() => this.driver.session.withoutWaiting(read), patient ? LOCKED_OUT_PATIENCE_MS : 0);
+      const fresh = await readUnlessLockedOut(read, patient ? LOCKED_OUT_PATIENCE_MS : 0);
       if (fresh) {
         this.state.setHistory(fresh);
         this.marker = marker;
@@ -178,7 +181,7 @@ export class MigrationStatusReader {
   /** The driver's change marker, or null while it cannot be read without waiting (a writer locks readers out, a damaged file). */
   private async readMarker(): Promise<string | null> {
     try {
-      return await this.driver.session.withoutWaiting(() => this.driver.history.changeMarker());
+      return await this.driver.probe.changeMarker();
     } catch {
       // The history read that follows says what is wrong.
       return null;

@@ -16,7 +16,8 @@ import { openSqlite } from './open-sqlite';
  */
 export class SqliteConnections {
   readonly app: Database;
-  readonly migration: Database;
+  private opened?: Database;
+  private readonly openMigration: () => Database;
 
   constructor(options: ResolvedAutoMigrationOptions) {
     const logger = new Logger(LOG_CONTEXT);
@@ -26,19 +27,28 @@ export class SqliteConnections {
     const pragmas = databasePragmas(options.database, options.pragmas, options.inMemory);
     const context = () => openCauseContext(options);
     this.app = openSqlite(options.database, pragmas, { context });
-    try {
-      this.migration = options.inMemory ? this.app : openSqlite(options.database, pragmas, { context });
-    } catch (error) {
-      this.close();
-      throw error;
-    }
+    // WAL is a property of the file, which the application's connection has set: switching it
+    // again would only meet another process's writes (SQLITE_BUSY without waiting). Any other
+    // journal mode is a property of each connection.
+    const { journal_mode, ...rest } = pragmas;
+    const migrationPragmas = journal_mode === 'wal' ? rest : pragmas;
+    this.openMigration = () => (options.inMemory ? this.app : openSqlite(options.database, migrationPragmas, { context }));
     // In 'background' mode the application serves requests while migrations write: there it matters.
     if (advice) logger[options.mode === 'background' ? 'warn' : 'log'](advice);
   }
 
+  /**
+   * The migration connection, opened on first use: a start with nothing pending reads through the
+   * application's connection and never opens it.
+   */
+  get migration(): Database {
+    this.opened ??= this.openMigration();
+    return this.opened;
+  }
+
   /** Closes both connections. Idempotent. */
   close(): void {
-    for (const db of new Set([this.migration, this.app])) if (db?.open) db.close();
+    for (const db of new Set([this.opened, this.app])) if (db?.open) db.close();
   }
 }
 

@@ -10,6 +10,7 @@ import { SqliteConnections } from './sqlite-connections';
 import { SqliteDriver } from './sqlite-driver';
 import { SqliteFileBackups } from './sqlite-file-backups';
 import { SqliteFileLock } from './sqlite-file-lock';
+import { SqliteHistoryProbe } from './sqlite-history-probe';
 import { SqliteRehearsal } from './sqlite-rehearsal';
 
 /** better-sqlite3's busy timeout when `pragmas.busy_timeout` is not set. */
@@ -24,14 +25,12 @@ export class SqliteDatabaseDriver implements DatabaseDriver {
   readonly appHandle: unknown;
   readonly target: string;
   readonly inMemory: boolean;
-  readonly history: SqliteDriver;
-  readonly lease: SqliteDriver;
-  readonly session: SqliteDriver;
-  readonly foreignKeys: SqliteDriver;
+  readonly probe: SqliteHistoryProbe;
   readonly lock: MigrationLock;
   readonly fileBackups?: FileBackups;
   readonly rehearsal: CopyRehearsal;
   private readonly connections: SqliteConnections;
+  private migrationDriver?: SqliteDriver;
 
   /**
    * Opens the database. Two processes that open a new file together may find it busy at once: its
@@ -56,13 +55,36 @@ export class SqliteDatabaseDriver implements DatabaseDriver {
     this.appHandle = this.connections.app;
     this.target = options.database;
     this.inMemory = options.inMemory;
-    // One connection, one prepared-statement cache: the history, the lease row and the
-    // migrations' transactions share the migration connection.
-    const driver = new SqliteDriver(this.connections.migration);
-    this.history = this.lease = this.session = this.foreignKeys = driver;
+    this.probe = new SqliteHistoryProbe(this.connections.app, () => this.migrationDriver?.commitCount ?? 0);
     this.lock = options.inMemory ? new InProcessLock() : new SqliteFileLock(lockPathFor(options.database));
-    if (!options.inMemory) this.fileBackups = new SqliteFileBackups(options.database, this.connections.migration);
-    this.rehearsal = new SqliteRehearsal(this.connections.migration, options.database, options.pragmas);
+    const migration = () => this.connections.migration;
+    if (!options.inMemory) this.fileBackups = new SqliteFileBackups(options.database, migration);
+    this.rehearsal = new SqliteRehearsal(migration, options.database, options.pragmas);
+  }
+
+  /**
+   * One connection, one prepared-statement cache: the history, the lease row and the migrations'
+   * transactions share the migration connection, opened on first use.
+   */
+  private get driver(): SqliteDriver {
+    this.migrationDriver ??= new SqliteDriver(this.connections.migration);
+    return this.migrationDriver;
+  }
+
+  get history(): SqliteDriver {
+    return this.driver;
+  }
+
+  get lease(): SqliteDriver {
+    return this.driver;
+  }
+
+  get session(): SqliteDriver {
+    return this.driver;
+  }
+
+  get foreignKeys(): SqliteDriver {
+    return this.driver;
   }
 
   close(): Promise<void> {

@@ -20,9 +20,6 @@ const MARK = 'nestjs_auto_migration_up';
  */
 export class SqliteDriver implements HistoryStore, LeaseStore, MigrationSession, ForeignKeyControl {
   private readonly prepared = new Map<string, Statement>();
-  /** `withoutWaiting()` calls in progress, and the busy timeout the outermost one found. */
-  private waitless = 0;
-  private busyTimeout = 0;
   /** Commits made on this connection: `PRAGMA data_version` changes only for other connections' commits. */
   private commits = 0;
 
@@ -31,8 +28,14 @@ export class SqliteDriver implements HistoryStore, LeaseStore, MigrationSession,
     registerScriptRunner(connection, (text) => connection.exec(text));
   }
 
-  changeMarker(): string {
-    return `${this.statement('PRAGMA data_version').pluck().get() as number}:${this.commits}`;
+  /** `PRAGMA data_version`: moves whenever another connection commits (not for this connection's own commits: see `commitCount`). */
+  dataVersion(): number {
+    return this.statement('PRAGMA data_version').pluck().get() as number;
+  }
+
+  /** The commits made through `commit()` on this connection. */
+  get commitCount(): number {
+    return this.commits;
   }
 
   isSchemaCurrent(): boolean {
@@ -136,20 +139,21 @@ export class SqliteDriver implements HistoryStore, LeaseStore, MigrationSession,
     this.statement(sql.DELETE_ATTEMPT).run({ name });
   }
 
-  async withoutWaiting<T>(work: () => T | Promise<T>): Promise<T | null> {
-    // Calls overlap (a status read during a waiting run's re-check): only the outermost saves and
-    // restores the timeout, or the inner one would save 0 and, ending last, restore 0.
-    if (this.waitless++ === 0) {
-      this.busyTimeout = this.statement('PRAGMA busy_timeout').pluck().get() as number;
-      this.statement('PRAGMA busy_timeout = 0').run();
-    }
+  /**
+   * Runs synchronous reads that must not wait on another connection's lock: null at once instead
+   * of blocking while another connection holds one. Synchronous from the timeout's change to its
+   * restoration, so that nothing else on this connection runs with it.
+   */
+  now<T>(work: () => T): T | null {
+    const timeout = this.statement('PRAGMA busy_timeout').pluck().get() as number;
+    this.statement('PRAGMA busy_timeout = 0').run();
     try {
-      return await work();
+      return work();
     } catch (error) {
       if (isBusy(error)) return null;
       throw error;
     } finally {
-      if (--this.waitless === 0) this.statement(`PRAGMA busy_timeout = ${Math.trunc(this.busyTimeout)}`).run();
+      this.statement(`PRAGMA busy_timeout = ${Math.trunc(timeout)}`).run();
     }
   }
 

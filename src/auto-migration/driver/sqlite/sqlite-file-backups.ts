@@ -17,11 +17,11 @@ const RETRY_MS = 100;
 export class SqliteFileBackups implements FileBackups {
   constructor(
     readonly databasePath: string,
-    private readonly migration: Database,
+    private readonly migration: () => Database,
   ) {}
 
   copyTo(path: string): void {
-    this.migration.prepare('VACUUM INTO ?').run(path);
+    this.migration().prepare('VACUUM INTO ?').run(path);
   }
 
   verify(path: string, mode: 'quick' | 'full'): 'quick_check' | 'integrity_check' {

@@ -20,7 +20,7 @@ import { StatementCapture } from './statement-capture';
  */
 export class SqliteRehearsal implements CopyRehearsal {
   constructor(
-    private readonly source: Database,
+    private readonly source: () => Database,
     private readonly database: string,
     private readonly pragmas: SqlitePragmas,
   ) {}
@@ -34,7 +34,7 @@ export class SqliteRehearsal implements CopyRehearsal {
       await step('copy the database', () => {
         // Created empty and private first, like a backup: the copy holds the application's data.
         writeFileSync(copy, '', { mode: 0o600, flag: 'wx' });
-        this.source.prepare('VACUUM INTO ?').run(copy);
+        this.source().prepare('VACUUM INTO ?').run(copy);
       });
       const capture = new StatementCapture();
       const connection = openSqlite(copy, this.pragmas, { verbose: capture.verbose });

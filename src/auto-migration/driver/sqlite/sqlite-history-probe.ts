@@ -1,0 +1,42 @@
+import type { Database } from 'better-sqlite3';
+import type { HistoryProbe } from '../history-probe';
+import type { AttemptRecord, HistoryRecord } from '../history-store';
+import type { LeaseRecord } from '../lease-store';
+import { SqliteDriver } from './sqlite-driver';
+
+/**
+ * The lock-free reads on the application's connection. Each read runs whole and synchronously with
+ * the connection's busy timeout set to 0 (SQLITE_BUSY at once instead of waiting for a writer),
+ * then restored: nothing the application runs can come in between and meet the changed timeout.
+ * `ownCommits` counts the migration connection's commits: with `:memory:` it is the same connection,
+ * whose own commits `PRAGMA data_version` does not count.
+ */
+export class SqliteHistoryProbe implements HistoryProbe {
+  private readonly reader: SqliteDriver;
+
+  constructor(
+    connection: Database,
+    private readonly ownCommits: () => number,
+  ) {
+    this.reader = new SqliteDriver(connection);
+  }
+
+  history(): HistoryRecord[] | 'not-current' | null {
+    return this.reader.now(() => (this.reader.isSchemaCurrent() ? this.reader.readHistory() : 'not-current'));
+  }
+
+  preflight(): { history: HistoryRecord[]; attempts: AttemptRecord[] } | null {
+    return this.reader.now(() => {
+      this.reader.assertTablesAreOurs();
+      return { history: this.reader.readHistory(), attempts: this.reader.readAttempts() };
+    });
+  }
+
+  lease(): LeaseRecord | null {
+    return this.reader.now(() => this.reader.readLease());
+  }
+
+  changeMarker(): string | null {
+    return this.reader.now(() => `${this.reader.dataVersion()}:${this.ownCommits()}`);
+  }
+}
