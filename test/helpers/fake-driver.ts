@@ -85,7 +85,6 @@ export class FakeConnection {
       this.session.write((state) => {
         if (!state.tables.delete(name)) throw new Error(`no such table: ${name}`);
       }),
-    has: (name: string): boolean => this.session.read((state) => state.tables.has(name)),
   };
 
   constructor(private readonly session: FakeSession) {}
@@ -96,11 +95,6 @@ export class FakeConnection {
 
   commit(): void {
     this.session.commit();
-  }
-
-  rollback(): void {
-    if (!this.session.inTransaction()) throw new Error('cannot rollback - no transaction is active');
-    this.session.rollback();
   }
 
   /** Fails the way a full disk does: the database rolls the whole transaction back itself, then the statement throws. */
@@ -414,7 +408,7 @@ export class FakeDriver implements DatabaseDriver {
   readonly appHandle: FakeConnection;
   private readonly app: FakeSession;
 
-  constructor(readonly database: FakeDatabase) {
+  constructor(database: FakeDatabase) {
     this.session = this.history = this.lease = new FakeSession(database);
     this.app = new FakeSession(database);
     this.appHandle = this.app.connection;
