@@ -3,7 +3,7 @@ import { TerminusModule } from '@nestjs/terminus';
 import BetterSqlite3 from 'better-sqlite3';
 import request from 'supertest';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AutoMigrationService, MigrationHealthIndicator } from '../../src/auto-migration';
+import { AutoMigrationService, getMigrationDatabaseToken, MigrationHealthIndicator } from '../../src/auto-migration';
 import { MIGRATION_DRIVER } from '../../src/auto-migration/auto-migration.constants';
 import type { DatabaseDriver } from '../../src/auto-migration/driver/database-driver';
 import { HealthController } from '../../src/health.controller';
@@ -123,5 +123,23 @@ describe('what status and health read', () => {
       migrations: { status: 'up', state: 'pending', reason: 'changed since this instance became ready', pending: ['002_b'] },
     });
     await app.close();
+  });
+});
+
+describe("a change through the application's own connection", () => {
+  const t = useTempDatabase();
+
+  it('shows in the next status: the change marker counts that connection’s writes too', async () => {
+    const { app } = await bootApp({ database: t.db, backup: false }, { migrations: [migration('001_a'), migration('002_b')] });
+    try {
+      const service = app.get(AutoMigrationService);
+      expect((await service.getStatus()).state).toBe('up-to-date');
+      app.get<BetterSqlite3.Database>(getMigrationDatabaseToken()).prepare('DELETE FROM migrations WHERE name = ?').run('002_b');
+      const status = await service.getStatus();
+      expect(status.state).toBe('pending');
+      expect(status.pending.map((m) => m.name)).toEqual(['002_b']);
+    } finally {
+      await app.close();
+    }
   });
 });

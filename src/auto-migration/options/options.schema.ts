@@ -71,7 +71,7 @@ export class StatusControllerSchema {
 }
 
 /**
- * better-sqlite3 does not read SQLite URIs: `file::memory:?cache=shared` would silently create a
+ * The SQLite client does not read SQLite URIs: `file::memory:?cache=shared` would silently create a
  * file of that literal name in the working directory, so URIs (and `:memory:` with parameters)
  * are refused instead of being taken for paths.
  */

@@ -1,5 +1,5 @@
-export { classMigrationSource } from '../../driver/sqlite/class-migration-template';
 /** What a new `.sql` migration looks like; a class's template is its driver's (see `classMigrationSource`). */
+export { classMigrationSource } from '../../driver/sqlite/class-migration-template';
 
 /**
  * A `.sql` migration and its `.down.sql`. Both hold comments only: the library refuses a file

@@ -17,6 +17,7 @@ import { openSqlite } from './open-sqlite';
 export class SqliteConnections {
   readonly app: Database;
   private opened?: Database;
+  private closed = false;
   private readonly openMigration: () => Database;
 
   constructor(options: ResolvedAutoMigrationOptions) {
@@ -42,12 +43,14 @@ export class SqliteConnections {
    * application's connection and never opens it.
    */
   get migration(): Database {
+    if (this.closed) throw new Error('the database connections are closed: the application is shutting down');
     this.opened ??= this.openMigration();
     return this.opened;
   }
 
-  /** Closes both connections. Idempotent. */
+  /** Closes both connections. Idempotent; nothing opens again afterwards. */
   close(): void {
+    this.closed = true;
     for (const db of new Set([this.opened, this.app])) if (db?.open) db.close();
   }
 }

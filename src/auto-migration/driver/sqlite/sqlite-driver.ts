@@ -145,6 +145,9 @@ export class SqliteDriver implements HistoryStore, LeaseStore, MigrationSession,
    * restoration, so that nothing else on this connection runs with it.
    */
   now<T>(work: () => T): T | null {
+    // Inside a transaction of the application's (an async handler between BEGIN and COMMIT) a read
+    // would see its uncommitted writes: not an answer to give anyone else.
+    if (this.connection.inTransaction) return null;
     const timeout = this.statement('PRAGMA busy_timeout').pluck().get() as number;
     this.statement('PRAGMA busy_timeout = 0').run();
     try {

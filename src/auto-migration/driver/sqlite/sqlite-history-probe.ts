@@ -15,7 +15,7 @@ export class SqliteHistoryProbe implements HistoryProbe {
   private readonly reader: SqliteDriver;
 
   constructor(
-    connection: Database,
+    private readonly connection: Database,
     private readonly ownCommits: () => number,
   ) {
     this.reader = new SqliteDriver(connection);
@@ -37,6 +37,10 @@ export class SqliteHistoryProbe implements HistoryProbe {
   }
 
   changeMarker(): string | null {
-    return this.reader.now(() => `${this.reader.dataVersion()}:${this.ownCommits()}`);
+    // data_version counts other connections' commits; total_changes() this connection's own
+    // writes (the application's, through @InjectMigrationDatabase()); ownCommits the migration connection's.
+    return this.reader.now(
+      () => `${this.reader.dataVersion()}:${this.connection.prepare('SELECT total_changes()').pluck().get() as number}:${this.ownCommits()}`,
+    );
   }
 }
