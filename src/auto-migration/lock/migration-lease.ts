@@ -181,8 +181,7 @@ export class MigrationLease implements OnModuleDestroy {
   private async clearRow(): Promise<void> {
     try {
       // Ours to clear; or, while we still hold the lock, a row left by a holder that died.
-      if (this.announced || (await this.driver.probe.lease())?.inProgress)
-        await this.driver.lease.writeLease(null);
+      if (this.announced || (await this.driver.probe.lease())?.inProgress) await this.driver.lease.writeLease(null);
     } catch (error) {
       // The lock is what matters, and release() gives it up whatever happens here.
       this.logger.warn(`Could not clear the lease row: ${describeCause(error)}`);
