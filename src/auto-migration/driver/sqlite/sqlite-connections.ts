@@ -22,7 +22,6 @@ export class SqliteConnections {
 
   constructor(options: ResolvedAutoMigrationOptions) {
     const logger = new Logger(LOG_CONTEXT);
-    logger.log(`Database: ${options.database}`);
     assertVerifyCreatesNothing(options);
     const advice = journalModeAdvice(options.database, options.pragmas, options.inMemory);
     const pragmas = databasePragmas(options.database, options.pragmas, options.inMemory);

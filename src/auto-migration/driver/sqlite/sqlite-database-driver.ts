@@ -1,4 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Logger } from '@nestjs/common';
+import { LOG_CONTEXT } from '../../auto-migration.constants';
 import type { ResolvedAutoMigrationOptions } from '../../auto-migration.options';
 import { classifyCause } from '../../errors/sqlite-cause';
 import type { CopyRehearsal, FileBackups } from '../capabilities';
@@ -39,6 +41,8 @@ export class SqliteDatabaseDriver implements DatabaseDriver {
    * timeout allows, as a wait for a lock would be.
    */
   static async open(options: ResolvedAutoMigrationOptions): Promise<SqliteDatabaseDriver> {
+    // Once, before the first attempt: a retry is not another database.
+    new Logger(LOG_CONTEXT).log(`Database: ${options.database}`);
     const deadline = Date.now() + (options.pragmas.busy_timeout ?? SQLITE_CLIENT_BUSY_TIMEOUT_MS);
     for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
       try {
@@ -55,7 +59,7 @@ export class SqliteDatabaseDriver implements DatabaseDriver {
     this.appHandle = this.connections.app;
     this.target = options.database;
     this.inMemory = options.inMemory;
-    this.probe = new SqliteHistoryProbe(this.connections.app, () => this.migrationDriver?.commitCount ?? 0);
+    this.probe = new SqliteHistoryProbe(this.connections.app);
     this.lock = options.inMemory ? new InProcessLock() : new SqliteFileLock(lockPathFor(options.database));
     const migration = () => this.connections.migration;
     if (!options.inMemory) this.fileBackups = new SqliteFileBackups(options.database, migration);

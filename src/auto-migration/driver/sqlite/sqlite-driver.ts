@@ -20,22 +20,20 @@ const MARK = 'nestjs_auto_migration_up';
  */
 export class SqliteDriver implements HistoryStore, LeaseStore, MigrationSession, ForeignKeyControl {
   private readonly prepared = new Map<string, Statement>();
-  /** Commits made on this connection: `PRAGMA data_version` changes only for other connections' commits. */
-  private commits = 0;
 
   constructor(readonly connection: Database) {
     // Runs a .sql migration's whole text: never split on `;`, which trigger bodies contain.
     registerScriptRunner(connection, (text) => connection.exec(text));
   }
 
-  /** `PRAGMA data_version`: moves whenever another connection commits (not for this connection's own commits: see `commitCount`). */
+  /** `PRAGMA data_version`: moves whenever another connection commits (not for this connection's own commits: see `totalChanges`). */
   dataVersion(): number {
     return this.statement('PRAGMA data_version').pluck().get() as number;
   }
 
-  /** The commits made through `commit()` on this connection. */
-  get commitCount(): number {
-    return this.commits;
+  /** `total_changes()`: the rows this connection has written since it opened. */
+  totalChanges(): number {
+    return this.statement('SELECT total_changes()').pluck().get() as number;
   }
 
   isSchemaCurrent(): boolean {
@@ -243,7 +241,6 @@ export class SqliteDriver implements HistoryStore, LeaseStore, MigrationSession,
 
   commit(): void {
     this.statement('COMMIT').run();
-    this.commits++;
   }
 
   rollback(): void {

@@ -8,16 +8,11 @@ import { SqliteDriver } from './sqlite-driver';
  * The lock-free reads on the application's connection. Each read runs whole and synchronously with
  * the connection's busy timeout set to 0 (SQLITE_BUSY at once instead of waiting for a writer),
  * then restored: nothing the application runs can come in between and meet the changed timeout.
- * `ownCommits` counts the migration connection's commits: with `:memory:` it is the same connection,
- * whose own commits `PRAGMA data_version` does not count.
  */
 export class SqliteHistoryProbe implements HistoryProbe {
   private readonly reader: SqliteDriver;
 
-  constructor(
-    private readonly connection: Database,
-    private readonly ownCommits: () => number,
-  ) {
+  constructor(connection: Database) {
     this.reader = new SqliteDriver(connection);
   }
 
@@ -37,10 +32,9 @@ export class SqliteHistoryProbe implements HistoryProbe {
   }
 
   changeMarker(): string | null {
-    // data_version counts other connections' commits; total_changes() this connection's own
-    // writes (the application's, through @InjectMigrationDatabase()); ownCommits the migration connection's.
-    return this.reader.now(
-      () => `${this.reader.dataVersion()}:${this.connection.prepare('SELECT total_changes()').pluck().get() as number}:${this.ownCommits()}`,
-    );
+    // data_version counts other connections' commits (the migration connection's among them);
+    // total_changes() this connection's own writes: the application's, and with `:memory:` (one
+    // connection) the migrations' too.
+    return this.reader.now(() => `${this.reader.dataVersion()}:${this.reader.totalChanges()}`);
   }
 }
