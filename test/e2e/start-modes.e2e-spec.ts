@@ -305,6 +305,20 @@ describe('start modes', () => {
       expect(readFileSync(t.db).equals(before)).toBe(true);
       expect(tableNames(t.db)).not.toContain(tableFor('002_b'));
     });
+
+    it('refuses what a run would refuse (an out-of-order migration), instead of waiting for a run that never comes', async () => {
+      await (await bootApp({ database: t.db, backup: false }, { migrations: [migration('001_a'), migration('003_c')] })).app.close();
+      const before = readFileSync(t.db);
+      for (const failOnError of [true, false]) {
+        const { error } = await bootFailure(
+          { database: t.db, backup: false, mode: 'verify', failOnError, verifyIntervalMs: 100 },
+          { migrations: [migration('001_a'), migration('002_b'), migration('003_c')] },
+        );
+        expect(error).toMatchObject({ code: 'OUT_OF_ORDER_MIGRATION' });
+        expect(error.message).toContain('002_b');
+      }
+      expect(readFileSync(t.db).equals(before)).toBe(true);
+    });
   });
 
   it('under the command-line tool, no mode does anything at bootstrap', async () => {

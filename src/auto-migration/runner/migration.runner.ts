@@ -52,24 +52,13 @@ export class MigrationRunner {
   }
 
   /**
-   * Reads the history without the lock and without waiting, validates checksums and returns what
-   * is pending: for starts that must not apply anything (`mode: 'verify'`). Null while another
-   * process is committing (the history is not readable this instant): ask again shortly.
-   */
-  async check(): Promise<MigrationDefinition[] | null> {
-    const history = await this.step('read the migration history', () => this.readWithoutWaiting([]));
-    if (history === null) return null;
-    this.accept(history);
-    return this.plan.pendingAfter(history);
-  }
-
-  /**
    * What a run would apply now (all, or up to and including `to`), after the checks a run makes
    * before applying anything: tables that are ours, checksums, interrupted attempts (an attempt
    * whose runner still holds the lock is running, not interrupted), out-of-order migrations.
-   * Reads without the lock, writes nothing, throws what a run would throw. `wait: true` (the dry
-   * run) waits on another process's commit like any read; `wait: false` (a status,
-   * `AutoMigrationService.check()`) never waits on the database's locks and answers null while
+   * Reads without the lock, writes nothing, throws what a run would throw: the dry run, a status,
+   * and a `mode: 'verify'` start (which thus refuses what a run would refuse, instead of waiting
+   * for a run that never comes). `wait: true` (the dry run) waits on another process's commit like
+   * any read; `wait: false` (a status, `AutoMigrationService.check()`, verify) never waits on the database's locks and answers null while
    * another process's commit keeps it locked for longer than a moment: a read locked out is no
    * failure, and the status then serves the history as last read.
    */
@@ -84,8 +73,7 @@ export class MigrationRunner {
       this.state.historyLockedOut();
       return null;
     }
-    this.state.setHistory(read.history);
-    this.plan.validateChecksums(read.history);
+    this.accept(read.history);
     const interrupted = read.attempts.length > 0 ? await this.interrupted(read.attempts) : [];
     return this.plan.preflight(read.history, interrupted, limit);
   }
@@ -131,9 +119,9 @@ export class MigrationRunner {
   private async runLocked(limit?: number): Promise<void> {
     // Lock-free fast path for the common start: tables current and nothing pending. Other
     // runners can only add history rows, so "nothing pending" read now stays true. It does not
-    // wait on SQLite's locks: while another process commits a large migration the read is
+    // wait on the database's locks: while another process commits a large migration the read is
     // "busy", and this process waits for the migration lock instead, without blocking its event loop.
-    const history = await this.step('read the migration history', () => this.readWithoutWaiting(null));
+    const history = await this.step('read the migration history', () => this.readWithoutWaiting());
     if (history) {
       this.accept(history);
       if (this.plan.pendingAfter(history, limit).length === 0) return;
@@ -183,20 +171,20 @@ export class MigrationRunner {
    */
   private async stillPending(limit: number | undefined, waitingFor: number): Promise<boolean> {
     if (this.operations.stopRequested) throw new ShuttingDownError(0, waitingFor);
-    const history = await this.readWithoutWaiting(null);
+    const history = await this.readWithoutWaiting();
     if (!history || this.plan.pendingAfter(history, limit).length > 0) return true;
     this.accept(history);
     return false;
   }
 
   /**
-   * The history, read without the lock and without waiting on SQLite's locks: null while another
-   * process is committing; `beforeTables` while the module's tables are missing or older than
-   * this release's.
+   * The history, read without the lock and without waiting on the database's locks: null while
+   * another process is committing, or while the module's tables are missing or older than this
+   * release's (a run then takes the lock to create or upgrade them).
    */
-  private async readWithoutWaiting<T>(beforeTables: T): Promise<HistoryRecord[] | T | null> {
+  private async readWithoutWaiting(): Promise<HistoryRecord[] | null> {
     const read = await this.driver.probe.history();
-    return read === 'not-current' ? beforeTables : read;
+    return read === 'not-current' ? null : read;
   }
 
   /** Takes `history` as the current one: status shows it, migrations this code lacks are reported, checksums validated. */

@@ -199,7 +199,8 @@ export class MigrationStartup implements OnApplicationBootstrap, OnModuleDestroy
   }
 
   /**
-   * Names of the pending migrations; reads without the lock and validates checksums. Never queued
+   * Names of the pending migrations, after the checks a run makes (`MigrationRunner.preflight()`),
+   * read without the lock. Never queued
    * beside a run of this process. While another process commits, the read is retried (without
    * blocking the event loop) for up to `lock.timeoutMs`: a migration job finishing its commit
    * must not make a verify start fail. Null if the history stayed unreadable that long.
@@ -207,7 +208,7 @@ export class MigrationStartup implements OnApplicationBootstrap, OnModuleDestroy
   private async check(patienceMs = this.options.lock.timeoutMs): Promise<string[] | null> {
     const deadline = Date.now() + patienceMs;
     for (;;) {
-      const pending = await this.operations.exclusive(() => this.runner.check());
+      const pending = await this.operations.exclusive(() => this.runner.preflight({ wait: false }));
       if (pending) return pending.map((m) => m.name);
       if (Date.now() >= deadline) return null;
       await sleep(BUSY_RETRY_MS);
