@@ -2,10 +2,13 @@ import type { INestApplication } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import BetterSqlite3 from 'better-sqlite3';
 import request from 'supertest';
+import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AutoMigrationService, getMigrationDatabaseToken, MigrationHealthIndicator } from '../../src/auto-migration';
 import { MIGRATION_DRIVER } from '../../src/auto-migration/auto-migration.constants';
 import type { DatabaseDriver } from '../../src/auto-migration/driver/database-driver';
+import { lockPathFor } from '../../src/auto-migration/driver/sqlite/lock-path';
+import { SqliteFileLock } from '../../src/auto-migration/driver/sqlite/sqlite-file-lock';
 import { HealthController } from '../../src/health.controller';
 import { bootApp } from '../helpers/boot';
 import { migration } from '../helpers/migrations';
@@ -122,6 +125,35 @@ describe('what status and health read', () => {
     expect(await health.isHealthy()).toEqual({
       migrations: { status: 'up', state: 'pending', reason: 'changed since this instance became ready', pending: ['002_b'] },
     });
+    await app.close();
+  });
+
+  it('health of an up-to-date instance says "running" once another process takes the lock, before that process writes anything', async () => {
+    const { app } = await boot();
+    const health = app.get(MigrationHealthIndicator);
+    expect(await health.isHealthy()).toEqual({ migrations: { status: 'up', state: 'up-to-date', applied: 2 } });
+    // Another runner in its backup or rehearsal phase: it holds the lock and has written nothing to the database yet.
+    const other = new SqliteFileLock(lockPathFor(t.db));
+    await other.acquire({ timeoutMs: 1_000, owner: { host: hostname(), pid: process.pid, instanceId: 'another-instance' } });
+    try {
+      const taken = Date.now();
+      let details = (await health.isHealthy()).migrations;
+      while (details.state === 'up-to-date' && Date.now() - taken < 10_000) {
+        await sleep(50);
+        details = (await health.isHealthy()).migrations;
+      }
+      expect(details).toMatchObject({ status: 'up', state: 'running', reason: 'another process is migrating' });
+      expect(Date.now() - taken).toBeLessThan(3_000);
+    } finally {
+      await other.release();
+    }
+    const released = Date.now();
+    let details = (await health.isHealthy()).migrations;
+    while (details.state !== 'up-to-date' && Date.now() - released < 10_000) {
+      await sleep(50);
+      details = (await health.isHealthy()).migrations;
+    }
+    expect(details).toEqual({ status: 'up', state: 'up-to-date', applied: 2 });
     await app.close();
   });
 });

@@ -1,4 +1,5 @@
 import type { LockOwner } from './lease-store';
+import type { MaybePromise } from './maybe-promise';
 
 /** Who holds the lock, as the lock itself can name them (readable while a writer locks the database out). */
 export interface LockHolderNote {
@@ -34,5 +35,5 @@ export interface MigrationLock {
   /** Whether any process (this one included) holds the lock right now. Does not wait. */
   isHeld(): Promise<boolean>;
   /** Who holds it, if the lock can tell (null when it cannot, or nobody does). Not proof that it is held: ask `isHeld()`. */
-  holder(): LockHolderNote | null;
+  holder(): MaybePromise<LockHolderNote | null>;
 }

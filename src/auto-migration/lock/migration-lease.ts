@@ -198,7 +198,7 @@ export class MigrationLease implements OnModuleDestroy {
   async currentHolder(): Promise<LockHolder | null> {
     for (let probe = 0; ; probe++) {
       if (!(await this.lock.isHeld())) return null;
-      const named = this.held && this.heldSince ? { owner: this.owner, since: this.heldSince } : this.lock.holder();
+      const named = this.held && this.heldSince ? { owner: this.owner, since: this.heldSince } : await this.lock.holder();
       const row = await this.holderFromLeaseRow();
       if (named)
         return sameOwner(row.owner, named.owner)

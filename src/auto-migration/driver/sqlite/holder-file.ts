@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import type { LockOwner } from '../lease-store';
@@ -50,6 +50,15 @@ export class HolderFile {
 
   remove(): void {
     rmSync(this.path, { force: true });
+  }
+
+  /**
+   * Changes whenever a holder takes the lock or gives it up: each write renames a new file into
+   * place (a new inode and time), a release removes it. `-` while there is none.
+   */
+  stamp(): string {
+    const stats = statSync(this.path, { throwIfNoEntry: false });
+    return stats ? `${stats.ino}.${stats.mtimeMs}` : '-';
   }
 
   /**

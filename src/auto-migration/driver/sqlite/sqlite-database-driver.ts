@@ -59,8 +59,14 @@ export class SqliteDatabaseDriver implements DatabaseDriver {
     this.appHandle = this.connections.app;
     this.target = options.database;
     this.inMemory = options.inMemory;
-    this.probe = new SqliteHistoryProbe(this.connections.app);
-    this.lock = options.inMemory ? new InProcessLock() : new SqliteFileLock(lockPathFor(options.database));
+    if (options.inMemory) {
+      this.lock = new InProcessLock();
+      this.probe = new SqliteHistoryProbe(this.connections.app);
+    } else {
+      const lock = new SqliteFileLock(lockPathFor(options.database));
+      this.lock = lock;
+      this.probe = new SqliteHistoryProbe(this.connections.app, () => lock.stamp());
+    }
     const migration = () => this.connections.migration;
     if (!options.inMemory) this.fileBackups = new SqliteFileBackups(options.database, migration);
     this.rehearsal = new SqliteRehearsal(migration, options.database, options.pragmas);

@@ -82,6 +82,11 @@ export class SqliteFileLock implements MigrationLock {
     return this.holderFile.read();
   }
 
+  /** Moves whenever any process takes or gives up this lock (see `HolderFile.stamp()`): part of the database's change marker. */
+  stamp(): string {
+    return this.holderFile.stamp();
+  }
+
   private probe(): boolean {
     if (this.held) return true;
     // Probe: take the lock and give it back at once. A runner that tries in the same instant

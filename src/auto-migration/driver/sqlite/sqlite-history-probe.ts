@@ -12,7 +12,11 @@ import { SqliteDriver } from './sqlite-driver';
 export class SqliteHistoryProbe implements HistoryProbe {
   private readonly reader: SqliteDriver;
 
-  constructor(connection: Database) {
+  /** `lockStamp` moves whenever any process takes or gives up the migration lock (nothing for `:memory:`). */
+  constructor(
+    connection: Database,
+    private readonly lockStamp: () => string = () => '',
+  ) {
     this.reader = new SqliteDriver(connection);
   }
 
@@ -34,7 +38,9 @@ export class SqliteHistoryProbe implements HistoryProbe {
   changeMarker(): string | null {
     // data_version counts other connections' commits (the migration connection's among them);
     // total_changes() this connection's own writes: the application's, and with `:memory:` (one
-    // connection) the migrations' too.
-    return this.reader.now(() => `${this.reader.dataVersion()}:${this.reader.totalChanges()}`);
+    // connection) the migrations' too. The lock's stamp: another process that took the lock
+    // writes nothing to the database while it backs it up or rehearses, yet status must say `running`.
+    const counters = this.reader.now(() => `${this.reader.dataVersion()}:${this.reader.totalChanges()}`);
+    return counters === null ? null : `${counters}:${this.lockStamp()}`;
   }
 }
