@@ -109,7 +109,7 @@ export function readSqlMigrations(dir: string, cwd = process.cwd()): SqlMigratio
       checksum: sqlChecksum(text),
       down,
       problems: fileProblems,
-      instance: sqlMigrationInstance({ text, down }),
+      instance: sqlMigrationInstance({ text, down, transaction: parsed?.header.transaction ?? true }),
     };
   });
   return { files, problems };
@@ -119,9 +119,9 @@ export function readSqlMigrations(dir: string, cwd = process.cwd()): SqlMigratio
  * The migration instance of a `.sql` file: `up` runs the whole text the way the connection's
  * driver runs a script (see `runScript`), `down` exists only when the file has a `.down.sql`.
  */
-export function sqlMigrationInstance({ text, down }: Pick<SqlMigrationFile, 'text' | 'down'>): MigrationInterface {
-  const instance: MigrationInterface = { up: (db) => runScript(db, text) };
-  if (down !== null) instance.down = (db) => runScript(db, down);
+function sqlMigrationInstance({ text, down, transaction }: Pick<SqlMigrationFile, 'text' | 'down' | 'transaction'>): MigrationInterface {
+  const instance: MigrationInterface = { up: (db) => runScript(db, text, { transaction }) };
+  if (down !== null) instance.down = (db) => runScript(db, down, { transaction });
   return instance;
 }
 

@@ -33,6 +33,11 @@ export interface MigrationSession {
    * `up()` committed anything.
    */
   rollsBackOn(error: unknown): boolean;
+  /**
+   * Commits the runner's transaction. A driver whose lock lives apart from this connection (a
+   * networked database's lock session) first checks that the lock is still held, and rejects
+   * instead of committing when it is not: work done without the lock must never commit.
+   */
   commit(): MaybePromise<void>;
   rollback(): MaybePromise<void>;
 }
