@@ -122,7 +122,7 @@ describe('refusals leave the database untouched', () => {
     const target = `${parent}/app.db`;
     const { error } = await bootFailure({ database: target }, { migrations: [migration('001_a')] });
     expect(error).toBeInstanceOf(DatabaseUnavailableError);
-    expect(error.message).toContain(`Cannot open the SQLite database "${target}": "${parent}" is a file, not a folder`);
+    expect(error.message).toContain(`Cannot open the database "${target}": "${parent}" is a file, not a folder`);
     expect(existsSync(target)).toBe(false);
     expectUntouched(['not-a-folder']);
   });

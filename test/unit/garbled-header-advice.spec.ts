@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { causeAdvice } from '../../src/auto-migration/errors/sqlite-cause';
+import { sqliteCauses } from '../../src/auto-migration/driver/sqlite/sqlite-cause';
+import { causeAdvice, registerCauseClassifier } from '../../src/auto-migration/errors/cause-advice';
 import { tempDir } from '../helpers/temp-dir';
 
 /*
@@ -9,6 +10,9 @@ import { tempDir } from '../helpers/temp-dir';
  * never sends the operator to `restore` (which boots the module and opens the file); it gives
  * commands that work on the files, for whatever the caller knows. Real files in a temp folder.
  */
+
+// As the SQLite driver does when it loads.
+registerCauseClassifier(sqliteCauses);
 
 const NOTADB = Object.assign(new Error('file is not a database'), { code: 'SQLITE_NOTADB' });
 

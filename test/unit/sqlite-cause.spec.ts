@@ -1,8 +1,13 @@
 import { statSync } from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
-import { causeAdvice, classifyCause, formatSize } from '../../src/auto-migration/errors/sqlite-cause';
+import { sqliteCauses } from '../../src/auto-migration/driver/sqlite/sqlite-cause';
+import { causeAdvice, classifyCause, registerCauseClassifier } from '../../src/auto-migration/errors/cause-advice';
+import { formatSize } from '../../src/auto-migration/errors/disk-space';
 import { thrown } from '../helpers/thrown';
 import { tempDir } from '../helpers/temp-dir';
+
+// As the SQLite driver does when it loads.
+registerCauseClassifier(sqliteCauses);
 
 describe('classifyCause', () => {
   const dir = tempDir();

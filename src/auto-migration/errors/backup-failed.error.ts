@@ -1,5 +1,5 @@
 import { AutoMigrationError, describeCause } from './auto-migration.error';
-import { type CauseContext, causeAdvice } from './sqlite-cause';
+import { type CauseContext, causeAdvice } from './cause-advice';
 
 /** What a backup was written before: a run, or one of the operations that change data. */
 export type BackupPurpose = 'run' | 'restore' | 'revert' | 'repair' | 'backup';
@@ -23,7 +23,7 @@ export class BackupFailedError extends AutoMigrationError {
     const advice =
       causeAdvice(cause, context) ??
       'If the backup folder is the problem, make it creatable and writable with room for a copy of the database; ' +
-        "if the database itself fails SQLite's check, restore it from an earlier backup" +
+        'if the database itself fails its integrity check, restore it from an earlier backup' +
         (before === 'run' ? '; or set backup: false to migrate without a backup.' : '.');
     super(`Could not write a verified backup to "${path}": ${describeCause(cause)}. ${stopped} ${advice}`, { cause });
   }

@@ -1,5 +1,5 @@
 import { AutoMigrationError, describeCause } from './auto-migration.error';
-import { type CauseContext, causeAdvice } from './sqlite-cause';
+import { type CauseContext, causeAdvice } from './cause-advice';
 
 /**
  * A statement of the module's own failed outside any migration: creating or upgrading its tables,
@@ -14,7 +14,7 @@ export class DatabaseOperationFailedError extends AutoMigrationError {
     migration?: string,
     context: CauseContext = {},
   ) {
-    const advice = causeAdvice(cause, context) ?? 'Check that the database file is healthy (PRAGMA integrity_check) and writable, then restart.';
+    const advice = causeAdvice(cause, context) ?? 'Check that the database is healthy (run its own integrity check) and writable, then restart.';
     super(`Could not ${action}: ${describeCause(cause)}. ${advice}`, { migration, cause });
   }
 }

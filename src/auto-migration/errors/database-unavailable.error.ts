@@ -1,7 +1,7 @@
 import { AutoMigrationError, describeCause } from './auto-migration.error';
-import { type CauseContext, causeAdvice } from './sqlite-cause';
+import { type CauseContext, causeAdvice } from './cause-advice';
 
-/** The database file (or its lock file) could not be opened or written. */
+/** The database (or its lock file) could not be opened or written. */
 export class DatabaseUnavailableError extends AutoMigrationError {
   readonly code = 'DATABASE_UNAVAILABLE';
 
@@ -16,7 +16,7 @@ export class DatabaseUnavailableError extends AutoMigrationError {
     advice?: string,
   ) {
     super(
-      `Cannot open the SQLite database "${path}": ${describeCause(cause)}. ` +
+      `Cannot open the database "${path}": ${describeCause(cause)}. ` +
         (advice ??
           causeAdvice(cause, { database: path, ...context }) ??
           'Check that the path is right, that its folder exists or can be created, and that this process may read and write both.'),

@@ -1,6 +1,6 @@
 import { AutoMigrationError, describeCause } from './auto-migration.error';
 import { quoted } from './display-name';
-import { type CauseContext, causeAdvice } from './sqlite-cause';
+import { type CauseContext, causeAdvice } from './cause-advice';
 
 /**
  * What became of a failed migration's changes:

@@ -1,6 +1,6 @@
 import { AutoMigrationError, describeCause } from './auto-migration.error';
 import { quoted } from './display-name';
-import { causeAdvice } from './sqlite-cause';
+import { causeAdvice } from './cause-advice';
 
 /** A pending migration failed on the rehearsal copy; the live database was not touched. */
 export class RehearsalFailedError extends AutoMigrationError {

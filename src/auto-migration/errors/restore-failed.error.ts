@@ -1,5 +1,5 @@
 import { AutoMigrationError, describeCause } from './auto-migration.error';
-import { classifyCause, causeAdvice } from './sqlite-cause';
+import { classifyCause, causeAdvice } from './cause-advice';
 
 /** `restore()` could not put the backup in place; the database was not changed. */
 export class RestoreFailedError extends AutoMigrationError {
@@ -9,7 +9,7 @@ export class RestoreFailedError extends AutoMigrationError {
     super(
       `Could not restore "${file}": ${describeCause(cause)}. The database was not changed. ` +
         (['busy', 'other'].includes(classifyCause(cause).kind)
-          ? 'Another connection kept it busy (a replica still running, an open sqlite3 session, a backup tool): stop them all, then restore again.'
+          ? 'Another connection kept it busy (a replica still running, a shell open on the database, a backup tool): stop them all, then restore again.'
           : causeAdvice(cause)),
       { cause },
     );

@@ -1,6 +1,6 @@
 import { AutoMigrationError, describeCause } from './auto-migration.error';
 import { displayName, quoted } from './display-name';
-import { causeAdvice } from './sqlite-cause';
+import { causeAdvice } from './cause-advice';
 
 /**
  * How a failed `down()` left the database: rolled back with its transaction, partly reverted

@@ -1,7 +1,7 @@
 import type { MigrationSession } from '../driver/migration-session';
 import { AutoMigrationError } from '../errors/auto-migration.error';
 import { DatabaseOperationFailedError } from '../errors/database-operation-failed.error';
-import type { CauseContext } from '../errors/sqlite-cause';
+import type { CauseContext } from '../errors/cause-advice';
 
 /**
  * Runs one of the module's own database steps (not a migration), so that a raw SQLite error

@@ -13,7 +13,7 @@ import { ForeignKeyViolationError } from '../errors/foreign-key-violation.error'
 import { type FailureOutcome, MigrationFailedError } from '../errors/migration-failed.error';
 import { RevertFailedError } from '../errors/revert-failed.error';
 import { ShuttingDownError } from '../errors/shutting-down.error';
-import { classifyCause } from '../errors/sqlite-cause';
+import { classifyCause } from '../errors/cause-advice';
 import { MigrationEvents } from '../events/migration-events';
 import { MigrationLease } from '../lock/migration-lease';
 import { type Batch, planBatches } from './batch-plan';

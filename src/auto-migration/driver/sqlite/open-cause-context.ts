@@ -1,6 +1,6 @@
 import type { ResolvedAutoMigrationOptions } from '../../auto-migration.options';
 import { newestBackupName } from '../../backup/backup-listing';
-import type { CauseContext } from '../../errors/sqlite-cause';
+import type { CauseContext } from '../../errors/cause-advice';
 
 /**
  * What the advice about a database that cannot be opened may name: the backup folder and its

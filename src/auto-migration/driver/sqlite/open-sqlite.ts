@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import BetterSqlite3, { type Database } from 'better-sqlite3';
 import type { SqlitePragmas } from '../../auto-migration.options';
 import { DatabaseUnavailableError } from '../../errors/database-unavailable.error';
-import type { CauseContext } from '../../errors/sqlite-cause';
+import type { CauseContext } from '../../errors/cause-advice';
 
 /** Order in which PRAGMAs apply: the busy timeout first, so the others can wait for a lock. */
 const PRAGMA_ORDER: readonly (keyof SqlitePragmas)[] = ['busy_timeout', 'journal_mode', 'synchronous', 'foreign_keys', 'cache_size'];

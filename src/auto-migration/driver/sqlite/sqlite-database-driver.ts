@@ -2,18 +2,22 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Logger } from '@nestjs/common';
 import { LOG_CONTEXT } from '../../auto-migration.constants';
 import type { ResolvedAutoMigrationOptions } from '../../auto-migration.options';
-import { classifyCause } from '../../errors/sqlite-cause';
+import { classifyCause, registerCauseClassifier } from '../../errors/cause-advice';
 import type { CopyRehearsal, FileBackups } from '../capabilities';
 import type { DatabaseDriver } from '../database-driver';
 import type { MigrationLock } from '../migration-lock';
 import { InProcessLock } from './in-process-lock';
 import { lockPathFor } from './lock-path';
+import { sqliteCauses } from './sqlite-cause';
 import { SqliteConnections } from './sqlite-connections';
 import { SqliteDriver } from './sqlite-driver';
 import { SqliteFileBackups } from './sqlite-file-backups';
 import { SqliteFileLock } from './sqlite-file-lock';
 import { SqliteHistoryProbe } from './sqlite-history-probe';
 import { SqliteRehearsal } from './sqlite-rehearsal';
+
+// Loaded before this driver opens anything: every error wrapping a SQLite failure reads its kind and advice through it.
+registerCauseClassifier(sqliteCauses);
 
 /** better-sqlite3's busy timeout when `pragmas.busy_timeout` is not set. */
 const SQLITE_CLIENT_BUSY_TIMEOUT_MS = 5_000;

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import BetterSqlite3, { type Database } from 'better-sqlite3';
 import { describeCause } from '../../errors/auto-migration.error';
-import { fileSize } from '../../errors/sqlite-cause';
+import { fileSize } from '../../errors/disk-space';
 import type { FileBackups } from '../capabilities';
 
 const RETRY_MS = 100;
