@@ -22,7 +22,7 @@ export interface WrittenBackup extends BackupInfo {
   readonly reused: boolean;
 }
 
-/** Room to leave beyond the database's own size: SQLite needs scratch pages while it copies. */
+/** Room to leave beyond the database's own size: a copy needs scratch space while it is written (SQLite: pages). */
 const FREE_SPACE_MARGIN = 1.1;
 
 /**

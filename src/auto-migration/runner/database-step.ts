@@ -4,7 +4,7 @@ import { DatabaseOperationFailedError } from '../errors/database-operation-faile
 import type { CauseContext } from '../errors/cause-advice';
 
 /**
- * Runs one of the module's own database steps (not a migration), so that a raw SQLite error
+ * Runs one of the module's own database steps (not a migration), so that a raw database error
  * becomes a `DatabaseOperationFailedError` naming what was being done. `context`, asked only on a
  * failure, gives its advice the files, folders and sizes to name (see `BackupService.causeContext()`).
  */

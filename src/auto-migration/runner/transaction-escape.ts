@@ -4,7 +4,7 @@ import { describeCause } from '../errors/auto-migration.error';
 /**
  * What became of the transaction a migration's `up()` or `down()` ran in, after it threw:
  * - `intact`: still the one it began in (its mark held);
- * - `rolled-back-by-db`: SQLite rolled it back because of the error (a full disk, for one);
+ * - `rolled-back-by-db`: the database rolled it back because of the error (a full disk, for one);
  * - `escaped`: the code ended it itself (COMMIT or ROLLBACK, perhaps BEGIN again).
  */
 export type MarkOutcome = 'intact' | 'rolled-back-by-db' | 'escaped';

@@ -10,7 +10,7 @@ const RETRY_MS = 50;
 
 /**
  * Runs `read` (one that answers null at once while the database is locked, never waiting on
- * SQLite's busy handler) until it answers, retrying on timers for up to `patienceMs`; null if the
+ * the database's locks) until it answers, retrying on timers for up to `patienceMs`; null if the
  * database stayed locked that long. The event loop stays free throughout.
  */
 export async function readUnlessLockedOut<T>(read: () => Promise<T | null>, patienceMs = LOCKED_OUT_PATIENCE_MS): Promise<T | null> {

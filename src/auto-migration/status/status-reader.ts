@@ -140,7 +140,7 @@ export class MigrationStatusReader {
 
   /**
    * Re-reads the history unless the change marker shows the one held is still current; true when
-   * it read (the database changed, or it could not tell). Never waits on SQLite's locks (a status
+   * it read (the database changed, or it could not tell). Never waits on the database's locks (a status
    * or health probe must not block the event loop on another process's commit): while the
    * database is locked the last copy is served, marked stale; before any read there is no copy,
    * so that first read is retried for a moment, then given up.
