@@ -218,7 +218,7 @@ export class MigrationApplier {
         await this.step('open a savepoint for the migration', () => session.openMark());
         let record: HistoryRecord;
         try {
-          record = await this.applyOne(migration, counter, names.slice(index + 1));
+          record = await this.applyOne(migration, counter, () => names.slice(index + 1));
         } catch (cause) {
           throw await this.upThrew(migration, cause, outcome, names.slice(0, index));
         }
@@ -306,7 +306,7 @@ export class MigrationApplier {
     return record;
   }
 
-  private async applyOne(migration: MigrationDefinition, counter: Counter, laterInBatch: readonly string[] = []): Promise<HistoryRecord> {
+  private async applyOne(migration: MigrationDefinition, counter: Counter, laterInBatch: () => readonly string[] = () => []): Promise<HistoryRecord> {
     const index = counter.done + 1;
     this.events.emit({ type: 'migration-started', name: migration.name, index, total: counter.total });
     const started = performance.now();

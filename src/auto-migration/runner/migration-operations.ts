@@ -6,8 +6,11 @@ export interface RunningMigration {
   readonly name: string;
   /** `performance.now()` when its `up()` began. */
   readonly startedAt: number;
-  /** The members of its batch (transactionMode 'all') that still run after it: a batch is never cut. */
-  readonly laterInBatch: readonly string[];
+  /**
+   * The members of its batch (transactionMode 'all') that still run after it: a batch is never
+   * cut. A function: only a shutdown asks, and a list per migration of a long batch costs O(n²).
+   */
+  readonly laterInBatch: () => readonly string[];
 }
 
 /**
@@ -42,7 +45,7 @@ export class MigrationOperations {
   }
 
   /** Runs a migration's `up()`, known meanwhile as the one running. */
-  async running<T>(name: string, laterInBatch: readonly string[], up: () => Promise<T>): Promise<T> {
+  async running<T>(name: string, laterInBatch: () => readonly string[], up: () => Promise<T>): Promise<T> {
     this.migration = { name, startedAt: performance.now(), laterInBatch };
     try {
       return await up();

@@ -47,7 +47,8 @@ export class MigrationShutdown implements OnModuleDestroy, OnApplicationShutdown
     const running = this.operations.runningMigration;
     if (!running) return 'waiting for the migration operation in progress to end; no migration is running, and none will start';
     const seconds = ((performance.now() - running.startedAt) / 1000).toFixed(1);
-    const batch = running.laterInBatch.length > 0 ? ` and the rest of its batch (${running.laterInBatch.join(', ')}), which commits as one,` : '';
+    const later = running.laterInBatch();
+    const batch = later.length > 0 ? ` and the rest of its batch (${later.join(', ')}), which commits as one,` : '';
     return `waiting for migration "${running.name}" (running ${seconds} s)${batch} to finish; later migrations will not start`;
   }
 }
