@@ -1,7 +1,10 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
-import type { AutoMigrationModuleOptions, StatusControllerOptions } from './auto-migration.options';
+import type { AnyAutoMigrationModuleOptions, StatusControllerOptions } from './auto-migration.options';
 import { resolveStatusController } from './options/resolve-options';
 import { createStatusController } from './status/migration-status.controller';
+
+/** `Omit` over each member of a union: a plain `Omit` keeps only the keys every member shares. */
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 /**
  * `forRoot()` / `forRootAsync()`. `statusController` is an "extra": routes must be known when the
@@ -13,7 +16,7 @@ export const {
   MODULE_OPTIONS_TOKEN: AUTO_MIGRATION_MODULE_OPTIONS,
   OPTIONS_TYPE: AUTO_MIGRATION_OPTIONS_TYPE,
   ASYNC_OPTIONS_TYPE: AUTO_MIGRATION_ASYNC_OPTIONS_TYPE,
-} = new ConfigurableModuleBuilder<Omit<AutoMigrationModuleOptions, 'statusController'>>({ moduleName: 'AutoMigration' })
+} = new ConfigurableModuleBuilder<DistributiveOmit<AnyAutoMigrationModuleOptions, 'statusController'>>({ moduleName: 'AutoMigration' })
   .setClassMethodName('forRoot')
   .setExtras<{ statusController?: false | StatusControllerOptions }>({ statusController: undefined }, (definition, extras) => {
     const status = resolveStatusController(extras.statusController);

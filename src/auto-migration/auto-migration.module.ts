@@ -98,12 +98,12 @@ import { MigrationStartup } from './start/migration-startup';
 export class AutoMigrationModule extends ConfigurableAutoMigrationModule {
   /**
    * Registers the module with its options given directly.
-   * @param options at least `{ database }`; see `AutoMigrationModuleOptions` for every option and default.
+   * @param options `{ database }` (SQLite, see `AutoMigrationModuleOptions`) or `{ postgres }` (PostgreSQL, see `PostgresAutoMigrationModuleOptions`), with every option and default.
    */
   static override forRoot(options: typeof AUTO_MIGRATION_OPTIONS_TYPE): DynamicModule {
     // Plain-JavaScript callers can pass nothing; Nest's builder would fail with a bare TypeError.
     if (typeof options !== 'object' || options === null) {
-      throw new InvalidOptionsError(['options: AutoMigrationModule.forRoot() needs an options object with at least "database"']);
+      throw new InvalidOptionsError(['options: AutoMigrationModule.forRoot() needs an options object with "database" (SQLite) or "postgres" (PostgreSQL)']);
     }
     return super.forRoot(options);
   }

@@ -1,7 +1,7 @@
 import type { CanActivate, Type } from '@nestjs/common';
 
-/** Options of `AutoMigrationModule.forRoot()` and of the factory of `forRootAsync()`. */
-export interface AutoMigrationModuleOptions {
+/** Options of `AutoMigrationModule.forRoot()` and of the factory of `forRootAsync()` for a SQLite database. */
+export interface AutoMigrationModuleOptions extends CommonAutoMigrationOptions {
   /**
    * SQLite file path, or `':memory:'`. A relative path is resolved against the working
    * directory; missing parent folders are created.
@@ -14,8 +14,42 @@ export interface AutoMigrationModuleOptions {
    */
   backup?: false | BackupOptions;
   /**
+   * PRAGMAs applied to every connection the module opens. Only these are accepted. A new
+   * database file is created in WAL mode unless `journal_mode` is given here; an existing file's
+   * journal mode is changed only when `journal_mode` is given.
+   * @default {}
+   */
+  pragmas?: SqlitePragmas;
+  /** PostgreSQL options go in `PostgresAutoMigrationModuleOptions`: one database per module import. */
+  postgres?: never;
+}
+
+/** Options of `AutoMigrationModule.forRoot()` and of the factory of `forRootAsync()` for a PostgreSQL database. */
+export interface PostgresAutoMigrationModuleOptions extends CommonAutoMigrationOptions {
+  /** The server, the module's schema and the DDL timeouts. */
+  postgres: PostgresOptions;
+  /**
+   * `false` (the default on PostgreSQL: rely on your provider's snapshots or point-in-time
+   * recovery), or `{ run }`: your hook, called under the lock before a run that has something to
+   * apply, before anything is written; a throw stops the run with `BACKUP_FAILED`.
+   * @default false
+   */
+  backup?: false | BackupHookOptions;
+  /** SQLite only. */
+  database?: never;
+  /** SQLite only. */
+  pragmas?: never;
+}
+
+/** The options `forRoot()` takes: a SQLite or a PostgreSQL database. */
+export type AnyAutoMigrationModuleOptions = AutoMigrationModuleOptions | PostgresAutoMigrationModuleOptions;
+
+/** Options every database takes. */
+export interface CommonAutoMigrationOptions {
+  /**
    * Apply the pending migrations to a temporary copy of the database first; a failure there stops
    * the run with the live database untouched. Side effects of injected services are not rehearsed.
+   * SQLite only (a PostgreSQL database cannot be copied while the app uses it).
    * @default false
    */
   rehearse?: boolean;
@@ -51,13 +85,6 @@ export interface AutoMigrationModuleOptions {
    * @default 'each'
    */
   transactionMode?: 'each' | 'all';
-  /**
-   * PRAGMAs applied to every connection the module opens. Only these are accepted. A new
-   * database file is created in WAL mode unless `journal_mode` is given here; an existing file's
-   * journal mode is changed only when `journal_mode` is given.
-   * @default {}
-   */
-  pragmas?: SqlitePragmas;
   /**
    * When migrations run at start-up. `'blocking'`: apply them, then let the app listen.
    * `'background'`: listen at once, health down (`running`) until they are applied; a failure
@@ -97,6 +124,77 @@ export interface BackupOptions {
   keep?: number;
   /** Check of the copy: `PRAGMA quick_check` or full `integrity_check`. @default 'quick' */
   verify?: 'quick' | 'full';
+}
+
+/** PostgreSQL: where the database is, where the module's tables live, and the DDL timeouts. */
+export interface PostgresOptions {
+  /**
+   * `postgres://user:password@host:5432/db`: the application's pool (`@InjectMigrationDatabase()`)
+   * and the module's status reads. May point at a transaction pooler (PgBouncer). Required unless
+   * `pool` is given. Never shown: status, logs and errors name only host, port and database.
+   */
+  connectionString?: string;
+  /**
+   * Your application's own `pg.Pool`, instead of `connectionString`: injected as it is and used
+   * for status reads; the module never ends it. Its connection settings also open the lock and
+   * migration sessions unless `migrationConnectionString` is given.
+   */
+  pool?: PgPoolLike;
+  /**
+   * Where the lock session and the migration session connect (a direct connection, not a
+   * transaction pooler, when migrations use `transaction: false`: their session settings must
+   * stay on one server connection). @default connectionString
+   */
+  migrationConnectionString?: string;
+  /** The schema of the module's tables, of the lock's key, and first on each migration's `search_path`. @default 'public' */
+  schema?: string;
+  /** Timeouts set in each migration (`SET LOCAL`, so they never leak to other sessions of a pooler). */
+  ddl?: DdlOptions;
+}
+
+/** The timeouts of migration statements on PostgreSQL. */
+export interface DdlOptions {
+  /**
+   * `lock_timeout`: how long a statement waits for a table lock before the migration fails.
+   * Without it, an `ALTER TABLE` queued behind one long query blocks every later query of the
+   * table. `0`: wait forever. @default 5000
+   */
+  lockTimeoutMs?: number;
+  /** `statement_timeout`: the longest a single statement may run (backfills can be long). `0`: no limit. @default 0 */
+  statementTimeoutMs?: number;
+}
+
+/** What the module needs of a `pg.Pool` (`import { Pool } from 'pg'`). */
+export interface PgPoolLike {
+  query(text: string, values?: unknown[]): Promise<unknown>;
+  connect(): Promise<unknown>;
+  /** The pool's connection settings (`pg.Pool` keeps them here). */
+  readonly options?: object;
+}
+
+/** A backup taken by your hook (PostgreSQL). */
+export interface BackupHookOptions {
+  /**
+   * Called once per run that has something to apply, under the lock, before anything is written.
+   * Return an id (a snapshot name) for the status's `lastBackup.file`, or nothing.
+   */
+  run(context: BackupHookContext): Promise<BackupHookResult | void> | BackupHookResult | void;
+}
+
+/** What a backup hook is told. */
+export interface BackupHookContext {
+  /** The newest applied migration, or null for a database without any. */
+  readonly newestMigration: string | null;
+  /** The migrations the run will apply, in order. */
+  readonly pending: readonly string[];
+}
+
+/** What a backup hook may return. */
+export interface BackupHookResult {
+  /** Names the backup (a snapshot id) in status and events. */
+  readonly id: string;
+  /** Its size, when known. */
+  readonly sizeBytes?: number;
 }
 
 /** Scheduled history archive. */
@@ -140,7 +238,14 @@ export interface StatusControllerOptions {
 
 /** @internal Options after validation, with every default filled in and paths absolute. */
 export interface ResolvedAutoMigrationOptions {
+  /** SQLite: the absolute file path (or `:memory:`). PostgreSQL: the target as logs may name it (host, port, database, schema; no user, no password). */
   readonly database: string;
+  /** PostgreSQL's options; null for SQLite. */
+  readonly postgres: ResolvedPostgresOptions | null;
+  /** The backup hook (PostgreSQL); null when there is none. */
+  readonly backupHook: BackupHookOptions | null;
+  /** Texts no status, log line or error may show (connection strings, passwords). */
+  readonly secrets: readonly string[];
   readonly inMemory: boolean;
   readonly backup: false | Required<BackupOptions>;
   readonly lock: Required<LockOptions>;
@@ -155,4 +260,13 @@ export interface ResolvedAutoMigrationOptions {
   readonly verifyIntervalMs: number;
   /** Absolute path, or null when only classes are used. */
   readonly migrationsDir: string | null;
+}
+
+/** @internal PostgreSQL options after validation. */
+export interface ResolvedPostgresOptions {
+  readonly connectionString: string | null;
+  readonly pool: PgPoolLike | null;
+  readonly migrationConnectionString: string | null;
+  readonly schema: string;
+  readonly ddl: Required<DdlOptions>;
 }

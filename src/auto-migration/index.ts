@@ -1,5 +1,21 @@
 export { AutoMigrationModule } from './auto-migration.module';
-export type { ArchiveOptions, AutoMigrationModuleOptions, BackupOptions, LockOptions, SqlitePragmas, StatusControllerOptions } from './auto-migration.options';
+export type {
+  AnyAutoMigrationModuleOptions,
+  ArchiveOptions,
+  AutoMigrationModuleOptions,
+  BackupHookContext,
+  BackupHookOptions,
+  BackupHookResult,
+  BackupOptions,
+  CommonAutoMigrationOptions,
+  DdlOptions,
+  LockOptions,
+  PgPoolLike,
+  PostgresAutoMigrationModuleOptions,
+  PostgresOptions,
+  SqlitePragmas,
+  StatusControllerOptions,
+} from './auto-migration.options';
 export { AutoMigrationService } from './auto-migration.service';
 export { getMigrationDatabaseToken, InjectMigrationDatabase } from './database/inject-migration-database.decorator';
 export type { RepairResult } from './runner/repair.service';

@@ -30,6 +30,9 @@ describe('resolveOptions', () => {
       const resolved = resolveOptions({ database: 'data/app.db' }, CWD);
       expect(resolved).toEqual({
         database: resolve(CWD, 'data/app.db'),
+        postgres: null,
+        backupHook: null,
+        secrets: [],
         inMemory: false,
         backup: { dir: join(resolve(CWD, 'data'), 'backups'), keep: 5, verify: 'quick' },
         lock: { timeoutMs: 60_000, staleAfterMs: 15_000 },
@@ -376,5 +379,81 @@ describe('options: messages that explain the mistake', () => {
   it('still names the range rule for a number out of range', () => {
     const error = invalid(() => resolveOptions({ database: 'a.db', lock: { timeoutMs: -5 } }, CWD));
     expect(error.problems.find((p) => p.startsWith('lock.timeoutMs:'))).toContain('must not be less than 0');
+  });
+});
+
+describe('options: PostgreSQL', () => {
+  const URL = 'postgres://app:s3cr3t-pass@db.internal:6543/shop';
+
+  it('fills the defaults, names the target without user or password, and lists the secrets', () => {
+    const resolved = resolveOptions({ postgres: { connectionString: URL } }, CWD);
+    expect(resolved).toMatchObject({
+      database: 'postgres://db.internal:6543/shop (schema "public")',
+      postgres: { connectionString: URL, pool: null, migrationConnectionString: null, schema: 'public', ddl: { lockTimeoutMs: 5000, statementTimeoutMs: 0 } },
+      backup: false,
+      backupHook: null,
+      inMemory: false,
+      pragmas: {},
+    });
+    expect(resolved.secrets).toEqual(expect.arrayContaining([URL, 's3cr3t-pass']));
+    expect(resolved.database).not.toContain('s3cr3t');
+  });
+
+  it('takes a schema, DDL timeouts, a migration connection and a backup hook', () => {
+    const run = () => undefined;
+    const direct = 'postgres://owner:other-secret@db.internal:5432/shop';
+    const resolved = resolveOptions(
+      {
+        postgres: { connectionString: URL, migrationConnectionString: direct, schema: 'app', ddl: { lockTimeoutMs: 250, statementTimeoutMs: 60_000 } },
+        backup: { run },
+      },
+      CWD,
+    );
+    expect(resolved.postgres).toMatchObject({ migrationConnectionString: direct, schema: 'app', ddl: { lockTimeoutMs: 250, statementTimeoutMs: 60_000 } });
+    expect(resolved.backupHook).toEqual({ run });
+    expect(resolved.database).toBe('postgres://db.internal:6543/shop (schema "app")');
+    expect(resolved.secrets).toEqual(expect.arrayContaining([direct, 'other-secret']));
+  });
+
+  it("takes the application's own pg.Pool, its settings naming the server", () => {
+    const pool = {
+      query: () => Promise.resolve(),
+      connect: () => Promise.resolve(),
+      options: { host: 'db.internal', port: 5432, database: 'shop', password: 'pool-password' },
+    };
+    const resolved = resolveOptions({ postgres: { pool } }, CWD);
+    expect(resolved.postgres?.pool).toBe(pool);
+    expect(resolved.database).toBe('postgres://db.internal:5432/shop (schema "public")');
+    expect(resolved.secrets).toContain('pool-password');
+  });
+
+  it('refuses database and postgres together, SQLite-only options, and a bad schema, URL, pool or backup, naming each', () => {
+    const error = invalid(() =>
+      resolveOptions(
+        {
+          database: 'app.db',
+          pragmas: { busy_timeout: 5 },
+          rehearse: true,
+          backup: { dir: 'backups' },
+          postgres: { connectionString: 'mysql://x', schema: 'Bad-Schema', ddl: { lockTimeoutMs: -1 }, pool: 'nope' },
+        },
+        CWD,
+      ),
+    );
+    const text = error.problems.join('\n');
+    expect(text).toContain('database: give "database" (a SQLite file) or "postgres" (a PostgreSQL server), not both');
+    expect(text).toContain('pragmas: SQLite only');
+    expect(text).toContain('rehearse: SQLite only');
+    expect(text).toContain('backup: on PostgreSQL, false or { run: async (context) => ... }');
+    expect(text).toContain('postgres.connectionString: connectionString must be a URL such as "postgres://user:password@host:5432/database"');
+    expect(text).toContain('postgres.schema: schema must be a PostgreSQL identifier in lower case');
+    expect(text).toContain('postgres.ddl.lockTimeoutMs');
+    expect(text).toContain('postgres.pool: must be a pg.Pool');
+  });
+
+  it('asks for a server when neither connectionString nor pool is given', () => {
+    expect(invalid(() => resolveOptions({ postgres: {} }, CWD)).problems).toEqual([
+      'postgres: give connectionString ("postgres://user:password@host:5432/database") or pool (your pg.Pool)',
+    ]);
   });
 });

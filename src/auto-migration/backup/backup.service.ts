@@ -49,6 +49,45 @@ export class BackupService {
     this.files = driver.fileBackups;
   }
 
+  /** The last backup the hook took in this process (PostgreSQL `backup: { run }`): the hook's backups are not files to list. */
+  private hooked: BackupInfo | null = null;
+
+  /** Whether a run backs the database up first: to files, or through the user's hook. */
+  get enabled(): boolean {
+    return this.folder !== null || this.options.backupHook !== null;
+  }
+
+  /**
+   * Takes the run's backup: through the user's hook when there is one (PostgreSQL), else as a
+   * verified file. Throws `BackupFailedError`; the database is never touched.
+   */
+  async beforeRun(newestMigration: string | null, pending: readonly string[]): Promise<void> {
+    const hook = this.options.backupHook;
+    if (!hook) {
+      await this.write(newestMigration);
+      return;
+    }
+    const started = performance.now();
+    let result: Awaited<ReturnType<typeof hook.run>>;
+    try {
+      result = await hook.run({ newestMigration, pending: [...pending] });
+    } catch (cause) {
+      throw new BackupFailedError('backup.run', cause);
+    }
+    const createdAt = new Date().toISOString();
+    const file = result?.id ?? `backup.run at ${createdAt}`;
+    this.hooked = { file, createdAt, newestMigration, sizeBytes: result?.sizeBytes ?? 0 };
+    this.events.emit({
+      type: 'backup-written',
+      file,
+      sizeBytes: this.hooked.sizeBytes,
+      durationMs: Math.round(performance.now() - started),
+      verifyMs: 0,
+      check: 'none',
+      reused: false,
+    });
+  }
+
   /** The backup folder, or null when backups are off (`backup: false`, `:memory:`). */
   get folder(): string | null {
     return this.options.backup && this.files ? this.options.backup.dir : null;
@@ -153,8 +192,9 @@ export class BackupService {
     return listBackups(folder, this.options.database);
   }
 
-  /** The newest of this database's backups, or null. */
+  /** The newest of this database's backups, or null. With a hook: the one it took in this process, if any. */
   latest(): BackupInfo | null {
+    if (this.options.backupHook) return this.hooked;
     const all = this.list();
     return all[all.length - 1] ?? null;
   }

@@ -21,7 +21,7 @@ export class ManualBackupService {
   ) {}
 
   write(): Promise<BackupStatus> {
-    if (!this.backup.folder) return Promise.reject(new BackupDisabledError());
+    if (!this.backup.folder) return Promise.reject(new BackupDisabledError(this.driver.fileBackups === undefined && !this.driver.inMemory));
     return this.lease.exclusively({}, async () => {
       const history = await step('read the migration history', () => this.driver.history.readHistory());
       const { file, createdAt, sizeBytes, reused } = await this.backup.write(newestOf(history), { before: 'backup' });

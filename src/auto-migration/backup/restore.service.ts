@@ -70,6 +70,10 @@ export class RestoreService {
 
   private async restoreLocked(file: string, force: boolean): Promise<void> {
     const folder = this.backup.folder;
+    if (!this.driver.fileBackups && !this.options.inMemory)
+      throw new RestoreRefusedError(
+        `this database is not kept in files (${this.options.database}): restore it with its own tools (pg_restore from a dump, your provider's snapshot or point-in-time recovery), then start the application.`,
+      );
     if (!folder) throw new RestoreRefusedError('backups are off for this database (backup: false or :memory:), so there is nothing to restore from.');
     // Before the listing, which leaves out anything but regular files: a link named like a backup gets its own refusal.
     if (isPlainFileName(file) && parseBackupFileName(this.options.database, file)) assertRegularFile(file, join(folder, file));

@@ -7,6 +7,7 @@ import { InvalidMigrationError } from '../errors/invalid-migration.error';
 import type { MigrationCandidate, MigrationDefinition } from './migration-definition';
 import { validateMigrations } from './migration-validator';
 import { readSqlMigrations } from './sql-file-migrations';
+import { sqlFileCheck } from '../driver/sql-file-check';
 
 /**
  * Finds the `@Migration()` providers of every module through Nest's container, and the `.sql`
@@ -29,7 +30,7 @@ export class MigrationExplorer {
       const metadata: unknown = Reflect.getMetadata(MIGRATION_METADATA, wrapper.metatype);
       if (metadata !== undefined) candidates.push(new ProviderCandidate(wrapper, metadata));
     }
-    const sql = this.options.migrationsDir === null ? undefined : readSqlMigrations(this.options.migrationsDir);
+    const sql = this.options.migrationsDir === null ? undefined : readSqlMigrations(this.options.migrationsDir, undefined, sqlFileCheck(this.options));
     return validateMigrations(candidates, sql);
   }
 }

@@ -1,6 +1,7 @@
 import { type Dirent, readdirSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import { runScript } from '../driver/script-runner';
+import type { SqlFileCheck } from '../driver/sql-file-check';
 import { describeCause } from '../errors/auto-migration.error';
 import type { MigrationInterface } from '../migration.interface';
 import { normalizeSqlText, sqlChecksum } from './migration-checksum';
@@ -49,7 +50,7 @@ export interface SqlMigrationFolder {
  * @param dir absolute path of the folder (the resolved `migrationsDir` option).
  * @param cwd what labels in messages are relative to.
  */
-export function readSqlMigrations(dir: string, cwd = process.cwd()): SqlMigrationFolder {
+export function readSqlMigrations(dir: string, cwd = process.cwd(), check: SqlFileCheck | null = null): SqlMigrationFolder {
   const labelOf = (fileName: string) => {
     const path = join(dir, fileName);
     const rel = relative(cwd, path);
@@ -88,6 +89,8 @@ export function readSqlMigrations(dir: string, cwd = process.cwd()): SqlMigratio
     const parsed = up.text === null ? null : parseSqlFile(up.text);
     if (up.text === null) fileProblems.push(`${label}: ${up.error}`);
     for (const problem of parsed?.problems ?? []) fileProblems.push(`${label}: ${problem}`);
+    const transaction = parsed?.header.transaction ?? true;
+    if (check && up.text !== null) for (const problem of check(up.text, transaction)) fileProblems.push(`${label}: ${problem}`);
 
     const downName = downs.get(name);
     let down: string | null = null;
@@ -95,6 +98,7 @@ export function readSqlMigrations(dir: string, cwd = process.cwd()): SqlMigratio
       const downFile = read(join(dir, downName));
       if (downFile.text === null) fileProblems.push(`${labelOf(downName)}: ${downFile.error}`);
       else if (!containsSql(downFile.text)) fileProblems.push(`${labelOf(downName)}: has no SQL`);
+      else if (check) for (const problem of check(downFile.text, transaction)) fileProblems.push(`${labelOf(downName)}: ${problem}`);
       down = downFile.text;
     }
     const text = up.text ?? '';
@@ -104,12 +108,12 @@ export function readSqlMigrations(dir: string, cwd = process.cwd()): SqlMigratio
       label,
       version: parsed?.header.version ?? '',
       description: parsed?.header.description ?? '',
-      transaction: parsed?.header.transaction ?? true,
+      transaction,
       text,
       checksum: sqlChecksum(text),
       down,
       problems: fileProblems,
-      instance: sqlMigrationInstance({ text, down, transaction: parsed?.header.transaction ?? true }),
+      instance: sqlMigrationInstance({ text, down, transaction }),
     };
   });
   return { files, problems };

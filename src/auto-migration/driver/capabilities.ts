@@ -43,12 +43,19 @@ export interface RehearsalCopy {
   readonly foreignKeys?: ForeignKeyControl;
   /** Where captured statements go; nothing is collected while it is null. */
   capture: CapturedStatement[] | null;
+  /**
+   * True when `transaction: false` migrations cannot run here (PostgreSQL: the "copy" is a
+   * transaction of the live database, rolled back at the end): they are listed, not run.
+   */
+  readonly skipsUntransacted?: boolean;
   /** Closes and removes the copy. */
   dispose(): Promise<void>;
 }
 
 /** Copies the database for a rehearsal or a dry run. */
 export interface CopyRehearsal {
+  /** What a "copy" is here, for the dry run's report: a copy of the database, or a transaction of the live one that is rolled back. */
+  readonly kind: 'copy' | 'rolled-back transaction';
   /** A fresh copy in a new private folder inside `folder` (or the system's temporary folder). */
   openCopy(folder: string | null): Promise<RehearsalCopy>;
 }

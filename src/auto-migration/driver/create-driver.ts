@@ -7,16 +7,27 @@ import type { DatabaseDriver } from './database-driver';
  * dependency, and an app that does not use it need not install it (the package loads without it).
  */
 export async function createDriver(options: ResolvedAutoMigrationOptions): Promise<DatabaseDriver> {
-  let sqlite: typeof import('./sqlite/sqlite-database-driver');
+  if (options.postgres) {
+    const postgres = await loadDriver(() => import('./postgres/pg-database-driver'), POSTGRES_CLIENT, options);
+    return postgres.PgDatabaseDriver.open(options);
+  }
+  const sqlite = await loadDriver(() => import('./sqlite/sqlite-database-driver'), SQLITE_CLIENT, options);
+  return sqlite.SqliteDatabaseDriver.open(options);
+}
+
+/** A driver's module, which loads its client: a client that is not installed becomes `DatabaseUnavailableError` with the install advice. */
+async function loadDriver<T>(load: () => Promise<T>, client: string, options: ResolvedAutoMigrationOptions): Promise<T> {
   try {
-    sqlite = await import('./sqlite/sqlite-database-driver');
+    return await load();
   } catch (error) {
-    const missing = clientMissing(error, SQLITE_CLIENT);
+    const missing = clientMissing(error, client);
     if (missing === null) throw error;
     throw new DatabaseUnavailableError(options.database, new Error(missing.cause), {}, missing.advice);
   }
-  return sqlite.SqliteDatabaseDriver.open(options);
 }
+
+/** The npm package the PostgreSQL driver loads. */
+const POSTGRES_CLIENT = 'pg';
 
 /** The npm package the SQLite driver loads. */
 const SQLITE_CLIENT = 'better-sqlite3';

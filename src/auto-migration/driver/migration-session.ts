@@ -40,4 +40,10 @@ export interface MigrationSession {
    */
   commit(): MaybePromise<void>;
   rollback(): MaybePromise<void>;
+  /**
+   * Runs a migration's code that asked for no transaction (`transaction: false`), with what the
+   * driver sets around every migration (PostgreSQL: first the check that the lock is still held,
+   * then its timeouts and search path for the session, reset afterwards). Absent: nothing to set.
+   */
+  outside?<T>(work: () => Promise<T>): Promise<T>;
 }

@@ -73,10 +73,13 @@ export function classifyCause(cause: unknown): { kind: CauseKind; code: string |
  */
 export function causeAdvice(cause: unknown, context: CauseContext = {}): string | null {
   const { kind, code, by } = classified(cause);
-  if (code === null || kind === 'other') return null;
+  if (code === null) return null;
+  // A database may know what to do about a code of its own that fits no kind (PostgreSQL: "cannot run inside a transaction block").
   const own = by?.advice?.(kind, code, cause, context);
   if (own) return own;
   switch (kind) {
+    case 'other':
+      return null;
     case 'damaged':
       return damagedAdvice(code, context);
     case 'full':

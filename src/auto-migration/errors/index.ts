@@ -15,6 +15,7 @@ export { InvalidArgumentError } from './invalid-argument.error';
 export { InvalidMigrationError } from './invalid-migration.error';
 export { InvalidOptionsError } from './invalid-options.error';
 export { LockHeldError } from './lock-held.error';
+export { LockLostError } from './lock-lost.error';
 export { LockTimeoutError } from './lock-timeout.error';
 export { MigrationFailedError } from './migration-failed.error';
 export { MissingDownError } from './missing-down.error';

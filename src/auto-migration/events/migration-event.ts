@@ -23,7 +23,8 @@ export type MigrationEvent =
       sizeBytes: number;
       durationMs: number;
       verifyMs: number;
-      check: 'quick_check' | 'integrity_check';
+      /** The check of the copy; `'none'` for a backup taken by the user's hook (`sizeBytes` 0 when it did not say). */
+      check: 'quick_check' | 'integrity_check' | 'none';
       /** True when the newest backup already held this exact state: no new file was written, `file` is that backup. */
       reused: boolean;
     })

@@ -85,15 +85,28 @@ const IsDatabasePath = () =>
     },
   });
 
-export class AutoMigrationOptionsSchema {
-  @IsString() @IsNotEmpty() @IsDatabasePath() database!: string;
+/** A schema name the module can put in SQL as it is: PostgreSQL's unquoted identifiers, lower case. */
+const IsSchemaName = () =>
+  Matches(/^[a-z_][a-z0-9_$]{0,62}$/, {
+    message: 'schema must be a PostgreSQL identifier in lower case (letters, digits, "_", "$"; at most 63 characters), such as "public" or "app"',
+  });
 
-  @notFalse('backup')
-  @IsObject({ message: 'backup must be an object or false' })
-  @ValidateNested()
-  @Type(() => BackupOptionsSchema)
-  backup?: BackupOptionsSchema | false;
+const IsPostgresUrl = () => Matches(/^postgres(?:ql)?:\/\//i, { message: '$property must be a URL such as "postgres://user:password@host:5432/database"' });
 
+export class DdlOptionsSchema {
+  @Optional() @IsInt() @Min(0) lockTimeoutMs?: number;
+  @Optional() @IsInt() @Min(0) statementTimeoutMs?: number;
+}
+
+export class PostgresOptionsSchema {
+  @Optional() @IsString() @IsPostgresUrl() connectionString?: string;
+  @Optional() @IsString() @IsPostgresUrl() migrationConnectionString?: string;
+  @Optional() @IsString() @IsSchemaName() schema?: string;
+  @Optional() @IsObject() @ValidateNested() @Type(() => DdlOptionsSchema) ddl?: DdlOptionsSchema;
+}
+
+/** Options every database takes. */
+class CommonOptionsSchema {
   @Optional() @IsObject() @ValidateNested() @Type(() => LockOptionsSchema) lock?: LockOptionsSchema;
 
   @Optional() @IsBoolean() failOnError?: boolean;
@@ -108,11 +121,30 @@ export class AutoMigrationOptionsSchema {
 
   @Optional() @IsObject() @ValidateNested() @Type(() => ArchiveOptionsSchema) archive?: ArchiveOptionsSchema;
 
-  @Optional() @IsObject() @ValidateNested() @Type(() => PragmasSchema) pragmas?: PragmasSchema;
-
   @Optional() @IsIn(['blocking', 'background', 'verify']) mode?: string;
 
   @Optional() @IsInt() @Min(100) verifyIntervalMs?: number;
 
   @Optional() @IsString() @IsNotEmpty() migrationsDir?: string;
+}
+
+/** The options of a SQLite database. */
+export class AutoMigrationOptionsSchema extends CommonOptionsSchema {
+  @IsString() @IsNotEmpty() @IsDatabasePath() database!: string;
+
+  @notFalse('backup')
+  @IsObject({ message: 'backup must be an object or false' })
+  @ValidateNested()
+  @Type(() => BackupOptionsSchema)
+  backup?: BackupOptionsSchema | false;
+
+  @Optional() @IsObject() @ValidateNested() @Type(() => PragmasSchema) pragmas?: PragmasSchema;
+}
+
+/**
+ * The options of a PostgreSQL database. `backup` and `postgres.pool` hold functions and objects
+ * class-transformer would copy: `resolveOptions` checks them by hand and leaves them out of this check.
+ */
+export class PostgresAutoMigrationOptionsSchema extends CommonOptionsSchema {
+  @IsObject() @ValidateNested() @Type(() => PostgresOptionsSchema) postgres!: PostgresOptionsSchema;
 }

@@ -10,9 +10,16 @@ import {
   DEFAULT_STATUS_PATH,
   DEFAULT_VERIFY_INTERVAL_MS,
 } from '../auto-migration.constants';
-import type { AutoMigrationModuleOptions, ResolvedAutoMigrationOptions, SqlitePragmas, StatusControllerOptions } from '../auto-migration.options';
+import type {
+  AutoMigrationModuleOptions,
+  PostgresAutoMigrationModuleOptions,
+  ResolvedAutoMigrationOptions,
+  SqlitePragmas,
+  StatusControllerOptions,
+} from '../auto-migration.options';
 import { InvalidOptionsError } from '../errors/invalid-options.error';
-import { AutoMigrationOptionsSchema, StatusControllerSchema } from './options.schema';
+import { AutoMigrationOptionsSchema, PostgresAutoMigrationOptionsSchema, StatusControllerSchema } from './options.schema';
+import { resolvePostgres } from './resolve-postgres-options';
 
 const MEMORY = ':memory:';
 
@@ -22,15 +29,11 @@ const MEMORY = ':memory:';
  */
 export function resolveOptions(raw: unknown, cwd = process.cwd()): ResolvedAutoMigrationOptions {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new InvalidOptionsError([`options must be an object with at least "database" (got ${describe(raw)})`]);
+    throw new InvalidOptionsError([`options must be an object with "database" (SQLite) or "postgres" (PostgreSQL) (got ${describe(raw)})`]);
   }
-  const { problems: found } = checkSchema(AutoMigrationOptionsSchema, { ...raw });
-  const problems = found.map((p) =>
-    p.startsWith('statusController:')
-      ? 'statusController: give it to forRootAsync() beside useFactory, not in the factory result (routes are fixed before factories run)'
-      : p,
-  );
-  if (problems.length > 0) throw new InvalidOptionsError(problems);
+  if ('postgres' in raw && (raw as { postgres?: unknown }).postgres !== undefined)
+    return resolvePostgresOptions(raw as PostgresAutoMigrationModuleOptions, cwd);
+  assertValid(checkSchema(AutoMigrationOptionsSchema, { ...raw }).problems);
 
   const options = raw as AutoMigrationModuleOptions;
   const inMemory = options.database === MEMORY;
@@ -44,9 +47,66 @@ export function resolveOptions(raw: unknown, cwd = process.cwd()): ResolvedAutoM
           verify: options.backup?.verify ?? 'quick',
         };
   return {
+    ...commonOptions(options, cwd),
     database,
+    postgres: null,
+    backupHook: null,
+    secrets: [],
     inMemory,
     backup,
+    pragmas: lowerCaseChoices(options.pragmas ?? {}),
+  };
+}
+
+/**
+ * The PostgreSQL options: `postgres` checked, then `backup` (false or a hook) and `postgres.pool`
+ * by hand, since they hold functions. SQLite's own options are refused by name.
+ */
+function resolvePostgresOptions(options: PostgresAutoMigrationModuleOptions, cwd: string): ResolvedAutoMigrationOptions {
+  const { backup, postgres, ...rest } = options as PostgresAutoMigrationModuleOptions & Record<string, unknown>;
+  const problems: string[] = [];
+  if (rest.database !== undefined)
+    problems.push('database: give "database" (a SQLite file) or "postgres" (a PostgreSQL server), not both: one module import migrates one database');
+  if (rest.pragmas !== undefined) problems.push('pragmas: SQLite only; on PostgreSQL set timeouts with postgres.ddl');
+  if (rest.rehearse === true)
+    problems.push(
+      'rehearse: SQLite only (a PostgreSQL database cannot be copied while the application uses it); use `nest-auto-migration up --dry-run`, which runs the pending migrations in a transaction that is rolled back',
+    );
+  const { database: _database, pragmas: _pragmas, ...common } = rest;
+  const { pool, ...server } = (typeof postgres === 'object' && postgres !== null ? postgres : {}) as Record<string, unknown>;
+  const checked = checkSchema(PostgresAutoMigrationOptionsSchema, {
+    ...common,
+    postgres: typeof postgres === 'object' && postgres !== null ? server : postgres,
+  });
+  problems.push(...checked.problems);
+  if (
+    backup !== undefined &&
+    backup !== false &&
+    !(typeof backup === 'object' && backup !== null && typeof (backup as { run?: unknown }).run === 'function' && Object.keys(backup).every((k) => k === 'run'))
+  ) {
+    problems.push(
+      `backup: on PostgreSQL, false or { run: async (context) => ... } (your hook: a provider snapshot, say; file backups are SQLite only) (got ${describe(backup)})`,
+    );
+  }
+  const resolved = resolvePostgres(server, pool);
+  if ('problems' in resolved) problems.push(...resolved.problems);
+  assertValid(problems);
+  const { target, options: postgresOptions, secrets } = resolved as Exclude<typeof resolved, { problems: string[] }>;
+  return {
+    ...commonOptions(options, cwd),
+    database: target,
+    postgres: postgresOptions,
+    backupHook: backup === undefined || backup === false ? null : backup,
+    secrets,
+    inMemory: false,
+    backup: false,
+    pragmas: {},
+  };
+}
+
+/** The options every database takes, defaults filled in. */
+function commonOptions(options: AutoMigrationModuleOptions | PostgresAutoMigrationModuleOptions, cwd: string) {
+  return {
     lock: {
       timeoutMs: options.lock?.timeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS,
       staleAfterMs: options.lock?.staleAfterMs ?? DEFAULT_LOCK_STALE_AFTER_MS,
@@ -57,11 +117,20 @@ export function resolveOptions(raw: unknown, cwd = process.cwd()): ResolvedAutoM
     allowOutOfOrder: options.allowOutOfOrder ?? false,
     rehearse: options.rehearse ?? false,
     archive: options.archive ? { ...options.archive } : null,
-    pragmas: lowerCaseChoices(options.pragmas ?? {}),
     mode: options.mode ?? 'blocking',
     verifyIntervalMs: options.verifyIntervalMs ?? DEFAULT_VERIFY_INTERVAL_MS,
     migrationsDir: options.migrationsDir === undefined ? null : resolve(cwd, options.migrationsDir),
-  };
+  } as const;
+}
+
+/** Throws one `InvalidOptionsError` listing every problem, if there is any. */
+function assertValid(found: string[]): void {
+  const problems = found.map((p) =>
+    p.startsWith('statusController:')
+      ? 'statusController: give it to forRootAsync() beside useFactory, not in the factory result (routes are fixed before factories run)'
+      : p,
+  );
+  if (problems.length > 0) throw new InvalidOptionsError(problems);
 }
 
 /** Validates the `statusController` option, which is read when the module is defined. */

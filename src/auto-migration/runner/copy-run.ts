@@ -12,6 +12,8 @@ export interface CopyRunMigration {
   readonly version: string;
   readonly description: string;
   readonly transaction: boolean;
+  /** False for a `transaction: false` migration where the "copy" is a rolled-back transaction: listed, not run. */
+  readonly rehearsed: boolean;
   readonly durationMs: number;
   /**
    * Every statement it issued, in order, as the database ran them (SQLite: parameters expanded, a bound number
@@ -56,6 +58,11 @@ export async function runOnCopy(
   const ran: CopyRunMigration[] = [];
   try {
     for (const migration of migrations) {
+      const { name, version, description, transaction } = migration;
+      if (!transaction && copy.skipsUntransacted) {
+        ran.push({ name, version, description, transaction, rehearsed: false, durationMs: 0, statements: [], commitMs: null });
+        continue;
+      }
       const issued: CapturedStatement[] = [];
       const started = performance.now();
       const times: CopyTimes = { returned: null, committed: null };
@@ -65,8 +72,7 @@ export async function runOnCopy(
       // The last statement ends when up() returns: the check and COMMIT after it are timed apart.
       const statements = issued.map(({ sql, at }, i) => ({ sql, durationMs: round((issued[i + 1]?.at ?? times.returned ?? ended) - at) }));
       const commitMs = times.committed !== null && times.returned !== null ? round(times.committed - times.returned) : null;
-      const { name, version, description, transaction } = migration;
-      ran.push({ name, version, description, transaction, durationMs: Math.round(ended - started), statements, commitMs });
+      ran.push({ name, version, description, transaction, rehearsed: true, durationMs: Math.round(ended - started), statements, commitMs });
       if (failed) return { migrations: ran, failure: { migration: migration.name, cause: failed.cause } };
     }
     return { migrations: ran, failure: null };

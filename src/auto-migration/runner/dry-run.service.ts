@@ -10,6 +10,8 @@ import { MigrationRunner } from './migration.runner';
 
 /** What `up --dry-run` found. */
 export interface DryRunReport {
+  /** Where they ran: a temporary copy of the database (SQLite), or a transaction of the live database that was rolled back (PostgreSQL). */
+  on: 'copy' | 'rolled-back transaction';
   /** The pending migrations that ran on the copy, in order, each with its statements and time. */
   migrations: CopyRunMigration[];
   /** The migration that failed on the copy (it is the last in `migrations`), or null. */
@@ -34,11 +36,13 @@ export class DryRunService {
   async dryRun(options: { to?: string } = {}): Promise<DryRunReport> {
     // The checks a run makes first: a dry run must not promise what `up` would refuse.
     const pending = await this.runner.preflight({ to: options?.to, wait: true });
-    if (pending.length === 0) return { migrations: [], failed: null };
+    const rehearsal = copies(this.driver);
+    if (pending.length === 0) return { on: rehearsal.kind, migrations: [], failed: null };
     for (const migration of pending) migration.instance();
-    const run = await runOnCopy(this.applier, copies(this.driver), pending, this.backup.folder);
+    const run = await runOnCopy(this.applier, rehearsal, pending, this.backup.folder);
     const failure = run.failure;
     return {
+      on: rehearsal.kind,
       migrations: run.migrations,
       failed: failure && {
         migration: failure.migration,

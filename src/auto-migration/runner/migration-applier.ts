@@ -10,6 +10,7 @@ import type { HistoryRecord } from '../driver/history-store';
 import type { MigrationSession } from '../driver/migration-session';
 import { describeCause } from '../errors/auto-migration.error';
 import { ForeignKeyViolationError } from '../errors/foreign-key-violation.error';
+import { LockLostError } from '../errors/lock-lost.error';
 import { type FailureOutcome, MigrationFailedError } from '../errors/migration-failed.error';
 import { RevertFailedError } from '../errors/revert-failed.error';
 import { ShuttingDownError } from '../errors/shutting-down.error';
@@ -137,7 +138,7 @@ export class MigrationApplier {
           if (added.size > 0) throw new ForeignKeyViolationError([migration.name], added);
         });
       } else {
-        await migration.instance().down!(session.connection);
+        await outside(session, async () => migration.instance().down!(session.connection));
         if (session.inTransaction()) {
           await session.rollback();
           throw new Error('down() left a transaction open (BEGIN without COMMIT); it was rolled back');
@@ -242,6 +243,8 @@ export class MigrationApplier {
         await session.commit();
         this.foreignKeysNow = guard.after;
       } catch (cause) {
+        // Not committed because another process may hold the lock now: the batch is named, the code kept.
+        if (cause instanceof LockLostError) throw new LockLostError(names.join(', '), cause.detail);
         // Deferred constraints are checked at COMMIT: the failure belongs to the batch, not its last member.
         throw this.failed(batch.migrations[batch.migrations.length - 1], new Error(`committing ${names.join(', ')} failed: ${describeCause(cause)}`), outcome);
       }
@@ -271,7 +274,7 @@ export class MigrationApplier {
     this.foreignKeysNow = undefined;
     try {
       guard = await ForeignKeyGuard.around(this.driver.foreignKeys, migration, this.logger);
-      record = await this.applyOne(migration, counter);
+      record = await outside(this.driver.session, () => this.applyOne(migration, counter));
       if (this.driver.session.inTransaction()) throw new Error('up() left a transaction open (BEGIN without COMMIT); it was rolled back');
       // Outside a transaction nothing can be rolled back: new violations are reported, not undone.
       const added = await guard.added([migration.name]);
@@ -402,4 +405,9 @@ export class MigrationApplier {
 /** Whether a failure says the database file is damaged: then nothing more is written to it. */
 export function isDamage(error: unknown): boolean {
   return classifyCause(error).kind === 'damaged';
+}
+
+/** A `transaction: false` migration's code, as its session runs such code (see `MigrationSession.outside`). */
+function outside<T>(session: MigrationSession, work: () => Promise<T>): Promise<T> {
+  return session.outside ? session.outside(work) : work();
 }

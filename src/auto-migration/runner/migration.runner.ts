@@ -145,7 +145,7 @@ export class MigrationRunner {
       if (pending.length === 0 && (await this.step('read the migration history', () => this.driver.history.isSchemaCurrent()))) return;
       if (pending.length > 0) {
         if (this.options.rehearse) await this.rehearse(pending);
-        await this.backUp(history);
+        await this.backUp(history, pending);
       }
       // A damaged file is refused before the first write (the lease row), not found by a migration
       // after it. The backup is no such check, even though its copy is checked: VACUUM INTO copies
@@ -200,13 +200,16 @@ export class MigrationRunner {
   }
 
   /** The backup before a run: skipped (and said so) when off, in memory, or for a new empty database. */
-  private async backUp(history: readonly HistoryRecord[]): Promise<void> {
-    if (!this.backup.folder) return;
+  private async backUp(history: readonly HistoryRecord[], pending: readonly MigrationDefinition[]): Promise<void> {
+    if (!this.backup.enabled) return;
     if (await this.step('inspect the database', () => this.driver.history.holdsOnlyModuleTables())) {
       this.logger.log('The database is new and empty: no backup needed before this run');
       return;
     }
-    await this.backup.write(newestOf(history));
+    await this.backup.beforeRun(
+      newestOf(history),
+      pending.map((m) => m.name),
+    );
   }
 
   /** One of the module's own database steps, its failure's advice naming the database, the backup folder and the newest backup. */

@@ -118,7 +118,12 @@ export class MigrationStartup implements OnApplicationBootstrap, OnModuleDestroy
   }
 
   private warnIfNoBackup(): void {
-    if (this.options.backup === false && !this.options.inMemory) {
+    if (this.options.postgres) {
+      if (!this.options.backupHook)
+        this.logger.log(
+          "No backup before migrating (PostgreSQL's default): rely on your provider's snapshots or point-in-time recovery, or give backup: { run } to take one",
+        );
+    } else if (this.options.backup === false && !this.options.inMemory) {
       this.logger.warn('backup: false: migrations will run without a backup of the database first');
     }
   }

@@ -5,7 +5,7 @@ import type { MigrationDefinition } from '../discovery/migration-definition';
 import type { HistoryRecord } from '../driver/history-store';
 import { AutoMigrationError, describeCause } from '../errors/auto-migration.error';
 import type { BackupStatus, MigrationLockStatus, MigrationStatus, MigrationStatusError } from './migration-status.interface';
-import { redactPaths } from './redact';
+import { redactForStatus } from './redact';
 
 /** How long `whenReady()` may wait for a run that has not started before we suspect a deadlock. */
 const NOT_STARTED_WARNING_MS = 10_000;
@@ -158,7 +158,7 @@ export class MigrationState {
     this.lastError = {
       migration: error instanceof AutoMigrationError ? (error.migration ?? null) : null,
       code: error instanceof AutoMigrationError ? error.code : 'UNEXPECTED_ERROR',
-      message: redactPaths(describeCause(error), [this.options.database]),
+      message: redactForStatus(describeCause(error), this.options),
     };
     this.changes++;
     this.settle.reject(error);

@@ -11,7 +11,7 @@ import { MigrationLease } from '../lock/migration-lease';
 import { LOCKED_OUT_PATIENCE_MS, readUnlessLockedOut } from './locked-out-read';
 import type { BackupStatus, MigrationLockStatus, MigrationStatus } from './migration-status.interface';
 import { MigrationState } from './migration.state';
-import { redactPaths } from './redact';
+import { redactForStatus } from './redact';
 
 /**
  * How long a lock probe and a backup listing answer status requests, and how often the health
@@ -229,6 +229,6 @@ export class MigrationStatusReader {
   }
 
   private redact(error: unknown): string {
-    return redactPaths(describeCause(error), [this.options.database]);
+    return redactForStatus(describeCause(error), this.options);
   }
 }

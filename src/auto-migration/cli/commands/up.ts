@@ -54,7 +54,11 @@ async function migrate(service: AutoMigrationService, to: string | undefined, ou
 async function dryRun(service: AutoMigrationService, to: string | undefined, output: CommandOutput): Promise<number> {
   const report = await service.dryRun({ to });
   printDryRun(report, output);
-  if (report.failed) throw ReportedFailure.of(report.failed, ' (on the dry-run copy; the live database is unchanged)');
+  if (report.failed)
+    throw ReportedFailure.of(
+      report.failed,
+      report.on === 'copy' ? ' (on the dry-run copy; the live database is unchanged)' : ' (in the dry run, rolled back; the live database is unchanged)',
+    );
   return ExitCode.Ok;
 }
 
@@ -64,14 +68,19 @@ export function printDryRun(report: DryRunReport, output: CommandOutput): void {
     output.line('Dry run: nothing is pending; nothing ran.');
     return;
   }
-  output.line('Dry run on a temporary copy of the database; the live file was not touched (no lock lease, no backup, no history row).');
+  output.line(
+    report.on === 'copy'
+      ? 'Dry run on a temporary copy of the database; the live file was not touched (no lock lease, no backup, no history row).'
+      : 'Dry run in a transaction of the live database that was rolled back: nothing was kept (no lock lease, no backup, no history row).',
+  );
   for (const m of report.migrations) {
     const failed = report.failed?.migration === m.name;
     const mode = m.transaction ? '' : ', transaction: false';
     output.line();
     output.line(`${m.name}  (${m.version}${mode}, ${m.durationMs} ms)${failed ? '  FAILED' : ''}`);
     if (m.description) output.line(`  ${m.description}`);
-    if (m.statements.length === 0) output.line('    (no statements)');
+    if (!m.rehearsed) output.line('    (not rehearsed: a transaction: false migration runs outside a transaction, which cannot be rolled back)');
+    else if (m.statements.length === 0) output.line('    (no statements)');
     // Each statement behind its time, in a column: a statement spanning lines (a SQL file runs
     // as one) continues under its first line.
     const times = m.statements.map((statement) => `${statement.durationMs} ms`);
@@ -85,11 +94,13 @@ export function printDryRun(report: DryRunReport, output: CommandOutput): void {
     if (m.commitMs !== null) output.line(`    ${`${m.commitMs} ms`.padStart(width)}  (foreign-key check and COMMIT)`);
   }
   output.line();
-  const ran = report.migrations.length - (report.failed ? 1 : 0);
+  const skipped = report.migrations.filter((m) => !m.rehearsed).length;
+  const ran = report.migrations.length - skipped - (report.failed ? 1 : 0);
+  const where = report.on === 'copy' ? 'on the copy' : 'in the rolled-back transaction';
   output.line(
     report.failed
-      ? `${plural(ran, 'migration')} ran on the copy before ${report.failed.migration} failed; the live database is unchanged.`
-      : `${plural(ran, 'migration')} would be applied.`,
+      ? `${plural(ran, 'migration')} ran ${where} before ${report.failed.migration} failed; the live database is unchanged.`
+      : `${plural(report.migrations.length, 'migration')} would be applied${skipped > 0 ? ` (${skipped} not rehearsed)` : ''}.`,
   );
   output.line(DRY_RUN_SIDE_EFFECTS_NOTE);
 }

@@ -19,6 +19,8 @@ import { StatementCapture } from './statement-capture';
  * or, with backups off, the system's temporary folder; `dispose()` removes it.
  */
 export class SqliteRehearsal implements CopyRehearsal {
+  readonly kind = 'copy';
+
   constructor(
     private readonly source: () => Database,
     private readonly database: string,

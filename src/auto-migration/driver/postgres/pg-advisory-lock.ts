@@ -1,0 +1,158 @@
+import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { PoolClient } from 'pg';
+import { LockTimeoutError } from '../../errors/lock-timeout.error';
+import type { LockOwner } from '../lease-store';
+import type { LockHolderNote, LockRequest, MigrationLock } from '../migration-lock';
+import type { PgConnections } from './pg-connections';
+import { HOLDERS_OF_KEY, type PgLockKey } from './pg-lock-key';
+
+const FIRST_RETRY_MS = 5;
+const MAX_RETRY_MS = 100;
+/** As for SQLite's lock: a status probe holds nothing here, but a holder is reported as a wait only once it is clearly one. */
+const REPORT_WAIT_AFTER_MS = 50;
+/** The lock session tells the server's TCP keepalive to notice a vanished host within about 25 s (10 + 3 × 5). */
+const KEEPALIVE = { idle: 10, interval: 5, count: 3 };
+/** `application_name` of the lock session names its owner: others read who holds the lock from `pg_stat_activity`. */
+const OWNER_PREFIX = 'nam-lock';
+/** PostgreSQL keeps the first 63 bytes of an application_name. */
+const MAX_APPLICATION_NAME = 63;
+
+/** The session holding the lock, as the fence compares it: its backend, and when that backend started (a pid is reused). */
+export interface LockSessionIdentity {
+  readonly pid: number;
+  readonly backendStart: string;
+}
+
+/** Who holds the lock as the server tells it: the owner its session names, and what that session is doing. */
+export interface PgLockHolderNote extends LockHolderNote {
+  readonly backendPid: number;
+  /** `pg_stat_activity.state` and `wait_event_type/wait_event` of the lock session, e.g. `idle in transaction`. */
+  readonly state: string | null;
+}
+
+/**
+ * The migration lock on PostgreSQL: a transaction-scoped advisory lock (`pg_try_advisory_xact_lock`
+ * in the two-integer key space) taken by polling, never by the blocking `pg_advisory_lock`, and held
+ * by a session of its own, idle in that transaction for the whole run. A waiter that blocked inside
+ * PostgreSQL would hold a snapshot that `CREATE INDEX CONCURRENTLY` waits for; a session-level lock
+ * would be shared by every client of a transaction pooler's backend. The transaction touches no
+ * table and takes no snapshot, so it holds back neither VACUUM nor a concurrent index build; it
+ * turns off `idle_in_transaction_session_timeout` for itself (a role default of a second would
+ * otherwise end it and free the lock mid-run). A crash ends the session, and the lock with it.
+ */
+export class PgAdvisoryLock implements MigrationLock {
+  private held: { session: PoolClient; identity: LockSessionIdentity; note: LockHolderNote } | null = null;
+
+  constructor(
+    private readonly connections: PgConnections,
+    private readonly key: PgLockKey,
+  ) {}
+
+  /** The lock session's identity while this process holds the lock: what the fence checks before each commit. */
+  get identity(): LockSessionIdentity | null {
+    return this.held?.identity ?? null;
+  }
+
+  async acquire({ timeoutMs, owner, onWait = () => undefined, stillNeeded }: LockRequest): Promise<boolean> {
+    if (this.held) throw new Error('the migration lock is already held by this instance');
+    const session = await this.connections.lock();
+    const started = Date.now();
+    try {
+      for (let delay = FIRST_RETRY_MS, waiting = false; ; delay = Math.min(delay * 2, MAX_RETRY_MS)) {
+        const identity = await this.tryLock(session, owner);
+        if (identity) {
+          this.held = { session, identity, note: { owner, since: new Date().toISOString() } };
+          return true;
+        }
+        const waited = Date.now() - started;
+        if (waited >= timeoutMs) throw new LockTimeoutError(waited);
+        if (!waiting && waited >= REPORT_WAIT_AFTER_MS) {
+          waiting = true;
+          onWait();
+        }
+        // Jitter keeps processes that started together from polling in lockstep.
+        await sleep(Math.min(timeoutMs - waited, delay + Math.random() * delay));
+        if (stillNeeded && !(await stillNeeded())) {
+          await this.connections.endRun();
+          return false;
+        }
+      }
+    } catch (error) {
+      await this.connections.endRun();
+      throw error;
+    }
+  }
+
+  /** One attempt, in a transaction that stays open when it got the lock and is rolled back when not. */
+  private async tryLock(session: PoolClient, owner: LockOwner): Promise<LockSessionIdentity | null> {
+    const { idle, interval, count } = KEEPALIVE;
+    const results = (await session.query(
+      `BEGIN ISOLATION LEVEL READ COMMITTED;
+SET LOCAL idle_in_transaction_session_timeout = 0;
+SET LOCAL tcp_keepalives_idle = ${idle}; SET LOCAL tcp_keepalives_interval = ${interval}; SET LOCAL tcp_keepalives_count = ${count};
+SET LOCAL application_name = ${literal(applicationName(owner))};
+SELECT pg_try_advisory_xact_lock(${this.key.namespace}, ${this.key.key}) AS locked, pg_backend_pid() AS pid,
+  (SELECT backend_start::text FROM pg_stat_activity WHERE pid = pg_backend_pid()) AS "backendStart"`,
+    )) as unknown as { rows: { locked: boolean; pid: number; backendStart: string }[] }[];
+    const { locked, pid, backendStart } = results[results.length - 1].rows[0];
+    if (locked) return { pid, backendStart };
+    await session.query('ROLLBACK');
+    return null;
+  }
+
+  async release(): Promise<void> {
+    const held = this.held;
+    this.held = null;
+    if (!held) return;
+    // Ending the session ends its transaction and the lock; the migration session goes with it.
+    await this.connections.endRun();
+  }
+
+  async isHeld(): Promise<boolean> {
+    if (this.held) return true;
+    const answer = await this.connections.read(
+      async (client) =>
+        (await client.query<{ held: boolean }>(`SELECT EXISTS (SELECT 1 ${HOLDERS_OF_KEY}) AS held`, [this.key.namespace, this.key.key])).rows[0].held,
+    );
+    // A read that timed out cannot say: a held lock is the careful answer.
+    return answer ?? true;
+  }
+
+  async holder(): Promise<PgLockHolderNote | null> {
+    if (this.held) return { ...this.held.note, backendPid: this.held.identity.pid, state: 'idle in transaction' };
+    const rows = await this.connections.read(
+      async (client) =>
+        (
+          await client.query<{ pid: number; name: string | null; since: string | null; state: string | null; wait: string | null }>(
+            `SELECT a.pid, a.application_name AS name, to_char(a.xact_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS since, a.state,
+  CASE WHEN a.wait_event IS NULL THEN NULL ELSE a.wait_event_type || '/' || a.wait_event END AS wait
+${HOLDERS_OF_KEY.replace('FROM pg_locks l', 'FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid')}`,
+            [this.key.namespace, this.key.key],
+          )
+        ).rows,
+    );
+    const row = rows?.[0];
+    const owner = row ? ownerOf(row.name) : null;
+    if (!row || !owner) return null;
+    return { owner, since: row.since ?? new Date().toISOString(), backendPid: row.pid, state: row.wait ? `${row.state} (waiting on ${row.wait})` : row.state };
+  }
+}
+
+/** `nam-lock <pid> <instance> <host>`, cut to what PostgreSQL keeps. */
+function applicationName(owner: LockOwner): string {
+  return Buffer.from(`${OWNER_PREFIX} ${owner.pid} ${owner.instanceId} ${owner.host || hostname()}`)
+    .subarray(0, MAX_APPLICATION_NAME)
+    .toString('utf8')
+    .replace(/\uFFFD$/, '');
+}
+
+function ownerOf(name: string | null): LockOwner | null {
+  const match = name ? new RegExp(`^${OWNER_PREFIX} (\\d+) (\\S+) (.+)$`).exec(name) : null;
+  return match ? { pid: Number(match[1]), instanceId: match[2], host: match[3] } : null;
+}
+
+/** A SQL string literal: `SET` takes no parameters. */
+function literal(text: string): string {
+  return `'${text.replace(/'/g, "''")}'`;
+}

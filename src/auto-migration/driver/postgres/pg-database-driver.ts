@@ -1,0 +1,75 @@
+import { Logger } from '@nestjs/common';
+import { LOG_CONTEXT } from '../../auto-migration.constants';
+import type { ResolvedAutoMigrationOptions, ResolvedPostgresOptions } from '../../auto-migration.options';
+import { registerCauseClassifier } from '../../errors/cause-advice';
+import { DatabaseUnavailableError } from '../../errors/database-unavailable.error';
+import { redactSecrets } from '../../status/redact';
+import type { DatabaseDriver } from '../database-driver';
+import { PgAdvisoryLock } from './pg-advisory-lock';
+import { postgresCauses } from './pg-cause';
+import { PgConnections } from './pg-connections';
+import { PgHistoryProbe } from './pg-history-probe';
+import { PgHistoryStore } from './pg-history-store';
+import { lockKeyFor } from './pg-lock-key';
+import { PgSql } from './pg-schema';
+import { PgRollbackRehearsal } from './pg-rehearsal';
+import { PgSession } from './pg-session';
+
+registerCauseClassifier(postgresCauses);
+
+/**
+ * A PostgreSQL database (`pg`): the application's pool, a small status pool, and a run's lock and
+ * migration sessions; the module's tables in `postgres.schema`. No file backups, no copies for a
+ * rehearsal, no foreign-key switch (PostgreSQL changes tables in place).
+ */
+export class PgDatabaseDriver implements DatabaseDriver {
+  readonly appHandle: unknown;
+  readonly target: string;
+  readonly inMemory = false;
+  readonly probe: PgHistoryProbe;
+  readonly history: PgHistoryStore;
+  readonly lease: PgHistoryStore;
+  readonly session: PgSession;
+  readonly lock: PgAdvisoryLock;
+  readonly rehearsal: PgRollbackRehearsal;
+  private readonly connections: PgConnections;
+
+  /** Connects (one status read proves the server answers) and logs which database it is, never with its password. */
+  static async open(options: ResolvedAutoMigrationOptions): Promise<PgDatabaseDriver> {
+    const postgres = options.postgres!;
+    new Logger(LOG_CONTEXT).log(`Database: ${options.database}`);
+    const driver = new PgDatabaseDriver(options, postgres);
+    try {
+      await driver.connections.read((client) => client.query('SELECT 1'));
+    } catch (error) {
+      await driver.close();
+      throw new DatabaseUnavailableError(options.database, redacted(error, options));
+    }
+    return driver;
+  }
+
+  private constructor(options: ResolvedAutoMigrationOptions, postgres: ResolvedPostgresOptions) {
+    this.target = options.database;
+    this.connections = new PgConnections(postgres, (message) => redactSecrets(message, options.secrets));
+    this.appHandle = this.connections.app;
+    const sql = new PgSql(postgres.schema);
+    const key = lockKeyFor(postgres.schema);
+    const known = { tablesExist: false };
+    this.lock = new PgAdvisoryLock(this.connections, key);
+    this.session = new PgSession(this.connections, this.lock, key, postgres.schema, postgres.ddl);
+    this.history = this.lease = new PgHistoryStore(sql, () => this.session.client(), known);
+    this.probe = new PgHistoryProbe(this.connections, sql, key, known);
+    this.rehearsal = new PgRollbackRehearsal(this.connections, postgres.schema, postgres.ddl);
+  }
+
+  close(): Promise<void> {
+    return this.connections.close();
+  }
+}
+
+/** The error with every secret of the options taken out of its message (a connection error may quote what it was given). */
+function redacted(error: unknown, options: ResolvedAutoMigrationOptions): unknown {
+  const message = (error as { message?: unknown } | null)?.message;
+  if (typeof message !== 'string' || options.secrets.length === 0) return error;
+  return Object.assign(error as object, { message: redactSecrets(message, options.secrets) });
+}

@@ -1,0 +1,181 @@
+import type { PoolClient } from 'pg';
+import type { DdlOptions } from '../../auto-migration.options';
+import { LockLostError } from '../../errors/lock-lost.error';
+import type { MigrationSession } from '../migration-session';
+import { registerScriptRunner } from '../script-runner';
+import type { PgAdvisoryLock } from './pg-advisory-lock';
+import type { PgConnections } from './pg-connections';
+import { HOLDERS_OF_KEY, type PgLockKey } from './pg-lock-key';
+import { quoteIdentifier } from './pg-schema';
+import { splitStatements } from './pg-statements';
+
+/** The savepoint the runner opens around each `up()`; a name no migration would choose. */
+const MARK = 'nestjs_auto_migration_up';
+/** SQLSTATE classes and codes after which the server has ended the session, and its transaction with it. */
+const SESSION_GONE = /^(08|57P0[1-3])/;
+
+/** `pg`'s transaction status (`I` idle, `T` in a transaction, `E` in a failed one), from pg 8.21. */
+type WithStatus = { getTransactionStatus?: () => string | null };
+
+/**
+ * The migration session on PostgreSQL: the connection `up(db)` receives, and the runner's
+ * transactions on it. Each transaction sets its own `lock_timeout`, `statement_timeout` and
+ * `search_path` (`SET LOCAL`: nothing leaks to other clients of a pooler); before each commit it
+ * checks that this process's lock session still holds the lock (the fence), and rolls back with
+ * `LOCK_LOST` if not: a frozen process whose lock was taken over must not commit.
+ */
+export class PgSession implements MigrationSession {
+  /** Our own idea of the transaction, for clients of pg before 8.21 (which cannot be asked). */
+  private open = false;
+
+  constructor(
+    private readonly connections: PgConnections,
+    private readonly lock: PgAdvisoryLock,
+    private readonly key: PgLockKey,
+    private readonly schema: string,
+    private readonly ddl: Required<DdlOptions>,
+  ) {}
+
+  /** The migration session `up(db)` receives: a `pg` `PoolClient`. Open only during a run (its first step opens it). */
+  get connection(): PoolClient {
+    const client = this.connections.openMigration;
+    if (!client) throw new Error('the migration session is not open: migrations run only inside a run');
+    return client;
+  }
+
+  /** Opens the session, and tells the script runner how `.sql` files run on it. */
+  async client(): Promise<PoolClient> {
+    const client = await this.connections.migration();
+    registerScriptRunner(client, (sql, { transaction }) => this.runScript(client, sql, transaction));
+    return client;
+  }
+
+  assertIntact(): void {
+    // PostgreSQL checks its own pages (data checksums, WAL): there is no cheap whole-database check to run here.
+  }
+
+  inTransaction(): boolean {
+    const client = this.connections.openMigration;
+    if (!client) return false;
+    const status = transactionStatus(client);
+    return status === null ? this.open : status !== 'I';
+  }
+
+  async begin(): Promise<void> {
+    const client = await this.client();
+    await client.query(`BEGIN; ${this.settings('SET LOCAL')}`);
+    this.open = true;
+  }
+
+  async openMark(): Promise<void> {
+    await this.connection.query(`SAVEPOINT ${MARK}`);
+  }
+
+  async releaseMark(): Promise<boolean> {
+    const client = this.connection;
+    const status = transactionStatus(client);
+    if (status === 'I') return false;
+    if (status === 'E')
+      throw Object.assign(
+        new Error(
+          'a statement of this migration failed and its error was caught inside the migration: PostgreSQL then refuses every later statement of the transaction ' +
+            '(25P02) and it can only be rolled back. Let the error propagate, or run a statement that may fail inside SAVEPOINT s; ... ROLLBACK TO SAVEPOINT s',
+        ),
+        { code: '25P02' },
+      );
+    try {
+      await client.query(`RELEASE SAVEPOINT ${MARK}`);
+      return true;
+    } catch (error) {
+      // 3B001: no such savepoint. The migration ended the transaction (and perhaps began another).
+      if ((error as { code?: string }).code === '3B001') return false;
+      throw error;
+    }
+  }
+
+  rollsBackOn(error: unknown): boolean {
+    // PostgreSQL never rolls a transaction back on its own after a failed statement (it marks it
+    // failed); only a session the server ended has lost its transaction.
+    return SESSION_GONE.test((error as { code?: unknown } | null)?.code?.toString() ?? '');
+  }
+
+  async commit(): Promise<void> {
+    const client = this.connection;
+    await this.fence(client, 'ROLLBACK');
+    await client.query('COMMIT');
+    this.open = false;
+  }
+
+  async rollback(): Promise<void> {
+    const client = this.connections.openMigration;
+    if (client && this.inTransaction()) await client.query('ROLLBACK');
+    this.open = false;
+  }
+
+  /**
+   * Runs a migration that asked for no transaction (`transaction: false`) with the timeouts and
+   * search path of every migration, set for the session and reset afterwards, once the fence
+   * has said that this process still holds the lock.
+   */
+  async outside<T>(work: () => Promise<T>): Promise<T> {
+    const client = await this.client();
+    await this.fence(client, null);
+    await client.query(this.settings('SET'));
+    try {
+      return await work();
+    } finally {
+      await client.query('RESET lock_timeout; RESET statement_timeout; RESET search_path').catch(() => undefined);
+    }
+  }
+
+  /**
+   * Throws `LockLostError` unless this process's lock session still holds the lock (its backend,
+   * started when it was, holds the key); `undo` (a ROLLBACK) runs first.
+   */
+  private async fence(client: PoolClient, undo: string | null): Promise<void> {
+    const identity = this.lock.identity;
+    let detail: string | null = 'this process does not hold the migration lock';
+    if (identity) {
+      const { rows } = await client.query<{ held: boolean }>(
+        `SELECT EXISTS (SELECT 1 ${HOLDERS_OF_KEY.replace('FROM pg_locks l', 'FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid')} AND l.pid = $3 AND a.backend_start = $4::timestamptz) AS held`,
+        [this.key.namespace, this.key.key, identity.pid, identity.backendStart],
+      );
+      detail = rows[0].held ? null : `its lock session (backend ${identity.pid}) no longer holds it: it was terminated, or its connection dropped`;
+    }
+    if (detail === null) return;
+    if (undo) await client.query(undo).catch(() => undefined);
+    this.open = false;
+    throw new LockLostError(undefined, detail);
+  }
+
+  private settings(set: 'SET' | 'SET LOCAL'): string {
+    return migrationSettings(set, this.schema, this.ddl);
+  }
+
+  /**
+   * A `.sql` migration: a transactional file runs whole, inside the runner's transaction, as one
+   * simple query; a `transaction: false` file statement by statement (one simple query holding
+   * several would run as one implicit transaction, which `CREATE INDEX CONCURRENTLY` refuses).
+   */
+  private async runScript(client: PoolClient, sql: string, transaction: boolean): Promise<void> {
+    if (transaction) {
+      await client.query(sql);
+      return;
+    }
+    for (const statement of splitStatements(sql)) await client.query(statement.text);
+  }
+}
+
+/** `I`, `T` or `E` as the server last said, or null with a client that cannot tell (pg before 8.21). */
+function transactionStatus(client: object): string | null {
+  return (client as WithStatus).getTransactionStatus?.() ?? null;
+}
+
+/**
+ * `SET` or `SET LOCAL` of what every migration runs with: its timeouts, and the module's schema
+ * first on the search path. Values are numbers and a checked schema name.
+ */
+export function migrationSettings(set: 'SET' | 'SET LOCAL', schema: string, ddl: Required<DdlOptions>): string {
+  const path = schema === 'public' ? 'public' : `${quoteIdentifier(schema)}, public`;
+  return `${set} lock_timeout = ${ddl.lockTimeoutMs}; ${set} statement_timeout = ${ddl.statementTimeoutMs}; ${set} search_path = ${path}`;
+}
