@@ -24,7 +24,10 @@ const USER = 'postgres';
 const CHECK_TIMEOUT_MS = 5_000;
 // Test-only settings: no durability (the tests crash clients, never the server), room for many
 // replicas with their pools, TCP on the loopback only, and no Unix socket left in /tmp.
-const POSTGRES_FLAGS = ['fsync=off', 'full_page_writes=off', 'max_connections=300', 'listen_addresses=127.0.0.1', 'unix_socket_directories='].flatMap((s) => ['-c', s]);
+const POSTGRES_FLAGS = ['fsync=off', 'full_page_writes=off', 'max_connections=300', 'listen_addresses=127.0.0.1', 'unix_socket_directories='].flatMap((s) => [
+  '-c',
+  s,
+]);
 const INITDB_FLAGS = ['--no-sync', '--no-instructions', '--wal-segsize=1'];
 
 /** `postgres://user@host:port/db` without the password, for messages. */
@@ -168,7 +171,8 @@ async function cachedCluster(EmbeddedPostgres) {
   const flags = createHash('sha256').update(JSON.stringify(INITDB_FLAGS)).digest('hex').slice(0, 8);
   const keyFor = (uid) => join(cacheRoot, `${version}-uid${uid}-${flags}`);
   const uid = postgresUid();
-  if (uid !== undefined && existsSync(join(keyFor(uid), 'data', 'PG_VERSION'))) return { dir: keyFor(uid), password: readFileSync(join(keyFor(uid), 'password'), 'utf8') };
+  if (uid !== undefined && existsSync(join(keyFor(uid), 'data', 'PG_VERSION')))
+    return { dir: keyFor(uid), password: readFileSync(join(keyFor(uid), 'password'), 'utf8') };
   mkdirSync(cacheRoot, { recursive: true });
   const scratch = mkdtempSync(join(cacheRoot, 'initdb-'));
   chmodSync(scratch, 0o755);
@@ -191,7 +195,8 @@ async function cachedCluster(EmbeddedPostgres) {
     rmSync(scratch, { recursive: true, force: true });
   }
   // Clusters of other versions or flags are never used again.
-  for (const name of readdirSync(cacheRoot)) if (!name.startsWith('initdb-') && join(cacheRoot, name) !== finalKey) rmSync(join(cacheRoot, name), { recursive: true, force: true });
+  for (const name of readdirSync(cacheRoot))
+    if (!name.startsWith('initdb-') && join(cacheRoot, name) !== finalKey) rmSync(join(cacheRoot, name), { recursive: true, force: true });
   return { dir: finalKey, password: readFileSync(join(finalKey, 'password'), 'utf8') };
 }
 
