@@ -50,7 +50,7 @@ async function checkServer(url) {
     await client.query('SELECT 1');
   } catch (error) {
     throw new Error(
-      `PG_TEST_URL names a PostgreSQL server that did not answer SELECT 1 within ${CHECK_TIMEOUT_MS / 1000} s (${describeUrl(url)}): ${error instanceof Error ? error.message : String(error)}. ` +
+      `The PostgreSQL server PG_TEST_URL names (${describeUrl(url)}) failed SELECT 1 (timeout ${CHECK_TIMEOUT_MS / 1000} s): ${error instanceof Error ? error.message : String(error)}. ` +
         'Start that server, correct PG_TEST_URL, or unset it to let the tests start their own embedded server.',
     );
   } finally {
