@@ -31,6 +31,12 @@ export interface FileBackups {
   restoreFrom(path: string, timeoutMs: number): Promise<void>;
 }
 
+/** What a failed `transaction: false` migration may leave behind that the database itself can list. */
+export interface Leftovers {
+  /** A sentence naming them and what to do, or null when there are none. */
+  describe(): Promise<string | null>;
+}
+
 /** A statement a migration issued on a rehearsal copy, and when it started (`performance.now()`). */
 export interface CapturedStatement {
   readonly sql: string;

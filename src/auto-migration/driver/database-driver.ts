@@ -1,4 +1,4 @@
-import type { CopyRehearsal, FileBackups, ForeignKeyControl } from './capabilities';
+import type { CopyRehearsal, FileBackups, ForeignKeyControl, Leftovers } from './capabilities';
 import type { HistoryProbe } from './history-probe';
 import type { HistoryStore } from './history-store';
 import type { LeaseStore } from './lease-store';
@@ -28,8 +28,10 @@ export interface DatabaseDriver {
   readonly foreignKeys?: ForeignKeyControl;
   /** Present when the database can be backed up as files (SQLite, not in memory). */
   readonly fileBackups?: FileBackups;
-  /** Present when the database can be copied for a rehearsal or dry run (SQLite). */
+  /** Present when the database can be copied for a rehearsal or dry run (SQLite), or rehearse in a transaction it rolls back (PostgreSQL). */
   readonly rehearsal?: CopyRehearsal;
+  /** Present when the database can list what a failed `transaction: false` migration left behind (PostgreSQL: invalid indexes). */
+  readonly leftovers?: Leftovers;
   /** Closes every connection. Idempotent. Called on shutdown, once no run is in progress. */
   close(): Promise<void>;
 }

@@ -43,9 +43,11 @@ export class MigrationFailedError extends AutoMigrationError {
     cause: unknown,
     readonly outcome: FailureOutcome,
     context: CauseContext = {},
+    /** What the database knows it left behind (PostgreSQL: invalid indexes of a failed CREATE INDEX CONCURRENTLY), said after the outcome. */
+    leftovers: string | null = null,
   ) {
     const advice = causeAdvice(cause, context) ?? 'Fix the migration and restart the application.';
-    super(`Migration ${quoted(migration)} failed: ${describeCause(cause)}. ${OUTCOMES[outcome]} ${advice}`, {
+    super(`Migration ${quoted(migration)} failed: ${describeCause(cause)}. ${OUTCOMES[outcome]}${leftovers ? ` ${leftovers}` : ''} ${advice}`, {
       migration,
       cause,
     });

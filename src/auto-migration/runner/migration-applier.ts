@@ -287,15 +287,16 @@ export class MigrationApplier {
     } catch (cause) {
       // A transaction it left open would otherwise swallow everything written after it.
       await this.rollbackQuietly(this.driver.session);
+      const leftovers = await this.leftovers();
       // Unless the file is damaged (nothing may write to it), the attempt row stays either way: later starts still refuse to retry it.
       if (!isDamage(cause)) {
         try {
-          await this.driver.history.failAttempt(migration.name, describeCause(cause));
+          await this.driver.history.failAttempt(migration.name, `${describeCause(cause)}${leftovers ? ` ${leftovers}` : ''}`);
         } catch (error) {
           this.logger.warn(`Could not record the failure of "${migration.name}": ${describeCause(error)}`);
         }
       }
-      throw this.failed(migration, cause, 'none');
+      throw this.failed(migration, cause, 'none', leftovers);
     } finally {
       if (guard) await this.holdForeignKeys(guard);
     }
@@ -381,10 +382,20 @@ export class MigrationApplier {
     }
   }
 
-  private failed(migration: MigrationDefinition, cause: unknown, outcome: FailureOutcome): MigrationFailedError {
-    const error = new MigrationFailedError(migration.name, cause, outcome, this.backup.causeContext());
+  private failed(migration: MigrationDefinition, cause: unknown, outcome: FailureOutcome, leftovers: string | null = null): MigrationFailedError {
+    const error = new MigrationFailedError(migration.name, cause, outcome, this.backup.causeContext(), leftovers);
     this.events.emit({ type: 'migration-failed', name: migration.name, code: error.code, message: error.message });
     return error;
+  }
+
+  /** What the database says a failed `transaction: false` migration left behind; never a failure of its own. */
+  private async leftovers(): Promise<string | null> {
+    try {
+      return (await this.driver.leftovers?.describe()) ?? null;
+    } catch (error) {
+      this.logger.warn(`Could not list what the failed migration left behind: ${describeCause(error)}`);
+      return null;
+    }
   }
 
   /** One of the module's own database steps, its failure's advice naming the database, the backup folder and the newest backup. */

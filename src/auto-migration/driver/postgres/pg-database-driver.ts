@@ -4,6 +4,7 @@ import type { ResolvedAutoMigrationOptions, ResolvedPostgresOptions } from '../.
 import { registerCauseClassifier } from '../../errors/cause-advice';
 import { DatabaseUnavailableError } from '../../errors/database-unavailable.error';
 import { redactSecrets } from '../../status/redact';
+import type { Leftovers } from '../capabilities';
 import type { DatabaseDriver } from '../database-driver';
 import { PgAdvisoryLock } from './pg-advisory-lock';
 import { postgresCauses } from './pg-cause';
@@ -11,7 +12,7 @@ import { PgConnections } from './pg-connections';
 import { PgHistoryProbe } from './pg-history-probe';
 import { PgHistoryStore } from './pg-history-store';
 import { lockKeyFor } from './pg-lock-key';
-import { PgSql } from './pg-schema';
+import { INVALID_INDEXES, PgSql } from './pg-schema';
 import { PgRollbackRehearsal } from './pg-rehearsal';
 import { PgSession } from './pg-session';
 
@@ -32,6 +33,7 @@ export class PgDatabaseDriver implements DatabaseDriver {
   readonly session: PgSession;
   readonly lock: PgAdvisoryLock;
   readonly rehearsal: PgRollbackRehearsal;
+  readonly leftovers: Leftovers = { describe: () => this.invalidIndexes() };
   private readonly connections: PgConnections;
 
   /** Connects (one status read proves the server answers) and logs which database it is, never with its password. */
@@ -60,6 +62,20 @@ export class PgDatabaseDriver implements DatabaseDriver {
     this.history = this.lease = new PgHistoryStore(sql, () => this.session.client(), known);
     this.probe = new PgHistoryProbe(this.connections, sql, key, known);
     this.rehearsal = new PgRollbackRehearsal(this.connections, postgres.schema, postgres.ddl);
+  }
+
+  /**
+   * Invalid indexes: a failed `CREATE INDEX CONCURRENTLY` leaves its index behind, unusable, and
+   * `CREATE INDEX CONCURRENTLY IF NOT EXISTS` would then skip it without a word.
+   */
+  private async invalidIndexes(): Promise<string | null> {
+    const rows = await this.connections.read(async (client) => (await client.query<{ name: string }>(INVALID_INDEXES)).rows);
+    if (!rows || rows.length === 0) return null;
+    const names = rows.map((r) => r.name);
+    return (
+      `The database now has ${names.length === 1 ? 'an invalid index' : 'invalid indexes'}: ${names.join(', ')} (what a CREATE INDEX CONCURRENTLY that failed leaves behind); ` +
+      `drop ${names.length === 1 ? 'it' : 'each'} (DROP INDEX CONCURRENTLY ${names[0]}) before running the migration again: CREATE INDEX CONCURRENTLY IF NOT EXISTS would skip an invalid index and leave it unusable.`
+    );
   }
 
   close(): Promise<void> {

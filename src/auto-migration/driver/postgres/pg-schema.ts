@@ -225,3 +225,8 @@ ON CONFLICT (name) DO UPDATE SET version = excluded.version, started_at = exclud
     return `INSERT INTO ${this.s}.migration_meta (key, value) VALUES ('last_repair_at', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value`;
   }
 }
+
+/** Indexes a failed `CREATE INDEX CONCURRENTLY` left invalid, in the database's own schemas. */
+export const INVALID_INDEXES = `SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS name
+FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE NOT i.indisvalid AND n.nspname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1`;
