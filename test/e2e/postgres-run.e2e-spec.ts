@@ -181,7 +181,7 @@ describe('PostgreSQL: runs', () => {
     await holder.query(`BEGIN; SELECT * FROM ${schema}.busy`);
     try {
       const started = Date.now();
-      const { error } = await bootFailure(options(schema, { postgres: { connectionString: pg.url, schema, ddl: { lockTimeoutMs: 300 } } } as never), {
+      const { error } = await bootFailure(options(schema, { postgres: { connectionString: pg.url, schema, ddl: { lockTimeoutMs: 300 } } }), {
         migrations: [pgMigration('001_t', 'CREATE TABLE busy (id int)'), pgMigration('002_alter', 'ALTER TABLE busy ADD COLUMN v int')],
       });
       expect(error).toMatchObject({ code: 'MIGRATION_FAILED', migration: '002_alter' });

@@ -19,9 +19,11 @@ export function pgMigration(
   };
   const type = holder[name];
   if (down !== undefined)
-    (type.prototype as { down: (db: PoolClient) => Promise<void> }).down = async (db: PoolClient) => {
-      await db.query(down);
-    };
+    Object.defineProperty(type.prototype, 'down', {
+      value: async (db: PoolClient) => {
+        await db.query(down);
+      },
+    });
   Migration({ name, version: '1.0.0', description: `test ${name}`, ...options })(type);
   return type;
 }
