@@ -173,6 +173,35 @@ describe('PostgreSQL: status names the lock holder', () => {
   });
 });
 
+describe('PostgreSQL: status shows what the holder waits on', () => {
+  it("while a run's ALTER TABLE waits for a table lock: held by that process, its session waiting on the lock", async () => {
+    const schema = await freshSchema();
+    const base = pgMigration('001_t', 'CREATE TABLE waited (id int)');
+    await (await bootApp(options(schema), { migrations: [base] })).app.close();
+    const reader = await pg.client();
+    await reader.query(`BEGIN; SELECT * FROM ${schema}.waited`);
+    const migrations = [base, pgMigration('002_alter', 'ALTER TABLE waited ADD COLUMN v int')];
+    const running = bootApp({ postgres: { connectionString: pg.url, schema, ddl: { lockTimeoutMs: 20_000 } } } as never, { migrations });
+    const observer = await bootApp(options(schema, { mode: 'verify', failOnError: false }), { migrations });
+    try {
+      const service = observer.app.get(AutoMigrationService);
+      let status = await service.getStatus();
+      for (let i = 0; i < 100 && !/waiting on Lock\/relation/.test(status.lock.session?.state ?? ''); i++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        status = await service.getStatus();
+      }
+      expect(status.state).toBe('running');
+      expect(status.lock).toMatchObject({ held: true, owner: { host: hostname(), pid: process.pid }, session: { backendPid: expect.any(Number) } });
+      expect(status.lock.session?.state).toMatch(/^active \(waiting on Lock\/relation\)$/);
+    } finally {
+      await reader.query('ROLLBACK');
+      await (await running).app.close();
+      await observer.app.close();
+    }
+    expect(await names(schema)).toEqual(['001_t', '002_alter']);
+  });
+});
+
 describe('PostgreSQL: revert and archive', () => {
   it('revert runs down() and deletes the history row; archive moves old rows', async () => {
     const schema = await freshSchema();

@@ -6,6 +6,14 @@ export interface LockHolderNote {
   readonly owner: LockOwner;
   /** ISO-8601: when it took the lock. */
   readonly since: string;
+  /** PostgreSQL: the holder's lock session, as the server shows it. */
+  readonly session?: LockSession;
+}
+
+/** The session holding a database-side lock (PostgreSQL): its backend, and what it is doing (`idle in transaction`, `active (waiting on Lock/virtualxid)`). */
+export interface LockSession {
+  readonly backendPid: number;
+  readonly state: string | null;
 }
 
 /** What `MigrationLock.acquire()` is asked. */

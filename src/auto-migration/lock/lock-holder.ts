@@ -1,4 +1,5 @@
 import type { LockOwner } from '../driver/lease-store';
+import type { LockSession } from '../driver/migration-lock';
 
 /** What the lease row says about the process holding the migration lock. */
 export interface LockHolder {
@@ -11,6 +12,8 @@ export interface LockHolder {
   readonly current: string | null;
   /** Its heartbeat is older than `lock.staleAfterMs`. */
   readonly suspect: boolean;
+  /** PostgreSQL: its lock session's backend and what that session is doing. */
+  readonly session?: LockSession;
 }
 
 /** "host/pid (instance abc) for 12 s, running 004_x", for log lines and error messages. */

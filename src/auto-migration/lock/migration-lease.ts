@@ -200,10 +200,12 @@ export class MigrationLease implements OnModuleDestroy {
       if (!(await this.lock.isHeld())) return null;
       const named = this.held && this.heldSince ? { owner: this.owner, since: this.heldSince } : await this.lock.holder();
       const row = await this.holderFromLeaseRow();
-      if (named)
-        return sameOwner(row.owner, named.owner)
+      if (named) {
+        const holder = sameOwner(row.owner, named.owner)
           ? row
           : { ...EMPTY_HOLDER, owner: named.owner, since: named.since, heldForMs: Date.now() - Date.parse(named.since) };
+        return named.session ? { ...holder, session: named.session } : holder;
+      }
       // A holder the lock cannot name (one of an earlier release): the lease row is all there is.
       if (row.owner || probe >= UNNAMED_REPROBES) return row;
       await sleep(UNNAMED_REPROBE_MS);

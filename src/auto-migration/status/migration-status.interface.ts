@@ -62,6 +62,12 @@ export interface MigrationLockStatus {
    * may be inside a long synchronous statement; this never frees the lock.
    */
   suspect: boolean;
+  /**
+   * PostgreSQL only: the holder's lock session as the server shows it: its backend process id
+   * (`pg_stat_activity.pid`, what `pg_terminate_backend()` takes) and its state, with what it
+   * waits on (`idle in transaction`; `active (waiting on Lock/virtualxid)`).
+   */
+  session?: { backendPid: number; state: string | null };
 }
 
 /** The newest backup of this database in the backup folder. */

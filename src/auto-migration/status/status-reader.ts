@@ -207,6 +207,7 @@ export class MigrationStatusReader {
       heartbeatAt: holder?.heartbeatAt ?? null,
       current: holder?.current ?? null,
       suspect: holder?.suspect ?? false,
+      ...(holder?.session && { session: { ...holder.session } }),
     };
     // This instance took or gave up the lock while it was probed: the answer is already old.
     if (generation === this.generation) this.lock = { value, at };

@@ -13,8 +13,12 @@ const MAX_RETRY_MS = 100;
 const REPORT_WAIT_AFTER_MS = 50;
 /** The lock session tells the server's TCP keepalive to notice a vanished host within about 25 s (10 + 3 × 5). */
 const KEEPALIVE = { idle: 10, interval: 5, count: 3 };
-/** `application_name` of the lock session names its owner: others read who holds the lock from `pg_stat_activity`. */
+/**
+ * `application_name` of the lock session names its owner, and the migration session's the same
+ * owner: others read from `pg_stat_activity` who holds the lock and what its migration waits on.
+ */
 const OWNER_PREFIX = 'nam-lock';
+const MIGRATION_PREFIX = 'nam-run';
 /** PostgreSQL keeps the first 63 bytes of an application_name. */
 const MAX_APPLICATION_NAME = 63;
 
@@ -22,13 +26,6 @@ const MAX_APPLICATION_NAME = 63;
 export interface LockSessionIdentity {
   readonly pid: number;
   readonly backendStart: string;
-}
-
-/** Who holds the lock as the server tells it: the owner its session names, and what that session is doing. */
-export interface PgLockHolderNote extends LockHolderNote {
-  readonly backendPid: number;
-  /** `pg_stat_activity.state` and `wait_event_type/wait_event` of the lock session, e.g. `idle in transaction`. */
-  readonly state: string | null;
 }
 
 /**
@@ -48,6 +45,11 @@ export class PgAdvisoryLock implements MigrationLock {
     private readonly connections: PgConnections,
     private readonly key: PgLockKey,
   ) {}
+
+  /** `application_name` of the migration session while this process holds the lock (null when it does not). */
+  get migrationSessionName(): string | null {
+    return this.held ? applicationName(this.held.note.owner, MIGRATION_PREFIX) : null;
+  }
 
   /** The lock session's identity while this process holds the lock: what the fence checks before each commit. */
   get identity(): LockSessionIdentity | null {
@@ -119,8 +121,8 @@ SELECT pg_try_advisory_xact_lock(${this.key.namespace}, ${this.key.key}) AS lock
     return answer ?? true;
   }
 
-  async holder(): Promise<PgLockHolderNote | null> {
-    if (this.held) return { ...this.held.note, backendPid: this.held.identity.pid, state: 'idle in transaction' };
+  async holder(): Promise<LockHolderNote | null> {
+    if (this.held) return { ...this.held.note, session: { backendPid: this.held.identity.pid, state: 'idle in transaction' } };
     const rows = await this.connections.read(
       async (client) =>
         (
@@ -135,13 +137,29 @@ ${HOLDERS_OF_KEY.replace('FROM pg_locks l', 'FROM pg_locks l JOIN pg_stat_activi
     const row = rows?.[0];
     const owner = row ? ownerOf(row.name) : null;
     if (!row || !owner) return null;
-    return { owner, since: row.since ?? new Date().toISOString(), backendPid: row.pid, state: row.wait ? `${row.state} (waiting on ${row.wait})` : row.state };
+    // What its migration is doing says more than its lock session, idle in its transaction throughout.
+    const migration = await this.connections.read(
+      async (client) =>
+        (
+          await client.query<{ state: string | null; wait: string | null }>(
+            `SELECT state, CASE WHEN wait_event IS NULL THEN NULL ELSE wait_event_type || '/' || wait_event END AS wait
+FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid() ORDER BY state = 'active' DESC LIMIT 1`,
+            [applicationName(owner, MIGRATION_PREFIX)],
+          )
+        ).rows[0],
+    );
+    const activity = migration ?? row;
+    return {
+      owner,
+      since: row.since ?? new Date().toISOString(),
+      session: { backendPid: row.pid, state: activity.wait ? `${activity.state} (waiting on ${activity.wait})` : activity.state },
+    };
   }
 }
 
 /** `nam-lock <pid> <instance> <host>`, cut to what PostgreSQL keeps. */
-function applicationName(owner: LockOwner): string {
-  return Buffer.from(`${OWNER_PREFIX} ${owner.pid} ${owner.instanceId} ${owner.host || hostname()}`)
+function applicationName(owner: LockOwner, prefix = OWNER_PREFIX): string {
+  return Buffer.from(`${prefix} ${owner.pid} ${owner.instanceId} ${owner.host || hostname()}`)
     .subarray(0, MAX_APPLICATION_NAME)
     .toString('utf8')
     .replace(/\uFFFD$/, '');

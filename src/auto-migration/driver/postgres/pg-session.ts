@@ -63,7 +63,7 @@ export class PgSession implements MigrationSession {
 
   async begin(): Promise<void> {
     const client = await this.client();
-    await client.query(`BEGIN; ${this.settings('SET LOCAL')}`);
+    await client.query(`BEGIN; ${this.settings('SET LOCAL')}${this.named('SET LOCAL')}`);
     this.open = true;
   }
 
@@ -120,11 +120,11 @@ export class PgSession implements MigrationSession {
   async outside<T>(work: () => Promise<T>): Promise<T> {
     const client = await this.client();
     await this.fence(client, null);
-    await client.query(this.settings('SET'));
+    await client.query(`${this.settings('SET')}${this.named('SET')}`);
     try {
       return await work();
     } finally {
-      await client.query('RESET lock_timeout; RESET statement_timeout; RESET search_path').catch(() => undefined);
+      await client.query('RESET lock_timeout; RESET statement_timeout; RESET search_path; RESET application_name').catch(() => undefined);
     }
   }
 
@@ -146,6 +146,12 @@ export class PgSession implements MigrationSession {
     if (undo) await client.query(undo).catch(() => undefined);
     this.open = false;
     throw new LockLostError(undefined, detail);
+  }
+
+  /** The session's `application_name` while its process holds the lock: status in other processes finds what it waits on by it. */
+  private named(set: 'SET' | 'SET LOCAL'): string {
+    const name = this.lock.migrationSessionName;
+    return name === null ? '' : `; ${set} application_name = '${name.replace(/'/g, "''")}'`;
   }
 
   private settings(set: 'SET' | 'SET LOCAL'): string {
