@@ -2,6 +2,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, httpGet, killStrayChildren, REPO_ROOT, spawnTs, waitForHttp } from '../helpers/child-process';
+import { usePgSchema } from '../helpers/postgres';
 import { tempDir } from '../helpers/temp-dir';
 
 /*
@@ -32,7 +33,7 @@ describe('the demo app', () => {
 
   it('migrates data/app.db under its working directory, serves status, health and users, and stops on SIGTERM', async () => {
     const port = await freePort();
-    const demo = spawnTs(DEMO, { paths: true, cwd: dir.path, env: { PORT: String(port), DATABASE: undefined } });
+    const demo = spawnTs(DEMO, { paths: true, cwd: dir.path, env: { PORT: String(port), DATABASE: undefined, DATABASE_URL: undefined } });
     const base = `http://127.0.0.1:${port}`;
     await waitForHttp(`${base}/migrations/status`, 120_000, demo);
 
@@ -79,7 +80,7 @@ describe('the demo app', () => {
     const database = join(notAFolder, 'app.db');
     const port = await freePort();
 
-    const demo = spawnTs(DEMO, { paths: true, cwd: dir.path, env: { PORT: String(port), DATABASE: database } });
+    const demo = spawnTs(DEMO, { paths: true, cwd: dir.path, env: { PORT: String(port), DATABASE: database, DATABASE_URL: undefined } });
     const exit = await demo.waitForExit(120_000);
 
     expect(exit.code).not.toBe(0);
@@ -89,5 +90,37 @@ describe('the demo app', () => {
     // It never listened.
     expect(demo.stdout()).not.toContain('Demo listening');
     await expect(httpGet(`http://127.0.0.1:${port}/migrations/status`, 2_000)).rejects.toThrow();
+  });
+
+  describe('on PostgreSQL (DATABASE_URL set)', () => {
+    const pg = usePgSchema('demo');
+
+    it('migrates the schema it is given (CREATE INDEX CONCURRENTLY outside a transaction), serves status, health and users', async () => {
+      const port = await freePort();
+      // The application's own queries find its tables through the search path its URL sets, as an app on a schema of its own does.
+      const url = `${pg.url}?options=${encodeURIComponent(`-c search_path=${pg.schema}`)}`;
+      const demo = spawnTs(DEMO, {
+        paths: true,
+        cwd: dir.path,
+        env: { PORT: String(port), DATABASE: undefined, DATABASE_URL: url, DATABASE_SCHEMA: pg.schema },
+      });
+      const base = `http://127.0.0.1:${port}`;
+      await waitForHttp(`${base}/migrations/status`, 120_000, demo);
+
+      const status = await httpGet(`${base}/migrations/status`);
+      expect(status.json()).toMatchObject({ state: 'up-to-date', pending: [], lastError: null, lock: { held: false } });
+      expect(status.json().applied.map((m: { name: string; version: string }) => [m.name, m.version])).toEqual(DEMO_MIGRATIONS);
+      expect((await httpGet(`${base}/health`)).status).toBe(200);
+      await pg.query(`INSERT INTO ${pg.schema}.users (email, display_name) VALUES ('ada@example.com', 'Ada')`);
+      expect((await httpGet(`${base}/users`)).json()).toEqual([{ id: 1, email: 'ada@example.com', displayName: 'Ada' }]);
+      const indexes = await pg.query(`SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND tablename = 'posts' ORDER BY 1`, [pg.schema]);
+      expect(indexes.rows.map((r) => r.indexname)).toEqual(expect.arrayContaining(['idx_posts_author_published', 'idx_posts_slug']));
+      // No password in anything the demo printed.
+      expect(demo.stdout() + demo.stderr()).not.toContain(new URL(pg.url).password);
+      expect(existsSync(join(dir.path, 'data'))).toBe(false);
+
+      demo.kill('SIGTERM');
+      expect(await demo.waitForExit(60_000)).toEqual({ code: null, signal: 'SIGTERM' });
+    });
   });
 });
