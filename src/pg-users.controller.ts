@@ -8,7 +8,10 @@ export class PgUsersController {
   constructor(@InjectMigrationDatabase() private readonly db: Pool) {}
 
   @Get()
-  async list() {
-    return (await this.db.query('SELECT id::int AS id, email, display_name AS "displayName" FROM users ORDER BY id')).rows;
+  async list(): Promise<{ id: number; email: string; displayName: string }[]> {
+    const { rows } = await this.db.query<{ id: number; email: string; displayName: string }>(
+      'SELECT id::int AS id, email, display_name AS "displayName" FROM users ORDER BY id',
+    );
+    return rows;
   }
 }
