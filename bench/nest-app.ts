@@ -10,13 +10,19 @@ import { migrationClasses, migrationName, type UpHook } from './shared';
 
 const MODULE_SIZE = 1000;
 
-/** `n` decorated migration classes. Build them once per process: an app defines its classes once. */
-export function decoratedMigrations(n: number, onUp?: UpHook): Type<unknown>[] {
-  return migrationClasses(n, onUp).map((type, k) => {
+/**
+ * `n` decorated migration classes (SQLite's, or those `build` makes: PostgreSQL's). Build them
+ * once per process: an app defines its classes once.
+ */
+export function decoratedMigrations(n: number, onUp?: UpHook, build: (n: number, onUp?: UpHook) => Type<unknown>[] = migrationClasses): Type<unknown>[] {
+  return build(n, onUp).map((type, k) => {
     Migration({ name: migrationName(k + 1, n), version: '1.0.0' })(type);
     return type;
   });
 }
+
+/** Where the module migrates: a SQLite file, or a schema of a PostgreSQL server. */
+export type BenchDatabase = ({ file: string } | { postgres: { connectionString: string; schema: string } }) & { transactionMode: 'each' | 'all' };
 
 /**
  * Boots an application context whose feature module lists `migrations` as providers and, when
@@ -24,7 +30,7 @@ export function decoratedMigrations(n: number, onUp?: UpHook): Type<unknown>[] {
  * instantiated (`@Migration` includes `@Injectable`) but nothing runs them: that is the
  * "empty app" that isolates Nest's own boot cost.
  */
-export async function bootApp(migrations: Type<unknown>[], database?: { file: string; transactionMode: 'each' | 'all' }) {
+export async function bootApp(migrations: Type<unknown>[], database?: BenchDatabase) {
   const imports: unknown[] = [];
   // Nest 11's lifecycle hooks overflow the stack with ~9000 providers in one module (recursion in
   // iterare's flatten), so larger sets are spread over feature modules of 1000, as an app would.
@@ -34,8 +40,9 @@ export async function bootApp(migrations: Type<unknown>[], database?: { file: st
     imports.push(MigrationsModule);
   }
   if (database) {
+    const common = { transactionMode: database.transactionMode, backup: false, statusController: false } as const;
     imports.unshift(
-      AutoMigrationModule.forRoot({ database: database.file, transactionMode: database.transactionMode, backup: false, statusController: false }),
+      AutoMigrationModule.forRoot('file' in database ? { database: database.file, ...common } : { postgres: database.postgres, ...common }),
     );
   }
 

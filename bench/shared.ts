@@ -163,10 +163,11 @@ export function runChild(script: string, args: (string | number)[], loader: 'ts-
 
 /** An error message as one short line for the notes; Knex's `<SQL> - <message>` keeps the message. */
 export function errorLine(error: unknown): string {
-  // A path in a run's temp dir differs from run to run; the same error should read the same.
+  // A path in a run's temp dir, or a run's schema (pg-server.ts), differs from run to run; the same error should read the same.
   const line = String((error as Error)?.message ?? error)
     .split('\n')[0]
-    .replace(/[^\s'"]*\/bench-w\d-[^/\s]+\//g, '<temp dir>/');
+    .replace(/[^\s'"]*\/bench-w\d-[^/\s]+\//g, '<temp dir>/')
+    .replace(/\bbench_[a-z0-9_]+?_\d+_\d+\b/g, '<schema>');
   const sql = line.lastIndexOf(' - ');
   return line.length > 160 && sql > 0 ? `${line.slice(0, 40)}… - ${line.slice(sql + 3)}`.slice(0, 200) : line.slice(0, 160);
 }

@@ -1,9 +1,11 @@
 /**
  * The tools a workload can run the migrations with: the module (a Nest app context with
  * AutoMigrationModule) and the peers (bench/peers/), each behind the call an app makes at every
- * start. Each is loaded on demand, so a process carries only the tool it measures.
+ * start, on SQLite (TOOLS) and on PostgreSQL (PG_TOOLS, built by pg-tools.ts). Each is loaded on
+ * demand, so a process carries only the tool it measures.
  */
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { errorLine, type UpHook } from './shared';
 
@@ -29,9 +31,54 @@ export const TOOL_LABELS: Record<Tool, string> = {
   'typeorm-all': "TypeORM default ('all')",
 };
 
+/**
+ * On PostgreSQL (the bench's server, BENCH_PG_URL), each in a schema of its own, as an app would set
+ * it up: the module in `transactionMode` 'each' and 'all'; node-pg-migrate's `runner()`, per
+ * migration (its default) and `singleTransaction`; Knex's 'pg' client and TypeORM's 'postgres'
+ * driver in their two modes, as on SQLite.
+ */
+export const PG_TOOLS = [
+  'pg-module',
+  'pg-module-all',
+  'pg-node-pg-migrate-each',
+  'pg-node-pg-migrate-all',
+  'pg-knex-each',
+  'pg-knex-all',
+  'pg-typeorm-each',
+  'pg-typeorm-all',
+] as const;
+export type PgTool = (typeof PG_TOOLS)[number];
+export type AnyTool = Tool | PgTool;
+export const isPgTool = (tool: string): tool is PgTool => (PG_TOOLS as readonly string[]).includes(tool);
+/** Whether `tool` is the module (SQLite or PostgreSQL, either mode), not a peer. */
+export const isModule = (tool: AnyTool) => tool.startsWith('module') || tool.startsWith('pg-module');
+
+export const PG_TOOL_LABELS: Record<PgTool, string> = {
+  'pg-module': "module, transactionMode 'each' (default)",
+  'pg-module-all': "module, transactionMode 'all'",
+  'pg-node-pg-migrate-each': 'node-pg-migrate, a transaction per migration (default)',
+  'pg-node-pg-migrate-all': 'node-pg-migrate, singleTransaction',
+  'pg-knex-each': 'Knex, a transaction per migration',
+  'pg-knex-all': 'Knex default (one transaction for the batch)',
+  'pg-typeorm-each': "TypeORM, migrationsTransactionMode 'each'",
+  'pg-typeorm-all': "TypeORM default ('all')",
+};
+
+/** Each PostgreSQL tool's history table, in the run's schema. */
+export const PG_HISTORY_TABLES: Record<PgTool, string> = {
+  'pg-module': 'migrations',
+  'pg-module-all': 'migrations',
+  'pg-node-pg-migrate-each': 'pgmigrations',
+  'pg-node-pg-migrate-all': 'pgmigrations',
+  'pg-knex-each': 'knex_migrations',
+  'pg-knex-all': 'knex_migrations',
+  'pg-typeorm-each': 'migrations',
+  'pg-typeorm-all': 'migrations',
+};
+
 export interface Migrator {
-  /** Opens `file`, applies every pending migration, closes: what the app runs at every start. */
-  migrate(file: string): Promise<void>;
+  /** Opens `target` (a SQLite file, or a PostgreSQL schema), applies every pending migration, closes: what the app runs at every start. */
+  migrate(target: string): Promise<void>;
 }
 
 /** Runs `migrator` on `file`; a failure is a result to report (its first line), not a crash of the workload. */
@@ -56,8 +103,9 @@ export const HISTORY_TABLES: Record<Tool, string> = {
   'typeorm-all': 'migrations',
 };
 
-/** Builds the tool's `n` migrations once (as an app defines them once), ready to run on any file. */
-export async function loadTool(tool: Tool, n: number, onUp?: UpHook): Promise<Migrator> {
+/** Builds the tool's `n` migrations once (as an app defines them once), ready to run on any file (or schema). */
+export async function loadTool(tool: AnyTool, n: number, onUp?: UpHook): Promise<Migrator> {
+  if (isPgTool(tool)) return (await import('./pg-tools')).loadPgTool(tool, n, onUp);
   switch (tool) {
     case 'module':
     case 'module-all': {
@@ -86,8 +134,12 @@ export async function loadTool(tool: Tool, n: number, onUp?: UpHook): Promise<Mi
  */
 export interface PeerModules {
   umzug: { umzugMigrator(n: number, options: { fileLocker: boolean }, onUp?: UpHook): Migrator };
-  knex: { knexMigrator(n: number, mode: 'each' | 'all', onUp?: UpHook): Migrator };
-  typeorm: { typeormMigrator(n: number, mode: 'each' | 'all', onUp?: UpHook): Migrator };
+  knex: { knexMigrator(n: number, mode: 'each' | 'all', onUp?: UpHook): Migrator; knexPgMigrator(n: number, mode: 'each' | 'all', onUp?: UpHook): Migrator };
+  typeorm: {
+    typeormMigrator(n: number, mode: 'each' | 'all', onUp?: UpHook): Migrator;
+    typeormPgMigrator(n: number, mode: 'each' | 'all', onUp?: UpHook): Migrator;
+  };
+  'node-pg-migrate': { nodePgMigrateMigrator(n: number, mode: 'each' | 'all', onUp?: UpHook): Promise<Migrator> };
 }
 
 async function loadPeer<K extends keyof PeerModules>(name: K): Promise<PeerModules[K]> {
@@ -96,11 +148,21 @@ async function loadPeer<K extends keyof PeerModules>(name: K): Promise<PeerModul
 }
 
 /**
+ * Where one run of `tool` migrates, new and empty: a file `<name>.db` in `dir` (nothing to remove
+ * but the folder), or a fresh schema on PostgreSQL, dropped by `remove`.
+ */
+export async function newTarget(tool: AnyTool, dir: string, name: string): Promise<{ target: string; remove(): Promise<void> }> {
+  if (isPgTool(tool)) return (await import('./pg-tools')).newPgTarget(name);
+  return { target: join(dir, `${name}.db`), remove: async () => undefined };
+}
+
+/**
  * What runs left in a file: rows of the tool's history, migration tables (t1..tn), and notes on
  * the tool's own bookkeeping: Knex keeps exactly one row in `knex_migrations_lock`, unlocked
- * between runs.
+ * between runs. On PostgreSQL, the same of a schema (pg-tools.ts).
  */
-export function appliedState(file: string, tool: Tool): { historyRows: number; tables: number; notes: string[] } {
+export async function appliedState(file: string, tool: AnyTool): Promise<{ historyRows: number; tables: number; notes: string[] }> {
+  if (isPgTool(tool)) return (await import('./pg-tools')).pgAppliedState(file, tool);
   if (!existsSync(file)) return { historyRows: 0, tables: 0, notes: [] };
   // Read-write: a journal left by a killed process is rolled back, not refused.
   const db = new BetterSqlite3(file);

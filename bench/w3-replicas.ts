@@ -1,7 +1,7 @@
 /**
  * W3: many replicas of an app starting together. `replicas` processes each load their code and
  * build their migrations, then wait at a barrier (a line on stdin) and are released at once on a
- * fresh file with `n` migrations; then, as the baseline, released together again on the file they
+ * fresh file (or, for a PostgreSQL tool, a fresh schema) with `n` migrations; then, as the baseline, released together again on the file they
  * just migrated, where there is nothing to do. Both figures hold the same process count on the
  * same cores, so their ratio is the cost of applying, of the lock and of the waiting, not of Node
  * boots. One process alone on a fresh file, then on that file migrated, measures the applying.
@@ -10,12 +10,12 @@
  * twice shows there even when its second run failed and rolled back. A run applied every
  * migration exactly once when each `up` ran once and the history and the schema hold `n` each.
  *
- *   w3-replicas.ts run <tool> <n> <replicas> <runs>   the whole workload for one tool (tools.ts)
- *   w3-replicas.ts replica <tool> <n> <file> <log>    one replica, spawned by `run`
+ *   w3-replicas.ts run <tool> <n> <replicas> <runs>   the whole workload for one tool (tools.ts: TOOLS, PG_TOOLS)
+ *   w3-replicas.ts replica <tool> <n> <file> <log>    one replica, spawned by `run` (file: a schema on PostgreSQL)
  */
 import { join } from 'node:path';
 import { epochMs, errorLine, report, spawnScript, tempDir, upCounts, upLogger, type Sample } from './shared';
-import { appliedState, loadTool, migrateReportingError, TOOLS, type Tool } from './tools';
+import { appliedState, isPgTool, loadTool, migrateReportingError, newTarget, PG_TOOLS, TOOLS, type AnyTool } from './tools';
 
 /** What a replica prints as its last stdout line. */
 interface ReplicaResult {
@@ -25,7 +25,7 @@ interface ReplicaResult {
 }
 
 /** Loads the tool and builds its migrations, says `ready`, waits for the release, migrates once. */
-async function replica(tool: Tool, n: number, file: string, log: string): Promise<void> {
+async function replica(tool: AnyTool, n: number, file: string, log: string): Promise<void> {
   const migrator = await loadTool(tool, n, upLogger(log));
   process.stdout.write('ready\n');
   await new Promise((resolve) => process.stdin.once('data', resolve));
@@ -47,7 +47,7 @@ interface Batch {
 }
 
 /** Starts `replicas` processes, releases them together once all are ready, waits for every one. */
-async function batch(tool: Tool, n: number, file: string, log: string, replicas: number): Promise<Batch> {
+async function batch(tool: AnyTool, n: number, file: string, log: string, replicas: number): Promise<Batch> {
   const started = Array.from({ length: replicas }, () => {
     const { child, output, exited } = spawnScript('w3-replicas', ['replica', tool, n, file, log]);
     const ready = new Promise<void>((resolve, reject) => {
@@ -82,7 +82,7 @@ async function batch(tool: Tool, n: number, file: string, log: string, replicas:
 }
 
 /** Per run: a fresh file contested by the replicas, then the same file, migrated, as the baseline. */
-async function run(tool: Tool, n: number, replicas: number, runs: number): Promise<void> {
+async function run(tool: AnyTool, n: number, replicas: number, runs: number): Promise<void> {
   // Loaded once here so that ts-cache.js compiles the tool's code once, not in eight replicas at once.
   await loadTool(tool, n);
   const samples: Sample[] = [];
@@ -96,6 +96,7 @@ async function run(tool: Tool, n: number, replicas: number, runs: number): Promi
     repeated: [],
     missing: [],
   };
+  const where = isPgTool(tool) ? 'schema' : 'file';
   // Error lines counted by kind: the migration a message names is replaced by tN.
   const notes = new Map<string, number>();
   const note = (text: string) => {
@@ -104,20 +105,21 @@ async function run(tool: Tool, n: number, replicas: number, runs: number): Promi
   };
   for (let round = 0; round < runs; round++) {
     const tmp = tempDir('w3');
+    const targets = [await newTarget(tool, tmp.dir, 'app'), await newTarget(tool, tmp.dir, 'alone')];
     try {
-      const file = join(tmp.dir, 'app.db');
+      const [file, aloneFile] = targets.map((t) => t.target);
       const log = join(tmp.dir, 'up.log');
       const fresh = await batch(tool, n, file, log, replicas);
       const counts = upCounts(log, n).slice(1);
-      const state = appliedState(file, tool);
+      const state = await appliedState(file, tool);
       const exactlyOnce = counts.every((c) => c === 1) && state.historyRows === n && state.tables === n;
       const upCalls = counts.reduce((a, b) => a + b, 0);
       const baseline = await batch(tool, n, file, log, replicas);
       const baselineUpCalls = upCounts(log, n).reduce((a, b) => a + b, 0) - upCalls;
       // One process alone, on a fresh file and then on that file migrated: what applying costs
       // without anybody to wait for, so that the rest of the fresh figure is the waiting's.
-      const alone = await batch(tool, n, join(tmp.dir, 'alone.db'), join(tmp.dir, 'alone.log'), 1);
-      const aloneBaseline = await batch(tool, n, join(tmp.dir, 'alone.db'), join(tmp.dir, 'alone.log'), 1);
+      const alone = await batch(tool, n, aloneFile, join(tmp.dir, 'alone.log'), 1);
+      const aloneBaseline = await batch(tool, n, aloneFile, join(tmp.dir, 'alone.log'), 1);
 
       samples.push({ ms: fresh.ms, cpuMs: fresh.cpuMs });
       extra.baselineMs.push(baseline.ms);
@@ -129,12 +131,13 @@ async function run(tool: Tool, n: number, replicas: number, runs: number): Promi
       extra.exactlyOnce.push(exactlyOnce ? 1 : 0);
       extra.repeated.push(counts.filter((c) => c > 1).length);
       extra.missing.push(counts.filter((c) => c === 0).length);
-      for (const error of fresh.errors) note(`fresh file: ${error}`);
-      for (const error of baseline.errors) note(`migrated file: ${error}`);
+      for (const error of fresh.errors) note(`fresh ${where}: ${error}`);
+      for (const error of baseline.errors) note(`migrated ${where}: ${error}`);
       // Nothing should run there unless the fresh batch left migrations unapplied ("never applied").
-      if (baselineUpCalls > 0) note(`migrated file: \`up\` ran ${baselineUpCalls} time(s)`);
-      for (const text of appliedState(file, tool).notes) note(`after the run: ${text}`);
+      if (baselineUpCalls > 0) note(`migrated ${where}: \`up\` ran ${baselineUpCalls} time(s)`);
+      for (const text of (await appliedState(file, tool)).notes) note(`after the run: ${text}`);
     } finally {
+      for (const { remove } of targets) await remove();
       tmp.remove();
     }
   }
@@ -147,13 +150,13 @@ async function run(tool: Tool, n: number, replicas: number, runs: number): Promi
 
 if (require.main === module) {
   const [mode, tool, n, a, b] = process.argv.slice(2);
-  const valid = (TOOLS as readonly string[]).includes(tool) && Number(n) > 0;
+  const valid = ([...TOOLS, ...PG_TOOLS] as readonly string[]).includes(tool) && Number(n) > 0;
   const main =
     mode === 'run' && valid && Number(a) > 0 && Number(b) > 0
-      ? () => run(tool as Tool, Number(n), Number(a), Number(b))
+      ? () => run(tool as AnyTool, Number(n), Number(a), Number(b))
       : mode === 'replica' && valid && a && b
-        ? () => replica(tool as Tool, Number(n), a, b)
-        : () => Promise.reject(new Error(`usage: w3-replicas.ts run <${TOOLS.join('|')}> <n> <replicas> <runs> | replica <tool> <n> <file> <log>`));
+        ? () => replica(tool as AnyTool, Number(n), a, b)
+        : () => Promise.reject(new Error(`usage: w3-replicas.ts run <${[...TOOLS, ...PG_TOOLS].join('|')}> <n> <replicas> <runs> | replica <tool> <n> <file> <log>`));
   main().catch((error) => {
     console.error(error);
     process.exit(1);

@@ -2,7 +2,7 @@
  * W4: a process killed in the middle of its migrations, then a fresh one. The victim applies `n`
  * ordinary transactional migrations, each made slower by a busy loop of `busyMs` in its `up` (so
  * the kill lands inside a migration's transaction, not between two), and gets SIGKILL once
- * `killAfter` of them have started. A fresh process with the same migrations (no busy loop:
+ * `killAfter` of them have started (a file, or for a PostgreSQL tool a fresh schema). A fresh process with the same migrations (no busy loop:
  * the slowness only made room for the kill) is then timed from its spawn to its exit: it either
  * finishes the migrations on its own ("recovered") or fails or hangs ("stuck").
  *
@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errorLine, report, spawnScript, tempDir, upCounts, upLogger, type Sample } from './shared';
-import { appliedState, loadTool, migrateReportingError, TOOLS, type Tool } from './tools';
+import { appliedState, loadTool, migrateReportingError, newTarget, PG_TOOLS, TOOLS, type AnyTool } from './tools';
 
 /** A fresh process still running after this long is stuck (waiting on a lock nobody holds). */
 const RECOVERY_TIMEOUT_MS = 30_000;
@@ -34,7 +34,7 @@ interface MigrateResult {
 }
 
 /** One process: loads the tool, migrates `file`, prints a MigrateResult. */
-async function migrate(tool: Tool, n: number, file: string, log: string, busyMs: number): Promise<void> {
+async function migrate(tool: AnyTool, n: number, file: string, log: string, busyMs: number): Promise<void> {
   const record = upLogger(log);
   const spin = (i: number) => {
     record(i);
@@ -55,13 +55,14 @@ function start(args: (string | number)[]) {
 
 const lines = (log: string) => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').length - 1 : 0);
 
-async function run(tool: Tool, n: number, killAfter: number, busyMs: number, runs: number): Promise<void> {
+async function run(tool: AnyTool, n: number, killAfter: number, busyMs: number, runs: number): Promise<void> {
   const samples: Sample[] = [];
   const extra: Record<string, number[]> = { recovered: [], complete: [], killedAt: [], rerun: [], loadedMs: [], migrateMs: [] };
   const notes: string[] = [];
   for (let round = 0; round < runs; round++) {
     const tmp = tempDir('w4');
-    const file = join(tmp.dir, 'app.db');
+    const target = await newTarget(tool, tmp.dir, 'app');
+    const file = target.target;
     const log = join(tmp.dir, 'up.log');
     const victim = start([tool, n, file, log, busyMs]);
     try {
@@ -89,7 +90,7 @@ async function run(tool: Tool, n: number, killAfter: number, busyMs: number, run
         // Killed at the timeout, or died without a word: the notes say which.
       }
       const recovered = code === 0;
-      const state = appliedState(file, tool);
+      const state = await appliedState(file, tool);
       samples.push({ ms, cpuMs: 0 });
       extra.recovered.push(recovered ? 1 : 0);
       extra.complete.push(state.historyRows === n && state.tables === n ? 1 : 0);
@@ -105,6 +106,7 @@ async function run(tool: Tool, n: number, killAfter: number, busyMs: number, run
       notes.push(...state.notes);
     } finally {
       if (victim.child.exitCode === null && victim.child.signalCode === null) victim.child.kill('SIGKILL');
+      await target.remove();
       tmp.remove();
     }
   }
@@ -113,14 +115,14 @@ async function run(tool: Tool, n: number, killAfter: number, busyMs: number, run
 
 if (require.main === module) {
   const [mode, tool, n, ...rest] = process.argv.slice(2);
-  const valid = (TOOLS as readonly string[]).includes(tool) && Number(n) > 0;
+  const valid = ([...TOOLS, ...PG_TOOLS] as readonly string[]).includes(tool) && Number(n) > 0;
   const main =
     mode === 'run' && valid && rest.length === 3 && rest.every((a) => Number(a) > 0)
-      ? () => run(tool as Tool, Number(n), Number(rest[0]), Number(rest[1]), Number(rest[2]))
+      ? () => run(tool as AnyTool, Number(n), Number(rest[0]), Number(rest[1]), Number(rest[2]))
       : mode === 'migrate' && valid && rest.length === 3
-        ? () => migrate(tool as Tool, Number(n), rest[0], rest[1], Number(rest[2]))
+        ? () => migrate(tool as AnyTool, Number(n), rest[0], rest[1], Number(rest[2]))
         : () =>
-            Promise.reject(new Error(`usage: w4-crash.ts run <${TOOLS.join('|')}> <n> <killAfter> <busyMs> <runs> | migrate <tool> <n> <file> <log> <busyMs>`));
+            Promise.reject(new Error(`usage: w4-crash.ts run <${[...TOOLS, ...PG_TOOLS].join('|')}> <n> <killAfter> <busyMs> <runs> | migrate <tool> <n> <file> <log> <busyMs>`));
   main().catch((error) => {
     console.error(error);
     process.exit(1);

@@ -5,7 +5,8 @@
  */
 import type { PeerModules } from '../tools';
 import * as knex from './knex';
+import * as nodePgMigrate from './node-pg-migrate';
 import * as typeorm from './typeorm';
 import * as umzug from './umzug';
 
-export const peerModules = { knex, typeorm, umzug } satisfies PeerModules;
+export const peerModules = { knex, typeorm, umzug, 'node-pg-migrate': nodePgMigrate } satisfies PeerModules;
