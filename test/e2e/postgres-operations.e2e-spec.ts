@@ -202,6 +202,33 @@ describe('PostgreSQL: status shows what the holder waits on', () => {
   });
 });
 
+describe('PostgreSQL: the heartbeat', () => {
+  it('keeps beating through the status pool while a long migration keeps the migration session busy: never suspect', async () => {
+    const schema = await freshSchema();
+    const migrations = [pgMigration('001_slow', 'SELECT pg_sleep(2.5); CREATE TABLE slow (id int)')];
+    const running = bootApp(options(schema, { lock: { staleAfterMs: 600 } }), { migrations });
+    const observer = await bootApp(options(schema, { mode: 'verify', failOnError: false, lock: { staleAfterMs: 600 } }), { migrations });
+    const seen: { heartbeatAt: string | null; suspect: boolean }[] = [];
+    try {
+      const service = observer.app.get(AutoMigrationService);
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        const status = await service.getStatus();
+        if (status.lock.held && status.lock.heartbeatAt) seen.push({ heartbeatAt: status.lock.heartbeatAt, suspect: status.lock.suspect });
+        if (seen.length > 0 && !status.lock.held) break;
+        if (Date.now() > deadline) break;
+        await new Promise((resolve) => setTimeout(resolve, 150));
+      }
+    } finally {
+      await (await running).app.close();
+      await observer.app.close();
+    }
+    expect(seen.length).toBeGreaterThan(5);
+    expect(seen.filter((s) => s.suspect)).toEqual([]);
+    expect(new Set(seen.map((s) => s.heartbeatAt)).size).toBeGreaterThan(2);
+  });
+});
+
 describe('PostgreSQL: revert and archive', () => {
   it('revert runs down() and deletes the history row; archive moves old rows', async () => {
     const schema = await freshSchema();

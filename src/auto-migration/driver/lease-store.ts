@@ -26,4 +26,10 @@ export interface LeaseStore {
   writeLease(owner: LockOwner | null): MaybePromise<void>;
   /** Refreshes the lease heartbeat; with `current`, also names the running migration (null clears it). */
   heartbeat(current?: string | null): MaybePromise<void>;
+  /**
+   * True when `heartbeat()` writes through a connection of its own (PostgreSQL: the status pool),
+   * so it may beat while a migration's transaction or a long statement keeps the migration
+   * session busy. Otherwise it waits for the transaction's end.
+   */
+  readonly beatsOnItsOwn?: boolean;
 }

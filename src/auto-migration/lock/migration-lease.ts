@@ -244,9 +244,9 @@ export class MigrationLease implements OnModuleDestroy {
 
   private startHeartbeat(): void {
     this.heartbeat.start(() => {
-      // Inside a migration's transaction the write would commit or roll back with it: leave it
-      // to beat() after the commit.
-      if (this.announced && !this.driver.session.inTransaction()) void this.writeHeartbeat();
+      // Inside a migration's transaction a write on its connection would commit or roll back with
+      // it: leave it to beat() after the commit, unless the lease writes on a connection of its own.
+      if (this.announced && (this.driver.lease.beatsOnItsOwn || !this.driver.session.inTransaction())) void this.writeHeartbeat();
     }, this.periodMs);
   }
 

@@ -100,6 +100,20 @@ export class PgConnections {
     }
   }
 
+  /** A short write on the status pool, in its own transaction (the lease heartbeat): never on a run's sessions. */
+  async write<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.probePool.connect();
+    let broken = false;
+    try {
+      return await work(client);
+    } catch (error) {
+      broken = true;
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  }
+
   /** Ends every pool the module opened (never the user's). Idempotent. */
   async close(): Promise<void> {
     if (this.closed) return;

@@ -11,6 +11,7 @@ import { postgresCauses } from './pg-cause';
 import { PgConnections } from './pg-connections';
 import { PgHistoryProbe } from './pg-history-probe';
 import { PgHistoryStore } from './pg-history-store';
+import { PgLease } from './pg-lease';
 import { lockKeyFor } from './pg-lock-key';
 import { INVALID_INDEXES, PgSql } from './pg-schema';
 import { PgRollbackRehearsal } from './pg-rehearsal';
@@ -29,7 +30,7 @@ export class PgDatabaseDriver implements DatabaseDriver {
   readonly inMemory = false;
   readonly probe: PgHistoryProbe;
   readonly history: PgHistoryStore;
-  readonly lease: PgHistoryStore;
+  readonly lease: PgLease;
   readonly session: PgSession;
   readonly lock: PgAdvisoryLock;
   readonly rehearsal: PgRollbackRehearsal;
@@ -59,7 +60,8 @@ export class PgDatabaseDriver implements DatabaseDriver {
     const known = { tablesExist: false };
     this.lock = new PgAdvisoryLock(this.connections, key);
     this.session = new PgSession(this.connections, this.lock, key, postgres.schema, postgres.ddl);
-    this.history = this.lease = new PgHistoryStore(sql, () => this.session.client(), known);
+    this.history = new PgHistoryStore(sql, () => this.session.client(), known);
+    this.lease = new PgLease(this.history, this.connections, sql, known);
     this.probe = new PgHistoryProbe(this.connections, sql, key, known);
     this.rehearsal = new PgRollbackRehearsal(this.connections, postgres.schema, postgres.ddl);
   }
