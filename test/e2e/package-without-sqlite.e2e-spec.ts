@@ -2,6 +2,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, realpat
 import { join } from 'node:path';
 import { killStrayChildren, REPO_ROOT, spawnProcess } from '../helpers/child-process';
 import { npm, npmEnv } from '../helpers/npm';
+import { usePgSchema } from '../helpers/postgres';
 import { tempDir } from '../helpers/temp-dir';
 
 /*
@@ -26,6 +27,7 @@ function printed<T>(stdout: string, step: string): T | undefined {
 }
 
 describe('the packed package in an app without better-sqlite3', () => {
+  const pg = usePgSchema('nosqlite');
   const work = tempDir('auto-migration-no-sqlite-');
   const dbDir = tempDir('auto-migration-no-sqlite-db-');
   const appDir = join(work.path, 'app');
@@ -59,7 +61,10 @@ describe('the packed package in an app without better-sqlite3', () => {
     }
     copyFileSync(APP_FIXTURE, join(appDir, 'main.js'));
 
-    const app = spawnProcess(process.execPath, ['main.js'], { cwd: appDir, env: { DB: dbDir.file('app.db'), NODE_PATH: undefined, ...npmEnv() } });
+    const app = spawnProcess(process.execPath, ['main.js'], {
+      cwd: appDir,
+      env: { DB: dbDir.file('app.db'), PG_URL: pg.url, PG_SCHEMA: pg.schema, NODE_PATH: undefined, ...npmEnv() },
+    });
     const exit = await app.waitForExit(120_000);
     if (exit.code !== 0) throw new Error(`the app crashed\n${app.describe()}`);
     stdout = app.stdout();
@@ -93,5 +98,11 @@ describe('the packed package in an app without better-sqlite3', () => {
     expect(failure!.message).toContain(dbDir.file('app.db'));
     expect(failure!.message).toContain('npm install better-sqlite3');
     expect(readdirSync(dbDir.path)).toEqual([]);
+  });
+
+  it('migrates a PostgreSQL database and serves its status: a PostgreSQL app needs no better-sqlite3', async () => {
+    expect(printed(stdout, 'PG_START_FAILED')).toBeUndefined();
+    expect(printed(stdout, 'PG_STARTED')).toEqual({ state: 'up-to-date', applied: ['001_things'] });
+    expect((await pg.query(`SELECT name FROM ${pg.schema}.migrations`)).rows).toEqual([{ name: '001_things' }]);
   });
 });

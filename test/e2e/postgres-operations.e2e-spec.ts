@@ -1,5 +1,7 @@
 import { hostname } from 'node:os';
-import type { PoolClient } from 'pg';
+import { Injectable } from '@nestjs/common';
+import { Pool, type PoolClient } from 'pg';
+import { InjectMigrationDatabase } from '../../src/auto-migration';
 import { AutoMigrationService, type BackupHookContext, type PostgresAutoMigrationModuleOptions } from '../../src/auto-migration';
 import { lockKeyFor } from '../../src/auto-migration/driver/postgres/pg-lock-key';
 import { bootApp, bootFailure } from '../helpers/boot';
@@ -31,6 +33,11 @@ function options(schema: string, more: Partial<PostgresAutoMigrationModuleOption
 
 async function names(schema: string): Promise<string[]> {
   return (await pg.query<{ name: string }>(`SELECT name FROM ${schema}.migrations ORDER BY id`)).rows.map((r) => r.name);
+}
+
+@Injectable()
+class UsesPool {
+  constructor(@InjectMigrationDatabase() readonly db: Pool) {}
 }
 
 const first = () => pgMigration('001_a', 'CREATE TABLE a (id int)', {}, 'DROP TABLE a');
@@ -199,6 +206,30 @@ describe('PostgreSQL: status shows what the holder waits on', () => {
       await observer.app.close();
     }
     expect(await names(schema)).toEqual(['001_t', '002_alter']);
+  });
+});
+
+describe("PostgreSQL: the application's own pool, and verify mode", () => {
+  it("injects the application's pg.Pool as it is, migrates through connections of its own, and never ends it", async () => {
+    const schema = await freshSchema();
+    const pool = new Pool({ connectionString: pg.url, max: 3 });
+    try {
+      const { app } = await bootApp({ postgres: { pool, schema } } as never, { migrations: [first()], providers: [UsesPool] });
+      expect(app.get(UsesPool).db).toBe(pool);
+      expect(await names(schema)).toEqual(['001_a']);
+      await app.close();
+      // Still usable: the module never ends a pool it did not create.
+      expect((await pool.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it("mode 'verify' applies nothing and fails start-up with PENDING_MIGRATIONS; creates none of its tables", async () => {
+    const schema = await freshSchema();
+    const { error } = await bootFailure(options(schema, { mode: 'verify' }), { migrations: [first()] });
+    expect(error).toMatchObject({ code: 'PENDING_MIGRATIONS', pending: ['001_a'] });
+    expect((await pg.query(`SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = $1`, [schema])).rows[0].n).toBe(0);
   });
 });
 
