@@ -1,16 +1,11 @@
 import { hostname } from 'node:os';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { PoolClient } from 'pg';
-import { LockTimeoutError } from '../../errors/lock-timeout.error';
 import type { LockOwner } from '../lease-store';
 import type { LockHolderNote, LockRequest, MigrationLock } from '../migration-lock';
+import { pollForLock } from '../poll-lock';
 import type { PgConnections } from './pg-connections';
 import { HOLDERS_OF_KEY, type PgLockKey } from './pg-lock-key';
 
-const FIRST_RETRY_MS = 5;
-const MAX_RETRY_MS = 100;
-/** As for SQLite's lock: a status probe holds nothing here, but a holder is reported as a wait only once it is clearly one. */
-const REPORT_WAIT_AFTER_MS = 50;
 /** The lock session tells the server's TCP keepalive to notice a vanished host within about 25 s (10 + 3 × 5). */
 const KEEPALIVE = { idle: 10, interval: 5, count: 3 };
 /**
@@ -56,34 +51,15 @@ export class PgAdvisoryLock implements MigrationLock {
     return this.held?.identity ?? null;
   }
 
-  async acquire({ timeoutMs, owner, onWait = () => undefined, stillNeeded }: LockRequest): Promise<boolean> {
+  async acquire({ owner, ...request }: LockRequest): Promise<boolean> {
     if (this.held) throw new Error('the migration lock is already held by this instance');
     const session = await this.connections.lock();
-    const started = Date.now();
-    try {
-      for (let delay = FIRST_RETRY_MS, waiting = false; ; delay = Math.min(delay * 2, MAX_RETRY_MS)) {
-        const identity = await this.tryLock(session, owner);
-        if (identity) {
-          this.held = { session, identity, note: { owner, since: new Date().toISOString() } };
-          return true;
-        }
-        const waited = Date.now() - started;
-        if (waited >= timeoutMs) throw new LockTimeoutError(waited);
-        if (!waiting && waited >= REPORT_WAIT_AFTER_MS) {
-          waiting = true;
-          onWait();
-        }
-        // Jitter keeps processes that started together from polling in lockstep.
-        await sleep(Math.min(timeoutMs - waited, delay + Math.random() * delay));
-        if (stillNeeded && !(await stillNeeded())) {
-          await this.connections.endRun();
-          return false;
-        }
-      }
-    } catch (error) {
-      await this.connections.endRun();
-      throw error;
-    }
+    const tryOnce = async () => {
+      const identity = await this.tryLock(session, owner);
+      if (identity) this.held = { session, identity, note: { owner, since: new Date().toISOString() } };
+      return identity !== null;
+    };
+    return pollForLock(request, tryOnce, () => this.connections.endRun());
   }
 
   /** One attempt, in a transaction that stays open when it got the lock and is rolled back when not. */

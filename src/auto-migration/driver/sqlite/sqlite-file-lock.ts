@@ -1,20 +1,11 @@
 import { Logger } from '@nestjs/common';
 import type { Database, Statement } from 'better-sqlite3';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { LOG_CONTEXT } from '../../auto-migration.constants';
 import { DatabaseUnavailableError } from '../../errors/database-unavailable.error';
-import { LockTimeoutError } from '../../errors/lock-timeout.error';
 import type { LockHolderNote, LockRequest, MigrationLock } from '../migration-lock';
+import { pollForLock } from '../poll-lock';
 import { HolderFile } from './holder-file';
 import { openSqlite } from './open-sqlite';
-
-const FIRST_RETRY_MS = 5;
-const MAX_RETRY_MS = 100;
-/**
- * A status probe holds the lock for microseconds; only a lock still taken after this long is
- * reported as a wait, so health checks never cause false "waiting" lines and events.
- */
-const REPORT_WAIT_AFTER_MS = 50;
 
 /**
  * Cross-process lock held as an open `BEGIN IMMEDIATE` transaction on a small sidecar SQLite
@@ -36,42 +27,22 @@ export class SqliteFileLock implements MigrationLock {
     this.holderFile = new HolderFile(`${lockPath}.holder`);
   }
 
-  async acquire({ timeoutMs, owner, onWait = () => undefined, stillNeeded }: LockRequest): Promise<boolean> {
+  async acquire({ owner, ...request }: LockRequest): Promise<boolean> {
     // Callers in one process are serialised before they get here; a second acquire is a bug.
     if (this.held) throw new Error(`the migration lock ${this.lockPath} is already held by this instance`);
     const db = openSqlite(this.lockPath, {}, { timeout: 0 });
     const begin = db.prepare('BEGIN IMMEDIATE');
-    const started = Date.now();
-    try {
-      for (let delay = FIRST_RETRY_MS, waiting = false; ; delay = Math.min(delay * 2, MAX_RETRY_MS)) {
-        if (tryBegin(begin, this.lockPath)) {
-          this.held = db;
-          // At once, before anything else runs: from now on others read the holder's name here.
-          if (!this.holderFile.write(owner))
-            new Logger(LOG_CONTEXT).warn(
-              'Could not write the lock holder file: status in other processes may not name this holder while the database is locked',
-            );
-          return true;
-        }
-        const waited = Date.now() - started;
-        if (waited >= timeoutMs) throw new LockTimeoutError(waited);
-        if (!waiting && waited >= REPORT_WAIT_AFTER_MS) {
-          waiting = true;
-          onWait();
-        }
-        // Jitter keeps processes that started together from retrying in lockstep.
-        await sleep(Math.min(timeoutMs - waited, delay + Math.random() * delay));
-        // Replicas waiting behind the one that migrates are done when it is: they need not take
-        // the lock one after another only to find nothing left to do.
-        if (stillNeeded && !(await stillNeeded())) {
-          db.close();
-          return false;
-        }
-      }
-    } catch (error) {
+    const tryOnce = () => {
+      if (!tryBegin(begin, this.lockPath)) return false;
+      this.held = db;
+      // At once, before anything else runs: from now on others read the holder's name here.
+      if (!this.holderFile.write(owner))
+        new Logger(LOG_CONTEXT).warn('Could not write the lock holder file: status in other processes may not name this holder while the database is locked');
+      return true;
+    };
+    return pollForLock(request, tryOnce, () => {
       db.close();
-      throw error;
-    }
+    });
   }
 
   isHeld(): Promise<boolean> {
