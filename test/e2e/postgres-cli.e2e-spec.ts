@@ -1,3 +1,5 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { killStrayChildren, REPO_ROOT, runCli } from '../helpers/child-process';
 import { usePgSchema } from '../helpers/postgres';
@@ -45,5 +47,25 @@ describe('the command line on PostgreSQL', () => {
     expect(restore.stderr).toContain('point-in-time recovery');
 
     for (const run of [before, dry, up, down, restore]) expect(run.stdout + run.stderr).not.toContain(password);
+  });
+
+  it("create writes a class for the module's database: MigrationInterface<PoolClient> on PostgreSQL, and a SQL template naming PostgreSQL's refusals", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pg-create-'));
+    try {
+      const env = { DATABASE_URL: pg.url, DATABASE_SCHEMA: pg.schema, DATABASE: undefined };
+      const made = await runCli(['create', 'add_tags', '--dir', dir, '--module', DEMO_MODULE], { paths: true, cwd: REPO_ROOT, env });
+      expect(made.code).toBe(0);
+      const file = readdirSync(dir).find((f) => f.endsWith('_add_tags.ts'))!;
+      const source = readFileSync(join(dir, file), 'utf8');
+      expect(source).toContain("import type { PoolClient } from 'pg';");
+      expect(source).toContain('implements MigrationInterface<PoolClient>');
+      expect(source).not.toContain('better-sqlite3');
+      const sql = await runCli(['create', 'add_index', '--sql', '--dir', dir, '--module', DEMO_MODULE], { paths: true, cwd: REPO_ROOT, env });
+      expect(sql.code).toBe(0);
+      const up = readdirSync(dir).find((f) => f.endsWith('_add_index.sql'))!;
+      expect(readFileSync(join(dir, up), 'utf8')).toContain('PostgreSQL refuses inside a transaction block (CREATE INDEX CONCURRENTLY, VACUUM)');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

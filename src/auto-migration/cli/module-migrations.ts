@@ -17,6 +17,8 @@ export interface ModuleMigrations {
    * or given by `forRootAsync()` (a factory, which is not run here).
    */
   readonly migrationsDir: string | null;
+  /** The module's database (`postgres` or `database` in `forRoot()`), or null when a factory gives it (`forRootAsync()`). */
+  readonly dialect: 'sqlite' | 'postgres' | null;
 }
 
 /**
@@ -36,18 +38,21 @@ export async function readModuleMigrations(target: ModuleTarget, logger: LoggerS
   try {
     const names: string[] = [];
     let migrationsDir: string | null = null;
+    let dialect: 'sqlite' | 'postgres' | null = null;
     for (const module of app.get(ModulesContainer).values()) {
       for (const [token, wrapper] of module.providers) {
         if (token === AUTO_MIGRATION_MODULE_OPTIONS) {
-          const dir = (wrapper.instance as { migrationsDir?: unknown } | undefined)?.migrationsDir;
-          if (typeof dir === 'string') migrationsDir = resolve(cwd, dir);
+          const options = wrapper.instance as { migrationsDir?: unknown; postgres?: unknown; database?: unknown } | undefined;
+          if (typeof options?.migrationsDir === 'string') migrationsDir = resolve(cwd, options.migrationsDir);
+          if (options?.postgres !== undefined) dialect = 'postgres';
+          else if (options?.database !== undefined) dialect = 'sqlite';
         }
         if (typeof wrapper.metatype !== 'function' || wrapper.inject) continue;
         const name = (Reflect.getMetadata(MIGRATION_METADATA, wrapper.metatype) as { name?: unknown } | undefined)?.name;
         if (typeof name === 'string') names.push(name);
       }
     }
-    return { names, migrationsDir };
+    return { names, migrationsDir, dialect };
   } finally {
     await app.close();
   }

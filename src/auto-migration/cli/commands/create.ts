@@ -75,7 +75,8 @@ export const createCommand: LocalCommand = {
       ...(module?.migrations.names.map((name) => ({ name, where: `the module ${module.label}` })) ?? []),
     ];
 
-    const result = scaffoldMigration({ dir, shownDir: shown(dir), name: args.positionals[0], sql, version, now: new Date(), others });
+    const dialect = module?.migrations.dialect ?? 'sqlite';
+    const result = scaffoldMigration({ dir, shownDir: shown(dir), name: args.positionals[0], sql, version, now: new Date(), others, dialect });
 
     output.line(`Created ${result.files.map(shown).join(' and ')} (migration ${result.name}, version ${version}).`);
     if (validVersion === undefined) {

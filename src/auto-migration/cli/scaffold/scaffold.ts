@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { CliError } from '../cli-error';
 import { migrationClassName, migrationSlug } from './migration-name';
 import { isMigrationFile, type KnownMigration, nextPrefix } from './next-prefix';
-import { classMigrationSource, sqlMigrationSources } from './templates';
+import { classMigrationSource, type Dialect, sqlMigrationSources } from './templates';
 
 /** What `create` is asked for. */
 export interface ScaffoldRequest {
@@ -20,6 +20,8 @@ export interface ScaffoldRequest {
   readonly now: Date;
   /** The migrations outside `dir`: in the other migrations folders, or registered by the module. */
   readonly others: readonly KnownMigration[];
+  /** The module's database, which decides the template. */
+  readonly dialect: Dialect;
 }
 
 /** What `create` wrote. */
@@ -50,8 +52,8 @@ export function scaffoldMigration(request: ScaffoldRequest): ScaffoldResult {
     ? (({ up, down }) => [
         [join(request.dir, `${name}.sql`), up],
         [join(request.dir, `${name}.down.sql`), down],
-      ])(sqlMigrationSources({ version: request.version }))
-    : [[join(request.dir, `${name}.ts`), classMigrationSource({ name, className: className!, version: request.version })]];
+      ])(sqlMigrationSources({ version: request.version }, request.dialect))
+    : [[join(request.dir, `${name}.ts`), classMigrationSource({ name, className: className!, version: request.version }, request.dialect)]];
 
   const taken = files.find(([path]) => existsSync(path));
   if (taken) throw refusedOverwrite(taken[0]);
