@@ -1,6 +1,6 @@
 import { readdirSync, readlinkSync } from 'node:fs';
 import request from 'supertest';
-import { AutoMigrationService } from '../../src/auto-migration';
+import { AutoMigrationService, MigrationHealthIndicator } from '../../src/auto-migration';
 import { bootApp } from '../helpers/boot';
 import { migration } from '../helpers/migrations';
 import { useTempDatabase } from '../helpers/temp-dir';
@@ -34,6 +34,8 @@ describe('the migration connection opens only when there is work', () => {
     try {
       expect(connectionsTo(t.db)).toBe(1);
       await request(again.app.getHttpServer()).get('/migrations/status').expect(200);
+      expect(connectionsTo(t.db)).toBe(1);
+      expect(await again.app.get(MigrationHealthIndicator).isHealthy()).toMatchObject({ migrations: { status: 'up' } });
       expect(connectionsTo(t.db)).toBe(1);
     } finally {
       await again.app.close();

@@ -142,7 +142,7 @@ describe('SQL-file migrations (migrationsDir)', () => {
     expect(typeof tags.instance().down).toBe('function');
     const db = new BetterSqlite3(t.db);
     // The SQLite driver registers how a script runs on the connections it hands to down(db).
-    new SqliteDriver(db);
+    new SqliteDriver(db).runsScripts();
     try {
       await tags.instance().down!(db);
     } finally {

@@ -179,7 +179,7 @@ describe('readSqlMigrations', () => {
     expect(typeof plain.instance.down).toBe('undefined');
     const db = new BetterSqlite3(':memory:');
     // The SQLite driver registers how a script runs on the connections it hands to up(db).
-    new SqliteDriver(db);
+    new SqliteDriver(db).runsScripts();
     try {
       await tags.instance.up(db);
       db.exec('INSERT INTO tags DEFAULT VALUES');

@@ -115,8 +115,8 @@ export class BackupService {
       makePrivateFolder(folder);
       this.removeOrphans(folder);
       this.assertRoom(folder);
-      // Created empty and private first: VACUUM INTO writes into an empty file as it finds it, so
-      // the copy is never readable by others, even in a folder that is.
+      // Created empty and private first: the driver's copy (SQLite: VACUUM INTO) writes into an
+      // empty file as it finds it, so the copy is never readable by others, even in a folder that is.
       writeFileSync(temporary, '', { mode: 0o600, flag: 'wx' });
       await files.copyTo(temporary);
       const verifyStarted = performance.now();

@@ -1,6 +1,8 @@
 import type { ResolvedAutoMigrationOptions } from '../auto-migration.options';
 import { DatabaseUnavailableError } from '../errors/database-unavailable.error';
 import type { DatabaseDriver } from './database-driver';
+import { POSTGRES_CLIENT } from './postgres/client-name';
+import { SQLITE_CLIENT } from './sqlite/client-name';
 
 /**
  * The driver the options choose, loaded only now: a database client is an optional peer
@@ -25,12 +27,6 @@ async function loadDriver<T>(load: () => Promise<T>, client: string, options: Re
     throw new DatabaseUnavailableError(options.database, new Error(missing.cause), {}, missing.advice);
   }
 }
-
-/** The npm package the PostgreSQL driver loads. */
-const POSTGRES_CLIENT = 'pg';
-
-/** The npm package the SQLite driver loads. */
-const SQLITE_CLIENT = 'better-sqlite3';
 
 /**
  * What a failed load of the driver for `client` means, when it is a package that cannot be found

@@ -190,9 +190,10 @@ export class MigrationLease implements OnModuleDestroy {
 
   /**
    * Who holds the lock right now, or null when nobody does. Probes the lock; never waits on the
-   * database. The name comes from the holder file (readable while a writer locks the database
-   * out), the heartbeat and the running migration from the lease row when it is readable and
-   * written by that holder. A lock nobody can be named for is probed again a few times: another
+   * database. The name comes from the lock itself (`MigrationLock.holder()`: SQLite's holder
+   * file, readable while a writer locks the database out; PostgreSQL's lock session), the
+   * heartbeat and the running migration from the lease row when it is readable and written by
+   * that holder. A lock nobody can be named for is probed again a few times: another
    * process's status probe holds it for an instant.
    */
   async currentHolder(): Promise<LockHolder | null> {

@@ -148,9 +148,9 @@ export class MigrationRunner {
         await this.backUp(history, pending);
       }
       // A damaged file is refused before the first write (the lease row), not found by a migration
-      // after it. The backup is no such check, even though its copy is checked: VACUUM INTO copies
-      // what the tables hold and never reads the free pages, so a file with a damaged freelist
-      // gives a sound copy. Only a run with something to write gets here, and it reads the file once.
+      // after it. The backup is no such check, even though its copy is checked: the driver's copy
+      // holds what the tables hold (SQLite's VACUUM INTO never reads the free pages), so a file
+      // with a damaged freelist gives a sound copy. Only a run with something to write gets here, and it reads the file once.
       if (!this.driver.inMemory) await this.step('check the database before writing to it', () => this.driver.session.assertIntact());
       await this.step('prepare the module tables', () => this.lease.announce());
       if (pending.length > 0) await this.applier.apply(pending, history);

@@ -81,7 +81,7 @@ export class SqliteDatabaseDriver implements DatabaseDriver {
    * transactions share the migration connection, opened on first use.
    */
   private get driver(): SqliteDriver {
-    this.migrationDriver ??= new SqliteDriver(this.connections.migration);
+    this.migrationDriver ??= new SqliteDriver(this.connections.migration).runsScripts();
     return this.migrationDriver;
   }
 

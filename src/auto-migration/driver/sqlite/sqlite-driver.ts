@@ -21,9 +21,16 @@ const MARK = 'nestjs_auto_migration_up';
 export class SqliteDriver implements HistoryStore, LeaseStore, MigrationSession, ForeignKeyControl {
   private readonly prepared = new Map<string, Statement>();
 
-  constructor(readonly connection: Database) {
-    // Runs a .sql migration's whole text: never split on `;`, which trigger bodies contain.
-    registerScriptRunner(connection, (text) => connection.exec(text));
+  constructor(readonly connection: Database) {}
+
+  /**
+   * Makes this connection one that `.sql` migrations run on (a migration connection or a
+   * rehearsal copy's, never the application's): each runs whole, never split on `;`, which
+   * trigger bodies contain.
+   */
+  runsScripts(): this {
+    registerScriptRunner(this.connection, (text) => this.connection.exec(text));
+    return this;
   }
 
   /** `PRAGMA data_version`: moves whenever another connection commits (not for this connection's own commits: see `totalChanges`). */

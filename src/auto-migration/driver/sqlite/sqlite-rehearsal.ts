@@ -41,7 +41,7 @@ export class SqliteRehearsal implements CopyRehearsal {
       const capture = new StatementCapture();
       const connection = openSqlite(copy, this.pragmas, { verbose: capture.verbose });
       capture.watch(connection);
-      const driver = new SqliteDriver(connection);
+      const driver = new SqliteDriver(connection).runsScripts();
       return {
         session: driver,
         foreignKeys: driver,
