@@ -41,9 +41,7 @@ export async function bootApp(migrations: Type<unknown>[], database?: BenchDatab
   }
   if (database) {
     const common = { transactionMode: database.transactionMode, backup: false, statusController: false } as const;
-    imports.unshift(
-      AutoMigrationModule.forRoot('file' in database ? { database: database.file, ...common } : { postgres: database.postgres, ...common }),
-    );
+    imports.unshift(AutoMigrationModule.forRoot('file' in database ? { database: database.file, ...common } : { postgres: database.postgres, ...common }));
   }
 
   @Module({ imports: imports as Type<unknown>[] })

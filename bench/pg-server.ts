@@ -10,11 +10,11 @@
  *
  * Workloads find the server through `BENCH_PG_URL`, which run.ts sets for its children.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { ROOT, tempDir } from './shared';
+import { ROOT, scriptArgs, tempDir } from './shared';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- plain JavaScript shared with the tests' global set-up.
 const server = require('../test/postgres-server.js') as {
@@ -39,7 +39,8 @@ export interface PgServerInfo {
 /** The server the workloads use; throws when run.ts has not set one. */
 export function benchPgUrl(): string {
   const url = process.env.BENCH_PG_URL;
-  if (!url) throw new Error('BENCH_PG_URL is not set: run the PostgreSQL workloads through `npm run bench`, which starts a server, or set it to a server of yours');
+  if (!url)
+    throw new Error('BENCH_PG_URL is not set: run the PostgreSQL workloads through `npm run bench`, which starts a server, or set it to a server of yours');
   return url;
 }
 
@@ -60,14 +61,14 @@ let schemas = 0;
  * A new, empty schema for one measurement (`bench_<label>_<pid>_<k>`), and how to drop it with
  * everything in it. Every tool is pointed at it, so each measurement starts from nothing.
  */
-export async function freshSchema(label: string): Promise<{ schema: string; drop(): Promise<void> }> {
+export async function freshSchema(label: string): Promise<{ schema: string; drop: () => Promise<void> }> {
   const schema = `bench_${label.replace(/[^a-z0-9]/g, '_')}_${process.pid}_${++schemas}`;
   await withPg((c) => c.query(`CREATE SCHEMA ${schema}`));
   return { schema, drop: () => withPg(async (c) => void (await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`))) };
 }
 
 async function describeServer(url: string, embedded: boolean): Promise<PgServerInfo> {
-  const setting = async (client: Client, name: string) => ((await client.query<{ v: string }>(`SELECT current_setting('${name}') AS v`)).rows[0].v);
+  const setting = async (client: Client, name: string) => (await client.query<{ v: string }>(`SELECT current_setting('${name}') AS v`)).rows[0].v;
   return withPg(
     async (client) => ({
       where: server.describeUrl(url),
@@ -82,12 +83,12 @@ async function describeServer(url: string, embedded: boolean): Promise<PgServerI
 
 /** `serve`: starts the embedded server, writes `{ url, info }` to the ready file, stops it when stdin closes. */
 async function serve(readyFile: string): Promise<void> {
-  const { url, stop } = await server.startEmbedded();
+  const embedded = await server.startEmbedded();
   let stopping: Promise<void> | undefined;
-  const shutdown = () => (stopping ??= stop().finally(() => process.exit(0)));
+  const shutdown = () => void (stopping ??= embedded.stop().finally(() => process.exit(0)));
   process.stdin.on('end', shutdown).on('error', shutdown).resume();
   process.on('SIGTERM', shutdown);
-  announce(readyFile, { url, info: await describeServer(url, true) });
+  announce(readyFile, { url: embedded.url, info: await describeServer(embedded.url, true) });
 }
 
 /** Writes the ready file whole (renamed into place): run.ts polls for it. */
@@ -107,16 +108,17 @@ async function check(): Promise<void> {
  * For run.ts (synchronous): the server of the run, BENCH_PG_URL's or a new embedded one in a
  * process of its own. `stop()` ends that process, which stops the server and removes its files.
  */
-export function startPgServer(runScript: (script: string, args: string[]) => { stdout: string }): { url: string; info: PgServerInfo; stop(): void } {
+export function startPgServer(): { url: string; info: PgServerInfo; stop(): void } {
   if (process.env.BENCH_PG_URL) {
-    const info = JSON.parse(runScript('pg-server', ['check']).stdout.trim().split('\n').pop()!) as PgServerInfo;
-    return { url: process.env.BENCH_PG_URL, info, stop: () => undefined };
+    const checked = spawnSync(process.execPath, scriptArgs('pg-server', ['check'], 'cached'), { cwd: ROOT, encoding: 'utf8' });
+    if (checked.status !== 0) throw new Error(`BENCH_PG_URL: ${checked.stderr.trim().split('\n')[0]}`);
+    return { url: process.env.BENCH_PG_URL, info: JSON.parse(checked.stdout.trim().split('\n').pop()!) as PgServerInfo, stop: () => undefined };
   }
   const tmp = tempDir('pg-server');
   const readyFile = join(tmp.dir, 'ready.json');
   const log = join(tmp.dir, 'serve.log');
   const out = openSync(log, 'a');
-  const child = spawn(process.execPath, ['-r', join(ROOT, 'scripts', 'ts-cache.js'), join(ROOT, 'bench', 'pg-server.ts'), 'serve', readyFile], {
+  const child = spawn(process.execPath, scriptArgs('pg-server', ['serve', readyFile], 'cached'), {
     cwd: ROOT,
     stdio: ['pipe', out, out],
   });
@@ -139,7 +141,12 @@ export function startPgServer(runScript: (script: string, args: string[]) => { s
 
 if (require.main === module) {
   const [mode, readyFile] = process.argv.slice(2);
-  const main = mode === 'serve' && readyFile ? () => serve(readyFile) : mode === 'check' ? check : () => Promise.reject(new Error('usage: pg-server.ts serve <ready file> | check'));
+  const main =
+    mode === 'serve' && readyFile
+      ? () => serve(readyFile)
+      : mode === 'check'
+        ? check
+        : () => Promise.reject(new Error('usage: pg-server.ts serve <ready file> | check'));
   main().catch((error) => {
     console.error(error);
     // The ready file is how run.ts learns that the server will not come.

@@ -3,7 +3,6 @@
  * in its schema. Loaded only by processes that run a PostgreSQL tool, so SQLite's processes load
  * no `pg`. Each `migrate(schema)` migrates that schema of the bench's server (BENCH_PG_URL).
  */
-import type { Type } from '@nestjs/common';
 import { benchPgUrl, freshSchema, withPg } from './pg-server';
 import { pgMigrationClasses } from './pg-migrations';
 import type { UpHook } from './shared';
@@ -19,7 +18,7 @@ export async function loadPgModule() {
   return {
     bootApp,
     /** `n` decorated PostgreSQL migration classes. */
-    migrations: (n: number, onUp?: UpHook) => decoratedMigrations(n, onUp, pgMigrationClasses as (n: number, onUp?: UpHook) => Type<unknown>[]),
+    migrations: (n: number, onUp?: UpHook) => decoratedMigrations(n, onUp, pgMigrationClasses),
     /** The module's options for `schema` of the bench's server. */
     database: (schema: string, transactionMode: 'each' | 'all') => ({ postgres: { connectionString: benchPgUrl(), schema }, transactionMode }),
   };
@@ -64,7 +63,8 @@ export const newPgTarget = (label: string) => freshSchema(label).then(({ schema,
 export function pgAppliedState(schema: string, tool: PgTool): Promise<{ historyRows: number; tables: number; notes: string[] }> {
   return withPg(async (client) => {
     const get = async (sql: string, ...params: unknown[]) => (await client.query<Record<string, number>>(sql, params)).rows[0];
-    const exists = async (table: string) => (await get('SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = $1 AND tablename = $2', schema, table)).n > 0;
+    const exists = async (table: string) =>
+      (await get('SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = $1 AND tablename = $2', schema, table)).n > 0;
     const notes: string[] = [];
     if (tool.startsWith('pg-knex') && (await exists('knex_migrations_lock'))) {
       const { rows, locked } = await get(`SELECT count(*)::int AS rows, max(is_locked)::int AS locked FROM ${schema}.knex_migrations_lock`);

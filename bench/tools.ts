@@ -51,7 +51,7 @@ export type PgTool = (typeof PG_TOOLS)[number];
 export type AnyTool = Tool | PgTool;
 export const isPgTool = (tool: string): tool is PgTool => (PG_TOOLS as readonly string[]).includes(tool);
 /** Whether `tool` is the module (SQLite or PostgreSQL, either mode), not a peer. */
-export const isModule = (tool: AnyTool) => tool.startsWith('module') || tool.startsWith('pg-module');
+export const isModule = (tool: string) => tool.startsWith('module') || tool.startsWith('pg-module');
 
 export const PG_TOOL_LABELS: Record<PgTool, string> = {
   'pg-module': "module, transactionMode 'each' (default)",
@@ -151,9 +151,9 @@ async function loadPeer<K extends keyof PeerModules>(name: K): Promise<PeerModul
  * Where one run of `tool` migrates, new and empty: a file `<name>.db` in `dir` (nothing to remove
  * but the folder), or a fresh schema on PostgreSQL, dropped by `remove`.
  */
-export async function newTarget(tool: AnyTool, dir: string, name: string): Promise<{ target: string; remove(): Promise<void> }> {
+export async function newTarget(tool: AnyTool, dir: string, name: string): Promise<{ target: string; remove: () => Promise<void> }> {
   if (isPgTool(tool)) return (await import('./pg-tools')).newPgTarget(name);
-  return { target: join(dir, `${name}.db`), remove: async () => undefined };
+  return { target: join(dir, `${name}.db`), remove: () => Promise.resolve() };
 }
 
 /**

@@ -137,7 +137,7 @@ async function run(tool: AnyTool, n: number, replicas: number, runs: number): Pr
       if (baselineUpCalls > 0) note(`migrated ${where}: \`up\` ran ${baselineUpCalls} time(s)`);
       for (const text of (await appliedState(file, tool)).notes) note(`after the run: ${text}`);
     } finally {
-      for (const { remove } of targets) await remove();
+      for (const target of targets) await target.remove();
       tmp.remove();
     }
   }
@@ -156,7 +156,10 @@ if (require.main === module) {
       ? () => run(tool as AnyTool, Number(n), Number(a), Number(b))
       : mode === 'replica' && valid && a && b
         ? () => replica(tool as AnyTool, Number(n), a, b)
-        : () => Promise.reject(new Error(`usage: w3-replicas.ts run <${[...TOOLS, ...PG_TOOLS].join('|')}> <n> <replicas> <runs> | replica <tool> <n> <file> <log>`));
+        : () =>
+            Promise.reject(
+              new Error(`usage: w3-replicas.ts run <${[...TOOLS, ...PG_TOOLS].join('|')}> <n> <replicas> <runs> | replica <tool> <n> <file> <log>`),
+            );
   main().catch((error) => {
     console.error(error);
     process.exit(1);

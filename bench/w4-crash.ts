@@ -122,7 +122,11 @@ if (require.main === module) {
       : mode === 'migrate' && valid && rest.length === 3
         ? () => migrate(tool as AnyTool, Number(n), rest[0], rest[1], Number(rest[2]))
         : () =>
-            Promise.reject(new Error(`usage: w4-crash.ts run <${[...TOOLS, ...PG_TOOLS].join('|')}> <n> <killAfter> <busyMs> <runs> | migrate <tool> <n> <file> <log> <busyMs>`));
+            Promise.reject(
+              new Error(
+                `usage: w4-crash.ts run <${[...TOOLS, ...PG_TOOLS].join('|')}> <n> <killAfter> <busyMs> <runs> | migrate <tool> <n> <file> <log> <busyMs>`,
+              ),
+            );
   main().catch((error) => {
     console.error(error);
     process.exit(1);

@@ -59,7 +59,10 @@ export function knexMigrator(n: number, mode: 'each' | 'all', onUp?: UpHook): Mi
   const source = migrationSource(n, mode, migrationSql, onUp);
   return {
     migrate: (file) =>
-      latest({ client: 'better-sqlite3', connection: { filename: file }, useNullAsDefault: true }, { migrationSource: source, disableTransactions: mode === 'each' }),
+      latest(
+        { client: 'better-sqlite3', connection: { filename: file }, useNullAsDefault: true },
+        { migrationSource: source, disableTransactions: mode === 'each' },
+      ),
   };
 }
 
@@ -68,6 +71,9 @@ export function knexPgMigrator(n: number, mode: 'each' | 'all', onUp?: UpHook): 
   const source = migrationSource(n, mode, (i) => ({ ...pgMigrationSql(i), insert: pgMigrationSql(i).insertQ }), onUp);
   return {
     migrate: (schema) =>
-      latest({ client: 'pg', connection: benchPgUrl(), searchPath: [schema] }, { migrationSource: source, schemaName: schema, disableTransactions: mode === 'each' }),
+      latest(
+        { client: 'pg', connection: benchPgUrl(), searchPath: [schema] },
+        { migrationSource: source, schemaName: schema, disableTransactions: mode === 'each' },
+      ),
   };
 }

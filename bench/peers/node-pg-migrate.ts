@@ -26,7 +26,9 @@ const ON_UP = 'benchNodePgMigrateOnUp';
 function migrationFile(i: number): string {
   const sql = pgMigrationSql(i);
   const statements = [sql.create, sql.index, ...sql.rows.map(sql.insertLiteral)].map((text) => `  pgm.sql(${JSON.stringify(text)});`);
-  return [`exports.up = (pgm) => {`, `  globalThis.${ON_UP}?.(${i});`, ...statements, '};', `exports.down = (pgm) => pgm.sql('DROP TABLE t${i}');`, ''].join('\n');
+  return [`exports.up = (pgm) => {`, `  globalThis.${ON_UP}?.(${i});`, ...statements, '};', `exports.down = (pgm) => pgm.sql('DROP TABLE t${i}');`, ''].join(
+    '\n',
+  );
 }
 
 export async function nodePgMigrateMigrator(n: number, mode: 'each' | 'all', onUp?: UpHook): Promise<Migrator> {

@@ -53,8 +53,7 @@ async function initialize(options: DataSourceOptions): Promise<void> {
 export function typeormMigrator(n: number, mode: 'each' | 'all', onUp?: UpHook): Migrator {
   const migrations = migrationClasses(n, migrationSql, onUp);
   return {
-    migrate: (file) =>
-      initialize({ type: 'better-sqlite3', database: file, migrations, migrationsRun: true, migrationsTransactionMode: mode, logging: false }),
+    migrate: (file) => initialize({ type: 'better-sqlite3', database: file, migrations, migrationsRun: true, migrationsTransactionMode: mode, logging: false }),
   };
 }
 
