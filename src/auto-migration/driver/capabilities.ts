@@ -6,6 +6,8 @@ import type { MigrationSession } from './migration-session';
  * table rebuild must not cascade-delete child rows), and the violations it can count.
  */
 export interface ForeignKeyControl {
+  /** The statement an operator runs to list the violating rows (SQLite: `PRAGMA foreign_key_check`), for advice. */
+  readonly violationCheck: string;
   /** Turns enforcement on or off (outside a transaction); returns the previous setting. */
   setForeignKeys(on: boolean): MaybePromise<boolean>;
   /**

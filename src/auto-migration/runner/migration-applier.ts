@@ -281,7 +281,7 @@ export class MigrationApplier {
       if (added.size > 0) {
         const list = [...added].map(([table, count]) => `${table} (${count})`).join(', ');
         this.logger.warn(
-          `Migration "${migration.name}" (transaction: false) left rows that violate foreign keys: ${list}. Check them with the database's foreign-key check (SQLite: PRAGMA foreign_key_check).`,
+          `Migration "${migration.name}" (transaction: false) left rows that violate foreign keys: ${list}. Check them with ${this.driver.foreignKeys?.violationCheck ?? "the database's foreign-key check"}.`,
         );
       }
     } catch (cause) {

@@ -19,6 +19,7 @@ const MARK = 'nestjs_auto_migration_up';
  * connection: the migration connection (or a rehearsal copy's).
  */
 export class SqliteDriver implements HistoryStore, LeaseStore, MigrationSession, ForeignKeyControl {
+  readonly violationCheck = 'PRAGMA foreign_key_check';
   private readonly prepared = new Map<string, Statement>();
 
   constructor(readonly connection: Database) {}
