@@ -3,7 +3,7 @@ import { thrown } from '../helpers/thrown';
 
 /** A real "Cannot find module" failure from Node's resolver, for a package that does not exist. */
 function notFound(name: string): unknown {
-  return thrown(() => require(name));
+  return thrown(() => require.resolve(name));
 }
 
 describe('clientMissing: the advice when a database client cannot load', () => {
