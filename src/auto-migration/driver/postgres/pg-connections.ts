@@ -100,6 +100,11 @@ export class PgConnections {
     }
   }
 
+  /** Proves the server answers (connect and log in): the connection then stays in the status pool for the first read. */
+  async check(): Promise<void> {
+    (await this.probePool.connect()).release();
+  }
+
   /** A short write on the status pool, in its own transaction (the lease heartbeat): never on a run's sessions. */
   async write<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
     const client = await this.probePool.connect();

@@ -43,7 +43,7 @@ export class PgDatabaseDriver implements DatabaseDriver {
     new Logger(LOG_CONTEXT).log(`Database: ${options.database}`);
     const driver = new PgDatabaseDriver(options, postgres);
     try {
-      await driver.connections.read((client) => client.query('SELECT 1'));
+      await driver.connections.check();
     } catch (error) {
       await driver.close();
       throw new DatabaseUnavailableError(options.database, redacted(error, options));

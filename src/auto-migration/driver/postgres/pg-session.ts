@@ -3,7 +3,7 @@ import type { DdlOptions } from '../../auto-migration.options';
 import { LockLostError } from '../../errors/lock-lost.error';
 import type { MigrationSession } from '../migration-session';
 import { registerScriptRunner } from '../script-runner';
-import type { PgAdvisoryLock } from './pg-advisory-lock';
+import type { LockSessionIdentity, PgAdvisoryLock } from './pg-advisory-lock';
 import type { PgConnections } from './pg-connections';
 import { HOLDERS_OF_KEY, type PgLockKey } from './pg-lock-key';
 import { quoteIdentifier } from './pg-schema';
@@ -13,6 +13,13 @@ import { splitStatements } from './pg-statements';
 const MARK = 'nestjs_auto_migration_up';
 /** SQLSTATE classes and codes after which the server has ended the session, and its transaction with it. */
 const SESSION_GONE = /^(08|57P0[1-3])/;
+
+/** The message of the fence's exception: how a COMMIT refused for a lost lock is told from any other failure. */
+const LOCK_LOST_MARKER = 'nestjs-auto-migration: the migration lock was lost';
+
+function lostDetail(identity: LockSessionIdentity): string {
+  return `its lock session (backend ${identity.pid}) no longer holds it: it was terminated, or its connection dropped`;
+}
 
 /** `pg`'s transaction status (`I` idle, `T` in a transaction, `E` in a failed one), from pg 8.21. */
 type WithStatus = { getTransactionStatus?: () => string | null };
@@ -27,6 +34,8 @@ type WithStatus = { getTransactionStatus?: () => string | null };
 export class PgSession implements MigrationSession {
   /** Our own idea of the transaction, for clients of pg before 8.21 (which cannot be asked). */
   private open = false;
+  /** `begin()` opened the first mark with the transaction (one round trip fewer per migration): `openMark()` has nothing to send. */
+  private markOpened = false;
 
   constructor(
     private readonly connections: PgConnections,
@@ -63,12 +72,14 @@ export class PgSession implements MigrationSession {
 
   async begin(): Promise<void> {
     const client = await this.client();
-    await client.query(`BEGIN; ${this.settings('SET LOCAL')}${this.named('SET LOCAL')}`);
+    await client.query(`BEGIN; ${this.settings('SET LOCAL')}${this.named('SET LOCAL')}; SAVEPOINT ${MARK}`);
     this.open = true;
+    this.markOpened = true;
   }
 
   async openMark(): Promise<void> {
-    await this.connection.query(`SAVEPOINT ${MARK}`);
+    if (this.markOpened) this.markOpened = false;
+    else await this.connection.query(`SAVEPOINT ${MARK}`);
   }
 
   async releaseMark(): Promise<boolean> {
@@ -101,12 +112,22 @@ export class PgSession implements MigrationSession {
 
   async commit(): Promise<void> {
     const client = this.connection;
-    await this.fence(client, 'ROLLBACK');
-    await client.query('COMMIT');
-    this.open = false;
+    this.markOpened = false;
+    const identity = this.lock.identity;
+    if (!identity) return this.lost(client, 'ROLLBACK', 'this process does not hold the migration lock');
+    try {
+      // The fence and the COMMIT in one round trip: a failed check skips the COMMIT, and the transaction then only rolls back.
+      await client.query(`DO $fence$ BEGIN IF NOT (${this.stillHeld(identity)}) THEN RAISE EXCEPTION '${LOCK_LOST_MARKER}'; END IF; END $fence$; COMMIT`);
+    } catch (error) {
+      if ((error as { message?: unknown }).message !== LOCK_LOST_MARKER) throw error;
+      return this.lost(client, 'ROLLBACK', lostDetail(identity));
+    } finally {
+      this.open = false;
+    }
   }
 
   async rollback(): Promise<void> {
+    this.markOpened = false;
     const client = this.connections.openMigration;
     if (client && this.inTransaction()) await client.query('ROLLBACK');
     this.open = false;
@@ -134,15 +155,24 @@ export class PgSession implements MigrationSession {
    */
   private async fence(client: PoolClient, undo: string | null): Promise<void> {
     const identity = this.lock.identity;
-    let detail: string | null = 'this process does not hold the migration lock';
-    if (identity) {
-      const { rows } = await client.query<{ held: boolean }>(
-        `SELECT EXISTS (SELECT 1 ${HOLDERS_OF_KEY.replace('FROM pg_locks l', 'FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid')} AND l.pid = $3 AND a.backend_start = $4::timestamptz) AS held`,
-        [this.key.namespace, this.key.key, identity.pid, identity.backendStart],
-      );
-      detail = rows[0].held ? null : `its lock session (backend ${identity.pid}) no longer holds it: it was terminated, or its connection dropped`;
-    }
-    if (detail === null) return;
+    if (!identity) return this.lost(client, undo, 'this process does not hold the migration lock');
+    const { rows } = await client.query<{ held: boolean }>(`SELECT ${this.stillHeld(identity)} AS held`);
+    if (!rows[0].held) return this.lost(client, undo, lostDetail(identity));
+  }
+
+  /**
+   * Whether the lock session still holds the key: its backend, started when it was (a pid is
+   * reused), among the key's holders. SQL with our own numbers and the server's own time text in
+   * it, so that it can run inside a DO block; `pg_stat_get_activity()` of one pid costs a fraction
+   * of a join with the whole `pg_stat_activity` view.
+   */
+  private stillHeld(identity: LockSessionIdentity): string {
+    const holders = HOLDERS_OF_KEY.replace('$1', String(this.key.namespace)).replace('$2', String(this.key.key));
+    return `EXISTS (SELECT 1 ${holders} AND l.pid = ${identity.pid}) AND (SELECT backend_start FROM pg_stat_get_activity(${identity.pid})) = '${identity.backendStart.replace(/'/g, "''")}'::timestamptz`;
+  }
+
+  /** Rolls back what it can (`undo`) and throws `LockLostError`. */
+  private async lost(client: PoolClient, undo: string | null, detail: string): Promise<never> {
     if (undo) await client.query(undo).catch(() => undefined);
     this.open = false;
     throw new LockLostError(undefined, detail);
