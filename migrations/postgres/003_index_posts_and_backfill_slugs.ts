@@ -3,8 +3,9 @@ import { Migration, MigrationInterface } from 'nestjs-auto-migration';
 
 /**
  * Adds a slug to every post and indexes it without blocking writes: `CREATE INDEX CONCURRENTLY`
- * cannot run inside a transaction, so this migration says `transaction: false` and makes each
- * step safe to run again (a failure leaves what it completed, and an invalid index that status names).
+ * cannot run inside a transaction, so this migration says `transaction: false`. A failure leaves
+ * what it completed, and an invalid index that the error names; the next start refuses until it
+ * is resolved: drop that index first (IF NOT EXISTS would skip an invalid one), then resolve.
  */
 @Migration({ name: '003_index_posts_and_backfill_slugs', version: '1.2.0', description: 'Add post slugs (backfilled) and indexes', transaction: false })
 export class IndexPostsAndBackfillSlugs implements MigrationInterface<PoolClient> {

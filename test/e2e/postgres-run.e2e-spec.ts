@@ -6,6 +6,7 @@ import request from 'supertest';
 import { TerminusModule } from '@nestjs/terminus';
 import { AutoMigrationService, type PostgresAutoMigrationModuleOptions } from '../../src/auto-migration';
 import { HealthController } from '../../src/health.controller';
+import { lockKeyFor } from '../../src/auto-migration/driver/postgres/pg-lock-key';
 import { bootApp, bootFailure } from '../helpers/boot';
 import { pgMigration } from '../helpers/pg-migrations';
 import { usePgSchema } from '../helpers/postgres';
@@ -160,10 +161,13 @@ describe('PostgreSQL: runs', () => {
 
   it('the fence: a migration whose lock session was ended cannot commit (LOCK_LOST), and nothing of it is kept', async () => {
     const schema = await freshSchema();
+    // Only this schema's lock: the server may be shared (PG_TEST_URL).
+    const key = lockKeyFor(schema);
     const killLockSession = pgMigration('001_killer', async (db: PoolClient) => {
       await db.query('CREATE TABLE should_not_stay (id int)');
       await db.query(
-        `SELECT pg_terminate_backend(l.pid) FROM pg_locks l WHERE l.locktype = 'advisory' AND l.objsubid = 2 AND l.granted AND l.pid <> pg_backend_pid()`,
+        `SELECT pg_terminate_backend(l.pid) FROM pg_locks l WHERE l.locktype = 'advisory' AND l.classid = $1 AND l.objid = $2 AND l.objsubid = 2 AND l.granted AND l.pid <> pg_backend_pid()`,
+        [key.namespace, key.key],
       );
     });
     const { error } = await bootFailure(options(schema), { migrations: [killLockSession] });

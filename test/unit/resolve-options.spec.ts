@@ -451,6 +451,11 @@ describe('options: PostgreSQL', () => {
     expect(text).toContain('postgres.pool: must be a pg.Pool');
   });
 
+  it('also counts as secrets the passwords given as URL parameters', () => {
+    const url = 'postgres://app@db.internal/shop?password=param-secret&sslpassword=key-secret';
+    expect(resolveOptions({ postgres: { connectionString: url } }, CWD).secrets).toEqual(expect.arrayContaining([url, 'param-secret', 'key-secret']));
+  });
+
   it('asks for a server when neither connectionString nor pool is given', () => {
     expect(invalid(() => resolveOptions({ postgres: {} }, CWD)).problems).toEqual([
       'postgres: give connectionString ("postgres://user:password@host:5432/database") or pool (your pg.Pool)',

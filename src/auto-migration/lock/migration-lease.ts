@@ -11,6 +11,7 @@ import type { MigrationLock } from '../driver/migration-lock';
 import { describeCause } from '../errors/auto-migration.error';
 import type { LockHolder } from './lock-holder';
 import { LockHeldError } from '../errors/lock-held.error';
+import { LockLostError } from '../errors/lock-lost.error';
 import { LockTimeoutError } from '../errors/lock-timeout.error';
 import { MigrationEvents } from '../events/migration-events';
 import { RegisteredInterval } from '../schedule/registered-interval';
@@ -123,11 +124,16 @@ export class MigrationLease implements OnModuleDestroy {
    */
   async hold<T>(work: () => Promise<T>, { ifFree = false, announce = false }: HoldOptions = {}): Promise<T> {
     await step('take the migration lock', (): Promise<unknown> => (ifFree ? this.acquireIfFree() : this.acquire()));
+    let lost = false;
     try {
       if (announce) await step('prepare the module tables', () => this.announce());
       return await work();
+    } catch (error) {
+      lost = error instanceof LockLostError;
+      throw error;
     } finally {
-      await this.release();
+      // A process that lost the lock leaves the lease row to the one that holds it now.
+      await this.release({ leaveRow: lost });
     }
   }
 

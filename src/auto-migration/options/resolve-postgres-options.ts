@@ -44,7 +44,7 @@ export function resolvePostgres(server: CheckedServer, pool: unknown): PostgresR
 
   const schema = server.schema ?? DEFAULT_SCHEMA;
   const urls = [server.connectionString, server.migrationConnectionString, poolSettings.connectionString].filter((u): u is string => typeof u === 'string');
-  const passwords = [...urls.map(passwordOf), typeof poolSettings.password === 'string' ? poolSettings.password : null];
+  const passwords = [...urls.flatMap(passwordsOf), typeof poolSettings.password === 'string' ? poolSettings.password : null];
   return {
     options: {
       connectionString: server.connectionString ?? null,
@@ -90,11 +90,14 @@ export function describeServer(connectionString: string | null, settings: PoolSe
   return `postgres://${settings.host ?? 'localhost'}:${settings.port ?? DEFAULT_PORT}/${settings.database ?? ''}`;
 }
 
-function passwordOf(connectionString: string): string | null {
+/** The passwords a connection string carries: in its user part, or as `?password=` / `?sslpassword=` (which pg reads too). */
+function passwordsOf(connectionString: string): string[] {
   try {
-    const password = new URL(connectionString).password;
-    return password ? decodeURIComponent(password) : null;
+    const url = new URL(connectionString);
+    return [url.password ? decodeURIComponent(url.password) : null, url.searchParams.get('password'), url.searchParams.get('sslpassword')].filter(
+      (p): p is string => typeof p === 'string' && p !== '',
+    );
   } catch {
-    return null;
+    return [];
   }
 }

@@ -265,7 +265,10 @@ export class MigrationApplier {
    */
   private async applyOutside(migration: MigrationDefinition, counter: Counter): Promise<HistoryRecord> {
     await this.step(`record the start of "${migration.name}"`, async () => {
-      await this.driver.history.startAttempt(migration.name, migration.version, this.lease.owner);
+      // In a transaction of its own: its commit checks that this process still holds the lock
+      // (PostgreSQL's fence), so a process that lost it writes no attempt row for a migration
+      // the next holder may already have applied.
+      await inTransaction(this.driver.session, () => this.driver.history.startAttempt(migration.name, migration.version, this.lease.owner));
       await this.lease.setCurrent(migration.name);
     });
     let record: HistoryRecord;
@@ -287,6 +290,9 @@ export class MigrationApplier {
     } catch (cause) {
       // A transaction it left open would otherwise swallow everything written after it.
       await this.rollbackQuietly(this.driver.session);
+      // The lock was lost before the migration ran (its session's check): nothing ran, and
+      // nothing more may be written.
+      if (cause instanceof LockLostError) throw new LockLostError(migration.name, cause.detail);
       const leftovers = await this.leftovers();
       // Unless the file is damaged (nothing may write to it), the attempt row stays either way: later starts still refuse to retry it.
       if (!isDamage(cause)) {

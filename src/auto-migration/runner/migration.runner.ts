@@ -6,6 +6,7 @@ import type { MigrationDefinition } from '../discovery/migration-definition';
 import type { DatabaseDriver } from '../driver/database-driver';
 import type { AttemptRecord, HistoryRecord } from '../driver/history-store';
 import { AutoMigrationError, describeCause, stackOf } from '../errors/auto-migration.error';
+import { LockLostError } from '../errors/lock-lost.error';
 import { ShuttingDownError } from '../errors/shutting-down.error';
 import { MigrationEvents } from '../events/migration-events';
 import { BackupService } from '../backup/backup.service';
@@ -155,7 +156,9 @@ export class MigrationRunner {
       await this.step('prepare the module tables', () => this.lease.announce());
       if (pending.length > 0) await this.applier.apply(pending, history);
     } catch (error) {
-      damaged = isDamage(error);
+      // Nothing may write to a damaged file, and a process that lost the lock must not clear the
+      // lease row of the one that holds it now.
+      damaged = isDamage(error) || error instanceof LockLostError;
       throw error;
     } finally {
       // Nothing may write to a damaged file, not even to clear the lease row: the lock is what counts.

@@ -71,7 +71,7 @@ SET LOCAL idle_in_transaction_session_timeout = 0;
 SET LOCAL tcp_keepalives_idle = ${idle}; SET LOCAL tcp_keepalives_interval = ${interval}; SET LOCAL tcp_keepalives_count = ${count};
 SET LOCAL application_name = ${literal(applicationName(owner))};
 SELECT pg_try_advisory_xact_lock(${this.key.namespace}, ${this.key.key}) AS locked, pg_backend_pid() AS pid,
-  (SELECT backend_start::text FROM pg_stat_activity WHERE pid = pg_backend_pid()) AS "backendStart"`,
+  (SELECT extract(epoch FROM backend_start)::text FROM pg_stat_activity WHERE pid = pg_backend_pid()) AS "backendStart"`,
     )) as unknown as { rows: { locked: boolean; pid: number; backendStart: string }[] }[];
     const { locked, pid, backendStart } = results[results.length - 1].rows[0];
     if (locked) return { pid, backendStart };
@@ -135,10 +135,9 @@ FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid() OR
 
 /** `nam-lock <pid> <instance> <host>`, cut to what PostgreSQL keeps. */
 function applicationName(owner: LockOwner, prefix = OWNER_PREFIX): string {
-  return Buffer.from(`${prefix} ${owner.pid} ${owner.instanceId} ${owner.host || hostname()}`)
-    .subarray(0, MAX_APPLICATION_NAME)
-    .toString('utf8')
-    .replace(/\uFFFD$/, '');
+  // PostgreSQL shows only printable ASCII of an application_name (the rest as "?"): the name is
+  // made of it, so that it reads back exactly as written.
+  return `${prefix} ${owner.pid} ${owner.instanceId} ${owner.host || hostname()}`.replace(/[^\x20-\x7e]/g, '?').slice(0, MAX_APPLICATION_NAME);
 }
 
 function ownerOf(name: string | null): LockOwner | null {

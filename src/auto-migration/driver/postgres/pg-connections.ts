@@ -37,7 +37,15 @@ export class PgConnections {
     this.probePool = new Pool({ ...appSettings, max: 2, idleTimeoutMillis: 10_000, application_name: APPLICATION_NAME, allowExitOnIdle: true });
     const runSettings: PoolConfig = options.migrationConnectionString ? { connectionString: options.migrationConnectionString } : appSettings;
     // TCP keepalives from this side too: a lock session whose host vanished must not look alive for hours.
-    this.runPool = new Pool({ ...runSettings, max: 2, idleTimeoutMillis: 1_000, keepAlive: true, application_name: APPLICATION_NAME, allowExitOnIdle: true });
+    this.runPool = new Pool({
+      ...runSettings,
+      max: 2,
+      idleTimeoutMillis: 1_000,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+      application_name: APPLICATION_NAME,
+      allowExitOnIdle: true,
+    });
     // An idle client whose connection drops emits 'error' on its pool; unhandled, it would end the process.
     for (const pool of [this.probePool, this.runPool, this.ownApp])
       pool?.on('error', (error) => this.logger.warn(`A PostgreSQL connection dropped while idle: ${redact(describeCause(error))}`));
@@ -110,7 +118,11 @@ export class PgConnections {
     const client = await this.probePool.connect();
     let broken = false;
     try {
-      return await work(client);
+      // A lock timeout: an operator's open transaction on the lease row must not hold the status pool's connections.
+      await client.query(`BEGIN; SET LOCAL lock_timeout = ${PROBE_LOCK_TIMEOUT_MS}`);
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
     } catch (error) {
       broken = true;
       throw error;

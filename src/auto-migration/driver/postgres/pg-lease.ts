@@ -27,7 +27,21 @@ export class PgLease implements LeaseStore {
     return this.run.writeLease(owner);
   }
 
+  /** The beat in flight, if any: a beat that waits (a lock on the row) is not joined by the next ones. */
+  private beating: Promise<void> | null = null;
+
   async heartbeat(current?: string | null): Promise<void> {
+    if (this.beating && current === undefined) return;
+    const beat = this.beat(current);
+    this.beating = beat;
+    try {
+      await beat;
+    } finally {
+      if (this.beating === beat) this.beating = null;
+    }
+  }
+
+  private async beat(current?: string | null): Promise<void> {
     await this.connections.write((client) =>
       new PgHistoryStore(this.sql, () => Promise.resolve(client as unknown as Queryable), this.known).heartbeat(current),
     );

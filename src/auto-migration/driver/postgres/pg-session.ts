@@ -168,7 +168,7 @@ export class PgSession implements MigrationSession {
    */
   private stillHeld(identity: LockSessionIdentity): string {
     const holders = HOLDERS_OF_KEY.replace('$1', String(this.key.namespace)).replace('$2', String(this.key.key));
-    return `EXISTS (SELECT 1 ${holders} AND l.pid = ${identity.pid}) AND (SELECT backend_start FROM pg_stat_get_activity(${identity.pid})) = '${identity.backendStart.replace(/'/g, "''")}'::timestamptz`;
+    return `EXISTS (SELECT 1 ${holders} AND l.pid = ${identity.pid}) AND (SELECT extract(epoch FROM backend_start)::text FROM pg_stat_get_activity(${identity.pid})) = '${identity.backendStart.replace(/'/g, "''")}'`;
   }
 
   /** Rolls back what it can (`undo`) and throws `LockLostError`. */
