@@ -14,7 +14,7 @@
 import { Client } from 'pg';
 import { benchPgUrl, withPg } from './pg-server';
 import { loadPgModule } from './pg-tools';
-import { measure, report, type Sample } from './shared';
+import { measure, report, reportPairedBoots, type Sample } from './shared';
 import { loadTool, PG_HISTORY_TABLES, type PgTool } from './tools';
 
 /** The peers of W2 on PostgreSQL, in their default modes. */
@@ -60,29 +60,15 @@ async function main(variant: 'module' | 'raw' | PgW2Peer | 'prepare', n: number,
   report(samples);
 }
 
-/** As w2-boot.ts's pairedBoots: `ms` with the module, `extra.withoutMs` without, `extra.costMs` the differences. */
+/** The module's cost at `n` migrations, in paired boots (see `reportPairedBoots`). */
 async function pairedBoots(n: number, schema: string, runs: number): Promise<void> {
   const { bootApp, migrations, database } = await loadPgModule();
   const types = migrations(n);
-  const withModule = async () => (await bootApp(types, database(schema, 'all'))).close();
-  const without = async () => (await bootApp(types)).close();
-  await withModule();
-  await without();
-  const [withSamples, withoutSamples]: Sample[][] = [[], []];
-  for (let run = 0; run < runs; run++) {
-    for (const withIt of run % 2 === 0 ? [true, false] : [false, true]) {
-      global.gc?.();
-      if (withIt) withSamples.push(await measure(withModule));
-      else withoutSamples.push(await measure(without));
-    }
-  }
-  const pairs = withSamples.map((w, k) => ({ ms: w.ms - withoutSamples[k].ms, cpuMs: w.cpuMs - withoutSamples[k].cpuMs }));
-  report(withSamples, {
-    withoutMs: withoutSamples.map((s) => s.ms),
-    withoutCpuMs: withoutSamples.map((s) => s.cpuMs),
-    costMs: pairs.map((p) => p.ms),
-    costCpuMs: pairs.map((p) => p.cpuMs),
-  });
+  await reportPairedBoots(
+    async () => (await bootApp(types, database(schema, 'all'))).close(),
+    async () => (await bootApp(types)).close(),
+    runs,
+  );
 }
 
 async function assertApplied(schema: string, n: number, tool: PgTool): Promise<void> {

@@ -133,6 +133,34 @@ export function report(samples: Sample[], extra?: Record<string, number[]>, note
 }
 
 /**
+ * Boots with the module and without it, alternately, after one warm-up of each, and reports them:
+ * `ms` / `cpuMs` are the boots with it, `extra.withoutMs` / `withoutCpuMs` those without,
+ * `extra.costMs` / `costCpuMs` the difference within each pair, so drift in the machine's load
+ * hits both halves of a pair alike.
+ */
+export async function reportPairedBoots(withModule: () => Promise<unknown>, without: () => Promise<unknown>, runs: number): Promise<void> {
+  await withModule();
+  await without();
+  const [withSamples, withoutSamples]: Sample[][] = [[], []];
+  for (let run = 0; run < runs; run++) {
+    // Which half of a pair goes first alternates, so whatever favours the second boot of a pair cancels out.
+    for (const withIt of run % 2 === 0 ? [true, false] : [false, true]) {
+      // Garbage left by the previous boot is not this boot's cost.
+      global.gc?.();
+      if (withIt) withSamples.push(await measure(withModule));
+      else withoutSamples.push(await measure(without));
+    }
+  }
+  const pairs = withSamples.map((w, k) => ({ ms: w.ms - withoutSamples[k].ms, cpuMs: w.cpuMs - withoutSamples[k].cpuMs }));
+  report(withSamples, {
+    withoutMs: withoutSamples.map((s) => s.ms),
+    withoutCpuMs: withoutSamples.map((s) => s.cpuMs),
+    costMs: pairs.map((p) => p.ms),
+    costCpuMs: pairs.map((p) => p.cpuMs),
+  });
+}
+
+/**
  * The command line of `bench/<script>.ts` in a fresh Node process, run from the root by ts-node,
  * or with `cached` by scripts/ts-cache.js (the same compilation, cached across processes: for processes
  * whose start-up counts).

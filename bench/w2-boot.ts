@@ -14,7 +14,7 @@
  * `migrate.latest()`, TypeORM's `initialize()` with `migrationsRun`), on a file that peer migrated.
  */
 import BetterSqlite3 from 'better-sqlite3';
-import { measure, report, type Sample } from './shared';
+import { measure, report, reportPairedBoots, type Sample } from './shared';
 import { HISTORY_TABLES, loadTool } from './tools';
 
 export const W2_VARIANTS = ['module', 'raw'] as const;
@@ -60,36 +60,16 @@ async function main(variant: W2Variant | W2Peer | 'prepare', n: number, file: st
   report(samples);
 }
 
-/**
- * Boots with the module and without it, alternately: `ms` / `cpuMs` are the boots with it,
- * `extra.withoutMs` / `withoutCpuMs` those without, `extra.costMs` / `costCpuMs` the difference
- * within each pair, so drift in the machine's load hits both halves of a pair alike.
- */
+/** The module's cost at `n` migrations, in paired boots (see `reportPairedBoots`). */
 async function pairedBoots(n: number, file: string, runs: number): Promise<void> {
   // Loaded only here, so the raw baseline's process carries no Nest or library code.
   const { bootApp, decoratedMigrations } = await import('./nest-app');
   const types = decoratedMigrations(n);
-  const withModule = async () => (await bootApp(types, { file, transactionMode: 'all' })).close();
-  const without = async () => (await bootApp(types)).close();
-  await withModule();
-  await without();
-  const [withSamples, withoutSamples]: Sample[][] = [[], []];
-  for (let run = 0; run < runs; run++) {
-    // Which half of a pair goes first alternates, so whatever favours the second boot of a pair cancels out.
-    for (const withIt of run % 2 === 0 ? [true, false] : [false, true]) {
-      // Garbage left by the previous boot is not this boot's cost.
-      global.gc?.();
-      if (withIt) withSamples.push(await measure(withModule));
-      else withoutSamples.push(await measure(without));
-    }
-  }
-  const pairs = withSamples.map((w, k) => ({ ms: w.ms - withoutSamples[k].ms, cpuMs: w.cpuMs - withoutSamples[k].cpuMs }));
-  report(withSamples, {
-    withoutMs: withoutSamples.map((s) => s.ms),
-    withoutCpuMs: withoutSamples.map((s) => s.cpuMs),
-    costMs: pairs.map((p) => p.ms),
-    costCpuMs: pairs.map((p) => p.cpuMs),
-  });
+  await reportPairedBoots(
+    async () => (await bootApp(types, { file, transactionMode: 'all' })).close(),
+    async () => (await bootApp(types)).close(),
+    runs,
+  );
 }
 
 function assertApplied(file: string, n: number, historyTable: string): void {

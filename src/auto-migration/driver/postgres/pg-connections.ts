@@ -87,24 +87,11 @@ export class PgConnections {
    * null when it timed out (another process's DDL holds one of our tables) instead of waiting.
    */
   async read<T>(work: (client: PoolClient) => Promise<T>): Promise<T | null> {
-    const client = await this.probePool.connect();
-    let broken = false;
     try {
-      await client.query(`BEGIN READ ONLY; SET LOCAL lock_timeout = ${PROBE_LOCK_TIMEOUT_MS}; SET LOCAL statement_timeout = ${PROBE_STATEMENT_TIMEOUT_MS}`);
-      try {
-        const result = await work(client);
-        await client.query('COMMIT');
-        return result;
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => (broken = true));
-        if (TIMED_OUT.has((error as { code?: string }).code ?? '')) return null;
-        throw error;
-      }
+      return await this.shortTransaction('BEGIN READ ONLY', work);
     } catch (error) {
-      broken = true;
+      if (TIMED_OUT.has((error as { code?: string }).code ?? '')) return null;
       throw error;
-    } finally {
-      client.release(broken);
     }
   }
 
@@ -114,18 +101,24 @@ export class PgConnections {
   }
 
   /** A short write on the status pool, in its own transaction (the lease heartbeat): never on a run's sessions. */
-  async write<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+  write<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    return this.shortTransaction('BEGIN', work);
+  }
+
+  /**
+   * `work` in a transaction of its own on the status pool, with a lock timeout (an operator's open
+   * transaction or another process's DDL must not hold the pool's two connections) and a statement
+   * timeout. A client that failed is destroyed rather than returned: its transaction may be open.
+   */
+  private async shortTransaction<T>(begin: string, work: (client: PoolClient) => Promise<T>): Promise<T> {
     const client = await this.probePool.connect();
-    let broken = false;
+    let broken = true;
     try {
-      // A lock timeout: an operator's open transaction on the lease row must not hold the status pool's connections.
-      await client.query(`BEGIN; SET LOCAL lock_timeout = ${PROBE_LOCK_TIMEOUT_MS}`);
+      await client.query(`${begin}; SET LOCAL lock_timeout = ${PROBE_LOCK_TIMEOUT_MS}; SET LOCAL statement_timeout = ${PROBE_STATEMENT_TIMEOUT_MS}`);
       const result = await work(client);
       await client.query('COMMIT');
+      broken = false;
       return result;
-    } catch (error) {
-      broken = true;
-      throw error;
     } finally {
       client.release(broken);
     }
