@@ -1,15 +1,37 @@
-import { ConfigurableModuleBuilder } from '@nestjs/common';
+import { ConfigurableModuleBuilder, type Provider } from '@nestjs/common';
+import { DEFAULT_STATUS_PATH, MIGRATION_DATABASE } from './auto-migration.constants';
 import type { AnyAutoMigrationModuleOptions, StatusControllerOptions } from './auto-migration.options';
+import { AutoMigrationService } from './auto-migration.service';
+import { MigrationHealthIndicator } from './health/migration.health';
+import { instanceNameOf, isDefaultInstance } from './instances/instance-name';
+import { getAutoMigrationServiceToken, getMigrationDatabaseToken } from './instances/instance-tokens';
+import { MIGRATION_INSTANCE, MigrationInstance } from './instances/migration-instance';
 import { resolveStatusController } from './options/resolve-options';
 import { createStatusController } from './status/migration-status.controller';
 
 /** `Omit` over each member of a union: a plain `Omit` keeps only the keys every member shares. */
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
+/** The options that shape the module itself rather than its run: read by `forRoot()` and given beside `useFactory` to `forRootAsync()`. */
+export interface AutoMigrationModuleExtras {
+  /**
+   * The instance's name, for an app with several databases: one import per name, beside the
+   * unnamed (default) one. `@Migration({ database: name })` assigns migrations to it,
+   * `@InjectMigrationDatabase(name)` and `@InjectAutoMigrationService(name)` reach it.
+   * @default 'default'
+   */
+  name?: string;
+  /**
+   * The status route (`GET /migrations/status`; a named instance's at `GET /migrations/status/<name>`),
+   * its path and guards, or `false` for none.
+   */
+  statusController?: false | StatusControllerOptions;
+}
+
 /**
- * `forRoot()` / `forRootAsync()`. `statusController` is an "extra": routes must be known when the
- * module is defined, before an async factory could run, so it is read from the `forRoot()`
- * options or given to `forRootAsync()` beside `useFactory`.
+ * `forRoot()` / `forRootAsync()`. `name` and `statusController` are "extras": the module's tokens
+ * and routes must be known when it is defined, before an async factory could run, so they are
+ * read from the `forRoot()` options or given to `forRootAsync()` beside `useFactory`.
  */
 export const {
   ConfigurableModuleClass: ConfigurableAutoMigrationModule,
@@ -18,13 +40,29 @@ export const {
   ASYNC_OPTIONS_TYPE: AUTO_MIGRATION_ASYNC_OPTIONS_TYPE,
 } = new ConfigurableModuleBuilder<DistributiveOmit<AnyAutoMigrationModuleOptions, 'statusController'>>({ moduleName: 'AutoMigration' })
   .setClassMethodName('forRoot')
-  .setExtras<{ statusController?: false | StatusControllerOptions }>({ statusController: undefined }, (definition, extras) => {
-    const status = resolveStatusController(extras.statusController);
+  .setExtras<AutoMigrationModuleExtras>({ name: undefined, statusController: undefined }, (definition, extras) => {
+    const name = instanceNameOf(extras.name);
+    const status = resolveStatusController(extras.statusController, isDefaultInstance(name) ? DEFAULT_STATUS_PATH : `${DEFAULT_STATUS_PATH}/${name}`);
     return {
       ...definition,
       // Global, so that its bootstrap hook (the migration run) comes before the app modules' hooks.
       global: true,
+      providers: [...(definition.providers ?? []), { provide: MIGRATION_INSTANCE, useValue: new MigrationInstance(name) }, ...namedAliases(name)],
+      // The default instance answers to the plain class tokens; a named one only to its name's
+      // tokens, so that a plain `AutoMigrationService` parameter never gets a named instance's.
+      // Every import exports the health indicator: each one finds the instance it is asked about.
+      exports: isDefaultInstance(name)
+        ? [MIGRATION_DATABASE, AutoMigrationService, MigrationHealthIndicator]
+        : [getMigrationDatabaseToken(name), getAutoMigrationServiceToken(name), MigrationHealthIndicator],
       controllers: status ? [createStatusController(status.path, status.guards)] : [],
     };
   })
   .build();
+
+function namedAliases(name: string): Provider[] {
+  if (isDefaultInstance(name)) return [];
+  return [
+    { provide: getMigrationDatabaseToken(name), useExisting: MIGRATION_DATABASE },
+    { provide: getAutoMigrationServiceToken(name), useExisting: AutoMigrationService },
+  ];
+}

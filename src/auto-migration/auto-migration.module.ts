@@ -37,19 +37,41 @@ import { ManualBackupService } from './backup/manual-backup.service';
 import { MigrationState } from './status/migration.state';
 import { MigrationStatusReader } from './status/status-reader';
 import { MigrationStartup } from './start/migration-startup';
+import { MIGRATION_INSTANCE, MigrationInstance } from './instances/migration-instance';
+import { MigrationInstances } from './instances/migration-instances';
 
 /**
  * Applies the app's pending `@Migration()` classes to its database at bootstrap, exactly
- * once across processes. Import it once, with `forRoot()` or `forRootAsync()`; it is global.
+ * once across processes. Import it once per database, with `forRoot()` or `forRootAsync()`: once
+ * without a name (the default instance) and once per other database with its `name`; it is global.
+ *
+ * @example
+ * ```ts
+ * @Module({
+ *   imports: [AutoMigrationModule.forRoot({ database: 'data/app.db' })],
+ *   providers: [CreateUsers],
+ * })
+ * export class AppModule {}
+ * ```
  */
 @Module({
   imports: [DiscoveryModule],
   providers: [
     {
       provide: RESOLVED_OPTIONS,
-      useFactory: (raw: unknown) => resolveOptions(raw),
-      inject: [AUTO_MIGRATION_MODULE_OPTIONS],
+      useFactory: (raw: unknown, instance: MigrationInstance) => {
+        try {
+          const options = resolveOptions(raw);
+          instance.optionsResolved(options);
+          return options;
+        } catch (error) {
+          instance.optionsRefused(error);
+          throw error;
+        }
+      },
+      inject: [AUTO_MIGRATION_MODULE_OPTIONS, MIGRATION_INSTANCE],
     },
+    MigrationInstances,
     MigrationExplorer,
     {
       provide: DISCOVERED_MIGRATIONS,
@@ -59,9 +81,13 @@ import { MigrationStartup } from './start/migration-startup';
     {
       provide: MIGRATION_DRIVER,
       // Depending on the discovered migrations makes Nest validate them first: a bad definition
-      // fails start-up before the database is opened, so a file stays byte-identical.
-      useFactory: (options: ResolvedAutoMigrationOptions, _validatedFirst: unknown): Promise<DatabaseDriver> => createDriver(options),
-      inject: [RESOLVED_OPTIONS, DISCOVERED_MIGRATIONS],
+      // fails start-up before the database is opened, so a file stays byte-identical. Likewise
+      // two imports of one name or one database are refused before either opens it.
+      useFactory: async (options: ResolvedAutoMigrationOptions, _validatedFirst: unknown, instances: MigrationInstances): Promise<DatabaseDriver> => {
+        await instances.assertNoConflicts();
+        return createDriver(options);
+      },
+      inject: [RESOLVED_OPTIONS, DISCOVERED_MIGRATIONS, MigrationInstances],
     },
     {
       provide: MIGRATION_DATABASE,
@@ -93,11 +119,16 @@ import { MigrationStartup } from './start/migration-startup';
     HealthIndicatorService,
     MigrationHealthIndicator,
   ],
-  exports: [MIGRATION_DATABASE, AutoMigrationService, MigrationHealthIndicator],
 })
 export class AutoMigrationModule extends ConfigurableAutoMigrationModule {
   /**
    * Registers the module with its options given directly.
+   *
+   * @example
+   * ```ts
+   * AutoMigrationModule.forRoot({ database: 'data/app.db' })
+   * AutoMigrationModule.forRoot({ name: 'analytics', postgres: { connectionString: process.env.ANALYTICS_URL } })
+   * ```
    * @param options `{ database }` (SQLite, see `AutoMigrationModuleOptions`) or `{ postgres }` (PostgreSQL, see `PostgresAutoMigrationModuleOptions`), with every option and default.
    */
   static override forRoot(options: typeof AUTO_MIGRATION_OPTIONS_TYPE): DynamicModule {
@@ -110,7 +141,19 @@ export class AutoMigrationModule extends ConfigurableAutoMigrationModule {
 
   /**
    * Registers the module with options from a factory (`useFactory`, `inject`, `imports`), for
-   * configuration that comes from other providers. `statusController` goes beside `useFactory`.
+   * configuration that comes from other providers. `name` and `statusController` go beside
+   * `useFactory`. The factory may not inject another instance's database: every instance waits
+   * for every other's options before it opens its own.
+   *
+   * @example
+   * ```ts
+   * AutoMigrationModule.forRootAsync({
+   *   name: 'analytics',
+   *   imports: [ConfigModule],
+   *   inject: [ConfigService],
+   *   useFactory: (config: ConfigService) => ({ database: config.getOrThrow('ANALYTICS_DB') }),
+   * })
+   * ```
    */
   static override forRootAsync(options: typeof AUTO_MIGRATION_ASYNC_OPTIONS_TYPE): DynamicModule {
     return super.forRootAsync(options);

@@ -1,4 +1,5 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { MIGRATION_INSTANCE, MigrationInstance } from './instances/migration-instance';
 import type { Observable } from 'rxjs';
 import { InvalidArgumentError } from './errors/invalid-argument.error';
 import { RestoreService } from './backup/restore.service';
@@ -21,7 +22,8 @@ import { MigrationStartup } from './start/migration-startup';
 
 /**
  * The module's public service: status and readiness, and the operations behind the command-line
- * tool. The run at application bootstrap is `MigrationStartup`'s.
+ * tool. The run at application bootstrap is `MigrationStartup`'s. One per instance: inject the
+ * default instance's as `AutoMigrationService`, a named one's with `@InjectAutoMigrationService(name)`.
  */
 @Injectable()
 export class AutoMigrationService {
@@ -31,6 +33,8 @@ export class AutoMigrationService {
    * Completes when the application shuts down.
    */
   readonly events$: Observable<MigrationEvent>;
+  /** The instance's name: `'default'` for the import without a name, else the `name` given to `forRoot()`. */
+  readonly database: string;
 
   constructor(
     private readonly startup: MigrationStartup,
@@ -47,8 +51,10 @@ export class AutoMigrationService {
     private readonly unlocker: UnlockService,
     private readonly manualBackup: ManualBackupService,
     events: MigrationEvents,
+    @Inject(MIGRATION_INSTANCE) instance: MigrationInstance,
   ) {
     this.events$ = events.events$;
+    this.database = instance.name;
   }
 
   /** The status document served at `GET /migrations/status`. */

@@ -18,6 +18,11 @@ export type {
 } from './auto-migration.options';
 export { AutoMigrationService } from './auto-migration.service';
 export { getMigrationDatabaseToken, InjectMigrationDatabase } from './database/inject-migration-database.decorator';
+export { getAutoMigrationServiceToken } from './instances/instance-tokens';
+export { InjectAutoMigrationService } from './instances/inject-auto-migration-service.decorator';
+export { DEFAULT_INSTANCE } from './instances/instance-name';
+export type { AutoMigrationModuleExtras } from './auto-migration.module-definition';
+export type { MigrationHealthOptions } from './health/migration.health';
 export type { RepairResult } from './runner/repair.service';
 export type { RevertOptions, RevertResult } from './runner/revert.service';
 export type { BaselineResult } from './runner/baseline.service';

@@ -49,6 +49,13 @@ export interface MigrationOptions {
    */
   foreignKeys?: 'check' | 'enforce';
   /**
+   * The instance the migration belongs to, in an app with several databases: the `name` given to
+   * `AutoMigrationModule.forRoot({ name, ... })`. A name no import has fails start-up before any
+   * database is opened.
+   * @default 'default' (the import without a name)
+   */
+  database?: string;
+  /**
    * Explicit checksum stored in history instead of the one derived from the class source.
    * Use it to pin a migration whose compiled code may change without its meaning changing.
    */

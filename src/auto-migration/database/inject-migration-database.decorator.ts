@@ -1,16 +1,17 @@
 import { Inject } from '@nestjs/common';
-import { MIGRATION_DATABASE } from '../auto-migration.constants';
+import { getMigrationDatabaseToken } from '../instances/instance-tokens';
+
+export { getMigrationDatabaseToken } from '../instances/instance-tokens';
 
 /**
- * Injects the application's connection to the module's database, as its driver gives it (for
- * SQLite, the SQLite client's `Database`). The module opens and closes it; do not close it yourself.
+ * Injects the application's connection to an instance's database, as its driver gives it (SQLite:
+ * the SQLite client's `Database`; PostgreSQL: the `pg.Pool`). Without a name, the default
+ * instance's; `@InjectMigrationDatabase('analytics')` the one imported with
+ * `forRoot({ name: 'analytics', ... })`. The module opens and closes it; do not close it yourself.
+ *
+ * @example
+ * ```ts
+ * constructor(@InjectMigrationDatabase('analytics') private readonly analytics: Database) {}
+ * ```
  */
-export const InjectMigrationDatabase = (): PropertyDecorator & ParameterDecorator => Inject(MIGRATION_DATABASE);
-
-/**
- * The injection token behind `@InjectMigrationDatabase()`, for `moduleRef.get()` in tests and for
- * `overrideProvider()`, like `getDataSourceToken()` of @nestjs/typeorm.
- */
-export function getMigrationDatabaseToken(): symbol {
-  return MIGRATION_DATABASE;
-}
+export const InjectMigrationDatabase = (name?: string): PropertyDecorator & ParameterDecorator => Inject(getMigrationDatabaseToken(name));

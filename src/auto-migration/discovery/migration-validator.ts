@@ -68,12 +68,13 @@ function collectDefinitionProblems(candidate: MigrationCandidate, problems: stri
     return;
   }
 
-  const { name, version, description, transaction, checksum, foreignKeys } = meta;
+  const { name, version, description, transaction, checksum, foreignKeys, database } = meta;
   collectNameProblems(label, name, problems);
   if (!semverOf(version)) {
     problems.push(`${displayOf(label, name)}: version ${JSON.stringify(version)} is not a semantic version such as "1.4.0"`);
   }
   if (description !== undefined && typeof description !== 'string') problems.push(`${displayOf(label, name)}: description must be a string`);
+  if (database !== undefined && typeof database !== 'string') problems.push(`${displayOf(label, name)}: database must be an instance name such as "analytics"`);
   if (transaction !== undefined && typeof transaction !== 'boolean') problems.push(`${displayOf(label, name)}: transaction must be true or false`);
   if (foreignKeys !== undefined && foreignKeys !== 'check' && foreignKeys !== 'enforce') {
     problems.push(`${displayOf(label, name)}: foreignKeys must be 'check' or 'enforce'`);

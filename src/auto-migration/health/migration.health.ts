@@ -5,6 +5,15 @@ import { MigrationLease } from '../lock/migration-lease';
 import type { MigrationStatus } from '../status/migration-status.interface';
 import { MigrationState } from '../status/migration.state';
 import { MigrationStatusReader } from '../status/status-reader';
+import { InvalidArgumentError } from '../errors/invalid-argument.error';
+import { DEFAULT_INSTANCE } from '../instances/instance-name';
+import { MigrationInstances } from '../instances/migration-instances';
+
+/** Which instance `isHealthy()` reports on. */
+export interface MigrationHealthOptions {
+  /** The instance's `name` (`forRoot({ name })`). @default 'default' (the import without a name) */
+  database?: string;
+}
 
 /**
  * Terminus health indicator for readiness: keeps an instance out of rotation until its schema is
@@ -23,10 +32,18 @@ import { MigrationStatusReader } from '../status/status-reader';
  *   second (`STATUS_CACHE_MS`), and the whole status only when that marker moved or this instance
  *   did something (a run, a revert, the lock taken or given up).
  *
+ * In an app with several databases, one indicator reports on any of them:
+ * `isHealthy('analytics-migrations', { database: 'analytics' })`.
+ *
  * @example
  * ```ts
  * @Get('health') @HealthCheck()
- * check() { return this.health.check([() => this.migrations.isHealthy()]); }
+ * check() {
+ *   return this.health.check([
+ *     () => this.migrations.isHealthy(),
+ *     () => this.migrations.isHealthy('analytics-migrations', { database: 'analytics' }),
+ *   ]);
+ * }
  * ```
  */
 @Injectable()
@@ -40,9 +57,23 @@ export class MigrationHealthIndicator {
     private readonly reader: MigrationStatusReader,
     private readonly state: MigrationState,
     private readonly lease: MigrationLease,
+    private readonly instances: MigrationInstances,
   ) {}
 
-  async isHealthy<const Key extends string = 'migrations'>(key: Key = 'migrations' as Key): Promise<HealthIndicatorResult<Key>> {
+  /**
+   * The readiness of an instance's schema under `key` (default `'migrations'`), as described
+   * above: `up` with `{ state, applied }` when every migration is applied; otherwise `down` (or
+   * `up` with the true state and a `reason`, once the instance has been ready) with
+   * `{ state, pending, error? }`. Terminus turns a `down` into a 503 from `HealthCheckService.check()`.
+   * @param options `database`: the instance to report on (default: the default instance); a name
+   *   the app does not import throws `InvalidArgumentError`.
+   */
+  async isHealthy<const Key extends string = 'migrations'>(
+    key: Key = 'migrations' as Key,
+    options: MigrationHealthOptions = {},
+  ): Promise<HealthIndicatorResult<Key>> {
+    const database = options.database ?? DEFAULT_INSTANCE;
+    if (database !== this.instances.own.name) return this.indicatorOf(database).isHealthy(key, { database });
     const session = this.indicator.check(key);
     if (await this.reader.stillUpToDate()) {
       this.warnedState = null;
@@ -64,6 +95,21 @@ export class MigrationHealthIndicator {
       pending,
       ...(status.lastError ? { error: status.lastError } : {}),
     });
+  }
+
+  /** The indicator of another instance: every import exports one, and a caller gets whichever Nest finds first. */
+  private indicatorOf(database: unknown): MigrationHealthIndicator {
+    const instance = typeof database === 'string' ? this.instances.find(database) : null;
+    if (!instance?.moduleRef) {
+      const names = this.instances.names().map((name) => `"${name}"`);
+      throw new InvalidArgumentError(
+        'MigrationHealthIndicator.isHealthy()',
+        'options.database',
+        `the name of an imported instance (${names.join(', ')})`,
+        database,
+      );
+    }
+    return instance.moduleRef.get(MigrationHealthIndicator, { strict: true });
   }
 
   /**

@@ -128,15 +128,20 @@ function assertValid(found: string[]): void {
   const problems = found.map((p) =>
     p.startsWith('statusController:')
       ? 'statusController: give it to forRootAsync() beside useFactory, not in the factory result (routes are fixed before factories run)'
-      : p,
+      : p.startsWith('name:')
+        ? 'name: give it to forRootAsync() beside useFactory, not in the factory result (the instance is named before factories run)'
+        : p,
   );
   if (problems.length > 0) throw new InvalidOptionsError(problems);
 }
 
 /** Validates the `statusController` option, which is read when the module is defined. */
-export function resolveStatusController(raw: unknown): false | { path: string; guards: (Type<CanActivate> | CanActivate)[] } {
+export function resolveStatusController(
+  raw: unknown,
+  defaultPath: string = DEFAULT_STATUS_PATH,
+): false | { path: string; guards: (Type<CanActivate> | CanActivate)[] } {
   if (raw === false) return false;
-  if (raw === undefined) return { path: DEFAULT_STATUS_PATH, guards: [] };
+  if (raw === undefined) return { path: defaultPath, guards: [] };
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new InvalidOptionsError([`statusController: must be an object or false (got ${describe(raw)})`]);
   }
@@ -146,7 +151,7 @@ export function resolveStatusController(raw: unknown): false | { path: string; g
     problems.push('statusController.guards: must be an array of guard classes or objects with a canActivate() method');
   }
   if (problems.length > 0) throw new InvalidOptionsError(problems);
-  return { path: rest.path ?? DEFAULT_STATUS_PATH, guards: guards ?? [] };
+  return { path: rest.path ?? defaultPath, guards: guards ?? [] };
 }
 
 function lowerCaseChoices(pragmas: SqlitePragmas): SqlitePragmas {

@@ -18,6 +18,8 @@ import { MigrationRunner } from '../runner/migration.runner';
 import { RegisteredInterval } from '../schedule/registered-interval';
 import { MigrationState } from '../status/migration.state';
 import { FailureExit } from './failure-exit';
+import { MigrationInstances } from '../instances/migration-instances';
+import type { StartOutcome } from '../instances/migration-instance';
 
 /**
  * Failures that stop start-up whatever `failOnError` says: code that cannot run, contradicts the
@@ -52,6 +54,10 @@ function isAlwaysFatal(error: unknown): boolean {
  *   anything). Pending migrations fail start-up with `PendingMigrationsError`; with
  *   `failOnError: false` the app starts with state `pending` and re-checks every
  *   `verifyIntervalMs` until another instance or job has applied them.
+ *
+ * In an app with several instances (imports with a `name`), each one's run waits for the runs of
+ * the imports before it, in import order; one whose start-up failed with `failOnError` (or an
+ * always-fatal failure) stops the ones after it before they apply anything.
  */
 @Injectable()
 export class MigrationStartup implements OnApplicationBootstrap, OnModuleDestroy, OnApplicationShutdown {
@@ -68,6 +74,7 @@ export class MigrationStartup implements OnApplicationBootstrap, OnModuleDestroy
     private readonly runner: MigrationRunner,
     private readonly state: MigrationState,
     private readonly operations: MigrationOperations,
+    private readonly instances: MigrationInstances,
     // The app's registry when it imports ScheduleModule.forRoot(), so the verify interval is
     // visible there; a private one otherwise. Either way this class stops it, in onModuleDestroy.
     @Optional() registry?: SchedulerRegistry,
@@ -78,23 +85,43 @@ export class MigrationStartup implements OnApplicationBootstrap, OnModuleDestroy
   /** @internal Nest lifecycle hook. */
   async onApplicationBootstrap(): Promise<void> {
     // The command-line tool boots the app's module to reach the service; it runs what it is told.
-    if ((globalThis as Record<symbol, unknown>)[CLI_CONTEXT] === true) return;
-    switch (this.options.mode) {
-      case 'verify':
-        return this.verifyAtStart();
-      case 'background':
-        this.logger.log(
-          "mode 'background': the application starts listening now; pending migrations are applied in the background " +
-            `(status "running", health down until they are${this.options.failOnError ? '; a failure exits the process with code 1' : ''})`,
-        );
-        this.warnIfNoBackup();
-        this.startInBackground();
-        return;
-      default:
+    if ((globalThis as Record<symbol, unknown>)[CLI_CONTEXT] === true) return this.startEnded('continue');
+    if (this.options.mode === 'background') {
+      this.logger.log(
+        "mode 'background': the application starts listening now; pending migrations are applied in the background " +
+          `(status "running", health down until they are${this.options.failOnError ? '; a failure exits the process with code 1' : ''})`,
+      );
+      this.warnIfNoBackup();
+      this.startInBackground();
+      return;
+    }
+    if (!(await this.previousContinued())) return;
+    try {
+      if (this.options.mode === 'verify') {
+        await this.verifyAtStart();
+      } else {
         this.logger.log("mode 'blocking': applying pending migrations before the application starts listening");
         this.warnIfNoBackup();
         await this.runWithPolicy();
+      }
+    } catch (error) {
+      this.startEnded('stop');
+      throw error;
     }
+    this.startEnded('continue');
+  }
+
+  /** Waits for the instances imported before this one; false (and this one stopped) when one of them stopped start-up. */
+  private async previousContinued(): Promise<boolean> {
+    const previous = await this.instances.previousStarted();
+    if (previous.outcome === 'continue') return true;
+    this.logger.warn(`Not applying migrations: start-up was stopped by a failure of ${previous.stoppedBy}`);
+    this.startEnded('stop');
+    return false;
+  }
+
+  private startEnded(outcome: StartOutcome): void {
+    this.instances.own.startEnded(outcome);
   }
 
   /** Runs the pending migrations (up to and including `to`); `failOnError` decides whether a runtime failure rejects. */
@@ -131,12 +158,18 @@ export class MigrationStartup implements OnApplicationBootstrap, OnModuleDestroy
   // ---- mode 'background' ----------------------------------------------------------------------
 
   private startInBackground(): void {
-    // The run marks the state "running" in its first step, a microtask from now: before any request.
+    // The run marks the state "running" in its first step, a few microtasks from now (after the
+    // instances imported before this one, when there are any): before any request.
     // Every rejection is handled here: a background run can never be an unhandled rejection.
-    this.runner
-      .run()
+    this.runInBackground()
       .catch((error: unknown) => this.backgroundFailed(error))
-      .catch((error: unknown) => this.logger.error(`Handling the failed background run failed: ${describeCause(error)}`));
+      .catch((error: unknown) => this.logger.error(`Handling the failed background run failed: ${describeCause(error)}`))
+      .finally(() => this.startEnded('continue'));
+  }
+
+  private async runInBackground(): Promise<void> {
+    if (!(await this.previousContinued())) return;
+    await this.runner.run();
   }
 
   private backgroundFailed(error: unknown): void {
@@ -150,6 +183,7 @@ export class MigrationStartup implements OnApplicationBootstrap, OnModuleDestroy
       this.logger.warn('failOnError is false: the application runs with migration state "failed" and health down');
       return;
     }
+    this.startEnded('stop');
     const code = error instanceof AutoMigrationError ? error.code : 'UNEXPECTED_ERROR';
     const where = error instanceof AutoMigrationError && error.migration ? ` (migration "${error.migration}")` : '';
     this.logger.error(

@@ -86,6 +86,8 @@ export interface BackupStatus {
 
 /** The status document. */
 export interface MigrationStatus {
+  /** The instance's name; present only for a named instance (`forRoot({ name })`), so the default one's document is unchanged. */
+  database?: string;
   state: MigrationRunState;
   applied: AppliedMigrationStatus[];
   pending: PendingMigrationStatus[];

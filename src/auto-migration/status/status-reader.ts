@@ -12,6 +12,8 @@ import { LOCKED_OUT_PATIENCE_MS, readUnlessLockedOut } from './locked-out-read';
 import type { BackupStatus, MigrationLockStatus, MigrationStatus } from './migration-status.interface';
 import { MigrationState } from './migration.state';
 import { redactForStatus } from './redact';
+import { isDefaultInstance } from '../instances/instance-name';
+import { MIGRATION_INSTANCE, MigrationInstance } from '../instances/migration-instance';
 
 /**
  * How long a lock probe and a backup listing answer status requests, and how often the health
@@ -72,6 +74,7 @@ export class MigrationStatusReader {
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAutoMigrationOptions,
     private readonly lease: MigrationLease,
     private readonly backups: BackupService,
+    @Inject(MIGRATION_INSTANCE) private readonly instance: MigrationInstance,
     events: MigrationEvents,
   ) {
     // The stream completes on shutdown, which ends this subscription.
@@ -99,7 +102,8 @@ export class MigrationStatusReader {
       status.state === 'up-to-date' && this.marker !== null && this.markedHistory === this.state.historyRevision
         ? { revision: this.state.revision, generation: flight.generation, marker: this.marker }
         : null;
-    return status;
+    // The default instance's document is exactly what it was before instances had names.
+    return isDefaultInstance(this.instance.name) ? status : { database: this.instance.name, ...status };
   }
 
   /**

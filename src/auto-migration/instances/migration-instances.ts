@@ -1,0 +1,71 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { ModuleRef, ModulesContainer } from '@nestjs/core';
+import type { ResolvedAutoMigrationOptions } from '../auto-migration.options';
+import { describeInstance } from './instance-name';
+import { checkInstanceConflicts } from './instance-conflicts';
+import { MIGRATION_INSTANCE, MigrationInstance, type StartOutcome } from './migration-instance';
+
+/**
+ * Every `AutoMigrationModule` import of the application, in import order (the order Nest scanned
+ * them, which is also the order of their bootstrap hooks), found in Nest's container: each import
+ * holds its `MigrationInstance` as a value provider, present from the scan on.
+ */
+@Injectable()
+export class MigrationInstances {
+  private cached: readonly MigrationInstance[] | null = null;
+
+  constructor(
+    private readonly modules: ModulesContainer,
+    @Inject(MIGRATION_INSTANCE) readonly own: MigrationInstance,
+    moduleRef: ModuleRef,
+  ) {
+    own.moduleRef = moduleRef;
+  }
+
+  /** Every import, in import order. The container is complete once providers are instantiated. */
+  all(): readonly MigrationInstance[] {
+    if (this.cached) return this.cached;
+    const found: MigrationInstance[] = [];
+    for (const module of this.modules.values()) {
+      const instance: unknown = module.providers.get(MIGRATION_INSTANCE)?.instance;
+      if (instance instanceof MigrationInstance) found.push(instance);
+    }
+    this.cached = found;
+    return found;
+  }
+
+  names(): string[] {
+    return [...new Set(this.all().map((instance) => instance.name))];
+  }
+
+  /** The import with this name; null when the app has none. */
+  find(name: string): MigrationInstance | null {
+    return this.all().find((instance) => instance.name === name) ?? null;
+  }
+
+  /**
+   * Waits until every import's options are resolved, then refuses two imports with one name or
+   * one database (`checkInstanceConflicts`). Called by each import before it opens its database,
+   * so a refusal opens nothing. An import whose options were refused fails start-up by itself.
+   */
+  async assertNoConflicts(): Promise<void> {
+    const settled = await Promise.allSettled(this.all().map((instance) => instance.options));
+    const resolved: { name: string; options: ResolvedAutoMigrationOptions }[] = [];
+    settled.forEach((result, index) => {
+      if (result.status === 'fulfilled') resolved.push({ name: this.all()[index].name, options: result.value });
+    });
+    checkInstanceConflicts(resolved);
+  }
+
+  /**
+   * Waits for the start-up of every import before this one. `'stop'` when one of them stopped
+   * start-up (its run failed with `failOnError`): this import then applies nothing.
+   */
+  async previousStarted(): Promise<{ outcome: StartOutcome; stoppedBy: string | null }> {
+    for (const instance of this.all()) {
+      if (instance === this.own) break;
+      if ((await instance.started) === 'stop') return { outcome: 'stop', stoppedBy: describeInstance(instance.name) };
+    }
+    return { outcome: 'continue', stoppedBy: null };
+  }
+}
