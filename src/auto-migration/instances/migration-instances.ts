@@ -6,6 +6,20 @@ import { checkInstanceConflicts } from './instance-conflicts';
 import { MIGRATION_INSTANCE, MigrationInstance, type StartOutcome } from './migration-instance';
 
 /**
+ * The `AutoMigrationModule` imports of an application, in import order, from its container
+ * (`app.get(ModulesContainer)`): for the command line, which reaches each instance's providers
+ * through `moduleRef`.
+ */
+export function instancesIn(modules: ModulesContainer): MigrationInstance[] {
+  const found: MigrationInstance[] = [];
+  for (const module of modules.values()) {
+    const instance: unknown = module.providers.get(MIGRATION_INSTANCE)?.instance;
+    if (instance instanceof MigrationInstance) found.push(instance);
+  }
+  return found;
+}
+
+/**
  * Every `AutoMigrationModule` import of the application, in import order (the order Nest scanned
  * them, which is also the order of their bootstrap hooks), found in Nest's container: each import
  * holds its `MigrationInstance` as a value provider, present from the scan on.
@@ -24,14 +38,8 @@ export class MigrationInstances {
 
   /** Every import, in import order. The container is complete once providers are instantiated. */
   all(): readonly MigrationInstance[] {
-    if (this.cached) return this.cached;
-    const found: MigrationInstance[] = [];
-    for (const module of this.modules.values()) {
-      const instance: unknown = module.providers.get(MIGRATION_INSTANCE)?.instance;
-      if (instance instanceof MigrationInstance) found.push(instance);
-    }
-    this.cached = found;
-    return found;
+    this.cached ??= instancesIn(this.modules);
+    return this.cached;
   }
 
   names(): string[] {
