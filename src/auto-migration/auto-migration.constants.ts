@@ -9,7 +9,7 @@ export const DISCOVERED_MIGRATIONS = Symbol('AUTO_MIGRATION_DISCOVERED_MIGRATION
 /** @internal Injection token of the database driver (`DatabaseDriver`): history, lease, session, lock and capabilities. */
 export const MIGRATION_DRIVER = Symbol('AUTO_MIGRATION_DRIVER');
 
-/** Logger context of every line this module writes. */
+/** Logger context of every line the default instance writes; a named instance's is `AutoMigration:<name>` (`logContextOf()`). */
 export const LOG_CONTEXT = 'AutoMigration';
 
 export const DEFAULT_STATUS_PATH = 'migrations/status';

@@ -39,6 +39,7 @@ import { MigrationStatusReader } from './status/status-reader';
 import { MigrationStartup } from './start/migration-startup';
 import { MIGRATION_INSTANCE, MigrationInstance } from './instances/migration-instance';
 import { MigrationInstances } from './instances/migration-instances';
+import { MigrationLogger } from './logging/migration-logger';
 
 /**
  * Applies the app's pending `@Migration()` classes to its database at bootstrap, exactly
@@ -72,6 +73,7 @@ import { MigrationInstances } from './instances/migration-instances';
       inject: [AUTO_MIGRATION_MODULE_OPTIONS, MIGRATION_INSTANCE],
     },
     MigrationInstances,
+    MigrationLogger,
     MigrationExplorer,
     {
       provide: DISCOVERED_MIGRATIONS,
@@ -83,11 +85,16 @@ import { MigrationInstances } from './instances/migration-instances';
       // Depending on the discovered migrations makes Nest validate them first: a bad definition
       // fails start-up before the database is opened, so a file stays byte-identical. Likewise
       // two imports of one name or one database are refused before either opens it.
-      useFactory: async (options: ResolvedAutoMigrationOptions, _validatedFirst: unknown, instances: MigrationInstances): Promise<DatabaseDriver> => {
+      useFactory: async (
+        options: ResolvedAutoMigrationOptions,
+        _validatedFirst: unknown,
+        instances: MigrationInstances,
+        logger: MigrationLogger,
+      ): Promise<DatabaseDriver> => {
         await instances.assertNoConflicts();
-        return createDriver(options);
+        return createDriver(options, logger);
       },
-      inject: [RESOLVED_OPTIONS, DISCOVERED_MIGRATIONS, MigrationInstances],
+      inject: [RESOLVED_OPTIONS, DISCOVERED_MIGRATIONS, MigrationInstances, MigrationLogger],
     },
     {
       provide: MIGRATION_DATABASE,

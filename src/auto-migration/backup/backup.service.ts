@@ -1,8 +1,8 @@
 import { chmodSync, constants, copyFileSync, existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Inject, Injectable, Logger } from '@nestjs/common';
-import { LOG_CONTEXT, MIGRATION_DRIVER, RESOLVED_OPTIONS } from '../auto-migration.constants';
+import { Inject, Injectable } from '@nestjs/common';
+import { MIGRATION_DRIVER, RESOLVED_OPTIONS } from '../auto-migration.constants';
 import type { ResolvedAutoMigrationOptions } from '../auto-migration.options';
 import type { FileBackups } from '../driver/capabilities';
 import type { DatabaseDriver } from '../driver/database-driver';
@@ -15,6 +15,7 @@ import { type BackupInfo, listBackups } from './backup-listing';
 import { backupFileName, backupOfDigest, digestFileName, isTemporaryBackupName, temporaryBackupName } from './backup-name';
 import { sha256OfFile } from './file-digest';
 import { flush, makePrivateFolder } from './private-files';
+import { MigrationLogger } from '../logging/migration-logger';
 
 /** A backup that `write()` returns. */
 export interface WrittenBackup extends BackupInfo {
@@ -37,7 +38,6 @@ const FREE_SPACE_MARGIN = 1.1;
  */
 @Injectable()
 export class BackupService {
-  private readonly logger = new Logger(LOG_CONTEXT);
   /** The database as files, or undefined when it cannot be backed up as files (`:memory:`). */
   private readonly files?: FileBackups;
 
@@ -45,6 +45,8 @@ export class BackupService {
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAutoMigrationOptions,
     @Inject(MIGRATION_DRIVER) driver: DatabaseDriver,
     private readonly events: MigrationEvents,
+    // Built by itself (the backup benchmark), the service logs as the default instance.
+    private readonly logger: MigrationLogger = new MigrationLogger(),
   ) {
     this.files = driver.fileBackups;
   }

@@ -1,7 +1,7 @@
 import { lstatSync } from 'node:fs';
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { join } from 'node:path';
-import { LOG_CONTEXT, MIGRATION_DRIVER, RESOLVED_OPTIONS } from '../auto-migration.constants';
+import { MIGRATION_DRIVER, RESOLVED_OPTIONS } from '../auto-migration.constants';
 import type { ResolvedAutoMigrationOptions } from '../auto-migration.options';
 import type { DatabaseDriver } from '../driver/database-driver';
 import { describeCause } from '../errors/auto-migration.error';
@@ -15,12 +15,11 @@ import { newestOf } from '../runner/history';
 import { MigrationState } from '../status/migration.state';
 import { parseBackupFileName } from './backup-name';
 import { BackupService } from './backup.service';
+import { MigrationLogger } from '../logging/migration-logger';
 
 /** Puts one of the database's backups back in place of the live content. */
 @Injectable()
 export class RestoreService {
-  private readonly logger = new Logger(LOG_CONTEXT);
-
   constructor(
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAutoMigrationOptions,
     @Inject(MIGRATION_DRIVER) private readonly driver: DatabaseDriver,
@@ -28,6 +27,7 @@ export class RestoreService {
     private readonly state: MigrationState,
     private readonly backup: BackupService,
     private readonly operations: MigrationOperations,
+    private readonly logger: MigrationLogger,
   ) {}
 
   /**

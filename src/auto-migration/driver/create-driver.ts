@@ -1,3 +1,4 @@
+import type { Logger } from '@nestjs/common';
 import type { ResolvedAutoMigrationOptions } from '../auto-migration.options';
 import { DatabaseUnavailableError } from '../errors/database-unavailable.error';
 import type { DatabaseDriver } from './database-driver';
@@ -7,14 +8,15 @@ import { SQLITE_CLIENT } from './sqlite/client-name';
 /**
  * The driver the options choose, loaded only now: a database client is an optional peer
  * dependency, and an app that does not use it need not install it (the package loads without it).
+ * The driver logs through `logger`, its instance's (`MigrationLogger`): it is built outside Nest's injector.
  */
-export async function createDriver(options: ResolvedAutoMigrationOptions): Promise<DatabaseDriver> {
+export async function createDriver(options: ResolvedAutoMigrationOptions, logger: Logger): Promise<DatabaseDriver> {
   if (options.postgres) {
     const postgres = await loadDriver(() => import('./postgres/pg-database-driver'), POSTGRES_CLIENT, options);
-    return postgres.PgDatabaseDriver.open(options);
+    return postgres.PgDatabaseDriver.open(options, logger);
   }
   const sqlite = await loadDriver(() => import('./sqlite/sqlite-database-driver'), SQLITE_CLIENT, options);
-  return sqlite.SqliteDatabaseDriver.open(options);
+  return sqlite.SqliteDatabaseDriver.open(options, logger);
 }
 
 /** A driver's module, which loads its client: a client that is not installed becomes `DatabaseUnavailableError` with the install advice. */

@@ -1,18 +1,18 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
-import { LOG_CONTEXT, RESOLVED_OPTIONS } from '../auto-migration.constants';
+import { Inject, Injectable } from '@nestjs/common';
+import { RESOLVED_OPTIONS } from '../auto-migration.constants';
 import type { ResolvedAutoMigrationOptions } from '../auto-migration.options';
 import { describeHolder } from '../lock/lock-holder';
 import type { MigrationEvent } from './migration-event';
 import { MigrationEvents } from './migration-events';
+import { MigrationLogger } from '../logging/migration-logger';
 
 /** Writes the run's log from its events, so the log and `events$` always tell the same story. */
 @Injectable()
 export class MigrationEventLogger {
-  private readonly logger = new Logger(LOG_CONTEXT);
-
   constructor(
     events: MigrationEvents,
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAutoMigrationOptions,
+    private readonly logger: MigrationLogger,
   ) {
     events.events$.subscribe((event) => this.log(event));
   }

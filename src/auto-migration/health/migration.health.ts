@@ -1,6 +1,5 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
-import { LOG_CONTEXT } from '../auto-migration.constants';
 import { MigrationLease } from '../lock/migration-lease';
 import type { MigrationStatus } from '../status/migration-status.interface';
 import { MigrationState } from '../status/migration.state';
@@ -8,6 +7,7 @@ import { MigrationStatusReader } from '../status/status-reader';
 import { InvalidArgumentError } from '../errors/invalid-argument.error';
 import { DEFAULT_INSTANCE } from '../instances/instance-name';
 import { MigrationInstances } from '../instances/migration-instances';
+import { MigrationLogger } from '../logging/migration-logger';
 
 /** Which instance `isHealthy()` reports on. */
 export interface MigrationHealthOptions {
@@ -48,7 +48,6 @@ export interface MigrationHealthOptions {
  */
 @Injectable()
 export class MigrationHealthIndicator {
-  private readonly logger = new Logger(LOG_CONTEXT);
   /** The state last warned about, so that a change by another process is logged once. */
   private warnedState: string | null = null;
 
@@ -58,6 +57,7 @@ export class MigrationHealthIndicator {
     private readonly state: MigrationState,
     private readonly lease: MigrationLease,
     private readonly instances: MigrationInstances,
+    private readonly logger: MigrationLogger,
   ) {}
 
   /**

@@ -1,7 +1,7 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy, Optional } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy, Optional } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { CronJob } from 'cron';
-import { LOG_CONTEXT, MIGRATION_DRIVER, RESOLVED_OPTIONS } from '../auto-migration.constants';
+import { MIGRATION_DRIVER, RESOLVED_OPTIONS } from '../auto-migration.constants';
 import type { ResolvedAutoMigrationOptions } from '../auto-migration.options';
 import type { DatabaseDriver } from '../driver/database-driver';
 import { describeCause } from '../errors/auto-migration.error';
@@ -9,6 +9,7 @@ import { InvalidArgumentError } from '../errors/invalid-argument.error';
 import { MigrationLease } from '../lock/migration-lease';
 import { inTransaction, step } from '../runner/database-step';
 import { parseDuration } from './duration';
+import { MigrationLogger } from '../logging/migration-logger';
 
 /** What `archiveHistory()` moved. */
 export interface ArchiveResult {
@@ -25,7 +26,6 @@ export interface ArchiveResult {
  */
 @Injectable()
 export class HistoryArchiveService implements OnApplicationBootstrap, OnModuleDestroy {
-  private readonly logger = new Logger(LOG_CONTEXT);
   private readonly jobName = `nestjs-auto-migration:archive:${this.lease.owner.instanceId}`;
   private readonly registry: SchedulerRegistry;
 
@@ -33,6 +33,7 @@ export class HistoryArchiveService implements OnApplicationBootstrap, OnModuleDe
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAutoMigrationOptions,
     @Inject(MIGRATION_DRIVER) private readonly driver: DatabaseDriver,
     private readonly lease: MigrationLease,
+    private readonly logger: MigrationLogger,
     // As for the heartbeat: the app's registry when it imports ScheduleModule.forRoot(), else a private one.
     @Optional() registry?: SchedulerRegistry,
   ) {

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Inject, Injectable, Logger, type OnModuleDestroy, Optional } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleDestroy, Optional } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
-import { LOG_CONTEXT, MIGRATION_DRIVER, RESOLVED_OPTIONS } from '../auto-migration.constants';
+import { MIGRATION_DRIVER, RESOLVED_OPTIONS } from '../auto-migration.constants';
 import type { ResolvedAutoMigrationOptions } from '../auto-migration.options';
 import type { DatabaseDriver } from '../driver/database-driver';
 import type { LeaseRecord, LockOwner } from '../driver/lease-store';
@@ -17,6 +17,7 @@ import { MigrationEvents } from '../events/migration-events';
 import { RegisteredInterval } from '../schedule/registered-interval';
 import { inTransaction, step } from '../runner/database-step';
 import { MigrationOperations } from '../runner/migration-operations';
+import { MigrationLogger } from '../logging/migration-logger';
 
 const MIN_HEARTBEAT_MS = 50;
 /** How long an operation that refuses a held lock (`resolve`, `repair`) tries, so that a status probe's instant hold does not refuse it. */
@@ -55,13 +56,13 @@ export class MigrationLease implements OnModuleDestroy {
   private heldSince: string | null = null;
   private announced = false;
   private readonly lock: MigrationLock;
-  private readonly logger = new Logger(LOG_CONTEXT);
 
   constructor(
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAutoMigrationOptions,
     @Inject(MIGRATION_DRIVER) private readonly driver: DatabaseDriver,
     private readonly events: MigrationEvents,
     private readonly operations: MigrationOperations,
+    private readonly logger: MigrationLogger,
     // The app's registry when it imports ScheduleModule.forRoot(), so the interval is visible
     // there; a private one otherwise. Either way this class stops it, in onModuleDestroy.
     @Optional() registry?: SchedulerRegistry,

@@ -1,8 +1,9 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
-import { LOG_CONTEXT, MIGRATION_DRIVER } from '../auto-migration.constants';
+import { Inject, Injectable } from '@nestjs/common';
+import { MIGRATION_DRIVER } from '../auto-migration.constants';
 import type { DatabaseDriver } from '../driver/database-driver';
 import { type LockHolder } from './lock-holder';
 import { MigrationLease } from './migration-lease';
+import { MigrationLogger } from '../logging/migration-logger';
 
 /** What `unlock()` found and did. */
 export interface UnlockResult {
@@ -19,11 +20,10 @@ export interface UnlockResult {
  */
 @Injectable()
 export class UnlockService {
-  private readonly logger = new Logger(LOG_CONTEXT);
-
   constructor(
     @Inject(MIGRATION_DRIVER) private readonly driver: DatabaseDriver,
     private readonly lease: MigrationLease,
+    private readonly logger: MigrationLogger,
   ) {}
 
   unlock(): Promise<UnlockResult> {

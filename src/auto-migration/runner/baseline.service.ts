@@ -1,5 +1,5 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
-import { DISCOVERED_MIGRATIONS, LOG_CONTEXT, MIGRATION_DRIVER } from '../auto-migration.constants';
+import { Inject, Injectable } from '@nestjs/common';
+import { DISCOVERED_MIGRATIONS, MIGRATION_DRIVER } from '../auto-migration.constants';
 import type { MigrationDefinition } from '../discovery/migration-definition';
 import type { DatabaseDriver } from '../driver/database-driver';
 import { BaselineRefusedError } from '../errors/baseline-refused.error';
@@ -8,6 +8,7 @@ import { UnknownMigrationError } from '../errors/unknown-migration.error';
 import { MigrationLease } from '../lock/migration-lease';
 import { inTransaction, step } from './database-step';
 import { historyRecordFor, newestOf } from './history';
+import { MigrationLogger } from '../logging/migration-logger';
 
 /** What `baseline()` recorded. */
 export interface BaselineResult {
@@ -24,12 +25,11 @@ export interface BaselineResult {
  */
 @Injectable()
 export class BaselineService {
-  private readonly logger = new Logger(LOG_CONTEXT);
-
   constructor(
     @Inject(DISCOVERED_MIGRATIONS) private readonly migrations: readonly MigrationDefinition[],
     @Inject(MIGRATION_DRIVER) private readonly driver: DatabaseDriver,
     private readonly lease: MigrationLease,
+    private readonly logger: MigrationLogger,
   ) {}
 
   async baseline(options: { to: string }): Promise<BaselineResult> {

@@ -1,6 +1,6 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { performance } from 'node:perf_hooks';
-import { LOG_CONTEXT, MIGRATION_DRIVER, RESOLVED_OPTIONS } from '../auto-migration.constants';
+import { MIGRATION_DRIVER, RESOLVED_OPTIONS } from '../auto-migration.constants';
 import type { ResolvedAutoMigrationOptions } from '../auto-migration.options';
 import { BackupService } from '../backup/backup.service';
 import type { MigrationDefinition } from '../discovery/migration-definition';
@@ -23,6 +23,7 @@ import { ForeignKeyGuard } from './foreign-key-guard';
 import { historyRecordFor } from './history';
 import { MigrationOperations } from './migration-operations';
 import { escapeReason, markOutcome } from './transaction-escape';
+import { MigrationLogger } from '../logging/migration-logger';
 
 type Counter = { done: number; readonly total: number };
 type Violations = { counts: Map<string, number>; unchecked: string[] };
@@ -43,7 +44,6 @@ export interface CopyTimes {
  */
 @Injectable()
 export class MigrationApplier {
-  private readonly logger = new Logger(LOG_CONTEXT);
   /** Migrations committed by the current run, for its run-finished event even when it fails. */
   private appliedThisRun = 0;
   /** Foreign-key violations as the last committed migration of this run left them. */
@@ -63,6 +63,7 @@ export class MigrationApplier {
     private readonly events: MigrationEvents,
     private readonly backup: BackupService,
     private readonly operations: MigrationOperations,
+    private readonly logger: MigrationLogger,
   ) {}
 
   /** Starts counting a new run: nothing applied yet, no foreign-key state carried over from an earlier run. */

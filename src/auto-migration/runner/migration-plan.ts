@@ -1,5 +1,5 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
-import { DISCOVERED_MIGRATIONS, LOG_CONTEXT, RESOLVED_OPTIONS } from '../auto-migration.constants';
+import { Inject, Injectable } from '@nestjs/common';
+import { DISCOVERED_MIGRATIONS, RESOLVED_OPTIONS } from '../auto-migration.constants';
 import type { ResolvedAutoMigrationOptions } from '../auto-migration.options';
 import type { MigrationDefinition } from '../discovery/migration-definition';
 import { compareNames } from '../discovery/migration-validator';
@@ -11,6 +11,7 @@ import { UnknownMigrationError } from '../errors/unknown-migration.error';
 import { interruptedAttempts } from '../lock/live-attempts';
 import type { LockHolder } from '../lock/lock-holder';
 import { checksumMismatches, newestOf } from './history';
+import { MigrationLogger } from '../logging/migration-logger';
 
 /** The options the plan reads. */
 export type PlanOptions = Pick<ResolvedAutoMigrationOptions, 'validateChecksums' | 'allowOutOfOrder'>;
@@ -23,13 +24,14 @@ export type PlanOptions = Pick<ResolvedAutoMigrationOptions, 'validateChecksums'
  */
 @Injectable()
 export class MigrationPlan {
-  private readonly logger = new Logger(LOG_CONTEXT);
   private unknownReported = false;
   private checksumsWarned = false;
 
   constructor(
     @Inject(RESOLVED_OPTIONS) private readonly options: PlanOptions,
     @Inject(DISCOVERED_MIGRATIONS) private readonly migrations: readonly MigrationDefinition[],
+    // Built by itself (unit tests), the plan logs as the default instance.
+    private readonly logger: MigrationLogger = new MigrationLogger(),
   ) {}
 
   /** Every migration of the code, in order: what counts as pending when the history cannot be read. */

@@ -1,10 +1,11 @@
-import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationShutdown, type OnModuleDestroy } from '@nestjs/common';
 import { performance } from 'node:perf_hooks';
-import { LOG_CONTEXT, MIGRATION_DRIVER } from '../auto-migration.constants';
+import { MIGRATION_DRIVER } from '../auto-migration.constants';
 import type { DatabaseDriver } from '../driver/database-driver';
 import { MigrationEvents } from '../events/migration-events';
 import { MigrationLease } from '../lock/migration-lease';
 import { MigrationOperations } from './migration-operations';
+import { MigrationLogger } from '../logging/migration-logger';
 
 /**
  * Orders shutdown. Nest runs the shutdown hooks of one module's providers concurrently, so a
@@ -16,13 +17,12 @@ import { MigrationOperations } from './migration-operations';
  */
 @Injectable()
 export class MigrationShutdown implements OnModuleDestroy, OnApplicationShutdown {
-  private readonly logger = new Logger(LOG_CONTEXT);
-
   constructor(
     private readonly operations: MigrationOperations,
     private readonly lease: MigrationLease,
     @Inject(MIGRATION_DRIVER) private readonly driver: DatabaseDriver,
     private readonly events: MigrationEvents,
+    private readonly logger: MigrationLogger,
   ) {}
 
   /**

@@ -1,6 +1,6 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { performance } from 'node:perf_hooks';
-import { DISCOVERED_MIGRATIONS, LOG_CONTEXT, MIGRATION_DRIVER, RESOLVED_OPTIONS } from '../auto-migration.constants';
+import { DISCOVERED_MIGRATIONS, MIGRATION_DRIVER, RESOLVED_OPTIONS } from '../auto-migration.constants';
 import type { ResolvedAutoMigrationOptions } from '../auto-migration.options';
 import type { MigrationDefinition } from '../discovery/migration-definition';
 import type { DatabaseDriver } from '../driver/database-driver';
@@ -19,6 +19,7 @@ import { MigrationOperations } from './migration-operations';
 import { MigrationPlan } from './migration-plan';
 import { newestOf } from './history';
 import { copies, rehearse } from './rehearsal';
+import { MigrationLogger } from '../logging/migration-logger';
 
 /**
  * One run: lock -> (re)read history -> apply what is pending -> record -> release.
@@ -28,8 +29,6 @@ import { copies, rehearse } from './rehearsal';
  */
 @Injectable()
 export class MigrationRunner {
-  private readonly logger = new Logger(LOG_CONTEXT);
-
   constructor(
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAutoMigrationOptions,
     @Inject(DISCOVERED_MIGRATIONS) private readonly migrations: readonly MigrationDefinition[],
@@ -41,6 +40,7 @@ export class MigrationRunner {
     private readonly operations: MigrationOperations,
     private readonly plan: MigrationPlan,
     private readonly applier: MigrationApplier,
+    private readonly logger: MigrationLogger,
   ) {}
 
   /**

@@ -1,11 +1,12 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
-import { DISCOVERED_MIGRATIONS, LOG_CONTEXT, MIGRATION_DRIVER } from '../auto-migration.constants';
+import { Inject, Injectable } from '@nestjs/common';
+import { DISCOVERED_MIGRATIONS, MIGRATION_DRIVER } from '../auto-migration.constants';
 import { BackupService } from '../backup/backup.service';
 import type { MigrationDefinition } from '../discovery/migration-definition';
 import type { DatabaseDriver } from '../driver/database-driver';
 import { MigrationLease } from '../lock/migration-lease';
 import { inTransaction, step } from './database-step';
 import { checksumMismatches, newestOf } from './history';
+import { MigrationLogger } from '../logging/migration-logger';
 
 /** What `repair()` changed. */
 export interface RepairResult {
@@ -23,13 +24,12 @@ export interface RepairResult {
  */
 @Injectable()
 export class RepairService {
-  private readonly logger = new Logger(LOG_CONTEXT);
-
   constructor(
     @Inject(DISCOVERED_MIGRATIONS) private readonly migrations: readonly MigrationDefinition[],
     @Inject(MIGRATION_DRIVER) private readonly driver: DatabaseDriver,
     private readonly lease: MigrationLease,
     private readonly backup: BackupService,
+    private readonly logger: MigrationLogger,
   ) {}
 
   repair(): Promise<RepairResult> {

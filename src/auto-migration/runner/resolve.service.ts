@@ -1,11 +1,12 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
-import { DISCOVERED_MIGRATIONS, LOG_CONTEXT, MIGRATION_DRIVER } from '../auto-migration.constants';
+import { Inject, Injectable } from '@nestjs/common';
+import { DISCOVERED_MIGRATIONS, MIGRATION_DRIVER } from '../auto-migration.constants';
 import { BackupService } from '../backup/backup.service';
 import type { MigrationDefinition } from '../discovery/migration-definition';
 import type { DatabaseDriver } from '../driver/database-driver';
 import { MigrationLease } from '../lock/migration-lease';
 import { inTransaction, step } from './database-step';
 import { historyRecordFor } from './history';
+import { MigrationLogger } from '../logging/migration-logger';
 
 /**
  * Settles an interrupted `transaction: false` migration (or one that escaped its transaction)
@@ -15,13 +16,12 @@ import { historyRecordFor } from './history';
  */
 @Injectable()
 export class ResolveService {
-  private readonly logger = new Logger(LOG_CONTEXT);
-
   constructor(
     @Inject(DISCOVERED_MIGRATIONS) private readonly migrations: readonly MigrationDefinition[],
     @Inject(MIGRATION_DRIVER) private readonly driver: DatabaseDriver,
     private readonly lease: MigrationLease,
     private readonly backup: BackupService,
+    private readonly logger: MigrationLogger,
   ) {}
 
   /** Resolves the interrupted attempt of `name`; rejects with `onMissing(the interrupted names)` when `name` has none. */

@@ -1,5 +1,5 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
-import { DISCOVERED_MIGRATIONS, LOG_CONTEXT, MIGRATION_DRIVER, RESOLVED_OPTIONS } from '../auto-migration.constants';
+import { Inject, Injectable } from '@nestjs/common';
+import { DISCOVERED_MIGRATIONS, MIGRATION_DRIVER, RESOLVED_OPTIONS } from '../auto-migration.constants';
 import type { ResolvedAutoMigrationOptions } from '../auto-migration.options';
 import { ChecksumMismatchError } from '../errors/checksum-mismatch.error';
 import { BackupService } from '../backup/backup.service';
@@ -14,6 +14,7 @@ import { MigrationLease } from '../lock/migration-lease';
 import { step } from './database-step';
 import { checksumMismatches, newestOf } from './history';
 import { MigrationApplier } from './migration-applier';
+import { MigrationLogger } from '../logging/migration-logger';
 
 /** What `revert()` undid. */
 export interface RevertResult {
@@ -40,8 +41,6 @@ export interface RevertOptions {
  */
 @Injectable()
 export class RevertService {
-  private readonly logger = new Logger(LOG_CONTEXT);
-
   constructor(
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAutoMigrationOptions,
     @Inject(DISCOVERED_MIGRATIONS) private readonly migrations: readonly MigrationDefinition[],
@@ -49,6 +48,7 @@ export class RevertService {
     private readonly lease: MigrationLease,
     private readonly backup: BackupService,
     private readonly applier: MigrationApplier,
+    private readonly logger: MigrationLogger,
   ) {}
 
   async revert(options: RevertOptions = {}): Promise<RevertResult> {

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown, type OnModuleDestroy, Optional } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown, type OnModuleDestroy, Optional } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
-import { CLI_CONTEXT, LOG_CONTEXT, RESOLVED_OPTIONS } from '../auto-migration.constants';
+import { CLI_CONTEXT, RESOLVED_OPTIONS } from '../auto-migration.constants';
 import type { ResolvedAutoMigrationOptions } from '../auto-migration.options';
 import { AutoMigrationError, describeCause } from '../errors/auto-migration.error';
 import { ChecksumMismatchError } from '../errors/checksum-mismatch.error';
@@ -20,6 +20,7 @@ import { MigrationState } from '../status/migration.state';
 import { FailureExit } from './failure-exit';
 import { MigrationInstances } from '../instances/migration-instances';
 import type { StartOutcome } from '../instances/migration-instance';
+import { MigrationLogger } from '../logging/migration-logger';
 
 /**
  * Failures that stop start-up whatever `failOnError` says: code that cannot run, contradicts the
@@ -61,7 +62,6 @@ function isAlwaysFatal(error: unknown): boolean {
  */
 @Injectable()
 export class MigrationStartup implements OnApplicationBootstrap, OnModuleDestroy, OnApplicationShutdown {
-  private readonly logger = new Logger(LOG_CONTEXT);
   private readonly verifyTimer: RegisteredInterval;
   private readonly failureExit = new FailureExit();
   /** A verify re-check is in flight: the next tick skips rather than queueing behind it. */
@@ -75,6 +75,7 @@ export class MigrationStartup implements OnApplicationBootstrap, OnModuleDestroy
     private readonly state: MigrationState,
     private readonly operations: MigrationOperations,
     private readonly instances: MigrationInstances,
+    private readonly logger: MigrationLogger,
     // The app's registry when it imports ScheduleModule.forRoot(), so the verify interval is
     // visible there; a private one otherwise. Either way this class stops it, in onModuleDestroy.
     @Optional() registry?: SchedulerRegistry,

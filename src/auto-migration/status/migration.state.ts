@@ -1,11 +1,12 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
-import { DISCOVERED_MIGRATIONS, LOG_CONTEXT, RESOLVED_OPTIONS } from '../auto-migration.constants';
+import { Inject, Injectable } from '@nestjs/common';
+import { DISCOVERED_MIGRATIONS, RESOLVED_OPTIONS } from '../auto-migration.constants';
 import type { ResolvedAutoMigrationOptions } from '../auto-migration.options';
 import type { MigrationDefinition } from '../discovery/migration-definition';
 import type { HistoryRecord } from '../driver/history-store';
 import { AutoMigrationError, describeCause } from '../errors/auto-migration.error';
 import type { BackupStatus, MigrationLockStatus, MigrationStatus, MigrationStatusError } from './migration-status.interface';
 import { redactForStatus } from './redact';
+import { MigrationLogger } from '../logging/migration-logger';
 
 /** How long `whenReady()` may wait for a run that has not started before we suspect a deadlock. */
 const NOT_STARTED_WARNING_MS = 10_000;
@@ -38,11 +39,11 @@ export class MigrationState {
   private historyWrites = 0;
   private ready!: Promise<void>;
   private settle!: { resolve: () => void; reject: (error: unknown) => void };
-  private readonly logger = new Logger(LOG_CONTEXT);
 
   constructor(
     @Inject(DISCOVERED_MIGRATIONS) private readonly migrations: readonly MigrationDefinition[],
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAutoMigrationOptions,
+    private readonly logger: MigrationLogger,
   ) {
     this.arm();
   }

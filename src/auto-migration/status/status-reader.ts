@@ -1,5 +1,5 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
-import { LOG_CONTEXT, MIGRATION_DRIVER, RESOLVED_OPTIONS } from '../auto-migration.constants';
+import { Inject, Injectable } from '@nestjs/common';
+import { MIGRATION_DRIVER, RESOLVED_OPTIONS } from '../auto-migration.constants';
 import type { ResolvedAutoMigrationOptions } from '../auto-migration.options';
 import { BackupService } from '../backup/backup.service';
 import type { DatabaseDriver } from '../driver/database-driver';
@@ -14,6 +14,7 @@ import { MigrationState } from './migration.state';
 import { redactForStatus } from './redact';
 import { isDefaultInstance } from '../instances/instance-name';
 import { MIGRATION_INSTANCE, MigrationInstance } from '../instances/migration-instance';
+import { MigrationLogger } from '../logging/migration-logger';
 
 /**
  * How long a lock probe and a backup listing answer status requests, and how often the health
@@ -66,7 +67,6 @@ export class MigrationStatusReader {
   private upToDate: UpToDate | null = null;
   /** When the change marker was last found unmoved (ms since the epoch). */
   private markerSeenAt = 0;
-  private readonly logger = new Logger(LOG_CONTEXT);
 
   constructor(
     private readonly state: MigrationState,
@@ -76,6 +76,7 @@ export class MigrationStatusReader {
     private readonly backups: BackupService,
     @Inject(MIGRATION_INSTANCE) private readonly instance: MigrationInstance,
     events: MigrationEvents,
+    private readonly logger: MigrationLogger,
   ) {
     // The stream completes on shutdown, which ends this subscription.
     events.events$.subscribe((event) => this.onEvent(event));

@@ -1,6 +1,5 @@
-import { Logger } from '@nestjs/common';
+import type { Logger } from '@nestjs/common';
 import { Pool, type PoolClient, type PoolConfig } from 'pg';
-import { LOG_CONTEXT } from '../../auto-migration.constants';
 import type { PgPoolLike, ResolvedPostgresOptions } from '../../auto-migration.options';
 import { describeCause } from '../../errors/auto-migration.error';
 
@@ -27,9 +26,12 @@ export class PgConnections {
   private lockSession?: PoolClient;
   private migrationSession?: PoolClient;
   private closed = false;
-  private readonly logger = new Logger(LOG_CONTEXT);
 
-  constructor(options: ResolvedPostgresOptions, redact: (message: string) => string) {
+  constructor(
+    options: ResolvedPostgresOptions,
+    redact: (message: string) => string,
+    private readonly logger: Logger,
+  ) {
     const appSettings: PoolConfig = options.pool ? { ...(options.pool.options as PoolConfig) } : { connectionString: options.connectionString ?? undefined };
     this.ownApp = options.pool ? null : new Pool(appSettings);
     this.app = options.pool ?? this.ownApp!;

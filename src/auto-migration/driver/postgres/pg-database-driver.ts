@@ -1,5 +1,4 @@
-import { Logger } from '@nestjs/common';
-import { LOG_CONTEXT } from '../../auto-migration.constants';
+import type { Logger } from '@nestjs/common';
 import type { ResolvedAutoMigrationOptions, ResolvedPostgresOptions } from '../../auto-migration.options';
 import { registerCauseClassifier } from '../../errors/cause-advice';
 import { DatabaseUnavailableError } from '../../errors/database-unavailable.error';
@@ -38,10 +37,10 @@ export class PgDatabaseDriver implements DatabaseDriver {
   private readonly connections: PgConnections;
 
   /** Connects (one status read proves the server answers) and logs which database it is, never with its password. */
-  static async open(options: ResolvedAutoMigrationOptions): Promise<PgDatabaseDriver> {
+  static async open(options: ResolvedAutoMigrationOptions, logger: Logger): Promise<PgDatabaseDriver> {
     const postgres = options.postgres!;
-    new Logger(LOG_CONTEXT).log(`Database: ${options.database}`);
-    const driver = new PgDatabaseDriver(options, postgres);
+    logger.log(`Database: ${options.database}`);
+    const driver = new PgDatabaseDriver(options, postgres, logger);
     try {
       await driver.connections.check();
     } catch (error) {
@@ -51,9 +50,9 @@ export class PgDatabaseDriver implements DatabaseDriver {
     return driver;
   }
 
-  private constructor(options: ResolvedAutoMigrationOptions, postgres: ResolvedPostgresOptions) {
+  private constructor(options: ResolvedAutoMigrationOptions, postgres: ResolvedPostgresOptions, logger: Logger) {
     this.target = options.database;
-    this.connections = new PgConnections(postgres, (message) => redactSecrets(message, options.secrets));
+    this.connections = new PgConnections(postgres, (message) => redactSecrets(message, options.secrets), logger);
     this.appHandle = this.connections.app;
     const sql = new PgSql(postgres.schema);
     const key = lockKeyFor(postgres.schema);

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
-import { Logger } from '@nestjs/common';
+import type { Logger } from '@nestjs/common';
 import type { Database } from 'better-sqlite3';
-import { CLI_CONTEXT, LOG_CONTEXT } from '../../auto-migration.constants';
+import { CLI_CONTEXT } from '../../auto-migration.constants';
 import type { ResolvedAutoMigrationOptions } from '../../auto-migration.options';
 import { DatabaseUnavailableError } from '../../errors/database-unavailable.error';
 import { databasePragmas, journalModeAdvice } from './journal-mode';
@@ -20,8 +20,7 @@ export class SqliteConnections {
   private closed = false;
   private readonly openMigration: () => Database;
 
-  constructor(options: ResolvedAutoMigrationOptions) {
-    const logger = new Logger(LOG_CONTEXT);
+  constructor(options: ResolvedAutoMigrationOptions, logger: Logger) {
     assertVerifyCreatesNothing(options);
     const advice = journalModeAdvice(options.database, options.pragmas, options.inMemory);
     const pragmas = databasePragmas(options.database, options.pragmas, options.inMemory);

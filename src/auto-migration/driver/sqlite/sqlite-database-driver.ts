@@ -1,6 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Logger } from '@nestjs/common';
-import { LOG_CONTEXT } from '../../auto-migration.constants';
+import type { Logger } from '@nestjs/common';
 import type { ResolvedAutoMigrationOptions } from '../../auto-migration.options';
 import { classifyCause, registerCauseClassifier } from '../../errors/cause-advice';
 import type { CopyRehearsal, FileBackups } from '../capabilities';
@@ -44,13 +43,13 @@ export class SqliteDatabaseDriver implements DatabaseDriver {
    * process switches it or writes its first transaction. That is retried, for as long as the busy
    * timeout allows, as a wait for a lock would be.
    */
-  static async open(options: ResolvedAutoMigrationOptions): Promise<SqliteDatabaseDriver> {
+  static async open(options: ResolvedAutoMigrationOptions, logger: Logger): Promise<SqliteDatabaseDriver> {
     // Once, before the first attempt: a retry is not another database.
-    new Logger(LOG_CONTEXT).log(`Database: ${options.database}`);
+    logger.log(`Database: ${options.database}`);
     const deadline = Date.now() + (options.pragmas.busy_timeout ?? SQLITE_CLIENT_BUSY_TIMEOUT_MS);
     for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
       try {
-        return new SqliteDatabaseDriver(options);
+        return new SqliteDatabaseDriver(options, logger);
       } catch (error) {
         if (classifyCause(error).kind !== 'busy' || Date.now() >= deadline) throw error;
         await sleep(delay + Math.random() * delay);
@@ -58,8 +57,8 @@ export class SqliteDatabaseDriver implements DatabaseDriver {
     }
   }
 
-  private constructor(options: ResolvedAutoMigrationOptions) {
-    this.connections = new SqliteConnections(options);
+  private constructor(options: ResolvedAutoMigrationOptions, logger: Logger) {
+    this.connections = new SqliteConnections(options, logger);
     this.appHandle = this.connections.app;
     this.target = options.database;
     this.inMemory = options.inMemory;
@@ -67,7 +66,7 @@ export class SqliteDatabaseDriver implements DatabaseDriver {
       this.lock = new InProcessLock();
       this.probe = new SqliteHistoryProbe(this.connections.app);
     } else {
-      const lock = new SqliteFileLock(lockPathFor(options.database));
+      const lock = new SqliteFileLock(lockPathFor(options.database), logger);
       this.lock = lock;
       this.probe = new SqliteHistoryProbe(this.connections.app, () => lock.stamp());
     }

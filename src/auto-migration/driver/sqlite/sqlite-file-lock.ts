@@ -23,7 +23,11 @@ export class SqliteFileLock implements MigrationLock {
   private held?: Database;
   private readonly holderFile: HolderFile;
 
-  constructor(readonly lockPath: string) {
+  constructor(
+    readonly lockPath: string,
+    // The driver passes its instance's logger; a lock built by itself (a test's other holder) logs as the default instance.
+    private readonly logger: Logger = new Logger(LOG_CONTEXT),
+  ) {
     this.holderFile = new HolderFile(`${lockPath}.holder`);
   }
 
@@ -37,7 +41,7 @@ export class SqliteFileLock implements MigrationLock {
       this.held = db;
       // At once, before anything else runs: from now on others read the holder's name here.
       if (!this.holderFile.write(owner))
-        new Logger(LOG_CONTEXT).warn('Could not write the lock holder file: status in other processes may not name this holder while the database is locked');
+        this.logger.warn('Could not write the lock holder file: status in other processes may not name this holder while the database is locked');
       return true;
     };
     return pollForLock(request, tryOnce, () => {
