@@ -47,7 +47,11 @@ export const {
       ...definition,
       // Global, so that its bootstrap hook (the migration run) comes before the app modules' hooks.
       global: true,
-      providers: [...(definition.providers ?? []), { provide: MIGRATION_INSTANCE, useValue: new MigrationInstance(name) }, ...namedAliases(name)],
+      providers: [
+        ...(definition.providers ?? []),
+        { provide: MIGRATION_INSTANCE, useValue: new MigrationInstance(name, optionsNeedProviders(definition.providers)) },
+        ...namedAliases(name),
+      ],
       // The default instance answers to the plain class tokens; a named one only to its name's
       // tokens, so that a plain `AutoMigrationService` parameter never gets a named instance's.
       // Every import exports the health indicator: each one finds the instance it is asked about.
@@ -58,6 +62,12 @@ export const {
     };
   })
   .build();
+
+/** Whether the options provider (`forRootAsync()`'s) injects anything: `inject`, `useClass` and `useExisting` all do. */
+function optionsNeedProviders(providers: Provider[] | undefined): boolean {
+  const options = providers?.find((provider) => typeof provider === 'object' && provider.provide === AUTO_MIGRATION_MODULE_OPTIONS);
+  return typeof options === 'object' && 'inject' in options && (options.inject?.length ?? 0) > 0;
+}
 
 function namedAliases(name: string): Provider[] {
   if (isDefaultInstance(name)) return [];

@@ -20,10 +20,22 @@ export class MigrationInstance {
   readonly started: Promise<StartOutcome>;
   /** This import's own module, for reaching its providers (set when they are instantiated). */
   moduleRef: ModuleRef | null = null;
+  /** The options, once resolved: what the other imports compare theirs with. */
+  resolvedOptions: ResolvedAutoMigrationOptions | null = null;
   private settleOptions!: { resolve(options: ResolvedAutoMigrationOptions): void; reject(error: unknown): void };
   private settleStart!: (outcome: StartOutcome) => void;
 
-  constructor(readonly name: string) {
+  /**
+   * @param name The import's name (`'default'` without one).
+   * @param optionsNeedProviders Whether its options come from a factory that injects providers
+   *   (`forRootAsync({ inject })`, `useClass`, `useExisting`). The other imports do not wait for
+   *   such options before opening their databases: the factory may depend on one of them (settings
+   *   kept in the main database), which would wait forever.
+   */
+  constructor(
+    readonly name: string,
+    readonly optionsNeedProviders = false,
+  ) {
     this.options = new Promise((resolve, reject) => (this.settleOptions = { resolve, reject }));
     // Rejections are read by whoever awaits them; an import no one compares with must not crash the process.
     this.options.catch(() => undefined);
@@ -31,6 +43,7 @@ export class MigrationInstance {
   }
 
   optionsResolved(options: ResolvedAutoMigrationOptions): void {
+    this.resolvedOptions = options;
     this.settleOptions.resolve(options);
   }
 

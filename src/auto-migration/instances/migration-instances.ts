@@ -1,6 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ModuleRef, ModulesContainer } from '@nestjs/core';
-import type { ResolvedAutoMigrationOptions } from '../auto-migration.options';
 import { describeInstance } from './instance-name';
 import { checkInstanceConflicts } from './instance-conflicts';
 import { MIGRATION_INSTANCE, MigrationInstance, type StartOutcome } from './migration-instance';
@@ -52,16 +51,21 @@ export class MigrationInstances {
   }
 
   /**
-   * Waits until every import's options are resolved, then refuses two imports with one name or
-   * one database (`checkInstanceConflicts`). Called by each import before it opens its database,
-   * so a refusal opens nothing. An import whose options were refused fails start-up by itself.
+   * Refuses two imports with one name or one database (`checkInstanceConflicts`), before this
+   * import opens its database. Waits for this import's options and for every other import's whose
+   * options need no provider (`forRoot()`, a factory without `inject`), then compares every import
+   * resolved by then: among such imports a refusal opens nothing. An import whose factory injects
+   * providers is compared when its own options are resolved, before it opens its database (the
+   * others may have opened theirs by then; nothing runs, as start-up fails). An import whose
+   * options were refused fails start-up by itself.
    */
   async assertNoConflicts(): Promise<void> {
-    const settled = await Promise.allSettled(this.all().map((instance) => instance.options));
-    const resolved: { name: string; options: ResolvedAutoMigrationOptions }[] = [];
-    settled.forEach((result, index) => {
-      if (result.status === 'fulfilled') resolved.push({ name: this.all()[index].name, options: result.value });
-    });
+    await Promise.allSettled(
+      this.all()
+        .filter((instance) => instance === this.own || !instance.optionsNeedProviders)
+        .map((instance) => instance.options),
+    );
+    const resolved = this.all().flatMap((instance) => (instance.resolvedOptions ? [{ name: instance.name, options: instance.resolvedOptions }] : []));
     checkInstanceConflicts(resolved);
   }
 
