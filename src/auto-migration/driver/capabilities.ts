@@ -1,5 +1,6 @@
 import type { MaybePromise } from './maybe-promise';
 import type { MigrationSession } from './migration-session';
+import type { RelationLock, SchemaInspector } from '../safety/schema-snapshot';
 
 /**
  * Foreign-key enforcement a migration connection can switch off around a migration (SQLite: a
@@ -43,6 +44,11 @@ export interface Leftovers {
 export interface CapturedStatement {
   readonly sql: string;
   readonly at: number;
+  /**
+   * Locks on tables the session held once the statement had run (PostgreSQL, while
+   * `RehearsalCopy.watchLocks` is on); absent where the database has none to tell.
+   */
+  locks?: RelationLock[];
 }
 
 /** A throwaway copy of the database that migrations can run on, with every statement captured. */
@@ -56,6 +62,14 @@ export interface RehearsalCopy {
    * transaction of the live database, rolled back at the end): they are listed, not run.
    */
   readonly skipsUntransacted?: boolean;
+  /** Reads the copy's schema and data, for the safety analysis; absent where a driver cannot (the analysis then refuses to run). */
+  readonly inspector?: SchemaInspector;
+  /**
+   * While true, each captured statement gets the table locks held after it (`CapturedStatement.locks`),
+   * at the cost of one catalog query per statement; the safety analysis turns it on. Ignored
+   * where the database has no table locks (SQLite).
+   */
+  watchLocks?: boolean;
   /** Closes and removes the copy. */
   dispose(): Promise<void>;
 }
