@@ -1,7 +1,15 @@
 /** @internal Metadata key under which `@Migration()` stores its options. */
 export const MIGRATION_METADATA = 'nestjs-auto-migration:migration';
-/** @internal Injection token of the application's database connection. */
+/** @internal Injection token of the default instance's application connection (`getMigrationDatabaseToken()`). */
 export const MIGRATION_DATABASE = Symbol('AUTO_MIGRATION_DATABASE');
+/**
+ * @internal Each import's own application connection and service, under tokens no other import
+ * shares: Nest's `app.get()` of a token several modules provide returns the last one registered,
+ * so only the default import provides the public class and symbol tokens, as aliases of these.
+ */
+export const INSTANCE_DATABASE = Symbol('AUTO_MIGRATION_INSTANCE_DATABASE');
+/** @internal See `INSTANCE_DATABASE`. */
+export const INSTANCE_SERVICE = Symbol('AUTO_MIGRATION_INSTANCE_SERVICE');
 /** @internal Injection token of the validated options with defaults applied. */
 export const RESOLVED_OPTIONS = Symbol('AUTO_MIGRATION_RESOLVED_OPTIONS');
 /** @internal Injection token of the discovered, validated, sorted migrations. */

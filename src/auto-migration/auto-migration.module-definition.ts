@@ -1,5 +1,5 @@
 import { ConfigurableModuleBuilder, type Provider } from '@nestjs/common';
-import { DEFAULT_STATUS_PATH, MIGRATION_DATABASE } from './auto-migration.constants';
+import { DEFAULT_STATUS_PATH, INSTANCE_DATABASE, INSTANCE_SERVICE, MIGRATION_DATABASE } from './auto-migration.constants';
 import type { AnyAutoMigrationModuleOptions, StatusControllerOptions } from './auto-migration.options';
 import { AutoMigrationService } from './auto-migration.service';
 import { MigrationHealthIndicator } from './health/migration.health';
@@ -50,7 +50,7 @@ export const {
       providers: [
         ...(definition.providers ?? []),
         { provide: MIGRATION_INSTANCE, useValue: new MigrationInstance(name, optionsNeedProviders(definition.providers)) },
-        ...namedAliases(name),
+        ...publicTokens(name),
       ],
       // The default instance answers to the plain class tokens; a named one only to its name's
       // tokens, so that a plain `AutoMigrationService` parameter never gets a named instance's.
@@ -69,10 +69,10 @@ function optionsNeedProviders(providers: Provider[] | undefined): boolean {
   return typeof options === 'object' && 'inject' in options && (options.inject?.length ?? 0) > 0;
 }
 
-function namedAliases(name: string): Provider[] {
-  if (isDefaultInstance(name)) return [];
+/** The tokens users inject, as aliases of the import's own (see `INSTANCE_SERVICE`): the class and symbol for the default import, its name's for a named one. */
+function publicTokens(name: string): Provider[] {
   return [
-    { provide: getMigrationDatabaseToken(name), useExisting: MIGRATION_DATABASE },
-    { provide: getAutoMigrationServiceToken(name), useExisting: AutoMigrationService },
+    { provide: getMigrationDatabaseToken(name), useExisting: INSTANCE_DATABASE },
+    { provide: getAutoMigrationServiceToken(name), useExisting: INSTANCE_SERVICE },
   ];
 }

@@ -1,7 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { HealthIndicatorService } from '@nestjs/terminus';
-import { DISCOVERED_MIGRATIONS, MIGRATION_DATABASE, MIGRATION_DRIVER, RESOLVED_OPTIONS } from './auto-migration.constants';
+import { DISCOVERED_MIGRATIONS, INSTANCE_DATABASE, INSTANCE_SERVICE, MIGRATION_DRIVER, RESOLVED_OPTIONS } from './auto-migration.constants';
 import {
   AUTO_MIGRATION_ASYNC_OPTIONS_TYPE,
   AUTO_MIGRATION_MODULE_OPTIONS,
@@ -97,7 +97,7 @@ import { MigrationLogger } from './logging/migration-logger';
       inject: [RESOLVED_OPTIONS, DISCOVERED_MIGRATIONS, MigrationInstances, MigrationLogger],
     },
     {
-      provide: MIGRATION_DATABASE,
+      provide: INSTANCE_DATABASE,
       useFactory: (driver: DatabaseDriver) => driver.appHandle,
       inject: [MIGRATION_DRIVER],
     },
@@ -122,7 +122,7 @@ import { MigrationLogger } from './logging/migration-logger';
     HistoryArchiveService,
     MigrationShutdown,
     MigrationStartup,
-    AutoMigrationService,
+    { provide: INSTANCE_SERVICE, useClass: AutoMigrationService },
     HealthIndicatorService,
     MigrationHealthIndicator,
   ],

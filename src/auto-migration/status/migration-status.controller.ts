@@ -1,4 +1,5 @@
-import { type CanActivate, Controller, Get, type Type, UseGuards } from '@nestjs/common';
+import { type CanActivate, Controller, Get, Inject, type Type, UseGuards } from '@nestjs/common';
+import { INSTANCE_SERVICE } from '../auto-migration.constants';
 import { AutoMigrationService } from '../auto-migration.service';
 import type { MigrationStatus } from './migration-status.interface';
 
@@ -10,7 +11,7 @@ export function createStatusController(path: string, guards: (Type<CanActivate> 
   @Controller(path)
   @UseGuards(...guards)
   class MigrationStatusController {
-    constructor(private readonly migrations: AutoMigrationService) {}
+    constructor(@Inject(INSTANCE_SERVICE) private readonly migrations: AutoMigrationService) {}
 
     @Get()
     getStatus(): Promise<MigrationStatus> {
