@@ -1,3 +1,5 @@
+import type { RuleId } from './safety/rules';
+
 /**
  * What a migration class implements. `up` receives the migration connection: a connection of
  * its own, so nothing the application does meanwhile can land inside the migration's transaction.
@@ -48,6 +50,13 @@ export interface MigrationOptions {
    * @default 'check'
    */
   foreignKeys?: 'check' | 'enforce';
+  /**
+   * Safety-analysis findings this migration accepts (`nest-auto-migration lint`, `safety` option):
+   * they are still shown, marked accepted, and never fail the check. The way strong_migrations'
+   * `safety_assured` works: say that you know.
+   * @example ['drop-column']
+   */
+  allow?: RuleId[];
   /**
    * The instance the migration belongs to, in an app with several databases: the `name` given to
    * `AutoMigrationModule.forRoot({ name, ... })`. A name no import has fails start-up before any

@@ -15,6 +15,7 @@ export class ClassMigration implements MigrationDefinition {
   readonly description: string;
   readonly transaction: boolean;
   readonly foreignKeys: 'check' | 'enforce';
+  readonly allow: readonly string[];
   readonly className: string;
   readonly source = 'class';
   private readonly type: Type<unknown>;
@@ -32,6 +33,7 @@ export class ClassMigration implements MigrationDefinition {
     this.description = meta.description ?? '';
     this.transaction = meta.transaction ?? true;
     this.foreignKeys = meta.foreignKeys ?? 'check';
+    this.allow = meta.allow ?? [];
     this.className = candidate.type.name;
     if (meta.checksum !== undefined) {
       this.fingerprint = { checksum: meta.checksum, storedSourceHash: null };

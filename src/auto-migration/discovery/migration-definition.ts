@@ -9,6 +9,8 @@ export interface MigrationDefinition {
   readonly transaction: boolean;
   /** Foreign keys while it runs: turned off and checked (`'check'`), or left on (`'enforce'`). */
   readonly foreignKeys: 'check' | 'enforce';
+  /** Safety-analysis rules it acknowledges: their findings are shown as accepted. Absent: none. */
+  readonly allow?: readonly string[];
   /** Explicit decorator checksum, or the one derived from the class source (computed once, on first use). */
   readonly checksum: string;
   /**

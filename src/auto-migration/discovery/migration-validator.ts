@@ -4,6 +4,7 @@ import { InvalidMigrationError } from '../errors/invalid-migration.error';
 import { MixedPrefixWidthError } from '../errors/mixed-prefix-width.error';
 import type { MigrationInterface, MigrationOptions } from '../migration.interface';
 import { ClassMigration } from './class-migration';
+import { isRuleId, RULE_IDS } from '../safety/rules';
 import type { MigrationCandidate, MigrationDefinition } from './migration-definition';
 import type { SqlMigrationFile, SqlMigrationFolder } from './sql-file-migrations';
 
@@ -68,12 +69,16 @@ function collectDefinitionProblems(candidate: MigrationCandidate, problems: stri
     return;
   }
 
-  const { name, version, description, transaction, checksum, foreignKeys, database } = meta;
+  const { name, version, description, transaction, checksum, foreignKeys, database, allow } = meta;
   collectNameProblems(label, name, problems);
   if (!semverOf(version)) {
     problems.push(`${displayOf(label, name)}: version ${JSON.stringify(version)} is not a semantic version such as "1.4.0"`);
   }
   if (description !== undefined && typeof description !== 'string') problems.push(`${displayOf(label, name)}: description must be a string`);
+  if (allow !== undefined && (!Array.isArray(allow) || !allow.every(isRuleId))) {
+    const unknown = Array.isArray(allow) ? allow.filter((rule) => !isRuleId(rule)) : allow;
+    problems.push(`${displayOf(label, name)}: allow must list safety rules (${RULE_IDS.join(', ')}); got ${JSON.stringify(unknown)}`);
+  }
   if (database !== undefined && typeof database !== 'string') problems.push(`${displayOf(label, name)}: database must be an instance name such as "analytics"`);
   if (transaction !== undefined && typeof transaction !== 'boolean') problems.push(`${displayOf(label, name)}: transaction must be true or false`);
   if (foreignKeys !== undefined && foreignKeys !== 'check' && foreignKeys !== 'enforce') {
@@ -123,6 +128,7 @@ function sqlDefinition(file: SqlMigrationFile): MigrationDefinition {
     description: file.description,
     transaction: file.transaction,
     foreignKeys: 'check',
+    allow: file.allow,
     checksum: file.checksum,
     // Hashing the text is already cheap: there is no normalisation to skip.
     sourceHash: null,

@@ -1,10 +1,13 @@
 import { isSemver } from './migration-validator';
+import { isRuleId, RULE_IDS } from '../safety/rules';
 
 /** What the header of a `.sql` migration declares (fields it leaves out are undefined). */
 export interface SqlHeader {
   readonly version?: string;
   readonly description?: string;
   readonly transaction?: boolean;
+  /** Safety-analysis rules the migration acknowledges (`-- allow: drop-column, rows-deleted`). */
+  readonly allow?: readonly string[];
 }
 
 /** The header of a `.sql` migration as read, with every problem found in it or in the file. */
@@ -14,7 +17,7 @@ export interface ParsedSqlFile {
   readonly problems: readonly string[];
 }
 
-const KNOWN_KEYS = ['version', 'description', 'transaction'] as const;
+const KNOWN_KEYS = ['version', 'description', 'transaction', 'allow'] as const;
 type HeaderKey = (typeof KNOWN_KEYS)[number];
 
 /**
@@ -28,7 +31,7 @@ const FIELD = /^--\s*([A-Za-z][A-Za-z0-9_-]*)\s*:(?!\/\/)(.*)$/;
  * Reads the header of a `.sql` migration: the leading run of `--` comment lines, blank lines
  * allowed among them; it ends at the first line that is anything else (SQL, or a `/*` comment).
  * Every `-- key: value` line in it is a field: `version` (required, semver), `description`,
- * `transaction` (`true` or `false`); any other key, and a key given twice, is a problem. Other
+ * `transaction` (`true` or `false`), `allow` (safety-analysis rule ids, comma-separated); any other key, and a key given twice, is a problem. Other
  * comment lines in the header are free text. A file whose SQL is empty (nothing but white space
  * and comments) is a problem too: it would be recorded as applied having done nothing.
  *
@@ -58,7 +61,7 @@ export function parseSqlFile(text: string): ParsedSqlFile {
     }
   }
 
-  const header: { version?: string; description?: string; transaction?: boolean } = {};
+  const header: { version?: string; description?: string; transaction?: boolean; allow?: string[] } = {};
   if (fields.version === undefined) {
     problems.push('has no "-- version: 1.4.0" header comment (the release that introduced the migration; required)');
   } else if (!isSemver(fields.version)) {
@@ -69,6 +72,15 @@ export function parseSqlFile(text: string): ParsedSqlFile {
   if (fields.description !== undefined) header.description = fields.description;
   if (fields.transaction === 'true' || fields.transaction === 'false') header.transaction = fields.transaction === 'true';
   else if (fields.transaction !== undefined) problems.push(`transaction must be true or false (got ${JSON.stringify(fields.transaction)})`);
+  if (fields.allow !== undefined) {
+    const allow = fields.allow.split(',').map((rule) => rule.trim());
+    const unknown = allow.filter((rule) => !isRuleId(rule));
+    if (unknown.length > 0)
+      problems.push(
+        `allow: ${unknown.map((rule) => JSON.stringify(rule)).join(', ')} ${unknown.length === 1 ? 'is not a rule' : 'are not rules'} (${RULE_IDS.join(', ')})`,
+      );
+    else header.allow = allow;
+  }
 
   if (!containsSql(lines.slice(bodyStart).join('\n'))) problems.push('has no SQL after its header');
   return { header, problems };

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { MigrationDefinition } from '../discovery/migration-definition';
-import type { CapturedStatement, CopyRehearsal } from '../driver/capabilities';
+import type { CapturedStatement, CopyRehearsal, RehearsalCopy } from '../driver/capabilities';
+import type { RelationLock } from '../safety/schema-snapshot';
 import type { CopyTimes, MigrationApplier } from './migration-applier';
 
 /** Statement times to a hundredth of a millisecond: most take well under one. */
@@ -33,6 +34,15 @@ export interface CopyRunMigration {
 export interface CopyRunStatement {
   readonly sql: string;
   readonly durationMs: number;
+  /** Table locks held after it, when the run watched them (the safety analysis, on PostgreSQL). */
+  readonly locks?: readonly RelationLock[];
+}
+
+/** Called around each migration that runs on the copy, between its transactions: the safety analysis reads the copy there. */
+export interface CopyRunObserver {
+  before(copy: RehearsalCopy, migration: MigrationDefinition): Promise<void>;
+  /** `failure` is what made it fail (its transaction rolled back), or null. */
+  after(copy: RehearsalCopy, migration: MigrationDefinition, ran: CopyRunMigration, failure: unknown): Promise<void>;
 }
 
 /** What applying migrations to a copy did: the ones that ran, and the one that failed, if any. */
@@ -53,6 +63,7 @@ export async function runOnCopy(
   rehearsal: CopyRehearsal,
   migrations: readonly MigrationDefinition[],
   folder: string | null,
+  observer?: CopyRunObserver,
 ): Promise<CopyRun> {
   const copy = await rehearsal.openCopy(folder);
   const ran: CopyRunMigration[] = [];
@@ -63,6 +74,7 @@ export async function runOnCopy(
         ran.push({ name, version, description, transaction, rehearsed: false, durationMs: 0, statements: [], commitMs: null });
         continue;
       }
+      await observer?.before(copy, migration);
       const issued: CapturedStatement[] = [];
       const started = performance.now();
       const times: CopyTimes = { returned: null, committed: null };
@@ -70,9 +82,24 @@ export async function runOnCopy(
       // The failed one is listed too, with the statements it issued before it failed.
       const ended = performance.now();
       // The last statement ends when up() returns: the check and COMMIT after it are timed apart.
-      const statements = issued.map(({ sql, at }, i) => ({ sql, durationMs: round((issued[i + 1]?.at ?? times.returned ?? ended) - at) }));
+      const statements = issued.map(({ sql, at, locks }, i) => ({
+        sql,
+        durationMs: round((issued[i + 1]?.at ?? times.returned ?? ended) - at),
+        ...(locks && { locks }),
+      }));
       const commitMs = times.committed !== null && times.returned !== null ? round(times.committed - times.returned) : null;
-      ran.push({ name, version, description, transaction, rehearsed: true, durationMs: Math.round(ended - started), statements, commitMs });
+      const migrationRan: CopyRunMigration = {
+        name,
+        version,
+        description,
+        transaction,
+        rehearsed: true,
+        durationMs: Math.round(ended - started),
+        statements,
+        commitMs,
+      };
+      ran.push(migrationRan);
+      await observer?.after(copy, migration, migrationRan, failed ? failed.cause : null);
       if (failed) return { migrations: ran, failure: { migration: migration.name, cause: failed.cause } };
     }
     return { migrations: ran, failure: null };

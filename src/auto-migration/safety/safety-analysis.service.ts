@@ -1,0 +1,140 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { MIGRATION_DRIVER, RESOLVED_OPTIONS } from '../auto-migration.constants';
+import type { ResolvedAutoMigrationOptions } from '../auto-migration.options';
+import { BackupService } from '../backup/backup.service';
+import type { MigrationDefinition } from '../discovery/migration-definition';
+import type { DatabaseDriver } from '../driver/database-driver';
+import type { RehearsalCopy } from '../driver/capabilities';
+import { AutoMigrationError, describeCause } from '../errors/auto-migration.error';
+import { InvalidOptionsError } from '../errors/invalid-options.error';
+import { type CopyRunMigration, type CopyRunObserver, runOnCopy } from '../runner/copy-run';
+import { MigrationApplier } from '../runner/migration-applier';
+import { MigrationRunner } from '../runner/migration.runner';
+import { copies } from '../runner/rehearsal';
+import { analyzeMigration, type RehearsedMigration } from './analyze-migration';
+import { countViolation } from './constraint-violation';
+import type { Finding, SafetyReport } from './finding';
+import type { SchemaInspector, SchemaSnapshot } from './schema-snapshot';
+
+/** The default of `long-exclusive-lock`'s threshold. */
+export const DEFAULT_LONG_LOCK_MS = 1000;
+
+/** What `analyze()` was asked. */
+export interface SafetyAnalysisOptions {
+  /** Analyse the pending migrations up to and including this one. */
+  readonly to?: string;
+  /** `long-exclusive-lock`'s threshold. */
+  readonly longLockMs?: number;
+}
+
+/**
+ * The safety analysis: runs the pending migrations on the rehearsal (a copy of the SQLite file, a
+ * rolled-back transaction on PostgreSQL), as the dry run does, and around each one snapshots the
+ * schema, counts the rows of the tables it touched and (PostgreSQL) notes the table locks each
+ * statement left held; then compares (`analyzeMigration`). The live database is only read.
+ */
+@Injectable()
+export class SafetyAnalysisService {
+  constructor(
+    @Inject(MIGRATION_DRIVER) private readonly driver: DatabaseDriver,
+    @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAutoMigrationOptions,
+    private readonly runner: MigrationRunner,
+    private readonly backup: BackupService,
+    private readonly applier: MigrationApplier,
+  ) {}
+
+  async analyze(options: SafetyAnalysisOptions = {}): Promise<SafetyReport> {
+    const pending = await this.runner.preflight({ to: options.to, wait: true });
+    return this.analyzePending(pending, options.longLockMs ?? DEFAULT_LONG_LOCK_MS);
+  }
+
+  /** The analysis of these migrations (already checked by `preflight()`), for the start-up check. */
+  async analyzePending(pending: readonly MigrationDefinition[], longLockMs: number): Promise<SafetyReport> {
+    const rehearsal = copies(this.driver);
+    if (pending.length === 0) return report(rehearsal.kind, [], [], [], null);
+    for (const migration of pending) migration.instance();
+    const observer = new AnalysisObserver(this.options.postgres ? 'postgres' : 'sqlite', longLockMs);
+    const run = await runOnCopy(this.applier, rehearsal, pending, this.backup.folder, observer);
+    const notRehearsed = run.migrations.filter((m) => !m.rehearsed).map((m) => m.name);
+    const failure = run.failure && {
+      migration: run.failure.migration,
+      code: run.failure.cause instanceof AutoMigrationError ? run.failure.cause.code : 'MIGRATION_FAILED',
+      message: describeCause(run.failure.cause),
+    };
+    return report(
+      rehearsal.kind,
+      run.migrations.map((m) => m.name),
+      notRehearsed,
+      observer.findings,
+      failure,
+    );
+  }
+}
+
+function report(on: SafetyReport['on'], migrations: string[], notRehearsed: string[], findings: Finding[], failed: SafetyReport['failed']): SafetyReport {
+  return { on, migrations, notRehearsed, findings, failed, blocking: findings.some((f) => f.level === 'error' && !f.accepted) };
+}
+
+/** Reads the copy around each migration and analyses it once it ran. */
+class AnalysisObserver implements CopyRunObserver {
+  readonly findings: Finding[] = [];
+  private schemaBefore: SchemaSnapshot | null = null;
+  /** Row counts as of now, carried from migration to migration: only the tables a migration touched are counted again. */
+  private rows: Map<string, number> | null = null;
+
+  constructor(
+    private readonly dialect: 'sqlite' | 'postgres',
+    private readonly longLockMs: number,
+  ) {}
+
+  async before(copy: RehearsalCopy): Promise<void> {
+    const inspector = inspectorOf(copy);
+    this.schemaBefore = await inspector.snapshot();
+    this.rows ??= await inspector.countRows([...this.schemaBefore.tables.keys()]);
+    copy.watchLocks = true;
+  }
+
+  async after(copy: RehearsalCopy, migration: MigrationDefinition, ran: CopyRunMigration, failure: unknown): Promise<void> {
+    copy.watchLocks = false;
+    const inspector = inspectorOf(copy);
+    const before = this.schemaBefore!;
+    const rowsBefore = new Map(this.rows);
+    const after = failure === null ? await inspector.snapshot() : null;
+    const rowsAfter = after === null ? rowsBefore : await this.recount(inspector, before, after, ran);
+    this.rows = rowsAfter;
+    const rehearsed: RehearsedMigration = {
+      name: migration.name,
+      dialect: this.dialect,
+      allow: migration.allow ?? [],
+      before,
+      after,
+      rowsBefore,
+      rowsAfter,
+      statements: ran.statements,
+      durationMs: ran.durationMs,
+      violation: failure === null ? null : await countViolation(inspector, failure),
+    };
+    this.findings.push(...analyzeMigration(rehearsed, { longLockMs: this.longLockMs }));
+  }
+
+  /** Counts again the tables the migration may have changed: new ones, changed ones, and the ones its statements name. */
+  private async recount(inspector: SchemaInspector, before: SchemaSnapshot, after: SchemaSnapshot, ran: CopyRunMigration): Promise<Map<string, number>> {
+    const text = ran.statements
+      .map((s) => s.sql)
+      .join('\n')
+      .toLowerCase();
+    const touched = [...after.tables.keys()].filter(
+      (name) =>
+        !this.rows!.has(name) || JSON.stringify(before.tables.get(name)) !== JSON.stringify(after.tables.get(name)) || text.includes(name.toLowerCase()),
+    );
+    const counted = await inspector.countRows(touched);
+    const rows = new Map<string, number>();
+    for (const name of after.tables.keys()) rows.set(name, counted.get(name) ?? this.rows!.get(name) ?? 0);
+    return rows;
+  }
+}
+
+function inspectorOf(copy: RehearsalCopy): SchemaInspector {
+  if (!copy.inspector) throw new InvalidOptionsError(['safety: this database cannot be inspected, so no safety analysis can run on it']);
+  return copy.inspector;
+}
