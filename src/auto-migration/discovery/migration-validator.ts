@@ -128,7 +128,7 @@ function sqlDefinition(file: SqlMigrationFile): MigrationDefinition {
     description: file.description,
     transaction: file.transaction,
     foreignKeys: 'check',
-    allow: file.allow,
+    allow: file.allow ?? [],
     checksum: file.checksum,
     // Hashing the text is already cheap: there is no normalisation to skip.
     sourceHash: null,

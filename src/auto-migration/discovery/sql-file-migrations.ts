@@ -22,8 +22,8 @@ export interface SqlMigrationFile {
   readonly version: string;
   readonly description: string;
   readonly transaction: boolean;
-  /** Safety-analysis rules its `-- allow:` header acknowledges. */
-  readonly allow: readonly string[];
+  /** Safety-analysis rules its `-- allow:` header acknowledges; absent when it has none. */
+  readonly allow?: readonly string[];
   /** The text, normalised (see `normalizeSqlText`), run whole by `up`. */
   readonly text: string;
   readonly checksum: string;
@@ -111,7 +111,7 @@ export function readSqlMigrations(dir: string, cwd = process.cwd(), check: SqlFi
       version: parsed?.header.version ?? '',
       description: parsed?.header.description ?? '',
       transaction,
-      allow: parsed?.header.allow ?? [],
+      ...(parsed?.header.allow && { allow: parsed.header.allow }),
       text,
       checksum: sqlChecksum(text),
       down,
