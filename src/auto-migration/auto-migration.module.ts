@@ -32,6 +32,7 @@ import { RepairService } from './runner/repair.service';
 import { RevertService } from './runner/revert.service';
 import { BaselineService } from './runner/baseline.service';
 import { DryRunService } from './runner/dry-run.service';
+import { SafetyAnalysisService } from './safety/safety-analysis.service';
 import { UnlockService } from './lock/unlock.service';
 import { ManualBackupService } from './backup/manual-backup.service';
 import { MigrationState } from './status/migration.state';
@@ -117,6 +118,7 @@ import { MigrationLogger } from './logging/migration-logger';
     RevertService,
     BaselineService,
     DryRunService,
+    SafetyAnalysisService,
     UnlockService,
     ManualBackupService,
     HistoryArchiveService,

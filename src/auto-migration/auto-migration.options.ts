@@ -44,6 +44,16 @@ export interface PostgresAutoMigrationModuleOptions extends CommonAutoMigrationO
 /** The options `forRoot()` takes: a SQLite or a PostgreSQL database. */
 export type AnyAutoMigrationModuleOptions = AutoMigrationModuleOptions | PostgresAutoMigrationModuleOptions;
 
+/** What the safety analysis does at start-up. */
+export type SafetyMode = 'off' | 'warn' | 'refuse';
+
+/** `safety` with its threshold. */
+export interface SafetyOptions {
+  mode: SafetyMode;
+  /** `long-exclusive-lock` fires when the rehearsal held an ACCESS EXCLUSIVE lock longer than this (PostgreSQL). @default 1000 */
+  longLockMs?: number;
+}
+
 /** Options every database takes. */
 export interface CommonAutoMigrationOptions {
   /**
@@ -53,6 +63,15 @@ export interface CommonAutoMigrationOptions {
    * @default false
    */
   rehearse?: boolean;
+  /**
+   * The safety analysis at start-up, when something is pending, before anything is applied (under
+   * the lock; it runs the pending migrations on the rehearsal as `nest-auto-migration lint` does):
+   * `'off'`; `'warn'` logs every finding and applies; `'refuse'` applies nothing when an
+   * error-level finding is not accepted (`UnsafeMigrationError`). An object sets
+   * `long-exclusive-lock`'s threshold too.
+   * @default 'off'
+   */
+  safety?: SafetyMode | SafetyOptions;
   /** Cross-process lock. */
   lock?: LockOptions;
   /**
@@ -254,6 +273,7 @@ export interface ResolvedAutoMigrationOptions {
   readonly transactionMode: 'each' | 'all';
   readonly allowOutOfOrder: boolean;
   readonly rehearse: boolean;
+  readonly safety: Required<SafetyOptions>;
   readonly archive: ArchiveOptions | null;
   readonly pragmas: SqlitePragmas;
   readonly mode: 'blocking' | 'background' | 'verify';

@@ -19,6 +19,8 @@ import { type RevertOptions, type RevertResult, RevertService } from './runner/r
 import { MigrationState } from './status/migration.state';
 import { MigrationStatusReader } from './status/status-reader';
 import { MigrationStartup } from './start/migration-startup';
+import type { SafetyReport } from './safety/finding';
+import { SafetyAnalysisService } from './safety/safety-analysis.service';
 
 /**
  * The module's public service: status and readiness, and the operations behind the command-line
@@ -50,6 +52,7 @@ export class AutoMigrationService {
     private readonly baseliner: BaselineService,
     private readonly unlocker: UnlockService,
     private readonly manualBackup: ManualBackupService,
+    private readonly safety: SafetyAnalysisService,
     events: MigrationEvents,
     @Inject(MIGRATION_INSTANCE) instance: MigrationInstance,
   ) {
@@ -161,10 +164,23 @@ export class AutoMigrationService {
    * Applies what is pending (up to and including `to`) to a temporary copy of the database and
    * reports every statement each migration issued, with its time. The live file is only read: it
    * stays byte-identical (no lock, no lease, no backup). Side effects of injected services are
-   * not rehearsed: a migration that calls them calls them for real.
+   * not rehearsed: a migration that calls them calls them for real. `findings` holds what the
+   * safety analysis found on the same run (see `lint()`); `analyse: false` leaves it out.
    */
-  dryRun(options: { to?: string } = {}): Promise<DryRunReport> {
+  dryRun(options: { to?: string; analyse?: boolean } = {}): Promise<DryRunReport> {
     return this.dryRunner.dryRun(options);
+  }
+
+  /**
+   * The safety analysis of the pending migrations (up to and including `to`): runs them on the
+   * rehearsal, as `dryRun()` does, and reports what each would break (`findings`, with stable rule
+   * ids), `blocking` when an error-level finding is not accepted. Makes the checks a run makes
+   * first. The database is never changed by it.
+   * @param options `longLockMs`: `long-exclusive-lock`'s threshold (default: the `safety` option's, 1000 ms).
+   */
+  async lint(options: { to?: string; longLockMs?: number } = {}): Promise<SafetyReport> {
+    const pending = await this.runner.preflight({ to: options.to, wait: true });
+    return this.safety.analyze(pending, options.longLockMs);
   }
 
   /**

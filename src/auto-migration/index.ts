@@ -13,6 +13,8 @@ export type {
   PgPoolLike,
   PostgresAutoMigrationModuleOptions,
   PostgresOptions,
+  SafetyMode,
+  SafetyOptions,
   SqlitePragmas,
   StatusControllerOptions,
 } from './auto-migration.options';
@@ -27,6 +29,8 @@ export type { RepairResult } from './runner/repair.service';
 export type { RevertOptions, RevertResult } from './runner/revert.service';
 export type { BaselineResult } from './runner/baseline.service';
 export type { DryRunReport } from './runner/dry-run.service';
+export type { Finding, SafetyReport } from './safety/finding';
+export { RULE_IDS, RULES, type FindingLevel, type RuleDescription, type RuleId } from './safety/rules';
 export type { CopyRunMigration as DryRunMigration, CopyRunStatement as DryRunStatement } from './runner/copy-run';
 export type { UnlockResult } from './lock/unlock.service';
 export type { ArchiveResult } from './history/history-archive.service';

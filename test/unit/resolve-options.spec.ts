@@ -42,6 +42,7 @@ describe('resolveOptions', () => {
         allowOutOfOrder: false,
         pragmas: {},
         rehearse: false,
+        safety: { mode: 'off', longLockMs: 1000 },
         archive: null,
         mode: 'blocking',
         verifyIntervalMs: 5000,

@@ -34,6 +34,7 @@ export const AUTO_MIGRATION_ERROR_CODES = [
   'REVERT_FAILED',
   'SHUTTING_DOWN',
   'UNKNOWN_MIGRATION',
+  'UNSAFE_MIGRATION',
 ] as const;
 
 /** The union of every error code (see `AUTO_MIGRATION_ERROR_CODES`). */

@@ -29,4 +29,5 @@ export { RestoreRefusedError } from './restore-refused.error';
 export { RevertFailedError } from './revert-failed.error';
 export { ShuttingDownError } from './shutting-down.error';
 export { UnknownMigrationError } from './unknown-migration.error';
+export { UnsafeMigrationError } from './unsafe-migration.error';
 export { PendingMigrationsError } from './pending-migrations.error';

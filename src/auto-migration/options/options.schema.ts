@@ -1,5 +1,5 @@
 import { Type } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsNotEmpty, IsObject, IsString, Matches, Min, ValidateBy, ValidateIf, ValidateNested } from 'class-validator';
+import { Allow, IsBoolean, IsIn, IsInt, IsNotEmpty, IsObject, IsString, Matches, Min, ValidateBy, ValidateIf, ValidateNested } from 'class-validator';
 import { validateCronExpression } from 'cron';
 import { parseDuration } from '../history/duration';
 
@@ -118,6 +118,9 @@ class CommonOptionsSchema {
   @Optional() @IsBoolean() allowOutOfOrder?: boolean;
 
   @Optional() @IsBoolean() rehearse?: boolean;
+
+  // Checked by hand in resolveOptions: a string or an object.
+  @Allow() safety?: unknown;
 
   @Optional() @IsObject() @ValidateNested() @Type(() => ArchiveOptionsSchema) archive?: ArchiveOptionsSchema;
 

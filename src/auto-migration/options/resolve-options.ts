@@ -14,12 +14,15 @@ import type {
   AutoMigrationModuleOptions,
   PostgresAutoMigrationModuleOptions,
   ResolvedAutoMigrationOptions,
+  SafetyMode,
+  SafetyOptions,
   SqlitePragmas,
   StatusControllerOptions,
 } from '../auto-migration.options';
 import { InvalidOptionsError } from '../errors/invalid-options.error';
 import { AutoMigrationOptionsSchema, PostgresAutoMigrationOptionsSchema, StatusControllerSchema } from './options.schema';
 import { resolvePostgres } from './resolve-postgres-options';
+import { DEFAULT_LONG_LOCK_MS } from '../safety/rules';
 
 const MEMORY = ':memory:';
 
@@ -33,7 +36,7 @@ export function resolveOptions(raw: unknown, cwd = process.cwd()): ResolvedAutoM
   }
   if ('postgres' in raw && (raw as { postgres?: unknown }).postgres !== undefined)
     return resolvePostgresOptions(raw as PostgresAutoMigrationModuleOptions, cwd);
-  assertValid(checkSchema(AutoMigrationOptionsSchema, { ...raw }).problems);
+  assertValid([...checkSchema(AutoMigrationOptionsSchema, { ...raw }).problems, ...safetyProblems((raw as { safety?: unknown }).safety)]);
 
   const options = raw as AutoMigrationModuleOptions;
   const inMemory = options.database === MEMORY;
@@ -78,7 +81,7 @@ function resolvePostgresOptions(options: PostgresAutoMigrationModuleOptions, cwd
     ...common,
     postgres: typeof postgres === 'object' && postgres !== null ? server : postgres,
   });
-  problems.push(...checked.problems);
+  problems.push(...checked.problems, ...safetyProblems(rest.safety));
   if (
     backup !== undefined &&
     backup !== false &&
@@ -116,11 +119,33 @@ function commonOptions(options: AutoMigrationModuleOptions | PostgresAutoMigrati
     transactionMode: options.transactionMode ?? 'each',
     allowOutOfOrder: options.allowOutOfOrder ?? false,
     rehearse: options.rehearse ?? false,
+    safety: resolveSafety(options.safety),
     archive: options.archive ? { ...options.archive } : null,
     mode: options.mode ?? 'blocking',
     verifyIntervalMs: options.verifyIntervalMs ?? DEFAULT_VERIFY_INTERVAL_MS,
     migrationsDir: options.migrationsDir === undefined ? null : resolve(cwd, options.migrationsDir),
   } as const;
+}
+
+const SAFETY_MODES = ['off', 'warn', 'refuse'];
+
+/** What is wrong with `safety`: a mode, or `{ mode, longLockMs? }`. */
+function safetyProblems(safety: unknown): string[] {
+  if (safety === undefined || SAFETY_MODES.includes(safety as string)) return [];
+  const expected = "'off', 'warn', 'refuse' or { mode, longLockMs }";
+  if (typeof safety !== 'object' || safety === null || Array.isArray(safety)) return [`safety: must be ${expected} (got ${describe(safety)})`];
+  const { mode, longLockMs, ...rest } = safety as Record<string, unknown>;
+  const problems: string[] = [];
+  if (!SAFETY_MODES.includes(mode as string)) problems.push(`safety.mode: must be 'off', 'warn' or 'refuse' (got ${describe(mode)})`);
+  if (longLockMs !== undefined && !(Number.isInteger(longLockMs) && (longLockMs as number) >= 0))
+    problems.push(`safety.longLockMs: must be a whole number of milliseconds, 0 or more (got ${describe(longLockMs)})`);
+  for (const key of Object.keys(rest)) problems.push(`safety.${key}: unknown option (safety takes mode and longLockMs)`);
+  return problems;
+}
+
+function resolveSafety(safety: SafetyMode | SafetyOptions | undefined): Required<SafetyOptions> {
+  if (safety === undefined || typeof safety === 'string') return { mode: safety ?? 'off', longLockMs: DEFAULT_LONG_LOCK_MS };
+  return { mode: safety.mode, longLockMs: safety.longLockMs ?? DEFAULT_LONG_LOCK_MS };
 }
 
 /** Throws one `InvalidOptionsError` listing every problem, if there is any. */

@@ -7,6 +7,8 @@ import { type CopyRunMigration, runOnCopy } from './copy-run';
 import { copies } from './rehearsal';
 import { MigrationApplier } from './migration-applier';
 import { MigrationRunner } from './migration.runner';
+import type { Finding } from '../safety/finding';
+import { SafetyAnalysisService } from '../safety/safety-analysis.service';
 
 /** What `up --dry-run` found. */
 export interface DryRunReport {
@@ -16,6 +18,8 @@ export interface DryRunReport {
   migrations: CopyRunMigration[];
   /** The migration that failed on the copy (it is the last in `migrations`), or null. */
   failed: { migration: string; code: string; message: string } | null;
+  /** What the safety analysis found (see `lint`); empty when asked not to analyse. */
+  findings: Finding[];
 }
 
 /**
@@ -31,15 +35,20 @@ export class DryRunService {
     private readonly runner: MigrationRunner,
     private readonly backup: BackupService,
     private readonly applier: MigrationApplier,
+    private readonly safety: SafetyAnalysisService,
   ) {}
 
-  async dryRun(options: { to?: string } = {}): Promise<DryRunReport> {
+  /** `analyse: false` leaves the safety analysis out (no schema snapshots): the copy run alone. */
+  async dryRun(options: { to?: string; analyse?: boolean } = {}): Promise<DryRunReport> {
     // The checks a run makes first: a dry run must not promise what `up` would refuse.
     const pending = await this.runner.preflight({ to: options?.to, wait: true });
     const rehearsal = copies(this.driver);
-    if (pending.length === 0) return { on: rehearsal.kind, migrations: [], failed: null };
+    if (pending.length === 0) return { on: rehearsal.kind, migrations: [], failed: null, findings: [] };
     for (const migration of pending) migration.instance();
-    const run = await runOnCopy(this.applier, rehearsal, pending, this.backup.folder);
+    const { run, findings } =
+      options.analyse === false
+        ? { run: await runOnCopy(this.applier, rehearsal, pending, this.backup.folder), findings: [] }
+        : await this.safety.rehearse(pending);
     const failure = run.failure;
     return {
       on: rehearsal.kind,
@@ -49,6 +58,7 @@ export class DryRunService {
         code: failure.cause instanceof AutoMigrationError ? failure.cause.code : 'MIGRATION_FAILED',
         message: describeCause(failure.cause),
       },
+      findings,
     };
   }
 }

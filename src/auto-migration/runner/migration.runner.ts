@@ -19,6 +19,9 @@ import { MigrationOperations } from './migration-operations';
 import { MigrationPlan } from './migration-plan';
 import { newestOf } from './history';
 import { copies, rehearse } from './rehearsal';
+import { SafetyAnalysisService } from '../safety/safety-analysis.service';
+import { RehearsalFailedError } from '../errors/rehearsal-failed.error';
+import { UnsafeMigrationError } from '../errors/unsafe-migration.error';
 import { MigrationLogger } from '../logging/migration-logger';
 
 /**
@@ -41,6 +44,7 @@ export class MigrationRunner {
     private readonly plan: MigrationPlan,
     private readonly applier: MigrationApplier,
     private readonly logger: MigrationLogger,
+    private readonly safety: SafetyAnalysisService,
   ) {}
 
   /**
@@ -145,7 +149,8 @@ export class MigrationRunner {
       const pending = this.plan.preflight(history, attempts, limit);
       if (pending.length === 0 && (await this.step('read the migration history', () => this.driver.history.isSchemaCurrent()))) return;
       if (pending.length > 0) {
-        if (this.options.rehearse) await this.rehearse(pending);
+        if (this.options.safety.mode !== 'off') await this.checkSafety(pending);
+        else if (this.options.rehearse) await this.rehearse(pending);
         await this.backUp(history, pending);
       }
       // A damaged file is refused before the first write (the lease row), not found by a migration
@@ -202,6 +207,29 @@ export class MigrationRunner {
     this.logger.log(`Rehearsed ${pending.length} migration${pending.length === 1 ? '' : 's'} on a copy in ${Math.round(performance.now() - started)} ms`);
   }
 
+  /**
+   * `safety: 'warn' | 'refuse'`: the analysis on the rehearsal, under the lock, before the backup
+   * and any write. Its rehearsal is the `rehearse` option's too: a migration that fails there
+   * stops the run (`RehearsalFailedError`). Every finding is logged; with `'refuse'`, an
+   * unaccepted error-level one stops the run with `UnsafeMigrationError`.
+   */
+  private async checkSafety(pending: readonly MigrationDefinition[]): Promise<void> {
+    const started = performance.now();
+    const { kind, run, findings } = await this.step('analyse the pending migrations on a rehearsal', () => this.safety.rehearse(pending));
+    for (const finding of findings) {
+      const line = `Safety: ${finding.migration}: ${finding.rule} (${finding.level}${finding.accepted ? ', accepted' : ''}) on ${finding.object}: ${finding.message}`;
+      if (finding.level === 'error' && !finding.accepted) this.logger.warn(`${line}. Safe pattern: ${finding.safePattern}`);
+      else this.logger.log(line);
+    }
+    const blocking = findings.filter((f) => f.level === 'error' && !f.accepted).length;
+    this.logger.log(
+      `Safety analysis of ${count(pending.length, 'migration')} on ${kind === 'copy' ? 'a copy' : 'a rolled-back transaction'} in ${Math.round(performance.now() - started)} ms: ` +
+        `${count(findings.length, 'finding')}, ${blocking} not accepted at error level`,
+    );
+    if (run.failure) throw new RehearsalFailedError(run.failure.migration, run.failure.cause);
+    if (blocking > 0 && this.options.safety.mode === 'refuse') throw new UnsafeMigrationError(findings);
+  }
+
   /** The backup before a run: skipped (and said so) when off, in memory, or for a new empty database. */
   private async backUp(history: readonly HistoryRecord[], pending: readonly MigrationDefinition[]): Promise<void> {
     if (!this.backup.enabled) return;
@@ -237,4 +265,8 @@ export class MigrationRunner {
       }),
     });
   }
+}
+
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }

@@ -1,3 +1,6 @@
+/** The default of `long-exclusive-lock`'s threshold (`safety.longLockMs`, `lint --long-lock-ms`). */
+export const DEFAULT_LONG_LOCK_MS = 1000;
+
 /** How much a finding matters: an unaccepted `error` fails `lint` and, with `safety: 'refuse'`, the run. */
 export type FindingLevel = 'error' | 'warning';
 

@@ -7,24 +7,19 @@ import type { DatabaseDriver } from '../driver/database-driver';
 import type { RehearsalCopy } from '../driver/capabilities';
 import { AutoMigrationError, describeCause } from '../errors/auto-migration.error';
 import { InvalidOptionsError } from '../errors/invalid-options.error';
-import { type CopyRunMigration, type CopyRunObserver, runOnCopy } from '../runner/copy-run';
+import { type CopyRun, type CopyRunMigration, type CopyRunObserver, runOnCopy } from '../runner/copy-run';
 import { MigrationApplier } from '../runner/migration-applier';
-import { MigrationRunner } from '../runner/migration.runner';
 import { copies } from '../runner/rehearsal';
 import { analyzeMigration, type RehearsedMigration } from './analyze-migration';
 import { countViolation } from './constraint-violation';
 import type { Finding, SafetyReport } from './finding';
 import type { SchemaInspector, SchemaSnapshot } from './schema-snapshot';
 
-/** The default of `long-exclusive-lock`'s threshold. */
-export const DEFAULT_LONG_LOCK_MS = 1000;
-
-/** What `analyze()` was asked. */
-export interface SafetyAnalysisOptions {
-  /** Analyse the pending migrations up to and including this one. */
-  readonly to?: string;
-  /** `long-exclusive-lock`'s threshold. */
-  readonly longLockMs?: number;
+/** The rehearsal's copy run, and what the analysis found in it: for the dry run, which shows both. */
+export interface AnalysedRun {
+  readonly kind: SafetyReport['on'];
+  readonly run: CopyRun;
+  readonly findings: Finding[];
 }
 
 /**
@@ -32,47 +27,44 @@ export interface SafetyAnalysisOptions {
  * rolled-back transaction on PostgreSQL), as the dry run does, and around each one snapshots the
  * schema, counts the rows of the tables it touched and (PostgreSQL) notes the table locks each
  * statement left held; then compares (`analyzeMigration`). The live database is only read.
+ * Callers check the migrations first (`MigrationRunner.preflight()`).
  */
 @Injectable()
 export class SafetyAnalysisService {
   constructor(
     @Inject(MIGRATION_DRIVER) private readonly driver: DatabaseDriver,
     @Inject(RESOLVED_OPTIONS) private readonly options: ResolvedAutoMigrationOptions,
-    private readonly runner: MigrationRunner,
     private readonly backup: BackupService,
     private readonly applier: MigrationApplier,
   ) {}
 
-  async analyze(options: SafetyAnalysisOptions = {}): Promise<SafetyReport> {
-    const pending = await this.runner.preflight({ to: options.to, wait: true });
-    return this.analyzePending(pending, options.longLockMs ?? DEFAULT_LONG_LOCK_MS);
-  }
-
-  /** The analysis of these migrations (already checked by `preflight()`), for the start-up check. */
-  async analyzePending(pending: readonly MigrationDefinition[], longLockMs: number): Promise<SafetyReport> {
-    const rehearsal = copies(this.driver);
-    if (pending.length === 0) return report(rehearsal.kind, [], [], [], null);
-    for (const migration of pending) migration.instance();
-    const observer = new AnalysisObserver(this.options.postgres ? 'postgres' : 'sqlite', longLockMs);
-    const run = await runOnCopy(this.applier, rehearsal, pending, this.backup.folder, observer);
-    const notRehearsed = run.migrations.filter((m) => !m.rehearsed).map((m) => m.name);
+  /** The report on these pending migrations; `longLockMs` defaults to the `safety` option's. */
+  async analyze(pending: readonly MigrationDefinition[], longLockMs = this.options.safety.longLockMs): Promise<SafetyReport> {
+    const { kind, run, findings } = await this.rehearse(pending, longLockMs);
     const failure = run.failure && {
       migration: run.failure.migration,
       code: run.failure.cause instanceof AutoMigrationError ? run.failure.cause.code : 'MIGRATION_FAILED',
       message: describeCause(run.failure.cause),
     };
-    return report(
-      rehearsal.kind,
-      run.migrations.map((m) => m.name),
-      notRehearsed,
-      observer.findings,
-      failure,
-    );
+    return {
+      on: kind,
+      migrations: run.migrations.map((m) => m.name),
+      notRehearsed: run.migrations.filter((m) => !m.rehearsed).map((m) => m.name),
+      findings,
+      failed: failure,
+      blocking: findings.some((f) => f.level === 'error' && !f.accepted),
+    };
   }
-}
 
-function report(on: SafetyReport['on'], migrations: string[], notRehearsed: string[], findings: Finding[], failed: SafetyReport['failed']): SafetyReport {
-  return { on, migrations, notRehearsed, findings, failed, blocking: findings.some((f) => f.level === 'error' && !f.accepted) };
+  /** Runs the pending migrations on the rehearsal, analysing each one. */
+  async rehearse(pending: readonly MigrationDefinition[], longLockMs = this.options.safety.longLockMs): Promise<AnalysedRun> {
+    const rehearsal = copies(this.driver);
+    if (pending.length === 0) return { kind: rehearsal.kind, run: { migrations: [], failure: null }, findings: [] };
+    for (const migration of pending) migration.instance();
+    const observer = new AnalysisObserver(this.options.postgres ? 'postgres' : 'sqlite', longLockMs);
+    const run = await runOnCopy(this.applier, rehearsal, pending, this.backup.folder, observer);
+    return { kind: rehearsal.kind, run, findings: observer.findings };
+  }
 }
 
 /** Reads the copy around each migration and analyses it once it ran. */
