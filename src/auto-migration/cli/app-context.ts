@@ -1,28 +1,28 @@
 import type { INestApplicationContext, LoggerService, Type } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { CLI_CONTEXT, DISCOVERED_MIGRATIONS } from '../auto-migration.constants';
+import { ModulesContainer, NestFactory } from '@nestjs/core';
+import { CLI_CONTEXT, DISCOVERED_MIGRATIONS, INSTANCE_SERVICE } from '../auto-migration.constants';
 import { AutoMigrationService } from '../auto-migration.service';
 import type { MigrationDefinition } from '../discovery/migration-definition';
 import { AutoMigrationError, describeCause } from '../errors/auto-migration.error';
+import { describeInstance } from '../instances/instance-name';
+import { instancesIn } from '../instances/migration-instances';
 import { CliError } from './cli-error';
+import type { AppInstance } from './command';
 import { loadModuleClass, type ModuleTarget } from './load-module';
 import { enterPhase } from './progress';
 
 /**
  * Boots the app's module as a Nest application context with the automatic run at bootstrap off,
- * hands its `AutoMigrationService` and the names of the migrations it discovered to `work`, and
- * closes the context afterwards, also when `work` fails (the module releases its connections and
- * the lock in its shutdown hooks).
+ * hands every `AutoMigrationModule` import it holds (in import order: each instance's
+ * `AutoMigrationService` and the names of the migrations it discovered) to `work`, and closes
+ * the context afterwards, also when `work` fails (the module releases its connections and the
+ * lock in its shutdown hooks).
  *
  * `abortOnError: false` turns a module that cannot be built into a rejected promise instead of
  * Nest's `process.abort()`; the library's own errors (a database that cannot be opened, invalid
  * options or migrations) keep their code, anything else becomes `BOOT_FAILED`.
  */
-export async function withAutoMigrationService<T>(
-  target: ModuleTarget,
-  logger: LoggerService,
-  work: (service: AutoMigrationService, migrationNames: readonly string[]) => Promise<T>,
-): Promise<T> {
+export async function withAppInstances<T>(target: ModuleTarget, logger: LoggerService, work: (instances: readonly AppInstance[]) => Promise<T>): Promise<T> {
   const moduleClass = await loadAppModule(target);
 
   enterPhase('booting');
@@ -39,13 +39,9 @@ export async function withAutoMigrationService<T>(
 
   let result: T;
   try {
-    const service = serviceOf(app, target);
-    const discovered = app.get<symbol, MigrationDefinition[]>(DISCOVERED_MIGRATIONS, { strict: false });
+    const instances = instancesOf(app, target);
     enterPhase('running');
-    result = await work(
-      service,
-      discovered.map((migration) => migration.name),
-    );
+    result = await work(instances);
   } catch (error) {
     enterPhase('closing');
     try {
@@ -126,42 +122,50 @@ function entryFileError(target: ModuleTarget, method: string): CliError {
   );
 }
 
-function serviceOf(app: INestApplicationContext, target: ModuleTarget): AutoMigrationService {
-  try {
-    return app.get(AutoMigrationService, { strict: false });
-  } catch {
-    if (hasForeignService(app)) {
-      throw new CliError(
-        'NOT_WIRED',
-        `${target.label} imports AutoMigrationModule from another copy of nestjs-auto-migration than this command line's ` +
-          "(two copies of the package are loaded, so the command cannot reach the module's AutoMigrationService): run the " +
-          "command line installed in the app's project, `npx nest-auto-migration` from its folder, not a global or another project's one",
-      );
-    }
-    throw new CliError(
+/** Each import's service and discovered migrations, reached through its own module (every import has both). */
+function instancesOf(app: INestApplicationContext, target: ModuleTarget): AppInstance[] {
+  const modules = app.get(ModulesContainer);
+  const imported = instancesIn(modules);
+  if (imported.length === 0) throw notWired(modules, target);
+  return imported.map((instance) => {
+    const { moduleRef } = instance;
+    // Set when the import's providers are instantiated, which a booted context has done.
+    if (!moduleRef) throw new CliError('BOOT_FAILED', `booting ${target.label} did not create the providers of ${describeInstance(instance.name)}`);
+    return {
+      name: instance.name,
+      service: moduleRef.get<symbol, AutoMigrationService>(INSTANCE_SERVICE, { strict: true }),
+      migrationNames: moduleRef.get<symbol, MigrationDefinition[]>(DISCOVERED_MIGRATIONS, { strict: true }).map((migration) => migration.name),
+    };
+  });
+}
+
+function notWired(modules: ModulesContainer, target: ModuleTarget): CliError {
+  if (hasForeignService(modules)) {
+    return new CliError(
       'NOT_WIRED',
-      `${target.label} does not import AutoMigrationModule (no AutoMigrationService in the application context); ` +
-        'boot the module that imports AutoMigrationModule.forRoot(), or a slim module that imports it with your migrations',
+      `${target.label} imports AutoMigrationModule from another copy of nestjs-auto-migration than this command line's ` +
+        "(two copies of the package are loaded, so the command cannot reach the module's AutoMigrationService): run the " +
+        "command line installed in the app's project, `npx nest-auto-migration` from its folder, not a global or another project's one",
     );
   }
+  return new CliError(
+    'NOT_WIRED',
+    `${target.label} does not import AutoMigrationModule (no AutoMigrationService in the application context); ` +
+      'boot the module that imports AutoMigrationModule.forRoot(), or a slim module that imports it with your migrations',
+  );
 }
 
 /**
  * Whether a provider of the context is a class named `AutoMigrationService` that is not this
- * package's: the app loaded another copy of the package. Reads Nest's container, which is not
- * public API: any surprise there means "no".
+ * package's: the app loaded another copy of the package (whose imports `instancesIn` does not
+ * recognise either).
  */
-function hasForeignService(app: INestApplicationContext): boolean {
-  try {
-    const container = (app as unknown as { container?: { getModules(): Map<string, { providers: Map<unknown, { metatype?: unknown }> }> } }).container;
-    for (const module of container?.getModules().values() ?? []) {
-      for (const wrapper of module.providers.values()) {
-        const type = wrapper.metatype;
-        if (typeof type === 'function' && type.name === AutoMigrationService.name && type !== AutoMigrationService) return true;
-      }
+function hasForeignService(modules: ModulesContainer): boolean {
+  for (const module of modules.values()) {
+    for (const wrapper of module.providers.values()) {
+      const type = wrapper.metatype;
+      if (typeof type === 'function' && type.name === AutoMigrationService.name && type !== AutoMigrationService) return true;
     }
-  } catch {
-    // Nest's internals changed: fall back to the plain message.
   }
   return false;
 }

@@ -4,7 +4,7 @@ import type { CliCommand, CommandFlag } from './command';
 
 /**
  * Flags every command accepts, `create` included, so that a script which always passes
- * `--module` works for every command.
+ * `--module` (or `--database`) works for every command.
  */
 export const COMMON_FLAGS: Readonly<Record<string, CommandFlag>> = {
   module: {
@@ -13,6 +13,13 @@ export const COMMON_FLAGS: Readonly<Record<string, CommandFlag>> = {
     description:
       'Compiled module file of the app, relative to the working directory; the export defaults to AppModule. Default: "nestAutoMigration.module" in package.json. ' +
       'create only reads which migrations it registers, without starting it.',
+  },
+  database: {
+    type: 'string',
+    value: 'NAME',
+    description:
+      'The instance to work on, in an app with several databases: the name given to AutoMigrationModule.forRoot({ name }). ' +
+      'Default: the default instance (the import without a name); status without it shows every instance.',
   },
   help: { type: 'boolean', short: 'h', description: 'Show this help.' },
   verbose: { type: 'boolean', description: "Also print Nest's start-up lines, debug logs and stack traces." },

@@ -23,10 +23,13 @@ export class CliError extends Error {
  * - `BOOT_FAILED`: Nest could not create the application context (a provider threw, a dependency is
  *   missing), or a lifecycle hook awaits something that never happens under the command line.
  * - `NOT_WIRED`: the booted module does not import `AutoMigrationModule` (or imports another copy of the package).
+ * - `UNKNOWN_DATABASE`: `--database` names an instance the module does not import (or, without it, the module imports
+ *   no default instance); the message lists the ones it imports.
  * - `CREATE_REFUSED`: `create` would overwrite a file or repeat a migration's name, or cannot number the new migration.
  * - `COMMAND_STALLED`: the command (or the context's shutdown) awaits a promise that can never settle.
  */
-export type CliErrorCode = 'USAGE' | 'CONFIG_INVALID' | 'MODULE_NOT_LOADABLE' | 'BOOT_FAILED' | 'NOT_WIRED' | 'CREATE_REFUSED' | 'COMMAND_STALLED';
+export type CliErrorCode =
+  'USAGE' | 'CONFIG_INVALID' | 'MODULE_NOT_LOADABLE' | 'BOOT_FAILED' | 'NOT_WIRED' | 'UNKNOWN_DATABASE' | 'CREATE_REFUSED' | 'COMMAND_STALLED';
 
 /** A `USAGE` error whose message ends with where to read the usage. */
 export function usageError(message: string, command?: string): CliError {

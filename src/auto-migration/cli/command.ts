@@ -36,18 +36,33 @@ interface CommandBase {
   check?(args: ParsedArgs): void;
 }
 
-/** What an app command knows besides the service: where it runs, and what the module registers. */
+/** One `AutoMigrationModule` import of the booted module: an instance, with its own service and migrations. */
+export interface AppInstance {
+  /** Its name: `'default'` for the import without one. */
+  readonly name: string;
+  readonly service: AutoMigrationService;
+  /** Names of the migrations it discovered: the `@Migration()` providers assigned to it and its `.sql` files. */
+  readonly migrationNames: readonly string[];
+}
+
+/** What an app command knows besides the service: where it runs, and what the module imports. */
 export interface AppContext {
   /** The working directory of the command line, where package.json is read. */
   readonly cwd: string;
-  /** Names of the migrations the booted module discovered: its `@Migration()` providers and `.sql` files. */
-  readonly migrationNames: readonly string[];
+  /** Every instance the booted module imports, in import order, the one worked on included. */
+  readonly instances: readonly AppInstance[];
 }
 
 /** A command that boots the user's module and works through `AutoMigrationService`. */
 export interface AppCommand extends CommandBase {
   readonly kind: 'app';
+  /** Works on one instance: the one `--database` names, else the default one. */
   run(service: AutoMigrationService, args: ParsedArgs, output: CommandOutput, context: AppContext): Promise<number>;
+  /**
+   * Works on every instance, when `--database` is not given and the module imports more than the
+   * default instance (`status` lists them all). Without it, such a command works on the default one.
+   */
+  runOnEvery?(args: ParsedArgs, output: CommandOutput, context: AppContext): Promise<number>;
 }
 
 /**

@@ -17,6 +17,7 @@ import { COMMANDS } from './commands';
 import { ExitCode } from './exit-codes';
 import { formatError, oneLine } from './format-error';
 import { commandHelp, overviewHelp } from './help';
+import { chooseInstance, onlyDefaultInstance, requestedInstance } from './instance-choice';
 import { parseModuleSpec, type ModuleTarget } from './load-module';
 import { currentPhase } from './progress';
 import { divertStdout, writeAnswer } from './stdout-guard';
@@ -58,20 +59,23 @@ export async function runCli(argv: readonly string[], cwd = process.cwd()): Prom
       return ExitCode.Ok;
     }
     checkPositionals(command, args);
+    const database = requestedInstance(args, command.name);
     command.check?.(args);
 
     if (command.kind === 'local') return await command.run(args, stdout, cwd);
     const target = moduleTarget(command, args.string('module'), cwd);
     // Loaded only now: Nest and the library take a while to load, and usage errors, --help and
     // `create` do not need them.
-    const [{ withAutoMigrationService }, { StderrLogger }] = await Promise.all([import('./app-context'), import('./stderr-logger')]);
+    const [{ withAppInstances }, { StderrLogger }] = await Promise.all([import('./app-context'), import('./stderr-logger')]);
     // From loading the module file on, whatever the app's code prints on stdout (console.log in
     // a provider or a migration) goes to stderr: stdout is the command's answer alone.
     const restoreStdout = divertStdout();
     try {
-      return await withAutoMigrationService(target, new StderrLogger(verbose), (service, migrationNames) =>
-        command.run(service, args, stdout, { cwd, migrationNames }),
-      );
+      return await withAppInstances(target, new StderrLogger(verbose), (instances) => {
+        const context = { cwd, instances };
+        if (database === undefined && command.runOnEvery && !onlyDefaultInstance(instances)) return command.runOnEvery(args, stdout, context);
+        return command.run(chooseInstance(instances, database, target.label).service, args, stdout, context);
+      });
     } finally {
       restoreStdout();
     }

@@ -1,4 +1,5 @@
 import { relative, resolve } from 'node:path';
+import { describeInstance } from '../../instances/instance-name';
 import type { MigrationRunState, MigrationStatus } from '../../status/migration-status.interface';
 import { DEFAULT_CLASSES_DIR, readProject } from '../cli-config';
 import { ReportedFailure } from '../cli-error';
@@ -52,6 +53,9 @@ export const statusCommand: AppCommand = {
     'applies nothing.',
     'Exit code 0 when up to date, 1 when migrations are pending or another process is running them, 2',
     'when the state is failed (the error is also one line on stderr) or on any other error.',
+    'In an app with several databases, without --database: every instance in import order, each under',
+    'a "== name ==" line (--json: { "databases": { "<name>": <its status>, ... } }), and the exit code of',
+    'the worst of them.',
     'Also warns, on stderr, about each file in the classes folder ("nestAutoMigration.classesDir" in',
     'package.json, else migrations) that declares a @Migration() class no module registers.',
   ].join('\n'),
@@ -67,12 +71,26 @@ export const statusCommand: AppCommand = {
     if (status.state === 'failed' && status.lastError) throw ReportedFailure.of(status.lastError);
     return exitCodeOfState(status.state);
   },
+  async runOnEvery(args, output, context) {
+    const statuses: [string, MigrationStatus][] = [];
+    for (const instance of context.instances) statuses.push([instance.name, await instance.service.check()]);
+    warnUnregistered(context, output);
+    if (args.flag('json')) output.line(JSON.stringify({ databases: Object.fromEntries(statuses) }, null, 2));
+    else output.line(statuses.map(([name, status]) => `== ${name} ==\n${formatStatus(status)}`).join('\n\n'));
+    // As for one instance: the first failed one's error is the command's one error line.
+    for (const [name, status] of statuses) {
+      if (status.state === 'failed' && status.lastError) throw ReportedFailure.of(status.lastError, ` (${describeInstance(name)})`);
+    }
+    return Math.max(...statuses.map(([, status]) => exitCodeOfState(status.state)));
+  },
 };
 
 /**
  * One warning per file of the classes folder that declares `@Migration()` classes the module does
- * not register: they never run, and nothing else would say so. A warning only: the exit code is
- * the state's, and stdout stays the answer alone (`--json` is pure JSON).
+ * not register: they never run, and nothing else would say so. A class counts as registered when
+ * the instance it names (`database`, the default one without it) discovered it, whichever
+ * instance the command works on. A warning only: the exit code is the state's, and stdout stays
+ * the answer alone (`--json` is pure JSON).
  */
 function warnUnregistered(context: AppContext, output: CommandOutput): void {
   let classesDir: string;
@@ -82,7 +100,8 @@ function warnUnregistered(context: AppContext, output: CommandOutput): void {
     // A malformed package.json is the business of the commands that need it (the module came from --module).
     return;
   }
-  for (const { file, migrations } of findUnregisteredMigrations(resolve(context.cwd, classesDir), context.migrationNames)) {
+  const registered = new Map(context.instances.map((instance) => [instance.name, instance.migrationNames]));
+  for (const { file, migrations } of findUnregisteredMigrations(resolve(context.cwd, classesDir), registered)) {
     const classes = migrations.map((m) => m.className ?? `the class named "${m.name}"`);
     const declared = migrations.map((m) => `"${m.name}"${m.className ? ` (class ${m.className})` : ''}`);
     const one = migrations.length === 1;
