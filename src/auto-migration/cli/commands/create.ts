@@ -1,11 +1,13 @@
 import { isAbsolute, relative, resolve } from 'node:path';
 import { isSemver } from '../../discovery/migration-validator';
 import { describeCause } from '../../errors/auto-migration.error';
+import { DEFAULT_INSTANCE, isDefaultInstance } from '../../instances/instance-name';
 import type { ParsedArgs } from '../args';
 import { CONFIG_FIELD, DEFAULT_CLASSES_DIR, type ProjectInfo, readProject } from '../cli-config';
 import { usageError } from '../cli-error';
 import type { CommandOutput, LocalCommand } from '../command';
 import { ExitCode } from '../exit-codes';
+import { chooseInstance, requestedInstance } from '../instance-choice';
 import { parseModuleSpec } from '../load-module';
 import type { ModuleMigrations } from '../module-migrations';
 import { divertStdout } from '../stdout-guard';
@@ -31,6 +33,9 @@ export const createCommand: LocalCommand = {
     'a name a migration already has.',
     "The module is only read (its providers' @Migration() names and its migrationsDir), in Nest's",
     'preview mode: no provider is created and no database opened.',
+    'With --database NAME, in an app with several databases: the class names that instance in its',
+    "@Migration(), and the number follows that instance's migrations (the folder written in, its",
+    'migrationsDir, the classes the module assigns to it); --sql writes into its migrationsDir.',
   ].join('\n'),
   flags: {
     sql: { type: 'boolean', description: 'Write NNN_name.sql and NNN_name.down.sql instead of a class.' },
@@ -39,21 +44,39 @@ export const createCommand: LocalCommand = {
       value: 'DIR',
       description:
         `Folder to write in. Default for a class: "${CONFIG_FIELD}.classesDir" in package.json, else ${DEFAULT_CLASSES_DIR}; ` +
-        `for --sql: "${CONFIG_FIELD}.sqlDir" (the module's migrationsDir), which must then be set.`,
+        `for --sql: "${CONFIG_FIELD}.sqlDir" (the module's migrationsDir), which must then be set; ` +
+        "with --database NAME, that instance's migrationsDir, read from the module.",
     },
   },
   positionals: ['NAME'],
   async run(args, output, cwd) {
     const project = readProject(cwd);
     const sql = args.flag('sql');
+    const database = requestedInstance(args, 'create');
+    // package.json's sqlDir is the default instance's SQL folder; a named instance's is its migrationsDir (or --dir).
+    const named = database !== undefined && !isDefaultInstance(database);
     const classesDir = project.config.classesDir ?? DEFAULT_CLASSES_DIR;
-    const folder = args.string('dir') ?? (sql ? project.config.sqlDir : classesDir);
-    if (folder === undefined) {
+    const configured = args.string('dir') ?? (!sql ? classesDir : named ? undefined : project.config.sqlDir);
+    if (configured === undefined && !named) {
       // SQL files only run from the folder the module reads (its migrationsDir option); a guess
       // would leave a migration that never runs.
       throw usageError(
         `create --sql: no folder for SQL files: pass --dir DIR, or set "${CONFIG_FIELD}": { "sqlDir": "..." } in package.json ` +
           "to the folder of the module's migrationsDir option",
+        'create',
+      );
+    }
+
+    // A migration in the other folder, or one the module registers from elsewhere, with the same
+    // number would sort before the applied ones and stop the app (OUT_OF_ORDER_MIGRATION).
+    const module = await readModule(args, project, cwd, output);
+    // A module of migrations only imports no instance: its migrations are all there is to know.
+    const instance = module && module.migrations.instances.length > 0 ? chooseInstance(module.migrations.instances, database, module.label) : null;
+    const folder = configured ?? instance?.migrationsDir;
+    if (folder === undefined || folder === null) {
+      throw usageError(
+        `create --sql --database ${database}: no folder for SQL files: pass --dir DIR, or name the module (--module) whose ` +
+          `AutoMigrationModule.forRoot({ name: "${database}", migrationsDir }) says where that instance reads them`,
         'create',
       );
     }
@@ -65,18 +88,28 @@ export const createCommand: LocalCommand = {
       return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
     };
 
-    // A migration in the other folder, or one the module registers from elsewhere, with the same
-    // number would sort before the applied ones and stop the app (OUT_OF_ORDER_MIGRATION).
-    const module = await readModule(args, project, cwd, output);
-    const folders = [classesDir, project.config.sqlDir].flatMap((f) => (f === undefined ? [] : [resolve(cwd, f)]));
-    if (module?.migrations.migrationsDir) folders.push(module.migrations.migrationsDir);
+    // The classes folder may hold every instance's classes, and counts for each: a class not yet
+    // registered must not share its number with the next file. package.json's sqlDir is the
+    // default instance's alone: another instance's SQL files do not decide a named one's order.
+    const folders = (named ? [classesDir] : [classesDir, project.config.sqlDir]).flatMap((f) => (f === undefined ? [] : [resolve(cwd, f)]));
+    if (instance?.migrationsDir) folders.push(instance.migrationsDir);
+    const registered = module?.migrations.names.get(database ?? DEFAULT_INSTANCE) ?? [];
     const others: KnownMigration[] = [
       ...[...new Set(folders)].filter((f) => f !== dir).flatMap((f) => folderMigrations(f, shown(f))),
-      ...(module?.migrations.names.map((name) => ({ name, where: `the module ${module.label}` })) ?? []),
+      ...registered.map((name) => ({ name, where: `the module ${module?.label}` })),
     ];
 
-    const dialect = module?.migrations.dialect ?? 'sqlite';
-    const result = scaffoldMigration({ dir, shownDir: shown(dir), name: args.positionals[0], sql, version, now: new Date(), others, dialect });
+    const result = scaffoldMigration({
+      dir,
+      shownDir: shown(dir),
+      name: args.positionals[0],
+      sql,
+      version,
+      now: new Date(),
+      others,
+      dialect: instance?.dialect ?? 'sqlite',
+      database: named ? database : null,
+    });
 
     output.line(`Created ${result.files.map(shown).join(' and ')} (migration ${result.name}, version ${version}).`);
     if (validVersion === undefined) {
@@ -92,7 +125,11 @@ export const createCommand: LocalCommand = {
       output.line(`Next: write up() and down(), then list ${result.className} in the providers of a module of your app (e.g. your MigrationsModule).`);
     } else {
       output.line('Next: write the SQL (a file without SQL is refused at start-up); delete the .down.sql file if the migration cannot be reverted.');
-      output.line(`The module reads .sql files from its migrationsDir option: it must point at ${shown(dir)}.`);
+      output.line(
+        named
+          ? `AutoMigrationModule.forRoot({ name: "${database}" }) reads .sql files from its migrationsDir option: it must point at ${shown(dir)}.`
+          : `The module reads .sql files from its migrationsDir option: it must point at ${shown(dir)}.`,
+      );
     }
     return ExitCode.Ok;
   },

@@ -22,6 +22,8 @@ export interface ScaffoldRequest {
   readonly others: readonly KnownMigration[];
   /** The module's database, which decides the template. */
   readonly dialect: Dialect;
+  /** The instance a class is for, written into its `@Migration()`; null for the default instance. */
+  readonly database: string | null;
 }
 
 /** What `create` wrote. */
@@ -53,7 +55,12 @@ export function scaffoldMigration(request: ScaffoldRequest): ScaffoldResult {
         [join(request.dir, `${name}.sql`), up],
         [join(request.dir, `${name}.down.sql`), down],
       ])(sqlMigrationSources({ version: request.version }, request.dialect))
-    : [[join(request.dir, `${name}.ts`), classMigrationSource({ name, className: className!, version: request.version }, request.dialect)]];
+    : [
+        [
+          join(request.dir, `${name}.ts`),
+          classMigrationSource({ name, className: className!, version: request.version, database: request.database }, request.dialect),
+        ],
+      ];
 
   const taken = files.find(([path]) => existsSync(path));
   if (taken) throw refusedOverwrite(taken[0]);

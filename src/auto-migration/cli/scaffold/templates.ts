@@ -1,12 +1,27 @@
 import { classMigrationSource as postgresClass } from '../../driver/postgres/class-migration-template';
 import { classMigrationSource as sqliteClass } from '../../driver/sqlite/class-migration-template';
+import { CliError } from '../cli-error';
 
 /** Which database a new migration is written for: the module's, when `create` could read it; SQLite otherwise. */
 export type Dialect = 'sqlite' | 'postgres';
 
-/** A new `@Migration()` class: its driver's template (the connection `up(db)` receives differs). */
-export function classMigrationSource(input: { name: string; className: string; version: string }, dialect: Dialect): string {
-  return dialect === 'postgres' ? postgresClass(input) : sqliteClass(input);
+/** The decorator's options in a driver's class template, on one line: `@Migration({ name: ..., description: '' })`. */
+const DECORATOR_OPTIONS_END = /(@Migration\(\{[^\n]*?) \}\)/;
+
+/**
+ * A new `@Migration()` class: its driver's template (the connection `up(db)` receives differs),
+ * with `database: '<name>'` in the decorator for a named instance.
+ */
+export function classMigrationSource(input: { name: string; className: string; version: string; database: string | null }, dialect: Dialect): string {
+  const source = dialect === 'postgres' ? postgresClass(input) : sqliteClass(input);
+  if (input.database === null) return source;
+  if (!DECORATOR_OPTIONS_END.test(source)) {
+    throw new CliError(
+      'CREATE_REFUSED',
+      `the ${dialect} class template has no one-line @Migration({ ... }) to add database to; nothing was written (a bug: please report it)`,
+    );
+  }
+  return source.replace(DECORATOR_OPTIONS_END, `$1, database: '${input.database}' })`);
 }
 
 /** Statements each database refuses inside a transaction, for the SQL template's comment. */
