@@ -48,7 +48,7 @@ export class DryRunService {
     const { run, findings } =
       options.analyse === false
         ? { run: await runOnCopy(this.applier, rehearsal, pending, this.backup.folder), findings: [] }
-        : await this.safety.rehearse(pending);
+        : await this.safety.rehearse(pending, undefined, { required: false });
     const failure = run.failure;
     return {
       on: rehearsal.kind,

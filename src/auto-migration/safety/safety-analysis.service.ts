@@ -56,12 +56,16 @@ export class SafetyAnalysisService {
     };
   }
 
-  /** Runs the pending migrations on the rehearsal, analysing each one. */
-  async rehearse(pending: readonly MigrationDefinition[], longLockMs = this.options.safety.longLockMs): Promise<AnalysedRun> {
+  /**
+   * Runs the pending migrations on the rehearsal, analysing each one. `required: false` (the dry
+   * run) runs them without findings where the driver cannot inspect its copies; otherwise that
+   * is an error.
+   */
+  async rehearse(pending: readonly MigrationDefinition[], longLockMs = this.options.safety.longLockMs, { required = true } = {}): Promise<AnalysedRun> {
     const rehearsal = copies(this.driver);
     if (pending.length === 0) return { kind: rehearsal.kind, run: { migrations: [], failure: null }, findings: [] };
     for (const migration of pending) migration.instance();
-    const observer = new AnalysisObserver(this.options.postgres ? 'postgres' : 'sqlite', longLockMs);
+    const observer = new AnalysisObserver(this.options.postgres ? 'postgres' : 'sqlite', longLockMs, required);
     const run = await runOnCopy(this.applier, rehearsal, pending, this.backup.folder, observer);
     return { kind: rehearsal.kind, run, findings: observer.findings };
   }
@@ -77,9 +81,11 @@ class AnalysisObserver implements CopyRunObserver {
   constructor(
     private readonly dialect: 'sqlite' | 'postgres',
     private readonly longLockMs: number,
+    private readonly required: boolean,
   ) {}
 
   async before(copy: RehearsalCopy): Promise<void> {
+    if (!copy.inspector && !this.required) return;
     const inspector = inspectorOf(copy);
     this.schemaBefore = await inspector.snapshot();
     this.rows ??= await inspector.countRows([...this.schemaBefore.tables.keys()]);
@@ -88,6 +94,7 @@ class AnalysisObserver implements CopyRunObserver {
 
   async after(copy: RehearsalCopy, migration: MigrationDefinition, ran: CopyRunMigration, failure: unknown): Promise<void> {
     copy.watchLocks = false;
+    if (!copy.inspector && !this.required) return;
     const inspector = inspectorOf(copy);
     const before = this.schemaBefore!;
     const rowsBefore = new Map(this.rows);
