@@ -8,12 +8,14 @@ import { step } from '../../runner/database-step';
 import type { CopyRehearsal, RehearsalCopy } from '../capabilities';
 import { openSqlite } from './open-sqlite';
 import { SqliteDriver } from './sqlite-driver';
+import { type InspectorReads, SqliteSchemaInspector } from './sqlite-schema-inspector';
 import { StatementCapture } from './statement-capture';
 
 /**
  * Throwaway copies of a SQLite database, through `VACUUM INTO` (what is only in the write-ahead
  * log included), for the rehearsal before a run and the dry run. Statements are captured through
- * better-sqlite3's `verbose` hook on the copy's connection.
+ * better-sqlite3's `verbose` hook on the copy's connection. The copy's inspector reads through that
+ * same connection (it sees what a migration left, committed or not), with the capture paused.
  *
  * The copy goes into a fresh private folder (mkdtemp, 0700) inside `folder` (the backup folder)
  * or, with backups off, the system's temporary folder; `dispose()` removes it.
@@ -51,6 +53,9 @@ export class SqliteRehearsal implements CopyRehearsal {
         set capture(into) {
           capture.into = into;
         },
+        inspector: new SqliteSchemaInspector(connection, uncaptured(capture)),
+        // SQLite locks the whole file, never a table: there is nothing to watch.
+        watchLocks: false,
         dispose: () => {
           connection.close();
           rmSync(place, { recursive: true, force: true });
@@ -62,4 +67,17 @@ export class SqliteRehearsal implements CopyRehearsal {
       throw error;
     }
   }
+}
+
+/** Runs the inspector's reads with the capture off: they are the analysis's statements, not the migration's. */
+function uncaptured(capture: StatementCapture): InspectorReads {
+  return (read) => {
+    const into = capture.into;
+    capture.into = null;
+    try {
+      return read();
+    } finally {
+      capture.into = into;
+    }
+  };
 }
