@@ -7,7 +7,9 @@ export const ExitCode = {
   Ok: 0,
   /** `status` only: migrations are pending (or a run is in progress elsewhere in this process). */
   Pending: 1,
-  /** Anything else: bad flags, a module that cannot be loaded, a refused command, a failed state. */
+  /** `lint` only: an error-level finding is not accepted. */
+  Unsafe: 1,
+  /** Anything else: bad flags, a module that cannot be loaded, a refused command, a failed state, a failed rehearsal. */
   Error: 2,
 } as const;
 

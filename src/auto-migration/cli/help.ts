@@ -18,8 +18,9 @@ export function overviewHelp(commands: readonly CliCommand[]): string {
     '--module, --database (the instance to work on, in an app with several databases), --verbose and',
     '--help.',
     '',
-    'Exit codes: 0 success (status: up to date), 1 status: migrations pending, 2 any error (status: a',
-    'failed state), 130 interrupted by Ctrl-C.',
+    'Exit codes: 0 success (status: up to date), 1 status: migrations pending; lint: an error-level',
+    'finding not accepted, 2 any error (status: a failed state; lint: a failed rehearsal), 130',
+    'interrupted by Ctrl-C.',
     `Run \`${BIN} <command> --help\` (or \`${BIN} help <command>\`) for a command's flags; \`${BIN} --version\` prints this package's version.`,
   ].join('\n');
 }

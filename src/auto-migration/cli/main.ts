@@ -2,8 +2,8 @@
 /**
  * `nest-auto-migration <command> [flags]`: the package's command line. Parses the command line,
  * boots the app's module when the command needs it, runs the command, and turns the outcome into
- * the contract's exit code: 0 success, 1 `status` found pending migrations, 2 any error, reported
- * as one line on stderr.
+ * the contract's exit code: 0 success, 1 `status` found pending migrations (`lint`: an error-level
+ * finding not accepted), 2 any error, reported as one line on stderr.
  */
 // Nest's decorators need the Reflect API before the app's module file is evaluated.
 import 'reflect-metadata';

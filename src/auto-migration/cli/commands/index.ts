@@ -4,6 +4,7 @@ import { backupCommand } from './backup';
 import { baselineCommand } from './baseline';
 import { createCommand } from './create';
 import { downCommand } from './down';
+import { lintCommand } from './lint';
 import { repairCommand } from './repair';
 import { resolveCommand } from './resolve';
 import { restoreCommand } from './restore';
@@ -15,6 +16,7 @@ import { upCommand } from './up';
 export const COMMANDS: readonly CliCommand[] = [
   statusCommand,
   upCommand,
+  lintCommand,
   downCommand,
   createCommand,
   resolveCommand,

@@ -2,6 +2,7 @@ import type { AutoMigrationService, DryRunReport } from '../..';
 import { ReportedFailure } from '../cli-error';
 import type { AppCommand, CommandOutput } from '../command';
 import { ExitCode } from '../exit-codes';
+import { formatFinding, summarizeFindings } from '../format-findings';
 import { plural } from '../text';
 import { exitCodeAfterRun } from './status';
 
@@ -24,7 +25,8 @@ export const upCommand: AppCommand = {
     '--dry-run applies them to a temporary copy of the database instead and prints every statement',
     "each one issued, as SQLite ran it, with its time (to the next statement's start); the live file is",
     'not touched (no lock lease, no backup, no history row) and the copy is deleted. Side effects of',
-    'injected services are not rehearsed.',
+    'injected services are not rehearsed. Under each migration: what the safety analysis found in it,',
+    "as `lint` reports it (the dry run's exit code does not depend on them; lint's does).",
   ].join('\n'),
   flags: {
     to: { type: 'string', value: 'NAME', description: 'Stop after this migration (it is applied too).' },
@@ -92,6 +94,8 @@ export function printDryRun(report: DryRunReport, output: CommandOutput): void {
       for (const line of rest) output.line(line.trim() === '' ? '' : `    ${' '.repeat(width)}  ${line}`);
     });
     if (m.commitMs !== null) output.line(`    ${`${m.commitMs} ms`.padStart(width)}  (foreign-key check and COMMIT)`);
+    // Outdented from the statements, so a finding reads as a note on the migration, not as one more statement.
+    for (const finding of report.findings.filter((f) => f.migration === m.name)) for (const line of formatFinding(finding, '  ')) output.line(line);
   }
   output.line();
   const skipped = report.migrations.filter((m) => !m.rehearsed).length;
@@ -102,5 +106,7 @@ export function printDryRun(report: DryRunReport, output: CommandOutput): void {
       ? `${plural(ran, 'migration')} ran ${where} before ${report.failed.migration} failed; the live database is unchanged.`
       : `${plural(report.migrations.length, 'migration')} would be applied${skipped > 0 ? ` (${skipped} not rehearsed)` : ''}.`,
   );
+  if (report.findings.length > 0)
+    output.line(`Safety analysis: ${summarizeFindings(report.findings)} (\`nest-auto-migration lint\` exits 1 on an error not accepted).`);
   output.line(DRY_RUN_SIDE_EFFECTS_NOTE);
 }
