@@ -5,7 +5,8 @@ import { AutoMigrationService } from './auto-migration.service';
 import { MigrationHealthIndicator } from './health/migration.health';
 import { instanceNameOf, isDefaultInstance } from './instances/instance-name';
 import { getAutoMigrationServiceToken, getMigrationDatabaseToken } from './instances/instance-tokens';
-import { MIGRATION_INSTANCE, MigrationInstance } from './instances/migration-instance';
+import { ModulesContainer } from '@nestjs/core';
+import { instanceFor, MIGRATION_IMPORT, MIGRATION_INSTANCE, MigrationImport } from './instances/migration-instance';
 import { resolveStatusController } from './options/resolve-options';
 import { createStatusController } from './status/migration-status.controller';
 
@@ -49,7 +50,9 @@ export const {
       global: true,
       providers: [
         ...(definition.providers ?? []),
-        { provide: MIGRATION_INSTANCE, useValue: new MigrationInstance(name, optionsNeedProviders(definition.providers)) },
+        { provide: MIGRATION_IMPORT, useValue: new MigrationImport(name, optionsNeedProviders(definition.providers)) },
+        // One per application: the module (and this value) may be shared by many (a test suite builds many).
+        { provide: MIGRATION_INSTANCE, useFactory: instanceFor, inject: [ModulesContainer, MIGRATION_IMPORT] },
         ...publicTokens(name),
       ],
       // The default instance answers to the plain class tokens; a named one only to its name's
@@ -58,7 +61,7 @@ export const {
       exports: isDefaultInstance(name)
         ? [MIGRATION_DATABASE, AutoMigrationService, MigrationHealthIndicator]
         : [getMigrationDatabaseToken(name), getAutoMigrationServiceToken(name), MigrationHealthIndicator],
-      controllers: status ? [createStatusController(status.path, status.guards)] : [],
+      controllers: status ? [createStatusController(status.path, status.guards, getAutoMigrationServiceToken(name))] : [],
     };
   })
   .build();

@@ -78,8 +78,8 @@ import { MigrationLogger } from './logging/migration-logger';
     MigrationExplorer,
     {
       provide: DISCOVERED_MIGRATIONS,
-      useFactory: (explorer: MigrationExplorer) => explorer.explore(),
-      inject: [MigrationExplorer],
+      useFactory: (explorer: MigrationExplorer, instance: MigrationInstance) => instance.discover(() => explorer.explore()),
+      inject: [MigrationExplorer, MIGRATION_INSTANCE],
     },
     {
       provide: MIGRATION_DRIVER,

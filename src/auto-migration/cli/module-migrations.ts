@@ -5,7 +5,7 @@ import { MIGRATION_METADATA } from '../auto-migration.constants';
 import { AUTO_MIGRATION_MODULE_OPTIONS } from '../auto-migration.module-definition';
 import { describeCause } from '../errors/auto-migration.error';
 import { DEFAULT_INSTANCE } from '../instances/instance-name';
-import { MIGRATION_INSTANCE, MigrationInstance } from '../instances/migration-instance';
+import { MIGRATION_IMPORT, MigrationImport } from '../instances/migration-instance';
 import { loadAppModule } from './app-context';
 import { CliError } from './cli-error';
 import type { ModuleTarget } from './load-module';
@@ -35,7 +35,7 @@ export interface ModuleMigrations {
  * Reads which migrations the app's module registers, for `create`: the module file is loaded and
  * its graph built in Nest's preview mode, which instantiates no provider (no database is opened,
  * no lifecycle hook runs). Providers are found as the library's explorer finds them, by the
- * decorator's metadata; imports by their `MigrationInstance` and options, which are value
+ * decorator's metadata; imports by their `MigrationImport` and options, which are value
  * providers (set in preview mode too). Every failure is `MODULE_NOT_LOADABLE` or `BOOT_FAILED`,
  * naming the module.
  */
@@ -51,8 +51,8 @@ export async function readModuleMigrations(target: ModuleTarget, logger: LoggerS
     const instances: ModuleInstance[] = [];
     const names = new Map<string, string[]>();
     for (const module of app.get(ModulesContainer).values()) {
-      const instance: unknown = module.providers.get(MIGRATION_INSTANCE)?.instance;
-      if (instance instanceof MigrationInstance)
+      const instance: unknown = module.providers.get(MIGRATION_IMPORT)?.instance;
+      if (instance instanceof MigrationImport)
         instances.push({ name: instance.name, ...optionsOf(module.providers.get(AUTO_MIGRATION_MODULE_OPTIONS)?.instance, cwd) });
       for (const wrapper of module.providers.values()) {
         if (typeof wrapper.metatype !== 'function' || wrapper.inject) continue;

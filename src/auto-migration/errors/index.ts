@@ -28,6 +28,7 @@ export { RestoreFailedError } from './restore-failed.error';
 export { RestoreRefusedError } from './restore-refused.error';
 export { RevertFailedError } from './revert-failed.error';
 export { ShuttingDownError } from './shutting-down.error';
+export { StartupStoppedError } from './startup-stopped.error';
 export { UnknownMigrationError } from './unknown-migration.error';
 export { UnsafeMigrationError } from './unsafe-migration.error';
 export { PendingMigrationsError } from './pending-migrations.error';

@@ -6,7 +6,8 @@ import { describeInstance } from './instance-name';
 
 interface NamedOptions {
   readonly name: string;
-  readonly options: ResolvedAutoMigrationOptions;
+  /** Null while not resolved yet: only the name is compared. */
+  readonly options: ResolvedAutoMigrationOptions | null;
 }
 
 /**
@@ -30,9 +31,10 @@ export function checkInstanceConflicts(instances: readonly NamedOptions[]): void
       `name:${name}`,
       instance,
       (first) =>
-        `name: AutoMigrationModule is imported twice as ${describeInstance(name)} (one migrates ${first.options.database}, the other ${options.database}); ` +
+        `name: AutoMigrationModule is imported twice as ${describeInstance(name)}${first.options && options ? ` (one migrates ${first.options.database}, the other ${options.database})` : ''}; ` +
         'import each name once, and give the other database a name of its own: forRoot({ name: "analytics", ... })',
     );
+    if (options === null) continue;
     if (!options.inMemory) {
       clash(
         `database:${databaseKey(options)}`,

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { ModuleRef, ModulesContainer } from '@nestjs/core';
 import { describeInstance } from './instance-name';
 import { checkInstanceConflicts } from './instance-conflicts';
-import { MIGRATION_INSTANCE, MigrationInstance, type StartOutcome } from './migration-instance';
+import { instanceFor, MIGRATION_IMPORT, MIGRATION_INSTANCE, MigrationImport, type MigrationInstance, type StartOutcome } from './migration-instance';
 
 /**
  * The `AutoMigrationModule` imports of an application, in import order, from its container
@@ -12,8 +12,8 @@ import { MIGRATION_INSTANCE, MigrationInstance, type StartOutcome } from './migr
 export function instancesIn(modules: ModulesContainer): MigrationInstance[] {
   const found: MigrationInstance[] = [];
   for (const module of modules.values()) {
-    const instance: unknown = module.providers.get(MIGRATION_INSTANCE)?.instance;
-    if (instance instanceof MigrationInstance) found.push(instance);
+    const declared: unknown = module.providers.get(MIGRATION_IMPORT)?.instance;
+    if (declared instanceof MigrationImport) found.push(instanceFor(modules, declared));
   }
   return found;
 }
@@ -52,30 +52,33 @@ export class MigrationInstances {
 
   /**
    * Refuses two imports with one name or one database (`checkInstanceConflicts`), before this
-   * import opens its database. Waits for this import's options and for every other import's whose
-   * options need no provider (`forRoot()`, a factory without `inject`), then compares every import
-   * resolved by then: among such imports a refusal opens nothing. An import whose factory injects
-   * providers is compared when its own options are resolved, before it opens its database (the
-   * others may have opened theirs by then; nothing runs, as start-up fails). An import whose
-   * options were refused fails start-up by itself.
+   * import opens its database. It waits for this import's options
+   * and for every other import's options and migrations, except those whose options need
+   * providers (`forRootAsync({ inject })`, `useClass`, `useExisting`); an import refused there
+   * (bad options, bad migrations) refuses this one too, with its error, so that nothing is opened.
+   * Options that need providers are compared when they are resolved, before their own import opens
+   * its database (the others may have opened theirs by then; nothing runs, as start-up fails).
    */
   async assertNoConflicts(): Promise<void> {
-    await Promise.allSettled(
-      this.all()
-        .filter((instance) => instance === this.own || !instance.optionsNeedProviders)
-        .map((instance) => instance.options),
+    const all = this.all();
+    const awaited = all.filter((instance) => instance === this.own || !instance.optionsNeedProviders);
+    const settled = await Promise.allSettled(
+      awaited.flatMap((instance) => (instance === this.own ? [instance.options] : [instance.options, instance.discovered])),
     );
-    const resolved = this.all().flatMap((instance) => (instance.resolvedOptions ? [{ name: instance.name, options: instance.resolvedOptions }] : []));
-    checkInstanceConflicts(resolved);
+    const refused = settled.find((result) => result.status === 'rejected');
+    if (refused) throw refused.reason;
+    // Every name is known from the scan on; options only once resolved.
+    checkInstanceConflicts(all.map((instance) => ({ name: instance.name, options: instance.resolvedOptions })));
   }
 
   /**
    * Waits for the start-up of every import before this one. `'stop'` when one of them stopped
    * start-up (its run failed with `failOnError`): this import then applies nothing.
    */
-  async previousStarted(): Promise<{ outcome: StartOutcome; stoppedBy: string | null }> {
+  async previousStarted({ skipBackground }: { skipBackground: boolean }): Promise<{ outcome: StartOutcome; stoppedBy: string | null }> {
     for (const instance of this.all()) {
       if (instance === this.own) break;
+      if (skipBackground && instance.resolvedOptions?.mode === 'background') continue;
       if ((await instance.started) === 'stop') return { outcome: 'stop', stoppedBy: describeInstance(instance.name) };
     }
     return { outcome: 'continue', stoppedBy: null };

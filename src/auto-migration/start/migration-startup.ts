@@ -18,6 +18,8 @@ import { MigrationRunner } from '../runner/migration.runner';
 import { RegisteredInterval } from '../schedule/registered-interval';
 import { MigrationState } from '../status/migration.state';
 import { FailureExit } from './failure-exit';
+import { StartupStoppedError } from '../errors/startup-stopped.error';
+import { describeInstance } from '../instances/instance-name';
 import { MigrationInstances } from '../instances/migration-instances';
 import type { StartOutcome } from '../instances/migration-instance';
 import { MigrationLogger } from '../logging/migration-logger';
@@ -114,9 +116,12 @@ export class MigrationStartup implements OnApplicationBootstrap, OnModuleDestroy
 
   /** Waits for the instances imported before this one; false (and this one stopped) when one of them stopped start-up. */
   private async previousContinued(): Promise<boolean> {
-    const previous = await this.instances.previousStarted();
+    // A blocking start does not wait for a background instance before it: the app must listen at once.
+    const previous = await this.instances.previousStarted({ skipBackground: this.options.mode !== 'background' });
     if (previous.outcome === 'continue') return true;
-    this.logger.warn(`Not applying migrations: start-up was stopped by a failure of ${previous.stoppedBy}`);
+    const error = new StartupStoppedError(describeInstance(this.instances.own.name), previous.stoppedBy!);
+    this.logger.warn(error.message);
+    this.state.runFailed(error);
     this.startEnded('stop');
     return false;
   }
