@@ -117,6 +117,9 @@ describe('nest-auto-migration --database', () => {
     expect(expectOneErrorLine(failed, 'CHECKSUM_MISMATCH')).toMatch(/001_create_events.*\(instance "analytics"\)$/);
     expect(failed.stdout).toMatch(/^== default ==\nState: pending /m);
     expect(failed.stdout).toMatch(/^== analytics ==\nState: failed \(CHECKSUM_MISMATCH/m);
+    // The next step names the instance: a plain `repair` would accept the default instance's checksums.
+    expect(failed.stdout).toContain('`nest-auto-migration repair --database analytics` accepts the current checksums');
+    expect(failed.stdout).toMatch(/^== default ==\nState: pending \(\d+ migrations? to apply: run `nest-auto-migration up`\)$/m);
   });
 
   it('refuses a name the module does not import, or that cannot be a name, before anything runs', async () => {

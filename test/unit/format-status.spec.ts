@@ -87,4 +87,12 @@ describe('formatStatus', () => {
     expect(text).toContain(`History: as read at ${READ_AT} (it could not be read now: database disk image is malformed)`);
     expect(text).not.toContain('locks the database');
   });
+
+  it("names a named instance in the commands it suggests, and only a named one's", () => {
+    const pending = { state: 'pending' as const, pending: [{ name: '002_b', version: '1.1.0', description: '' }] };
+    expect(formatStatus(status({ ...pending, database: 'analytics' }))).toMatch(
+      /^State: pending \(1 migration to apply: run `nest-auto-migration up --database analytics`\)$/m,
+    );
+    expect(formatStatus(status(pending))).toMatch(/^State: pending \(1 migration to apply: run `nest-auto-migration up`\)$/m);
+  });
 });

@@ -27,7 +27,7 @@ export function formatStatus(status: MigrationStatus): string {
     const { code, migration, message } = status.lastError;
     lines.push('', `Last error: ${code}${migration ? ` (${migration})` : ''}`);
     lines.push(...message.split(/\r?\n/).map((line) => `  ${line.trim()}`));
-    const next = nextStep(status.lastError);
+    const next = nextStep(status.lastError, status);
     if (next) lines.push(`  With the command line: ${next}`);
   }
   return lines.join('\n');
@@ -71,7 +71,7 @@ function historyTables(status: MigrationStatus): string[] {
 function stateNote(status: MigrationStatus): string {
   if (status.state === 'running' && status.lock.held) return ' (another process holds the migration lock: see "Lock" below)';
   if (status.state === 'pending' && status.historyReadAt === null) return ' (the migration history is not readable right now: see "History" below)';
-  if (status.state === 'pending') return ` (${plural(status.pending.length, 'migration')} to apply: run \`nest-auto-migration up\`)`;
+  if (status.state === 'pending') return ` (${plural(status.pending.length, 'migration')} to apply: run \`${command(status, 'up')}\`)`;
   if (status.state === 'failed' && status.lastError) return ` (${status.lastError.code}: see "Last error" below)`;
   return '';
 }
@@ -92,12 +92,12 @@ function historyNote(status: MigrationStatus): string | null {
 }
 
 /** The command that settles the failures the library's messages explain in terms of the service. */
-function nextStep(error: MigrationStatusError): string | null {
+function nextStep(error: MigrationStatusError, status: MigrationStatus): string | null {
   switch (error.code) {
     case 'INTERRUPTED_MIGRATION':
-      return `\`nest-auto-migration resolve ${error.migration ?? 'NAME'} --applied\` if all its changes are in place, \`--rolled-back\` if none are.`;
+      return `\`${command(status, `resolve ${error.migration ?? 'NAME'}`)} --applied\` if all its changes are in place, \`--rolled-back\` if none are.`;
     case 'CHECKSUM_MISMATCH':
-      return "`nest-auto-migration repair` accepts the current checksums, once you have checked that no migration's meaning changed.";
+      return `\`${command(status, 'repair')}\` accepts the current checksums, once you have checked that no migration's meaning changed.`;
     default:
       return null;
   }
@@ -113,4 +113,12 @@ function formatLock(lock: MigrationLockStatus): string {
     lock.suspect ? 'heartbeat older than lock.staleAfterMs: alive, maybe inside a long statement' : null,
   ].filter((d): d is string => d !== null);
   return `held by ${owner}${details.length > 0 ? `, ${details.join(', ')}` : ''}`;
+}
+
+/**
+ * A command for the instance this status is of: a named instance's needs `--database`, or the
+ * operator would act on the default instance.
+ */
+export function command(status: MigrationStatus, what: string): string {
+  return `nest-auto-migration ${what}${status.database ? ` --database ${status.database}` : ''}`;
 }

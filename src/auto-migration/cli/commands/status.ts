@@ -6,7 +6,7 @@ import { ReportedFailure } from '../cli-error';
 import type { AppCommand, AppContext, CommandOutput } from '../command';
 import { ExitCode } from '../exit-codes';
 import { oneLine } from '../format-error';
-import { formatStatus } from '../format-status';
+import { command, formatStatus } from '../format-status';
 import { plural } from '../text';
 import { findUnregisteredMigrations } from '../unregistered-migrations';
 
@@ -36,7 +36,7 @@ export function reportStateAfterFix(status: MigrationStatus, output: CommandOutp
   const error = status.lastError;
   output.line(`State: ${status.state}${status.state === 'failed' && error ? ` (${error.code}: ${oneLine(error.message)})` : ''}`);
   if (status.pending.length > 0) {
-    output.line(`${plural(status.pending.length, 'migration')} pending: run \`nest-auto-migration up\` to apply pending migrations.`);
+    output.line(`${plural(status.pending.length, 'migration')} pending: run \`${command(status, 'up')}\` to apply pending migrations.`);
   }
 }
 
