@@ -144,4 +144,24 @@ describe('checkInstanceConflicts', () => {
       ),
     ).toEqual(['name', 'database', 'migrationsDir', 'backup.dir']);
   });
+
+  it('compares PostgreSQL imports by where their history lives: the migration connection when one is given', () => {
+    const split = (schema: string, migration: string) => ({
+      postgres: { connectionString: 'postgres://app@pgbouncer.internal:6432/shop', migrationConnectionString: migration, schema },
+    });
+    // Two pools through one pooler, each migrating a different server: no clash.
+    expect(() =>
+      checkInstanceConflicts([
+        instance('default', split('shop', 'postgres://app@db-a.internal:5432/shop')),
+        instance('analytics', split('shop', 'postgres://app@db-b.internal:5432/shop')),
+      ]),
+    ).not.toThrow();
+    // One server behind two spellings of the app's connection: the migration connection gives it away.
+    expect(
+      problemsOf([
+        instance('default', split('shop', 'postgres://app@db-a.internal:5432/shop')),
+        instance('analytics', { postgres: { connectionString: 'postgres://app@db-a.internal:5432/shop', schema: 'shop' } }),
+      ]),
+    ).toEqual([expect.stringMatching(/^database: the default instance and instance "analytics" both migrate /)]);
+  });
 });

@@ -3,6 +3,7 @@ import { basename, dirname, join } from 'node:path';
 import type { ResolvedAutoMigrationOptions } from '../auto-migration.options';
 import { InvalidOptionsError } from '../errors/invalid-options.error';
 import { describeInstance } from './instance-name';
+import { describeServer } from '../options/resolve-postgres-options';
 
 interface NamedOptions {
   readonly name: string;
@@ -66,9 +67,15 @@ export function checkInstanceConflicts(instances: readonly NamedOptions[]): void
   if (problems.length > 0) throw new InvalidOptionsError(problems);
 }
 
-/** SQLite: the file, symlinks resolved; PostgreSQL: server, database and schema, as its target names them. */
+/**
+ * SQLite: the file, symlinks resolved. PostgreSQL: the server, database and schema its history
+ * and lock live in, as the migration connection names them (its own connection string when one
+ * is given). Host names are compared as written: `localhost` and `127.0.0.1` are two servers here.
+ */
 function databaseKey(options: ResolvedAutoMigrationOptions): string {
-  return options.postgres ? `postgres:${options.database}` : `sqlite:${canonical(options.database)}`;
+  if (!options.postgres) return `sqlite:${canonical(options.database)}`;
+  const { migrationConnectionString, schema } = options.postgres;
+  return migrationConnectionString === null ? `postgres:${options.database}` : `postgres:${describeServer(migrationConnectionString)} (schema "${schema}")`;
 }
 
 /** A path with symlinks resolved as far as it exists, so that two spellings of one file match. */
