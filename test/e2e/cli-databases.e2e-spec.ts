@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { classMigrationSource } from '../../src/auto-migration/cli/scaffold/templates';
 import { type CliRun, killStrayChildren, REPO_ROOT, runCli } from '../helpers/child-process';
+import { expectExit, expectOneErrorLine } from '../helpers/cli-expect';
 import { historyNames, tableNames } from '../helpers/sqlite';
 import { useTempDatabase } from '../helpers/temp-dir';
 
@@ -17,18 +18,6 @@ jest.setTimeout(120_000);
 const FIXTURE = join(REPO_ROOT, 'test', 'fixtures', 'cli', 'databases-app.module.ts');
 const DEFAULT_MIGRATIONS = ['001_create_users', '002_create_posts', '003_create_tags'];
 const ANALYTICS_MIGRATIONS = ['001_create_events', '002_create_daily_totals'];
-
-function expectExit(run: CliRun, code: number): void {
-  if (run.code !== code) throw new Error(`expected exit code ${code}, got ${run.code}\n${run.describe()}`);
-}
-
-/** Exit 2 with exactly one line `error CODE: ...` on stderr; returns that line. */
-function expectOneErrorLine(run: CliRun, code: string): string {
-  expectExit(run, 2);
-  const errors = run.stderr.split('\n').filter((line) => line.startsWith('error '));
-  if (errors.length !== 1 || !errors[0].startsWith(`error ${code}: `)) throw new Error(`expected one line "error ${code}: ..."\n${run.describe()}`);
-  return errors[0];
-}
 
 const warnings = (run: CliRun) => run.stderr.split('\n').filter((line) => line.startsWith('warning '));
 

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type CliRun, killStrayChildren, REPO_ROOT, runCli } from '../helpers/child-process';
+import { killStrayChildren, REPO_ROOT, runCli } from '../helpers/child-process';
+import { expectExit, expectOneErrorLine } from '../helpers/cli-expect';
 import { usePgSchema } from '../helpers/postgres';
 import { CLEARED_LEASE, historyNames, inspect, tableNames } from '../helpers/sqlite';
 import { useTempDatabase } from '../helpers/temp-dir';
@@ -17,19 +18,6 @@ jest.setTimeout(120_000);
 
 const FIXTURE = join(REPO_ROOT, 'test', 'fixtures', 'cli', 'lint-app.module.ts');
 const PG_FIXTURE = `${join(REPO_ROOT, 'test', 'fixtures', 'cli', 'lint-pg-app.module.ts')}#AppModule`;
-
-function expectExit(run: CliRun, code: number): void {
-  if (run.code !== code) throw new Error(`expected exit code ${code}, got ${run.code}\n${run.describe()}`);
-}
-
-/** Exit 2 with exactly one line `error CODE: ...` on stderr and no stack; returns that line. */
-function expectOneErrorLine(run: CliRun, code: string): string {
-  expectExit(run, 2);
-  const errors = run.stderr.split('\n').filter((line) => line.startsWith('error '));
-  if (errors.length !== 1 || !errors[0].startsWith(`error ${code}: `)) throw new Error(`expected one line "error ${code}: ..."\n${run.describe()}`);
-  expect(run.stderr).not.toMatch(/^\s+at /m);
-  return errors[0];
-}
 
 /** The block `lint` prints for the drop of users.name, from its first line to its safe pattern. */
 const DROP_NAME_BLOCK = (indent: string, accepted: boolean) =>
@@ -219,7 +207,7 @@ describe('nest-auto-migration lint on PostgreSQL', () => {
   const cli = (...args: string[]) =>
     runCli([...args, '--module', PG_FIXTURE], { cwd: REPO_ROOT, env: { DATABASE_URL: pg.url, DATABASE_SCHEMA: pg.schema, DATABASE: undefined } });
 
-  it('CREATE INDEX without CONCURRENTLY on a table in use: index-not-concurrent, exit 1, nothing kept', async () => {
+  it('CREATE INDEX without CONCURRENTLY on a table in use: index-not-concurrent, exit 1, nothing kept; a transaction: false migration listed as not analysed', async () => {
     expectExit(await cli('up', '--to', '001_create_items'), 0);
     const [text, json] = await Promise.all([cli('lint'), cli('lint', '--json')]);
 
@@ -230,16 +218,23 @@ describe('nest-auto-migration lint on PostgreSQL', () => {
     );
     expect(text.stdout).toMatch(/^ {2}statement: CREATE INDEX items_label ON items \(label\)$/m);
     expect(text.stdout).toMatch(/^ {2}safe: CREATE INDEX CONCURRENTLY in a migration of its own/m);
+    expect(text.stdout).toContain('Not analysed: 003_index_items_id_label (transaction: false: it runs outside a transaction, which cannot be rolled back).');
 
     expectExit(json, 1);
     const report = JSON.parse(json.stdout);
-    expect(report).toMatchObject({ on: 'rolled-back transaction', migrations: ['002_index_items_label'], failed: null, blocking: true });
+    expect(report).toMatchObject({
+      on: 'rolled-back transaction',
+      migrations: ['002_index_items_label', '003_index_items_id_label'],
+      notRehearsed: ['003_index_items_id_label'],
+      failed: null,
+      blocking: true,
+    });
     expect(report.findings).toEqual([
       expect.objectContaining({ rule: 'index-not-concurrent', level: 'error', migration: '002_index_items_label', object: 'items_label', accepted: false }),
     ]);
 
     const indexes = await pg.query<{ indexname: string }>('SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND tablename = $2', [pg.schema, 'items']);
-    expect(indexes.rows.map((r) => r.indexname)).not.toContain('items_label');
+    expect(indexes.rows.map((r) => r.indexname).sort()).toEqual(['items_pkey']);
     expect((await pg.query<{ name: string }>(`SELECT name FROM ${pg.schema}.migrations ORDER BY id`)).rows.map((r) => r.name)).toEqual(['001_create_items']);
   });
 });

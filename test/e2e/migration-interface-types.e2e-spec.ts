@@ -1,5 +1,4 @@
-import ts from 'typescript';
-import { emitDeclarations, typeCheck, type TypeDiagnostic } from '../helpers/type-check';
+import { emitDeclarations, STRICT_APP, typeCheck, type TypeDiagnostic } from '../helpers/type-check';
 
 /*
  * `MigrationInterface` as a user's strict compiler sees it through the package's declarations:
@@ -8,19 +7,6 @@ import { emitDeclarations, typeCheck, type TypeDiagnostic } from '../helpers/typ
  */
 
 jest.setTimeout(120_000);
-
-/** A strict Nest app's settings, with the package's declarations checked too. */
-const STRICT_APP: ts.CompilerOptions = {
-  strict: true,
-  skipLibCheck: false,
-  module: ts.ModuleKind.CommonJS,
-  moduleResolution: ts.ModuleResolutionKind.Node10,
-  target: ts.ScriptTarget.ES2022,
-  experimentalDecorators: true,
-  emitDecoratorMetadata: true,
-  esModuleInterop: true,
-  types: ['node'],
-};
 
 /** A networked client's connection, shaped like pg's PoolClient. */
 const POOL_CLIENT = 'interface PoolClientLike { query(sql: string): Promise<unknown> }';

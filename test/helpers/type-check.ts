@@ -2,6 +2,19 @@ import { join } from 'node:path';
 import ts from 'typescript';
 import { REPO_ROOT } from './child-process';
 
+/** A strict Nest app's settings, with the package's declarations checked too. */
+export const STRICT_APP: ts.CompilerOptions = {
+  strict: true,
+  skipLibCheck: false,
+  module: ts.ModuleKind.CommonJS,
+  moduleResolution: ts.ModuleResolutionKind.Node10,
+  target: ts.ScriptTarget.ES2022,
+  experimentalDecorators: true,
+  emitDecoratorMetadata: true,
+  esModuleInterop: true,
+  types: ['node'],
+};
+
 /** One compiler message, as a user's `tsc` prints it: `TS<code>` and the text. */
 export interface TypeDiagnostic {
   code: number;
