@@ -5,6 +5,7 @@ import type { CapturedStatement, CopyRehearsal, RehearsalCopy } from '../capabil
 import type { MigrationSession } from '../migration-session';
 import { registerScriptRunner } from '../script-runner';
 import type { PgConnections } from './pg-connections';
+import { PgSchemaInspector } from './pg-schema-inspector';
 import { migrationSettings } from './pg-session';
 import { splitStatements } from './pg-statements';
 
@@ -18,6 +19,9 @@ const MARK = 'nestjs_auto_migration_up';
  * the whole transaction is rolled back at the end. Its DDL takes real locks on live tables, for
  * as long as the dry run lasts, within the migrations' lock timeout. `transaction: false`
  * migrations run outside any transaction, which cannot be rolled back: they are listed, not run.
+ *
+ * The copy's inspector reads through the same session (it sees what the migrations did so far)
+ * but not through the connection `up(db)` receives: its queries are never captured.
  */
 export class PgRollbackRehearsal implements CopyRehearsal {
   readonly kind = 'rolled-back transaction';
@@ -36,15 +40,23 @@ export class PgRollbackRehearsal implements CopyRehearsal {
       client.release(true);
       throw error;
     }
-    const session = new RollbackSession(client);
+    const inspector = new PgSchemaInspector(client, this.schema);
+    const session = new RollbackSession(client, inspector);
     return {
       session,
       skipsUntransacted: true,
+      inspector,
       get capture() {
         return session.capture;
       },
       set capture(into) {
         session.capture = into;
+      },
+      get watchLocks() {
+        return session.watchLocks;
+      },
+      set watchLocks(on) {
+        session.watchLocks = on;
       },
       dispose: async () => {
         await client.query('ROLLBACK').catch(() => undefined);
@@ -54,27 +66,63 @@ export class PgRollbackRehearsal implements CopyRehearsal {
   }
 }
 
-/** Each migration's "transaction" is a savepoint of the one transaction; every statement its code issues is captured. */
+/**
+ * Each migration's "transaction" is a savepoint of the one transaction; every statement its code
+ * issues is captured, and, while `watchLocks` is on, the table locks held once it succeeded.
+ */
 class RollbackSession implements MigrationSession {
   capture: CapturedStatement[] | null = null;
+  watchLocks = false;
   readonly connection: PoolClient;
 
-  constructor(client: PoolClient) {
+  constructor(
+    client: PoolClient,
+    private readonly inspector: PgSchemaInspector,
+  ) {
     const query = client.query.bind(client) as (...args: unknown[]) => unknown;
     // The connection up(db) receives: the client itself, its query() noting each statement first.
     this.connection = new Proxy(client, {
       get: (target, property, receiver) =>
-        property === 'query'
-          ? (...args: unknown[]) => {
-              this.capture?.push({ sql: statementText(args[0]), at: performance.now() });
-              return query(...args);
-            }
-          : (Reflect.get(target, property, receiver) as unknown),
+        property === 'query' ? (...args: unknown[]) => this.captured(query, args) : (Reflect.get(target, property, receiver) as unknown),
     });
     registerScriptRunner(this.connection, async (sql, { transaction }) => {
-      if (transaction) await this.connection.query(sql);
-      else for (const statement of splitStatements(sql)) await this.connection.query(statement.text);
+      for (const statement of this.scriptStatements(sql, transaction)) await this.connection.query(statement);
     });
+  }
+
+  /**
+   * Runs one `query()` call of a migration, noting it first. With `watchLocks` on, the promise it
+   * returns settles once the locks are read, right after the statement (the session runs one query
+   * at a time: only a query the migration issued before this one returned runs in between), so the
+   * read is timed as part of the statement. A call with a callback or a submittable (a cursor)
+   * returns no promise: its locks are not read.
+   */
+  private captured(query: (...args: unknown[]) => unknown, args: unknown[]): unknown {
+    if (this.capture === null) return query(...args);
+    const statement: CapturedStatement = { sql: statementText(args[0]), at: performance.now() };
+    this.capture.push(statement);
+    const result = query(...args);
+    if (!this.watchLocks || !isPromise(result)) return result;
+    return result.then(async (value) => {
+      statement.locks = await this.inspector.locksHeld();
+      return value;
+    });
+  }
+
+  /**
+   * A `.sql` migration's statements: while captured, one by one, so that each is listed and timed
+   * on its own (inside the one transaction that is the same as the whole file in one query). A file
+   * the splitter cannot read runs whole, so that PostgreSQL reports its error as a run would.
+   */
+  private scriptStatements(sql: string, transaction: boolean): string[] {
+    // Outside a transaction, one query holding several statements would run as one implicit transaction.
+    if (!transaction) return splitStatements(sql).map((s) => s.text);
+    if (this.capture === null) return [sql];
+    try {
+      return splitStatements(sql).map((s) => s.text);
+    } catch {
+      return [sql];
+    }
   }
 
   assertIntact(): void {}
@@ -107,6 +155,11 @@ class RollbackSession implements MigrationSession {
   async rollback(): Promise<void> {
     await this.connection.query(`ROLLBACK TO SAVEPOINT ${MIGRATION}`).catch(() => undefined);
   }
+}
+
+/** pg's clients may be given a promise library of their own: whatever has `then`. */
+function isPromise(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
 }
 
 /** The SQL text of a `query()` call: a string, or a query config object's `text`. */
