@@ -157,6 +157,9 @@ describe('analyzeMigration', () => {
         ['long-exclusive-lock', 'users', 1510, 'ALTER TABLE users ADD COLUMN age int'],
       ]);
       expect(analyzeMigration(pg(schema(users), after, { statements, durationMs: 1910 }), { longLockMs: 2000 })).toEqual([]);
+      // An earlier migration's lock, still held by the rehearsal's one transaction, is not this one's.
+      const earlier = [{ table: 'users', mode: 'AccessExclusiveLock' }];
+      expect(analyzeMigration(pg(schema(users), after, { statements, durationMs: 1910, locksBefore: earlier }), { longLockMs: 1000 })).toEqual([]);
     });
   });
 });

@@ -31,6 +31,11 @@ export interface RehearsedMigration {
   readonly rowsBefore: ReadonlyMap<string, number>;
   readonly rowsAfter: ReadonlyMap<string, number>;
   readonly statements: readonly RehearsedStatement[];
+  /**
+   * Table locks the rehearsal held before the migration began (PostgreSQL: its one transaction keeps
+   * the earlier migrations' locks): not this migration's.
+   */
+  readonly locksBefore?: readonly RelationLock[];
   /** From the start of `up()` to the end of its transaction (its locks are held until then). */
   readonly durationMs: number;
   /** What its failure revealed, when it failed on a constraint. */
@@ -229,7 +234,7 @@ function indexesBuiltInPlace(found: Findings, rehearsed: RehearsedMigration, aft
 /** Each table that stayed under an ACCESS EXCLUSIVE lock from the statement that took it to the end of the migration's transaction, for longer than the threshold. */
 function longExclusiveLocks(found: Findings, rehearsed: RehearsedMigration, thresholdMs: number): void {
   let startedAt = 0;
-  const seen = new Set<string>();
+  const seen = new Set((rehearsed.locksBefore ?? []).filter((lock) => lock.mode === 'AccessExclusiveLock').map((lock) => lock.table));
   for (const statement of rehearsed.statements) {
     for (const lock of statement.locks ?? []) {
       if (lock.mode !== 'AccessExclusiveLock' || seen.has(lock.table)) continue;

@@ -13,7 +13,7 @@ import { copies } from '../runner/rehearsal';
 import { analyzeMigration, type RehearsedMigration } from './analyze-migration';
 import { countViolation } from './constraint-violation';
 import type { Finding, SafetyReport } from './finding';
-import type { SchemaInspector, SchemaSnapshot } from './schema-snapshot';
+import type { RelationLock, SchemaInspector, SchemaSnapshot } from './schema-snapshot';
 
 /** The rehearsal's copy run, and what the analysis found in it: for the dry run, which shows both. */
 export interface AnalysedRun {
@@ -75,6 +75,7 @@ export class SafetyAnalysisService {
 class AnalysisObserver implements CopyRunObserver {
   readonly findings: Finding[] = [];
   private schemaBefore: SchemaSnapshot | null = null;
+  private locksBefore: RelationLock[] = [];
   /** Row counts as of now, carried from migration to migration: only the tables a migration touched are counted again. */
   private rows: Map<string, number> | null = null;
 
@@ -89,6 +90,7 @@ class AnalysisObserver implements CopyRunObserver {
     const inspector = inspectorOf(copy);
     this.schemaBefore = await inspector.snapshot();
     this.rows ??= await inspector.countRows([...this.schemaBefore.tables.keys()]);
+    this.locksBefore = (await inspector.locksHeld?.()) ?? [];
     copy.watchLocks = true;
   }
 
@@ -110,6 +112,7 @@ class AnalysisObserver implements CopyRunObserver {
       rowsBefore,
       rowsAfter,
       statements: ran.statements,
+      locksBefore: this.locksBefore,
       durationMs: ran.durationMs,
       violation: failure === null ? null : await countViolation(inspector, failure),
     };
