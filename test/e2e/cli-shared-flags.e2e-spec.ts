@@ -12,7 +12,7 @@ import { useTempDatabase } from '../helpers/temp-dir';
 jest.setTimeout(120_000);
 
 const FIXTURE = join(REPO_ROOT, 'test', 'fixtures', 'cli', 'app.module.ts');
-const COMMANDS = ['status', 'up', 'down', 'create', 'resolve', 'repair', 'backup', 'restore', 'archive', 'unlock', 'baseline'];
+const COMMANDS = ['status', 'up', 'down', 'create', 'resolve', 'repair', 'backup', 'restore', 'archive', 'unlock', 'baseline', 'lint'];
 
 function expectExit(run: CliRun, code: number): void {
   if (run.code !== code) throw new Error(`expected exit code ${code}, got ${run.code}\n${run.describe()}`);
