@@ -7,6 +7,7 @@
  *
  * The peers live in bench/package.json, apart from the library's dependencies; they are installed
  * from bench/package-lock.json first when bench/node_modules does not match it (a fresh clone).
+ * `--only=w6`: W6 alone (SQLite, then PostgreSQL), its tables printed, no file written.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -22,6 +23,7 @@ import { isModule, PG_TOOL_LABELS, PG_TOOLS, TOOL_LABELS, TOOLS } from './tools'
 import { W1_PEERS, W1_VARIANTS } from './w1-apply';
 import { W2_PEERS, W2_VARIANTS, type W2Peer, type W2Variant } from './w2-boot';
 import { W5_VARIANTS, type W5Variant } from './w5-backup';
+import { W6_DEMO_ROWS, W6_ROWS, W6_TABLES, type W6Case } from './w6-lint';
 
 const W1_N = QUICK ? 20 : 1000;
 // Rounds are budgeted so that the whole run stays under ten minutes on two cores; peers take part in the first ones only.
@@ -45,6 +47,10 @@ const W4_BUSY_MS = QUICK ? 10 : 5;
 const W4_RUNS = QUICK ? 1 : 3;
 const W5_MIB = QUICK ? 5 : 100;
 const W5_RUNS = QUICK ? 1 : 5;
+/** W6: the generated set's size, and pairs of lint and dry run per case (after a warm-up of each). */
+const W6_N = QUICK ? 20 : 100;
+const W6_RUNS = QUICK ? 1 : 9;
+const W6_CASES_SQLITE: readonly W6Case[] = ['demo', 'demo-data', 'gen'];
 
 /** PostgreSQL (the pg-*.ts workloads, on a fresh schema each): the issue's sizes, fewer rounds (each W1 run sends ~15,000 statements). */
 const PG_W1_N = QUICK ? 20 : 1000;
@@ -54,6 +60,9 @@ const PG_W2_N = QUICK ? 100 : 1000;
 const PG_W2_RUNS = QUICK ? 1 : 21;
 const PG_W3_RUNS = QUICK ? 1 : 2;
 const PG_W3_PEER_RUNS = 1;
+const PG_W6_RUNS = QUICK ? 1 : 5;
+
+const ONLY_W6 = process.argv.slice(2).includes('--only=w6');
 
 /**
  * The issue's targets for the module, as ratios to the baseline of the same run (W4: milliseconds
@@ -75,7 +84,8 @@ function progress(message: string): void {
  * and W5 through ts-node, as they always have been (the memory table counts ts-node in).
  */
 function child(script: string, args: (string | number)[], loader?: 'cached'): ChildResult {
-  const phase = script.startsWith('pg-') ? 'pg' : loader === 'cached' ? 'replicas' : 'single';
+  // W6 runs its PostgreSQL case through the same script as SQLite's: the case names the database.
+  const phase = script.startsWith('pg-') || String(args[0]).startsWith('pg-') ? 'pg' : loader === 'cached' ? 'replicas' : 'single';
   maxLoad[phase] = Math.max(maxLoad[phase], loadavg()[0]);
   return runChild(script, args, QUICK ? 'cached' : loader);
 }
@@ -301,6 +311,18 @@ function runW5(): W5Results {
   } finally {
     tmp.remove();
   }
+}
+
+type W6Results = Partial<Record<W6Case, ChildResult>>;
+
+/** W6: one process per case, each booting its app once and alternating lint and the dry run (see w6-lint.ts). */
+function runW6(cases: readonly W6Case[], runs: number): W6Results {
+  const results: W6Results = {};
+  for (const name of cases) {
+    progress(`W6 ${name}: warm-up + ${runs} pair(s) of lint and dry run${name.endsWith('gen') ? `, ${W6_N} migrations` : ''}`);
+    results[name] = child('w6-lint', [name, W6_N, runs]);
+  }
+  return results;
 }
 
 const ms = (value: number) => (Math.abs(value) < 100 ? value.toFixed(1) : value.toFixed(0));
@@ -630,6 +652,66 @@ function w5Table({ build, runs }: W5Results): string {
   ].join('\n');
 }
 
+const W6_LABELS: Record<W6Case, string> = {
+  demo: "the demo's 3 migrations, on an empty file",
+  'demo-data': `the demo's 003 (a column, a backfill, 2 indexes), over ${W6_DEMO_ROWS.toLocaleString('en')} users and posts`,
+  gen: `${W6_N} generated migrations, over ${W6_TABLES} tables of ${W6_ROWS} rows`,
+  'pg-gen': `${W6_N} generated migrations, over ${W6_TABLES} tables of ${W6_ROWS} rows`,
+};
+
+/** W6: lint against the dry run, pair by pair; the analysis's reads of the rehearsal by kind. */
+function w6Table(w6: W6Results, title: string): string {
+  const rows = (Object.entries(w6) as [W6Case, ChildResult][]).map(([name, r]) => {
+    const x = r.extra!;
+    const part = (key: string) => `${ms(median(x[`${key}Ms`]))} (${median(x[`${key}Calls`])})`;
+    return [
+      W6_LABELS[name],
+      ms(median(r.ms)),
+      ms(median(x.dryRunMs)),
+      ms(median(r.ms.map((v, k) => v - x.dryRunMs[k]))),
+      `×${median(x.ratio).toFixed(2)}`,
+      `${ms(median(r.cpuMs))} / ${ms(median(x.dryRunCpuMs))} (×${median(x.cpuRatio).toFixed(2)})`,
+      part('snapshot'),
+      part('count'),
+      name.startsWith('pg-') ? part('locks') : '–',
+      `${x.findings[0]} (${x.errors[0]} error${x.errors[0] === 1 ? '' : 's'})${r.notes?.[0] ? `: ${r.notes[0]}` : ''}`,
+    ];
+  });
+  return table(
+    [
+      `${title} lint vs dry run, pending`,
+      'lint ms',
+      'dry run ms',
+      'lint − dry run ms',
+      'ratio (median of pairs)',
+      'CPU ms lint / dry run (ratio)',
+      'of lint: schema snapshots ms (calls)',
+      'row counts ms (calls)',
+      'lock reads ms (calls)',
+      'findings',
+    ],
+    rows,
+  );
+}
+
+/** W6's lines of "How to read this". */
+function w6HowToRead(): string[] {
+  return [
+    '- **W6 lint vs dry run**: the safety analysis (`AutoMigrationService.lint()`) against the same rehearsal without it',
+    "  (`dryRun({ analyse: false })`), on the pending migrations of a database built for the case: the demo's migrations/",
+    `  on an empty file, or its 003 over ${W6_DEMO_ROWS.toLocaleString('en')} users and posts (001 and 002 applied), and ${W6_N} generated migrations`,
+    `  over ${W6_TABLES} tables of ${W6_ROWS} rows (applied as a first migration). The generated set cycles through: a table created (a`,
+    '  foreign key, 50 rows), a column added, an index created, an UPDATE of a quarter of a table, and a change lint reports',
+    '  (drop-table, rename-column, drop-column, rows-deleted, rename-table in turn). One process per case boots the app as',
+    '  the command line does (nothing runs at bootstrap), runs one lint and one dry run as a warm-up, then pairs of the two,',
+    `  which one goes first alternating; ${W6_RUNS} pair(s). Lint and dry run copy the file (VACUUM INTO) and run every pending`,
+    '  migration on the copy; lint also snapshots the schema before and after each migration and counts the rows of the',
+    '  tables it touched. Ratio = the median of the ratios within each pair; "lint − dry run" likewise. The snapshot and',
+    "  count columns are lint's time inside the schema inspector's methods (summed per call, median over the pairs). The",
+    '  file is checked byte-identical at the end.',
+  ];
+}
+
 function machine(): string[] {
   const db = new BetterSqlite3(':memory:');
   const { sqlite } = db.prepare('SELECT sqlite_version() AS sqlite').get() as { sqlite: string };
@@ -671,7 +753,8 @@ function runPgWorkloads() {
     const w2 = runPgW2();
     const w3 = runW3(PG_TOOLS, PG_W3_RUNS, PG_W3_PEER_RUNS);
     const w4 = runW4(PG_TOOLS);
-    return { info: server.info, w1, w2, w3, w4 };
+    const w6 = runW6(['pg-gen'], PG_W6_RUNS);
+    return { info: server.info, w1, w2, w3, w4, w6 };
   } finally {
     server.stop();
   }
@@ -686,25 +769,55 @@ function runWorkloads() {
     const w2 = runW2();
     const w2Peers = runW2Peers();
     const w5 = runW5();
+    const w6 = runW6(W6_CASES_SQLITE, W6_RUNS);
     // Last: their batches of processes raise the load average for a minute.
     const w3 = runW3();
     const w4 = runW4();
     // After SQLite's, whose figures stay as they were: the server's processes add to the load.
     const pg = runPgWorkloads();
-    return { w1, w2, w2Peers, w3, w4, w5, pg };
+    return { w1, w2, w2Peers, w3, w4, w5, w6, pg };
   } finally {
     tsCache.remove();
   }
 }
 
+/** `--only=w6`: W6 on SQLite, then on the run's PostgreSQL server; printed, not written to RESULTS.md (a partial run must not replace it). */
+function onlyW6(): void {
+  const sqlite = runW6(W6_CASES_SQLITE, W6_RUNS);
+  progress(process.env.BENCH_PG_URL ? 'PostgreSQL: checking BENCH_PG_URL' : 'PostgreSQL: starting the embedded server');
+  const server = startPgServer();
+  process.env.BENCH_PG_URL = server.url;
+  let pg: W6Results;
+  try {
+    pg = runW6(['pg-gen'], PG_W6_RUNS);
+  } finally {
+    server.stop();
+  }
+  const seconds = ((performance.now() - benchStarted) / 1000).toFixed(0);
+  process.stdout.write(
+    `\n${w6Table(sqlite, 'W6')}\n\n${pgServerLine(server.info)}\n\n${w6Table(pg, 'W6 PostgreSQL')}\n\n` +
+      `Date: ${new Date().toISOString()}. Total ${seconds} s. Highest 1-min load average seen before a W6 process: ${Math.max(maxLoad.single, maxLoad.pg).toFixed(2)} (${cpus().length} cores).\n`,
+  );
+}
+
 function main(): void {
+  if (ONLY_W6) return onlyW6();
   installPeers();
   assertOneSqlite();
   assertOnePg();
-  const { w1, w2, w2Peers, w3, w4, w5, pg } = runWorkloads();
+  const { w1, w2, w2Peers, w3, w4, w5, w6, pg } = runWorkloads();
   const seconds = ((performance.now() - benchStarted) / 1000).toFixed(0);
 
-  const tables = [w1Table(w1, W1_SQLITE), w2Table(w2), w2PeersTable(w2, w2Peers), memoryTable(w1), w3Table(w3), w4Table(w4), w5Table(w5)].join('\n\n');
+  const tables = [
+    w1Table(w1, W1_SQLITE),
+    w2Table(w2),
+    w2PeersTable(w2, w2Peers),
+    memoryTable(w1),
+    w3Table(w3),
+    w4Table(w4),
+    w5Table(w5),
+    w6Table(w6, 'W6'),
+  ].join('\n\n');
   const pgTables = [
     w1Table(pg.w1, W1_PG),
     w2Table(pg.w2.w2, 'W2 PostgreSQL boot, nothing pending', false),
@@ -718,6 +831,7 @@ function main(): void {
     }),
     w3Table(pg.w3, PG_TOOL_SUITE),
     w4Table(pg.w4, PG_TOOL_SUITE),
+    w6Table(pg.w6, 'W6 PostgreSQL'),
   ].join('\n\n');
   const quickNote = QUICK ? ' (BENCH_QUICK=1: smoke run, figures not meaningful)' : '';
   process.stdout.write(`\n${tables}\n\n## PostgreSQL\n\n${pgServerLine(pg.info)}\n\n${pgTables}\n\nTotal ${seconds} s${quickNote}. ${loadNote()}\n`);
@@ -800,6 +914,7 @@ function main(): void {
     '  no fsync (SQLite fsyncs the VACUUM INTO output itself at the default `synchronous`). One process per backup, each',
     `  reading the source once first so all start from a warm page cache; median of ${W5_RUNS} run(s), variants interleaved;`,
     '  the backup folder is emptied after every run.',
+    ...w6HowToRead(),
     '- **CPU ms**: user + system CPU time of the measured span (all threads), from `process.cpuUsage()`. Unlike wall time it',
     '  leaves out waiting for the disk (fsync) and for a core, though other work on the machine still inflates it.',
     '- **Peak RSS**: `process.resourceUsage().maxRSS` of the W1 processes (median). Every process also carries ts-node.',
@@ -845,6 +960,10 @@ function main(): void {
     "  advisory lock; node-pg-migrate takes a session-level `pg_try_advisory_lock` and by default (`advisoryLockMode: 'fail'`)",
     '  a process that finds it taken fails at once; Knex its `knex_migrations_lock` row, failing at once too; TypeORM takes',
     '  no lock on PostgreSQL. Notes under the tables name the errors and the state left behind.',
+    `- **W6 PostgreSQL**: the generated set in PostgreSQL's SQL (identity keys), on a fresh schema; the rehearsal is one`,
+    '  transaction rolled back, so lint also reads the table locks each statement left held (lock reads); its indexes are',
+    `  built without CONCURRENTLY, which lint reports (index-not-concurrent). ${PG_W6_RUNS} pair(s) after the warm-up. The schema's`,
+    '  columns, indexes and row counts are checked unchanged at the end.',
     '',
     pgTables,
     '',
