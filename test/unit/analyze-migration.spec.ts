@@ -93,6 +93,14 @@ describe('analyzeMigration', () => {
     ]);
   });
 
+  it('finds nothing done to a table an earlier migration of the same pending set created', () => {
+    const posts = table('posts', [col('id'), col('slug')]);
+    const withUnique = { ...posts, indexes: [{ name: 'posts_slug', columns: ['slug'], unique: true, constraint: false, partial: false }] };
+    expect(rules(rehearsed(schema(users, posts), schema(users, withUnique)))).toEqual(['add-unique posts(slug)']);
+    expect(rules(rehearsed(schema(users, posts), schema(users, withUnique), { newTables: ['posts'] }))).toEqual([]);
+    expect(rules(rehearsed(schema(users, posts), schema(users), { newTables: ['posts'] }))).toEqual([]);
+  });
+
   it('marks the findings a migration allows as accepted', () => {
     expect(rules(rehearsed(schema(users), schema(), { allow: ['drop-table'] }))).toEqual(['drop-table users accepted']);
   });

@@ -75,6 +75,10 @@ export class SafetyAnalysisService {
 class AnalysisObserver implements CopyRunObserver {
   readonly findings: Finding[] = [];
   private schemaBefore: SchemaSnapshot | null = null;
+  /** The schema after the last migration: nothing runs on the copy between two migrations, so it is the next one's "before". */
+  private schemaAfter: SchemaSnapshot | null = null;
+  /** The tables before the first pending migration: any other is new to everyone, old releases included. */
+  private existing: ReadonlySet<string> | null = null;
   private locksBefore: RelationLock[] = [];
   /** Row counts as of now, carried from migration to migration: only the tables a migration touched are counted again. */
   private rows: Map<string, number> | null = null;
@@ -88,7 +92,8 @@ class AnalysisObserver implements CopyRunObserver {
   async before(copy: RehearsalCopy): Promise<void> {
     if (!copy.inspector && !this.required) return;
     const inspector = inspectorOf(copy);
-    this.schemaBefore = await inspector.snapshot();
+    this.schemaBefore = this.schemaAfter ?? (await inspector.snapshot());
+    this.existing ??= new Set(this.schemaBefore.tables.keys());
     this.rows ??= await inspector.countRows([...this.schemaBefore.tables.keys()]);
     this.locksBefore = (await inspector.locksHeld?.()) ?? [];
     copy.watchLocks = true;
@@ -101,6 +106,7 @@ class AnalysisObserver implements CopyRunObserver {
     const before = this.schemaBefore!;
     const rowsBefore = new Map(this.rows);
     const after = failure === null ? await inspector.snapshot() : null;
+    this.schemaAfter = after;
     const rowsAfter = after === null ? rowsBefore : await this.recount(inspector, before, after, ran);
     this.rows = rowsAfter;
     const rehearsed: RehearsedMigration = {
@@ -113,6 +119,7 @@ class AnalysisObserver implements CopyRunObserver {
       rowsAfter,
       statements: ran.statements,
       locksBefore: this.locksBefore,
+      newTables: [...before.tables.keys()].filter((name) => !this.existing!.has(name)),
       durationMs: ran.durationMs,
       violation: failure === null ? null : await countViolation(inspector, failure),
     };
