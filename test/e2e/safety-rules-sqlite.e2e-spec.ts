@@ -260,8 +260,8 @@ describe('safety analysis on SQLite: lint()', () => {
       },
     );
 
-    it.failing.each(NEW_TABLE_FIRST_IN_EACH_FORM)(
-      '$rule through a rebuild into a new table (as a $form): a finding with the violating rows counted (known gap)',
+    it.each(NEW_TABLE_FIRST_IN_EACH_FORM)(
+      '$rule through a rebuild into a new table (as a $form): a finding with the violating rows counted in the table it copied from',
       async ({ form, rule, columns, object, rows }) => {
         const report = await lintChange(form, rebuildUsers(columns));
         expect(report.findings).toEqual([expect.objectContaining({ rule, object, rows })]);
@@ -269,12 +269,8 @@ describe('safety analysis on SQLite: lint()', () => {
     );
   });
 
-  /*
-   * The capture gives a .sql file's first statement with the header comments above it, so the
-   * finding's statement starts "-- version: 1.1.0" and `lint` prints that line as the statement.
-   * Known defect (reported); passes while it stands.
-   */
-  it.failing("a .sql file's finding names its statement without the header comments (known defect)", async () => {
+  // The capture gives a .sql file's first statement with the header comments above it.
+  it("a .sql file's finding names its statement without the header comments", async () => {
     const report = await lintChange('sql', 'ALTER TABLE users DROP COLUMN email;');
     expect(report.findings[0].statement).toBe('ALTER TABLE users DROP COLUMN email;');
   });
@@ -412,20 +408,17 @@ describe('safety analysis on SQLite: lint()', () => {
       const before = liveBytes(t.db);
       const { error } = await bootFailure(options(), { migrations: [BASE, typo()] });
       expect(error).toBeInstanceOf(InvalidMigrationError);
-      expect(error.message).toMatch(/002_change.*: allow must list safety rules \(drop-table, drop-column, .*"drop-colum"\]$/m);
+      expect(error.message).toMatch(
+        /002_change.*: allow has \["drop-colum"\], which is not a list of safety rules \(the rules: drop-table, drop-column, .*\)$/m,
+      );
       expect(liveBytes(t.db)).toEqual(before);
       expect(historyNames(t.db)).toEqual(['001_base']);
     });
 
-    /*
-     * shortenNames() (errors/display-name.ts) takes the text between the quotes closing
-     * "002_change" and opening "drop-colum" for one quoted name over 120 characters, and cuts it:
-     * the valid ids are lost ("add-not-null,…(292 characters)"). Known defect (reported); passes while it stands.
-     */
-    it.failing('an unknown rule in @Migration({ allow }): the message lists every valid rule id (known defect)', async () => {
+    it('an unknown rule in @Migration({ allow }): the message lists every valid rule id', async () => {
       await applyBase(options());
       const { error } = await bootFailure(options(), { migrations: [BASE, typo()] });
-      expect(error.message).toContain(`allow must list safety rules (${RULE_IDS.join(', ')}); got ["drop-colum"]`);
+      expect(error.message).toContain(`allow has ["drop-colum"], which is not a list of safety rules (the rules: ${RULE_IDS.join(', ')})`);
     });
 
     it('an unknown rule in a SQL header "-- allow:" refuses start-up, naming it and the valid ids; the database is untouched', async () => {

@@ -76,8 +76,9 @@ function collectDefinitionProblems(candidate: MigrationCandidate, problems: stri
   }
   if (description !== undefined && typeof description !== 'string') problems.push(`${displayOf(label, name)}: description must be a string`);
   if (allow !== undefined && (!Array.isArray(allow) || !allow.every(isRuleId))) {
+    // The value first: a message's quoted names far apart would be read as one long name and shortened.
     const unknown = Array.isArray(allow) ? allow.filter((rule) => !isRuleId(rule)) : allow;
-    problems.push(`${displayOf(label, name)}: allow must list safety rules (${RULE_IDS.join(', ')}); got ${JSON.stringify(unknown)}`);
+    problems.push(`${displayOf(label, name)}: allow has ${JSON.stringify(unknown)}, which is not a list of safety rules (the rules: ${RULE_IDS.join(', ')})`);
   }
   if (database !== undefined && typeof database !== 'string') problems.push(`${displayOf(label, name)}: database must be an instance name such as "analytics"`);
   if (transaction !== undefined && typeof transaction !== 'boolean') problems.push(`${displayOf(label, name)}: transaction must be true or false`);

@@ -283,7 +283,7 @@ class Findings {
       level,
       migration: this.rehearsed.name,
       object,
-      statement,
+      statement: statement === null ? null : withoutLeadingComments(statement),
       accepted: this.rehearsed.allow.includes(rule),
       message,
       why,
@@ -366,6 +366,11 @@ function statementMentioning(statements: readonly RehearsedStatement[], pattern:
 function unqualified(identifier: string): string {
   const last = identifier.match(/(?:"[^"]+"|[\w$]+)$/)?.[0] ?? identifier;
   return last.startsWith('"') ? last.slice(1, -1) : last.toLowerCase();
+}
+
+/** A SQL file's first statement carries the file's header comments: the finding shows the statement. */
+function withoutLeadingComments(sql: string): string {
+  return sql.replace(/^(?:\s+|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*/, '');
 }
 
 function stripComments(sql: string): string {

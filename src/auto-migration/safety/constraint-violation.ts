@@ -28,9 +28,21 @@ export function violatedConstraint(failure: unknown): { rule: ConstraintViolatio
   return null;
 }
 
-/** Counts, on the rehearsal rolled back to before the migration, the rows that broke the constraint. */
-export async function countViolation(inspector: SchemaInspector, failure: unknown): Promise<ConstraintViolation | null> {
-  const violated = violatedConstraint(failure);
+/**
+ * Counts, on the rehearsal rolled back to before the migration, the rows that broke the
+ * constraint. A table rebuild (`CREATE TABLE users_new ... NOT NULL; INSERT INTO users_new SELECT
+ * ... FROM users`) fails in a table the rollback removed: the rows are counted in the table its
+ * failing INSERT copied from, under that table's name.
+ */
+export async function countViolation(
+  inspector: SchemaInspector,
+  failure: unknown,
+  statements: readonly { readonly sql: string }[],
+  tables: ReadonlySet<string>,
+): Promise<ConstraintViolation | null> {
+  const named = violatedConstraint(failure);
+  if (!named) return null;
+  const violated = tables.has(named.table) ? named : rebuiltFrom(named, statements, tables);
   if (!violated) return null;
   try {
     const rows =
@@ -42,4 +54,18 @@ export async function countViolation(inspector: SchemaInspector, failure: unknow
     // The table the error names may be one the migration created and the rollback removed.
     return null;
   }
+}
+
+/** The constraint as it applies to the table the failing `INSERT INTO <new> ... SELECT ... FROM <old>` copied from. */
+function rebuiltFrom<T extends { table: string }>(violated: T, statements: readonly { readonly sql: string }[], tables: ReadonlySet<string>): T | null {
+  const target = violated.table.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const copy = new RegExp(`\\bINSERT\\s+INTO\\s+["\`\\[]?${target}["\`\\]]?[\\s\\S]*?\\bFROM\\s+["\`\\[]?([\\w$]+)`, 'i');
+  for (let i = statements.length - 1; i >= 0; i--) {
+    const source = copy.exec(statements[i].sql)?.[1];
+    if (source !== undefined) {
+      const table = [...tables].find((name) => name.toLowerCase() === source.toLowerCase());
+      return table === undefined ? null : { ...violated, table };
+    }
+  }
+  return null;
 }

@@ -121,7 +121,7 @@ class AnalysisObserver implements CopyRunObserver {
       locksBefore: this.locksBefore,
       newTables: [...before.tables.keys()].filter((name) => !this.existing!.has(name)),
       durationMs: ran.durationMs,
-      violation: failure === null ? null : await countViolation(inspector, failure),
+      violation: failure === null ? null : await countViolation(inspector, failure, ran.statements, new Set(before.tables.keys())),
     };
     this.findings.push(...analyzeMigration(rehearsed, { longLockMs: this.longLockMs }));
   }

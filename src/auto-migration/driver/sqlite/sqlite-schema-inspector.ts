@@ -1,4 +1,4 @@
-import type { Database } from 'better-sqlite3';
+import type { Database, Statement } from 'better-sqlite3';
 import type { CheckShape, ColumnShape, ForeignKeyShape, IndexShape, SchemaInspector, SchemaSnapshot, TableShape } from '../../safety/schema-snapshot';
 
 /**
@@ -43,6 +43,8 @@ export class SqliteSchemaInspector implements SchemaInspector {
     private readonly reads: InspectorReads = (read) => read(),
   ) {}
 
+  private readonly prepared = new Map<string, Statement>();
+
   snapshot(): Promise<SchemaSnapshot> {
     return this.run(() => this.readSnapshot());
   }
@@ -65,6 +67,17 @@ export class SqliteSchemaInspector implements SchemaInspector {
           `WHERE ${quoted.map((c) => `${c} IS NOT NULL`).join(' AND ')} GROUP BY ${quoted.join(', ')} HAVING COUNT(*) > 1)`,
       ),
     );
+  }
+
+  /**
+   * A prepared statement, kept for the copy's life: a snapshot runs the same few PRAGMA reads for
+   * every table, before and after every migration. The statements' text never holds a name (names
+   * are bound), except the counts', which are prepared again each time.
+   */
+  private statement(sql: string): Statement {
+    let prepared = this.prepared.get(sql);
+    if (!prepared) this.prepared.set(sql, (prepared = this.db.prepare(sql)));
+    return prepared;
   }
 
   /** A failed read becomes a rejected promise, as the interface's callers expect. */
@@ -118,7 +131,7 @@ export class SqliteSchemaInspector implements SchemaInspector {
   private columnsOf(table: string, type: 'table' | 'virtual'): ColumnShape[] | null {
     let rows: { name: string; type: string; notnull: number; dflt_value: string | null; pk: number; hidden: number }[];
     try {
-      rows = this.db.prepare(`SELECT name, type, "notnull", dflt_value, pk, hidden FROM pragma_table_xinfo(?, 'main') ORDER BY cid`).all(table) as typeof rows;
+      rows = this.statement(`SELECT name, type, "notnull", dflt_value, pk, hidden FROM pragma_table_xinfo(?, 'main') ORDER BY cid`).all(table) as typeof rows;
     } catch (error) {
       if (type === 'virtual' && /^no such module/.test((error as Error).message)) return null;
       throw error;
@@ -130,13 +143,13 @@ export class SqliteSchemaInspector implements SchemaInspector {
   }
 
   private indexesOf(table: string): IndexShape[] {
-    const list = this.db.prepare(`SELECT name, "unique", origin, partial FROM pragma_index_list(?, 'main') ORDER BY name`).all(table) as {
+    const list = this.statement(`SELECT name, "unique", origin, partial FROM pragma_index_list(?, 'main') ORDER BY name`).all(table) as {
       name: string;
       unique: number;
       origin: 'c' | 'u' | 'pk';
       partial: number;
     }[];
-    const info = this.db.prepare(`SELECT name FROM pragma_index_info(?, 'main') ORDER BY seqno`);
+    const info = this.statement(`SELECT name FROM pragma_index_info(?, 'main') ORDER BY seqno`);
     return list.map((index) => ({
       name: index.name,
       columns: (info.all(index.name) as { name: string | null }[]).map((c) => c.name ?? EXPRESSION_COLUMN),
@@ -147,7 +160,7 @@ export class SqliteSchemaInspector implements SchemaInspector {
   }
 
   private foreignKeysOf(table: string, spelling: ReadonlyMap<string, string>): ForeignKeyShape[] {
-    const rows = this.db.prepare(`SELECT id, "table", "from", "to" FROM pragma_foreign_key_list(?, 'main') ORDER BY id, seq`).all(table) as {
+    const rows = this.statement(`SELECT id, "table", "from", "to" FROM pragma_foreign_key_list(?, 'main') ORDER BY id, seq`).all(table) as {
       id: number;
       table: string;
       from: string;
@@ -171,7 +184,7 @@ export class SqliteSchemaInspector implements SchemaInspector {
 
   /** In key order; empty when the table does not exist. */
   private primaryKeyOf(table: string): string[] {
-    const rows = this.db.prepare(`SELECT name FROM pragma_table_xinfo(?, 'main') WHERE pk > 0 ORDER BY pk`).all(table) as { name: string }[];
+    const rows = this.statement(`SELECT name FROM pragma_table_xinfo(?, 'main') WHERE pk > 0 ORDER BY pk`).all(table) as { name: string }[];
     return rows.map((r) => r.name);
   }
 }
