@@ -1,8 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import BetterSqlite3 from 'better-sqlite3';
 import { type CliRun, killStrayChildren, REPO_ROOT, runCli } from '../helpers/child-process';
-import { CLEARED_LEASE, historyNames, inspect, tableNames } from '../helpers/sqlite';
+import { CLEARED_LEASE, historyNames, inspect, tableNames, writeSql } from '../helpers/sqlite';
 import { useTempDatabase } from '../helpers/temp-dir';
 
 /*
@@ -27,19 +26,10 @@ function expectExit(run: CliRun, code: number): void {
   if (run.code !== code) throw new Error(`expected exit code ${code}, got ${run.code}\n${run.describe()}`);
 }
 
-function write(db: string, sql: string, ...params: unknown[]): void {
-  const connection = new BetterSqlite3(db);
-  try {
-    connection.prepare(sql).run(...params);
-  } finally {
-    connection.close();
-  }
-}
-
 /** A lease row naming a holder that is gone (nobody holds the lock file). */
 function writeDeadHolder(db: string): void {
   const now = new Date().toISOString();
-  write(
+  writeSql(
     db,
     'UPDATE migration_lock SET in_progress = 1, started_at = ?, owner_host = ?, owner_pid = ?, owner_instance = ?, heartbeat_at = ? WHERE id = 1',
     now,
@@ -117,7 +107,7 @@ describe('nest-auto-migration <command> --database analytics', () => {
 
     // Marks the default instance keeps: each command below, had it acted on the default instance,
     // would have cleared one of them (unlock the lease row, repair the checksum) or failed there.
-    write(t.db, "UPDATE migrations SET checksum = 'edited', source_hash = NULL WHERE name = '001_create_users'");
+    writeSql(t.db, "UPDATE migrations SET checksum = 'edited', source_hash = NULL WHERE name = '001_create_users'");
     writeDeadHolder(t.db);
     const defaultBytes = readFileSync(t.db);
     const defaultUnchanged = () => expect(readFileSync(t.db).equals(defaultBytes)).toBe(true);
@@ -133,7 +123,7 @@ describe('nest-auto-migration <command> --database analytics', () => {
 
     // resolve: an interrupted attempt of analytics' pending 002, as a killed transaction: false
     // run leaves it; --applied records it without running it. The default instance has no attempt.
-    write(
+    writeSql(
       analyticsDb(),
       "INSERT INTO migration_attempts (name, version, started_at, owner_host, owner_pid, owner_instance) VALUES ('002_create_daily_totals', '1.0.0', ?, 'gone-host', 999999, 'dead')",
       new Date().toISOString(),
@@ -159,7 +149,7 @@ describe('nest-auto-migration <command> --database analytics', () => {
     // restore: analytics goes back to the backup (the row written since is gone); it backs up the
     // state it replaces first, as analytics.db again. The name is not a backup of app.db: on the
     // default instance it would be refused.
-    write(analyticsDb(), "INSERT INTO events (kind) VALUES ('after the backup')");
+    writeSql(analyticsDb(), "INSERT INTO events (kind) VALUES ('after the backup')");
     const restored = await cli(['restore', file!, '--force', '--database', 'analytics']);
     expectExit(restored, 0);
     expect(restored.stdout).toContain(`Restored ${file}; the state before the restore was backed up first.`);
@@ -169,7 +159,7 @@ describe('nest-auto-migration <command> --database analytics', () => {
     defaultUnchanged();
 
     // repair: analytics' changed checksum is accepted; the default one's stays "edited".
-    write(analyticsDb(), "UPDATE migrations SET checksum = 'edited', source_hash = NULL WHERE name = '001_create_events'");
+    writeSql(analyticsDb(), "UPDATE migrations SET checksum = 'edited', source_hash = NULL WHERE name = '001_create_events'");
     const repaired = await cli(['repair', '--database', 'analytics']);
     expectExit(repaired, 0);
     expect(repaired.stdout).toContain('Accepted the current checksums of: 001_create_events');

@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { basename, join, relative } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { type CliRun, killStrayChildren, REPO_ROOT, runCli, spawnProcess } from '../helpers/child-process';
-import { CLEARED_LEASE, historyNames, inspect, tableNames } from '../helpers/sqlite';
+import { CLEARED_LEASE, historyNames, inspect, tableNames, writeSql } from '../helpers/sqlite';
 import { useTempDatabase } from '../helpers/temp-dir';
 
 /*
@@ -53,15 +53,6 @@ function applied(db: string): string[] {
 
 function leaseRow(db: string): Record<string, unknown> {
   return inspect(db, (d) => d.prepare('SELECT * FROM migration_lock WHERE id = 1').get() as Record<string, unknown>);
-}
-
-function write(db: string, sql: string, ...params: unknown[]): void {
-  const connection = new BetterSqlite3(db);
-  try {
-    connection.prepare(sql).run(...params);
-  } finally {
-    connection.close();
-  }
 }
 
 describe('nest-auto-migration', () => {
@@ -257,7 +248,7 @@ describe('nest-auto-migration', () => {
       // { apply: false }: the command line leaves applying to `up`.
       expect(historyNames(t.db)).toEqual(ALL.slice(0, 2));
 
-      write(t.db, "UPDATE migrations SET checksum = 'edited', source_hash = NULL WHERE name = '001_create_users'");
+      writeSql(t.db, "UPDATE migrations SET checksum = 'edited', source_hash = NULL WHERE name = '001_create_users'");
       const mismatch = await cli(['status', '--json']);
       expect(expectOneErrorLine(mismatch, 'CHECKSUM_MISMATCH')).toContain('001_create_users');
       expect(JSON.parse(mismatch.stdout)).toMatchObject({ state: 'failed', lastError: { code: 'CHECKSUM_MISMATCH' } });
@@ -288,7 +279,7 @@ describe('nest-auto-migration', () => {
       const file = /^Backup written: (\S+) \(\d+\.\d KiB, \d{4}-[\d-]+T[\d:.]+Z\)$/m.exec(made.stdout)?.[1];
       expect(backups(t.dir.path)).toContain(file);
 
-      write(t.db, 'INSERT INTO users (email) VALUES (?)', 'grace@example.com');
+      writeSql(t.db, 'INSERT INTO users (email) VALUES (?)', 'grace@example.com');
       const before = readFileSync(t.db);
       const [unforced, path] = await Promise.all([cli(['restore', file!]), cli(['restore', `../${file}`, '--force'])]);
       expect(expectOneErrorLine(unforced, 'RESTORE_REFUSED')).toMatch(/Everything written since then is lost/);
@@ -327,7 +318,7 @@ describe('nest-auto-migration', () => {
       expect(again.stdout).not.toContain('Backup written');
       expect(backups(t.dir.path)).toEqual([file]);
 
-      write(t.db, 'INSERT INTO users (email) VALUES (?)', 'grace@example.com');
+      writeSql(t.db, 'INSERT INTO users (email) VALUES (?)', 'grace@example.com');
       const changed = await cli(['backup']);
       expectExit(changed, 0);
       const newer = /^Backup written: (\S+) \(/m.exec(changed.stdout)?.[1];
@@ -344,7 +335,7 @@ describe('nest-auto-migration', () => {
       expect(empty.stdout).toContain('Nothing to clear');
 
       const now = new Date().toISOString();
-      write(
+      writeSql(
         t.db,
         "UPDATE migration_lock SET in_progress = 1, started_at = ?, owner_host = 'gone-host', owner_pid = 999999, owner_instance = 'dead', heartbeat_at = ? WHERE id = 1",
         now,
@@ -449,7 +440,7 @@ describe('nest-auto-migration', () => {
       expect(up.stdout).toMatch(/^Applied 6 migrations:\n(?: {2}00[1-5]_.*\n){5} {2}006_audit_users {2}\(1\.3\.0, \d+ ms\)$/m);
       expect(historyNames(t.db)).toEqual([...ALL, '006_audit_users']);
       // The trigger works: the seed user of 001 came before it, a new one is audited.
-      write(t.db, 'INSERT INTO users (email) VALUES (?)', 'grace@example.com');
+      writeSql(t.db, 'INSERT INTO users (email) VALUES (?)', 'grace@example.com');
       expect(inspect(t.db, (db) => db.prepare('SELECT email FROM audit').all())).toEqual([{ email: 'grace@example.com' }]);
     });
   });

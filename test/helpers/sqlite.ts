@@ -11,6 +11,16 @@ export function inspect<T>(file: string, fn: (db: Database) => T): T {
   }
 }
 
+/** Runs one write statement on the file through a connection of its own, as another process would. */
+export function writeSql(file: string, sql: string, ...params: unknown[]): void {
+  const connection = new BetterSqlite3(file);
+  try {
+    connection.prepare(sql).run(...params);
+  } finally {
+    connection.close();
+  }
+}
+
 export function tableNames(file: string): string[] {
   return inspect(file, (db) =>
     (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as { name: string }[]).map(
