@@ -101,6 +101,39 @@ describe('analyzeMigration', () => {
     expect(rules(rehearsed(schema(users, posts), schema(users), { newTables: ['posts'] }))).toEqual([]);
   });
 
+  it('finds a table or column dropped and created again under its name, and a rename whose old name was added back', () => {
+    const recreated = [
+      { sql: 'DROP TABLE users', durationMs: 1 },
+      { sql: 'CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT, name TEXT)', durationMs: 1 },
+    ];
+    expect(rules(rehearsed(schema(users), schema(users), { statements: recreated }))).toEqual(['drop-table users']);
+    const readded = [{ sql: 'ALTER TABLE users DROP COLUMN email; ALTER TABLE users ADD COLUMN email TEXT', durationMs: 1 }];
+    expect(rules(rehearsed(schema(users), schema(users), { statements: readded }))).toEqual(['drop-column users.email']);
+    const renamedBack = [
+      { sql: 'ALTER TABLE users RENAME COLUMN email TO mail', durationMs: 1 },
+      { sql: 'ALTER TABLE users ADD COLUMN email TEXT', durationMs: 1 },
+    ];
+    expect(rules(rehearsed(schema(users), schema(table('users', [...users.columns, col('mail')])), { statements: renamedBack }))).toEqual([
+      'rename-column users.email',
+    ]);
+  });
+
+  it('tells renames on SQLite whatever the case and quoting of the names (backticks, brackets)', () => {
+    const Users = table('Users', [...users.columns]);
+    const statements = [{ sql: 'ALTER TABLE `Users` RENAME TO [Accounts]', durationMs: 1 }];
+    expect(rules(rehearsed(schema(Users), schema({ ...Users, name: 'Accounts' }), { statements }))).toEqual(['rename-table Users']);
+    expect(
+      rules(rehearsed(schema(Users), schema({ ...Users, name: 'Accounts' }), { statements: [{ sql: 'ALTER TABLE Users RENAME TO Accounts', durationMs: 1 }] })),
+    ).toEqual(['rename-table Users']);
+  });
+
+  it('finds no unique index clash on columns the migration added', () => {
+    const after = table('users', [...users.columns, col('slug')], {
+      indexes: [{ name: 'users_slug', columns: ['slug'], unique: true, constraint: false, partial: false }],
+    });
+    expect(rules(rehearsed(schema(users), schema(after)))).toEqual([]);
+  });
+
   it('marks the findings a migration allows as accepted', () => {
     expect(rules(rehearsed(schema(users), schema(), { allow: ['drop-table'] }))).toEqual(['drop-table users accepted']);
   });
@@ -145,6 +178,19 @@ describe('analyzeMigration', () => {
       expect(rules(pg(schema(before), schema(notNull)))).toEqual(['add-not-null users.email', 'set-not-null-scan users.email']);
       const proven = { ...before, checks: [{ name: 'email_nn', expression: '(email IS NOT NULL)', validated: true }] };
       expect(rules(pg(schema(proven), schema({ ...notNull, checks: proven.checks })))).toEqual(['add-not-null users.email']);
+    });
+
+    it('finds a CREATE INDEX that is not the first statement of a query', () => {
+      const statements = [{ sql: 'ALTER TABLE users ADD COLUMN x int; CREATE INDEX users_x ON users (x)', durationMs: 1 }];
+      expect(rules(pg(schema(users), schema(users), { statements }))).toEqual(['index-not-concurrent users_x']);
+    });
+
+    it('does not call a varchar widened in place a type change', () => {
+      const before = { ...users, columns: [users.columns[0], col('email', 'character varying(20)'), users.columns[2]], storage: '1' };
+      const widened = (type: string) => schema({ ...before, columns: [users.columns[0], col('email', type), users.columns[2]] });
+      expect(rules(pg(schema(before), widened('character varying(40)')))).toEqual([]);
+      expect(rules(pg(schema(before), widened('text')))).toEqual([]);
+      expect(rules(pg(schema(before), widened('character varying(10)')))).toEqual(['change-column-type users.email']);
     });
 
     it('flags a foreign key added validated to an existing table, not one added NOT VALID', () => {

@@ -64,11 +64,12 @@ export function analyzeMigration(analysed: RehearsedMigration, options: Analysis
   if (rehearsed.violation) found.violation(rehearsed.violation);
   if (after === null) return found.list;
 
+  const same = sameName(rehearsed.dialect);
   const renamedTables = tableRenames(rehearsed.statements);
   for (const [name, table] of before.tables) {
     const now = after.tables.get(name);
     if (now === undefined) {
-      const rename = renamedTables.find((r) => r.from === name && after.tables.has(r.to));
+      const rename = renamedTables.find((r) => same(r.from, name) && [...after.tables.keys()].some((t) => same(t, r.to)));
       if (rename) found.add('rename-table', name, rename.sql, `renames table ${name} to ${rename.to}`);
       else
         found.add(
@@ -78,6 +79,17 @@ export function analyzeMigration(analysed: RehearsedMigration, options: Analysis
           dropTableMessage(name, rehearsed.rowsBefore.get(name)),
           rehearsed.rowsBefore.get(name) ?? null,
         );
+      continue;
+    }
+    const dropped = droppedAndCreatedAgain(rehearsed.statements, name, same);
+    if (dropped) {
+      found.add(
+        'drop-table',
+        name,
+        dropped,
+        dropTableMessage(name, rehearsed.rowsBefore.get(name)) + ', then creates a new table under its name',
+        rehearsed.rowsBefore.get(name) ?? null,
+      );
       continue;
     }
     compareTable(found, rehearsed, table, now);
@@ -99,23 +111,40 @@ function withoutNewTables(rehearsed: RehearsedMigration): RehearsedMigration {
 
 function compareTable(found: Findings, rehearsed: RehearsedMigration, table: TableShape, now: TableShape): void {
   const { name } = table;
-  const renamedColumns = columnRenames(rehearsed.statements, name);
+  const same = sameName(rehearsed.dialect);
+  const renamedColumns = columnRenames(rehearsed.statements, name, same);
   for (const column of table.columns) {
     const after = now.columns.find((c) => c.name === column.name);
-    if (after === undefined) {
-      const rename = renamedColumns.find((r) => r.from === column.name && now.columns.some((c) => c.name === r.to));
-      if (rename) found.add('rename-column', `${name}.${column.name}`, rename.sql, `renames column ${name}.${column.name} to ${rename.to}`);
-      else
-        found.add(
-          'drop-column',
-          `${name}.${column.name}`,
-          statementMentioning(rehearsed.statements, /\bDROP\s+(COLUMN\s+)?/i, column.name),
-          `drops column ${name}.${column.name}${rowsClause(rehearsed.rowsBefore.get(name), 'value')}`,
-          rehearsed.rowsBefore.get(name) ?? null,
-        );
+    const rename = renamedColumns.find((r) => same(r.from, column.name) && now.columns.some((c) => same(c.name, r.to)));
+    // Renamed, even when a column under the old name was added back: the old release reads that one.
+    if (rename) {
+      found.add('rename-column', `${name}.${column.name}`, rename.sql, `renames column ${name}.${column.name} to ${rename.to}`);
       continue;
     }
-    if (normalType(after.type) !== normalType(column.type)) {
+    const droppedAgain = after === undefined ? null : droppedColumnStatement(rehearsed.statements, name, column.name, same);
+    if (droppedAgain) {
+      found.add(
+        'drop-column',
+        `${name}.${column.name}`,
+        droppedAgain,
+        `drops column ${name}.${column.name}${rowsClause(rehearsed.rowsBefore.get(name), 'value')}, then adds a new column under its name`,
+        rehearsed.rowsBefore.get(name) ?? null,
+      );
+      continue;
+    }
+    if (after === undefined) {
+      found.add(
+        'drop-column',
+        `${name}.${column.name}`,
+        statementMentioning(rehearsed.statements, /\bDROP\s+(COLUMN\s+)?/i, column.name),
+        `drops column ${name}.${column.name}${rowsClause(rehearsed.rowsBefore.get(name), 'value')}`,
+        rehearsed.rowsBefore.get(name) ?? null,
+      );
+      continue;
+    }
+    // PostgreSQL widens varchar(n) to a larger n or to text without a rewrite, and old values still fit.
+    const widened = rehearsed.dialect === 'postgres' && table.storage === now.storage && widens(column.type, after.type);
+    if (normalType(after.type) !== normalType(column.type) && !widened) {
       found.add(
         'change-column-type',
         `${name}.${column.name}`,
@@ -170,6 +199,8 @@ function addedUniques(found: Findings, rehearsed: RehearsedMigration, table: Tab
   for (const index of now.indexes) {
     if (!index.unique || index.partial) continue;
     if (table.indexes.some((old) => old.unique && !old.partial && sameColumns(old, index))) continue;
+    // On columns the migration added (all NULL, written by no release yet): nothing can clash.
+    if (index.columns.every((c) => !table.columns.some((column) => column.name === c))) continue;
     const object = `${table.name}(${index.columns.join(', ')})`;
     found.add(
       'add-unique',
@@ -232,16 +263,16 @@ function foreignKeysValidatedInPlace(found: Findings, rehearsed: RehearsedMigrat
 
 /** CREATE INDEX without CONCURRENTLY on a table that existed before the migration. */
 function indexesBuiltInPlace(found: Findings, rehearsed: RehearsedMigration, after: SchemaSnapshot): void {
+  const createIndex =
+    /(?:^|;)\s*CREATE\s+(?:UNIQUE\s+)?INDEX\s+(?!CONCURRENTLY\b)(?:IF\s+NOT\s+EXISTS\s+)?("?[\w$]*"?\s+)?ON\s+(?:ONLY\s+)?((?:"[^"]+"|[\w$]+)(?:\.(?:"[^"]+"|[\w$]+))?)/gi;
   for (const { sql } of rehearsed.statements) {
-    const match =
-      /^\s*CREATE\s+(?:UNIQUE\s+)?INDEX\s+(?!CONCURRENTLY\b)(?:IF\s+NOT\s+EXISTS\s+)?("?[\w$]*"?\s+)?ON\s+(?:ONLY\s+)?((?:"[^"]+"|[\w$]+)(?:\.(?:"[^"]+"|[\w$]+))?)/i.exec(
-        stripComments(sql),
-      );
-    if (!match) continue;
-    const table = unqualified(match[2]);
-    if (!rehearsed.before.tables.has(table) || !after.tables.has(table)) continue;
-    const index = match[1]?.trim().replace(/"/g, '') || `an index on ${table}`;
-    found.add('index-not-concurrent', index, sql, `builds ${index} on ${table} (${rowsOf(rehearsed.rowsBefore.get(table))}) without CONCURRENTLY`);
+    // A class may send several statements in one query(): each CREATE INDEX counts.
+    for (const match of stripComments(sql).matchAll(createIndex)) {
+      const table = unqualified(match[2]);
+      if (!rehearsed.before.tables.has(table) || !after.tables.has(table)) continue;
+      const index = match[1]?.trim().replace(/"/g, '') || `an index on ${table}`;
+      found.add('index-not-concurrent', index, sql, `builds ${index} on ${table} (${rowsOf(rehearsed.rowsBefore.get(table))}) without CONCURRENTLY`);
+    }
   }
 }
 
@@ -334,25 +365,28 @@ function normalType(type: string): string {
   return type.trim().replace(/\s+/g, ' ').toLowerCase();
 }
 
-interface Rename {
+export interface Rename {
   readonly from: string;
   readonly to: string;
   readonly sql: string;
 }
 
-const IDENT = '((?:"[^"]+"|[\\w$]+)(?:\\.(?:"[^"]+"|[\\w$]+))?)';
+const NAME = '(?:"[^"]+"|`[^`]+`|\\[[^\\]]+\\]|[\\w$]+)';
+const IDENT = `(${NAME}(?:\\.${NAME})?)`;
 
 /** `ALTER TABLE a RENAME TO b`, as the statements say it. */
-function tableRenames(statements: readonly RehearsedStatement[]): Rename[] {
+export function tableRenames(statements: readonly RehearsedStatement[]): Rename[] {
   const pattern = new RegExp(`ALTER\\s+TABLE\\s+(?:IF\\s+EXISTS\\s+)?(?:ONLY\\s+)?${IDENT}\\s+RENAME\\s+TO\\s+${IDENT}`, 'gi');
   return statements.flatMap(({ sql }) => [...stripComments(sql).matchAll(pattern)].map((m) => ({ from: unqualified(m[1]), to: unqualified(m[2]), sql })));
 }
 
 /** `ALTER TABLE t RENAME [COLUMN] a TO b` on this table. */
-function columnRenames(statements: readonly RehearsedStatement[], table: string): Rename[] {
+function columnRenames(statements: readonly RehearsedStatement[], table: string, same: SameName): Rename[] {
   const pattern = new RegExp(`ALTER\\s+TABLE\\s+(?:IF\\s+EXISTS\\s+)?(?:ONLY\\s+)?${IDENT}\\s+RENAME\\s+(?:COLUMN\\s+)?${IDENT}\\s+TO\\s+${IDENT}`, 'gi');
   return statements.flatMap(({ sql }) =>
-    [...stripComments(sql).matchAll(pattern)].filter((m) => unqualified(m[1]) === table).map((m) => ({ from: unqualified(m[2]), to: unqualified(m[3]), sql })),
+    [...stripComments(sql).matchAll(pattern)]
+      .filter((m) => same(unqualified(m[1]), table))
+      .map((m) => ({ from: unqualified(m[2]), to: unqualified(m[3]), sql })),
   );
 }
 
@@ -362,10 +396,49 @@ function statementMentioning(statements: readonly RehearsedStatement[], pattern:
   return statements.find(({ sql }) => pattern.test(sql) && named.test(sql))?.sql ?? null;
 }
 
-/** `"Users"` → `Users`, `public.users` → `users`, `Users` → `users` (an unquoted name folds to lower case on PostgreSQL; SQLite compares without case). */
+/** `"Users"` → `Users`, `public.users` → `users`, `Users` → `users` (an unquoted name folds to lower case on PostgreSQL; SQLite compares without case: see `sameName`). */
 function unqualified(identifier: string): string {
-  const last = identifier.match(/(?:"[^"]+"|[\w$]+)$/)?.[0] ?? identifier;
-  return last.startsWith('"') ? last.slice(1, -1) : last.toLowerCase();
+  const last = identifier.match(/(?:"[^"]+"|`[^`]+`|\[[^\]]+\]|[\w$]+)$/)?.[0] ?? identifier;
+  return /^["`[]/.test(last) ? last.slice(1, -1) : last.toLowerCase();
+}
+
+type SameName = (a: string, b: string) => boolean;
+
+/** How the database compares names: SQLite without case, PostgreSQL exactly (after folding unquoted names). */
+function sameName(dialect: RehearsedMigration['dialect']): SameName {
+  return dialect === 'sqlite' ? (a, b) => a.toLowerCase() === b.toLowerCase() : (a, b) => a === b;
+}
+
+/**
+ * The `DROP TABLE` of a table that exists again after the migration, when no statement copied its
+ * rows first (`INSERT INTO ... SELECT ... FROM t`: a rebuild keeps them): its data is gone.
+ */
+function droppedAndCreatedAgain(statements: readonly RehearsedStatement[], table: string, same: SameName): string | null {
+  const drop = new RegExp(`\\bDROP\\s+TABLE\\s+(?:IF\\s+EXISTS\\s+)?${IDENT}`, 'gi');
+  const copy = new RegExp(`\\bINSERT\\s+INTO\\b[^;]*?\\bFROM\\s+${IDENT}`, 'gi');
+  const dropped = statements.find(({ sql }) => [...stripComments(sql).matchAll(drop)].some((m) => same(unqualified(m[1]), table)));
+  if (!dropped) return null;
+  const copied = statements.some(({ sql }) => [...stripComments(sql).matchAll(copy)].some((m) => same(unqualified(m[1]), table)));
+  return copied ? null : dropped.sql;
+}
+
+/** The `ALTER TABLE t DROP [COLUMN] c` of a column that exists again after the migration. */
+function droppedColumnStatement(statements: readonly RehearsedStatement[], table: string, column: string, same: SameName): string | null {
+  const drop = new RegExp(`ALTER\\s+TABLE\\s+(?:IF\\s+EXISTS\\s+)?(?:ONLY\\s+)?${IDENT}[^;]*?\\bDROP\\s+(?:COLUMN\\s+)?(?:IF\\s+EXISTS\\s+)?${IDENT}`, 'gi');
+  return (
+    statements.find(({ sql }) => [...stripComments(sql).matchAll(drop)].some((m) => same(unqualified(m[1]), table) && same(unqualified(m[2]), column)))?.sql ??
+    null
+  );
+}
+
+/** `character varying(20)` → `character varying(40)` or `text`: every old value fits, nothing is rewritten. */
+function widens(from: string, to: string): boolean {
+  const length = (type: string) => /^character varying\((\d+)\)$/.exec(normalType(type))?.[1];
+  const old = length(from);
+  if (old === undefined) return false;
+  if (normalType(to) === 'text' || normalType(to) === 'character varying') return true;
+  const now = length(to);
+  return now !== undefined && Number(now) >= Number(old);
 }
 
 /** A SQL file's first statement carries the file's header comments: the finding shows the statement. */

@@ -10,7 +10,7 @@ import { InvalidOptionsError } from '../errors/invalid-options.error';
 import { type CopyRun, type CopyRunMigration, type CopyRunObserver, runOnCopy } from '../runner/copy-run';
 import { MigrationApplier } from '../runner/migration-applier';
 import { copies } from '../runner/rehearsal';
-import { analyzeMigration, type RehearsedMigration } from './analyze-migration';
+import { analyzeMigration, type RehearsedMigration, tableRenames } from './analyze-migration';
 import { countViolation } from './constraint-violation';
 import type { Finding, SafetyReport } from './finding';
 import type { RelationLock, SchemaInspector, SchemaSnapshot } from './schema-snapshot';
@@ -78,7 +78,7 @@ class AnalysisObserver implements CopyRunObserver {
   /** The schema after the last migration: nothing runs on the copy between two migrations, so it is the next one's "before". */
   private schemaAfter: SchemaSnapshot | null = null;
   /** The tables before the first pending migration: any other is new to everyone, old releases included. */
-  private existing: ReadonlySet<string> | null = null;
+  private existing: Set<string> | null = null;
   private locksBefore: RelationLock[] = [];
   /** Row counts as of now, carried from migration to migration: only the tables a migration touched are counted again. */
   private rows: Map<string, number> | null = null;
@@ -124,6 +124,12 @@ class AnalysisObserver implements CopyRunObserver {
       violation: failure === null ? null : await countViolation(inspector, failure, ran.statements, new Set(before.tables.keys())),
     };
     this.findings.push(...analyzeMigration(rehearsed, { longLockMs: this.longLockMs }));
+    // A table renamed is the old one under a new name: the previous release knows it, so it is not new.
+    for (const rename of tableRenames(ran.statements)) {
+      const old = [...this.existing!].find((name) => name.toLowerCase() === rename.from.toLowerCase());
+      const renamed = after && [...after.tables.keys()].find((name) => name.toLowerCase() === rename.to.toLowerCase());
+      if (old !== undefined && renamed) this.existing!.add(renamed);
+    }
   }
 
   /** Counts again the tables the migration may have changed: new ones, changed ones, and the ones its statements name. */
@@ -132,10 +138,16 @@ class AnalysisObserver implements CopyRunObserver {
       .map((s) => s.sql)
       .join('\n')
       .toLowerCase();
-    const touched = [...after.tables.keys()].filter(
+    const changed = [...after.tables.keys()].filter(
       (name) =>
         !this.rows!.has(name) || JSON.stringify(before.tables.get(name)) !== JSON.stringify(after.tables.get(name)) || text.includes(name.toLowerCase()),
     );
+    // A delete cascades: the tables whose foreign keys point at a touched one may have lost rows too.
+    const touched = [...after.tables.values()]
+      .filter(
+        (table) => changed.includes(table.name) || table.foreignKeys.some((key) => changed.some((name) => name.toLowerCase() === key.references.toLowerCase())),
+      )
+      .map((table) => table.name);
     const counted = await inspector.countRows(touched);
     const rows = new Map<string, number>();
     for (const name of after.tables.keys()) rows.set(name, counted.get(name) ?? this.rows!.get(name) ?? 0);

@@ -39,9 +39,11 @@ export class PgConnections {
     this.probePool = new Pool({ ...appSettings, max: 2, idleTimeoutMillis: 10_000, application_name: APPLICATION_NAME, allowExitOnIdle: true });
     const runSettings: PoolConfig = options.migrationConnectionString ? { connectionString: options.migrationConnectionString } : appSettings;
     // TCP keepalives from this side too: a lock session whose host vanished must not look alive for hours.
+    // The lock session, the migration session, and the safety analysis's rehearsal at start-up
+    // (a session of its own, opened under the lock while the other two are held).
     this.runPool = new Pool({
       ...runSettings,
-      max: 2,
+      max: 3,
       idleTimeoutMillis: 1_000,
       keepAlive: true,
       keepAliveInitialDelayMillis: 10_000,
