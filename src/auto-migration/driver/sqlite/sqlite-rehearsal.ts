@@ -57,8 +57,12 @@ export class SqliteRehearsal implements CopyRehearsal {
         // SQLite locks the whole file, never a table: there is nothing to watch.
         watchLocks: false,
         dispose: () => {
-          connection.close();
-          rmSync(place, { recursive: true, force: true });
+          // The copy holds the application's data: it goes even if closing fails.
+          try {
+            connection.close();
+          } finally {
+            rmSync(place, { recursive: true, force: true });
+          }
           return Promise.resolve();
         },
       };
