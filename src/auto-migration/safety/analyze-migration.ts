@@ -402,10 +402,10 @@ function unqualified(identifier: string): string {
   return /^["`[]/.test(last) ? last.slice(1, -1) : last.toLowerCase();
 }
 
-type SameName = (a: string, b: string) => boolean;
+export type SameName = (a: string, b: string) => boolean;
 
 /** How the database compares names: SQLite without case, PostgreSQL exactly (after folding unquoted names). */
-function sameName(dialect: RehearsedMigration['dialect']): SameName {
+export function sameName(dialect: RehearsedMigration['dialect']): SameName {
   return dialect === 'sqlite' ? (a, b) => a.toLowerCase() === b.toLowerCase() : (a, b) => a === b;
 }
 

@@ -10,7 +10,7 @@ import { InvalidOptionsError } from '../errors/invalid-options.error';
 import { type CopyRun, type CopyRunMigration, type CopyRunObserver, runOnCopy } from '../runner/copy-run';
 import { MigrationApplier } from '../runner/migration-applier';
 import { copies } from '../runner/rehearsal';
-import { analyzeMigration, type RehearsedMigration, tableRenames } from './analyze-migration';
+import { analyzeMigration, type RehearsedMigration, type SameName, sameName, tableRenames } from './analyze-migration';
 import { countViolation } from './constraint-violation';
 import type { Finding, SafetyReport } from './finding';
 import type { RelationLock, SchemaInspector, SchemaSnapshot } from './schema-snapshot';
@@ -80,6 +80,8 @@ class AnalysisObserver implements CopyRunObserver {
   /** The tables before the first pending migration: any other is new to everyone, old releases included. */
   private existing: Set<string> | null = null;
   private locksBefore: RelationLock[] = [];
+  /** How the database compares table names (SQLite without case). */
+  private readonly same: SameName;
   /** Row counts as of now, carried from migration to migration: only the tables a migration touched are counted again. */
   private rows: Map<string, number> | null = null;
 
@@ -87,7 +89,9 @@ class AnalysisObserver implements CopyRunObserver {
     private readonly dialect: 'sqlite' | 'postgres',
     private readonly longLockMs: number,
     private readonly required: boolean,
-  ) {}
+  ) {
+    this.same = sameName(dialect);
+  }
 
   async before(copy: RehearsalCopy): Promise<void> {
     if (!copy.inspector && !this.required) return;
@@ -126,8 +130,8 @@ class AnalysisObserver implements CopyRunObserver {
     this.findings.push(...analyzeMigration(rehearsed, { longLockMs: this.longLockMs }));
     // A table renamed is the old one under a new name: the previous release knows it, so it is not new.
     for (const rename of tableRenames(ran.statements)) {
-      const old = [...this.existing!].find((name) => name.toLowerCase() === rename.from.toLowerCase());
-      const renamed = after && [...after.tables.keys()].find((name) => name.toLowerCase() === rename.to.toLowerCase());
+      const old = [...this.existing!].find((name) => this.same(name, rename.from));
+      const renamed = after && [...after.tables.keys()].find((name) => this.same(name, rename.to));
       if (old !== undefined && renamed) this.existing!.add(renamed);
     }
   }
@@ -144,9 +148,7 @@ class AnalysisObserver implements CopyRunObserver {
     );
     // A delete cascades: the tables whose foreign keys point at a touched one may have lost rows too.
     const touched = [...after.tables.values()]
-      .filter(
-        (table) => changed.includes(table.name) || table.foreignKeys.some((key) => changed.some((name) => name.toLowerCase() === key.references.toLowerCase())),
-      )
+      .filter((table) => changed.includes(table.name) || table.foreignKeys.some((key) => changed.some((name) => this.same(name, key.references))))
       .map((table) => table.name);
     const counted = await inspector.countRows(touched);
     const rows = new Map<string, number>();
