@@ -70,7 +70,10 @@ export function typeCheck(
     ...base,
     fileExists: (path) => virtual.has(path) || (!isHidden(path) && base.fileExists(path)),
     directoryExists: (path) =>
-      path === DECLARATIONS_DIR || path.startsWith(`${DECLARATIONS_DIR}/`) || (!isHidden(path) && (base.directoryExists?.(path) ?? true)),
+      path === DECLARATIONS_DIR ||
+      path.startsWith(`${DECLARATIONS_DIR}/`) ||
+      [...consumers.keys()].some((file) => file.startsWith(`${path}/`)) ||
+      (!isHidden(path) && (base.directoryExists?.(path) ?? true)),
     readFile: (path) => virtual.get(path) ?? base.readFile(path),
     getSourceFile: (path, language, ...rest) => {
       const source = virtual.get(path);

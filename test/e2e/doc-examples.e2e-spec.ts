@@ -1,0 +1,142 @@
+/*
+ * The documentation cannot drift from the code: every block of README.md and docs/ marked
+ * `<!-- example: group/file.ts -->` compiles with its group under a user's strict settings against
+ * the package's declarations, and the README's minimal app boots, migrates and answers as the
+ * README says it does.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { freePort, killStrayChildren, REPO_ROOT, type RunningChild, spawnTs, waitForHttp } from '../helpers/child-process';
+import { checkExamples, type DocExample, documentationExamples, examplesIn } from '../helpers/doc-examples';
+import { emitDeclarations } from '../helpers/type-check';
+
+jest.setTimeout(180_000);
+
+const examples = documentationExamples();
+const minimalApp = examples.filter((example) => example.group === 'minimal-app');
+
+function minimalFile(path: string): DocExample {
+  const file = minimalApp.find((example) => example.path === path);
+  if (file === undefined) throw new Error(`the README's minimal app has no ${path}`);
+  return file;
+}
+
+describe('documentation examples', () => {
+  let declarations: Map<string, string>;
+  beforeAll(() => {
+    declarations = emitDeclarations();
+  });
+
+  it('every marked example compiles with its group', () => {
+    const failures = [...checkExamples(examples, declarations)]
+      .filter(([, diagnostics]) => diagnostics.length > 0)
+      .map(([example, diagnostics]) => `${example.where} ${example.group}/${example.path}\n${diagnostics.map((d) => `  TS${d.code}: ${d.message}`).join('\n')}`);
+    expect(failures).toEqual([]);
+  });
+
+  it('covers the README minimal app and a complete example on every docs page that shows TypeScript', () => {
+    expect(minimalApp.map((example) => example.path).sort()).toEqual(
+      ['src/app.module.ts', 'src/health.controller.ts', 'src/main.ts', 'src/migrations/001-create-users.ts'].sort(),
+    );
+    expect(minimalApp.every((example) => example.where.startsWith('README.md:'))).toBe(true);
+    const pagesWithExamples = new Set(examples.map((example) => example.where.split(':')[0]));
+    for (const page of ['docs/writing-migrations.md', 'docs/postgresql.md', 'docs/several-databases.md', 'docs/testing.md', 'docs/status-health-events.md']) {
+      expect([page, pagesWithExamples.has(page)]).toEqual([page, true]);
+    }
+  });
+
+  it('reports an example that names something the package does not export', () => {
+    const broken = examples.map((example) =>
+      example === minimalFile('src/app.module.ts') ? { ...example, source: example.source.replace('AutoMigrationModule.forRoot(', 'AutoMigrationModule.forRootX(') } : example,
+    );
+    const diagnostics = checkExamples(
+      broken.filter((example) => example.group === 'minimal-app'),
+      declarations,
+    );
+    const moduleMessages = [...diagnostics].find(([example]) => example.path === 'src/app.module.ts')?.[1] ?? [];
+    expect(moduleMessages.map((d) => d.message).join('\n')).toContain('forRootX');
+  });
+
+  it('refuses a malformed marker instead of skipping its example', () => {
+    expect(() => examplesIn('<!-- example: app.module.ts -->\n```ts\nexport {};\n```\n', 'page.md')).toThrow('page.md:1');
+    expect(() => examplesIn('<!-- example: g/app.module.ts -->\n\n```ts\nexport {};\n```\n', 'page.md')).toThrow('must open a ```ts block');
+    expect(examplesIn('<!-- example: g/src/a.ts -->\n```ts\nexport const a = 1;\n```\n', 'page.md')).toEqual([
+      { group: 'g', path: 'src/a.ts', where: 'page.md:1', source: 'export const a = 1;\n' },
+    ]);
+  });
+});
+
+describe("the README's minimal app", () => {
+  let project: string;
+  let child: RunningChild | undefined;
+
+  beforeEach(() => {
+    mkdirSync(join(REPO_ROOT, '.tmp'), { recursive: true });
+    // Inside the repository, so that the app resolves Nest and better-sqlite3 as a user's app would.
+    project = mkdtempSync(join(REPO_ROOT, '.tmp', 'minimal-app-'));
+    for (const example of minimalApp) write(example.path, example.source);
+  });
+
+  afterEach(async () => {
+    child?.kill('SIGKILL');
+    await killStrayChildren();
+    rmSync(project, { recursive: true, force: true });
+  });
+
+  function write(path: string, source: string): void {
+    mkdirSync(dirname(join(project, path)), { recursive: true });
+    writeFileSync(join(project, path), source);
+  }
+
+  async function start(): Promise<{ port: number; app: RunningChild }> {
+    const port = await freePort();
+    const app = spawnTs(join(project, 'src', 'main.ts'), { cwd: project, paths: true, env: { PORT: String(port) } });
+    child = app;
+    return { port, app };
+  }
+
+  async function stop(app: RunningChild): Promise<void> {
+    app.kill('SIGTERM');
+    // Nest closes the app on SIGTERM, then re-raises the signal.
+    expect(await app.waitForExit(30_000)).toEqual({ code: null, signal: 'SIGTERM' });
+  }
+
+  it('boots, applies its migration before listening, and reports it in status and health', async () => {
+    const { port, app } = await start();
+    const health = await waitForHttp(`http://127.0.0.1:${port}/health`, 60_000, app);
+    expect([health.status, health.json()]).toEqual([200, expect.objectContaining({ status: 'ok', info: { migrations: { state: 'up-to-date', applied: 1, status: 'up' } } })]);
+    const status = (await waitForHttp(`http://127.0.0.1:${port}/migrations/status`, 10_000, app)).json();
+    expect([status.state, status.applied.map((m: { name: string }) => m.name), status.pending]).toEqual(['up-to-date', ['001_create_users'], []]);
+    expect(app.stdout()).toMatch(/\[1\/1\] 001_create_users \(\d+ ms\)/);
+    await stop(app);
+
+    const db = new BetterSqlite3(join(project, 'data', 'app.db'), { readonly: true });
+    try {
+      expect(db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name = 'users'").pluck().get()).toBe('users');
+    } finally {
+      db.close();
+    }
+  });
+
+  it('stops with one line naming the migration when it throws, as the README says', async () => {
+    write(minimalFile('src/migrations/001-create-users.ts').path, minimalFile('src/migrations/001-create-users.ts').source.replace('CREATE TABLE users', 'CREATE TABLE users oops'));
+    const { app } = await start();
+    expect(await app.waitForExit(60_000)).toEqual({ code: 1, signal: null });
+    expect(app.stderr()).toMatch(/Start-up failed: [^\n]*001_create_users/);
+    expect(app.stderr()).toContain('Its changes were rolled back');
+  });
+
+  it('refuses to start when an applied migration was edited (CHECKSUM_MISMATCH)', async () => {
+    const first = await start();
+    await waitForHttp(`http://127.0.0.1:${first.port}/health`, 60_000, first.app);
+    await stop(first.app);
+
+    const migration = minimalFile('src/migrations/001-create-users.ts');
+    write(migration.path, migration.source.replace('email TEXT NOT NULL UNIQUE', 'email TEXT NOT NULL'));
+    const second = await start();
+    expect(await second.app.waitForExit(60_000)).toEqual({ code: 1, signal: null });
+    expect(second.app.stderr()).toMatch(/Start-up failed: Applied migration changed since it was applied:\s+- "001_create_users"/);
+    expect(second.app.stderr()).toContain('ChecksumMismatchError');
+  });
+});
