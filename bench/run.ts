@@ -849,6 +849,7 @@ function main(): void {
     '',
     ...[...machine(), loadNote()].map((line) => `- ${line}`),
     '',
+    ...keptSections(join(ROOT, 'bench', 'RESULTS.md')),
     '## How to read this',
     '',
     `- **W1 apply**: ${W1_N} migrations (each: CREATE TABLE, CREATE INDEX, 10 INSERTs) on a fresh file. Module = boot of a Nest`,
@@ -972,6 +973,16 @@ function main(): void {
   const out = join(ROOT, 'bench', QUICK ? 'RESULTS.quick.md' : 'RESULTS.md');
   writeFileSync(out, doc);
   progress(`wrote ${out} in ${seconds} s`);
+}
+
+/**
+ * The hand-written parts of the committed RESULTS.md (verdicts, measurements taken apart such as
+ * W6), each between `<!-- kept -->` and `<!-- /kept -->`: carried into the new file, since a run
+ * cannot write them and must not lose them.
+ */
+function keptSections(path: string): string[] {
+  if (!existsSync(path)) return [];
+  return [...readFileSync(path, 'utf8').matchAll(/^<!-- kept -->\n[\s\S]*?^<!-- \/kept -->\n/gm)].map(([block]) => block);
 }
 
 main();
