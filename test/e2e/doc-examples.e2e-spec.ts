@@ -7,7 +7,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { freePort, killStrayChildren, REPO_ROOT, type RunningChild, spawnTs, waitForHttp } from '../helpers/child-process';
+import { freePort, killStrayChildren, REPO_ROOT, type RunningChild, spawnProcess, spawnTs, waitForHttp } from '../helpers/child-process';
 import { checkExamples, type DocExample, documentationExamples, examplesIn } from '../helpers/doc-examples';
 import { emitDeclarations } from '../helpers/type-check';
 
@@ -31,7 +31,9 @@ describe('documentation examples', () => {
   it('every marked example compiles with its group', () => {
     const failures = [...checkExamples(examples, declarations)]
       .filter(([, diagnostics]) => diagnostics.length > 0)
-      .map(([example, diagnostics]) => `${example.where} ${example.group}/${example.path}\n${diagnostics.map((d) => `  TS${d.code}: ${d.message}`).join('\n')}`);
+      .map(
+        ([example, diagnostics]) => `${example.where} ${example.group}/${example.path}\n${diagnostics.map((d) => `  TS${d.code}: ${d.message}`).join('\n')}`,
+      );
     expect(failures).toEqual([]);
   });
 
@@ -48,7 +50,9 @@ describe('documentation examples', () => {
 
   it('reports an example that names something the package does not export', () => {
     const broken = examples.map((example) =>
-      example === minimalFile('src/app.module.ts') ? { ...example, source: example.source.replace('AutoMigrationModule.forRoot(', 'AutoMigrationModule.forRootX(') } : example,
+      example === minimalFile('src/app.module.ts')
+        ? { ...example, source: example.source.replace('AutoMigrationModule.forRoot(', 'AutoMigrationModule.forRootX(') }
+        : example,
     );
     const diagnostics = checkExamples(
       broken.filter((example) => example.group === 'minimal-app'),
@@ -105,7 +109,10 @@ describe("the README's minimal app", () => {
   it('boots, applies its migration before listening, and reports it in status and health', async () => {
     const { port, app } = await start();
     const health = await waitForHttp(`http://127.0.0.1:${port}/health`, 60_000, app);
-    expect([health.status, health.json()]).toEqual([200, expect.objectContaining({ status: 'ok', info: { migrations: { state: 'up-to-date', applied: 1, status: 'up' } } })]);
+    expect([health.status, health.json()]).toEqual([
+      200,
+      expect.objectContaining({ status: 'ok', info: { migrations: { state: 'up-to-date', applied: 1, status: 'up' } } }),
+    ]);
     const status = (await waitForHttp(`http://127.0.0.1:${port}/migrations/status`, 10_000, app)).json();
     expect([status.state, status.applied.map((m: { name: string }) => m.name), status.pending]).toEqual(['up-to-date', ['001_create_users'], []]);
     expect(app.stdout()).toMatch(/\[1\/1\] 001_create_users \(\d+ ms\)/);
@@ -120,7 +127,10 @@ describe("the README's minimal app", () => {
   });
 
   it('stops with one line naming the migration when it throws, as the README says', async () => {
-    write(minimalFile('src/migrations/001-create-users.ts').path, minimalFile('src/migrations/001-create-users.ts').source.replace('CREATE TABLE users', 'CREATE TABLE users oops'));
+    write(
+      minimalFile('src/migrations/001-create-users.ts').path,
+      minimalFile('src/migrations/001-create-users.ts').source.replace('CREATE TABLE users', 'CREATE TABLE users oops'),
+    );
     const { app } = await start();
     expect(await app.waitForExit(60_000)).toEqual({ code: 1, signal: null });
     expect(app.stderr()).toMatch(/Start-up failed: [^\n]*001_create_users/);
@@ -138,5 +148,40 @@ describe("the README's minimal app", () => {
     expect(await second.app.waitForExit(60_000)).toEqual({ code: 1, signal: null });
     expect(second.app.stderr()).toMatch(/Start-up failed: Applied migration changed since it was applied:\s+- "001_create_users"/);
     expect(second.app.stderr()).toContain('ChecksumMismatchError');
+  });
+});
+
+describe("the testing page's Jest examples", () => {
+  let project: string | undefined;
+  afterEach(() => {
+    if (project) rmSync(project, { recursive: true, force: true });
+  });
+
+  it('pass when Jest runs them as written, on SQLite and on PostgreSQL', async () => {
+    const groups = ['testing', 'testing-pg'];
+    const files = examples.filter((example) => groups.includes(example.group));
+    expect(files.filter((example) => example.path.endsWith('.spec.ts')).length).toBeGreaterThanOrEqual(3);
+    mkdirSync(join(REPO_ROOT, '.tmp'), { recursive: true });
+    project = mkdtempSync(join(REPO_ROOT, '.tmp', 'testing-page-'));
+    for (const example of files) {
+      const path = join(project, example.group, example.path);
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, example.source);
+    }
+    // A user's Jest set-up: ts-jest, and the package resolved by name (here from its source).
+    const config = {
+      rootDir: project,
+      testEnvironment: 'node',
+      testRegex: '\\.spec\\.ts$',
+      transform: { '^.+\\.ts$': [require.resolve('ts-jest'), { tsconfig: join(REPO_ROOT, 'tsconfig.json'), isolatedModules: true }] },
+      moduleNameMapper: { '^nestjs-auto-migration$': join(REPO_ROOT, 'src', 'auto-migration') },
+    };
+    const jest = spawnProcess(process.execPath, [require.resolve('jest/bin/jest'), '--runInBand', '--ci', '--config', JSON.stringify(config)], {
+      cwd: project,
+      env: { TEST_DATABASE_URL: process.env.PG_TEST_URL },
+    });
+    const exit = await jest.waitForExit(170_000);
+    expect([exit, jest.describe()]).toEqual([{ code: 0, signal: null }, expect.stringMatching(/Tests: +\d+ passed, \d+ total/)]);
+    expect(jest.stderr()).toMatch(/Test Suites: 3 passed, 3 total/);
   });
 });

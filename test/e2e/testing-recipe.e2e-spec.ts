@@ -1,6 +1,6 @@
 /*
- * The README's "Testing your migrations" recipe, run as written: a user's own migrations (here the
- * demo's, from migrations/) in a Jest test with Test.createTestingModule, on ':memory:' and on a
+ * The recipe of docs/testing.md (whose own examples doc-examples.e2e-spec.ts runs) on this
+ * repository's demo migrations: a Jest test with Test.createTestingModule, on ':memory:' and on a
  * temp file, without backups or a lock to think about.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -11,7 +11,7 @@ import type { Database } from 'better-sqlite3';
 import { AutoMigrationModule, AutoMigrationService, getMigrationDatabaseToken } from 'nestjs-auto-migration';
 import { MigrationsModule } from '../../migrations/migrations.module';
 
-describe('testing your own migrations (README recipe)', () => {
+describe('testing your own migrations (the docs recipe on the demo)', () => {
   let moduleRef: TestingModule;
 
   afterEach(async () => {
