@@ -15,5 +15,7 @@ for (const [example, diagnostics] of checkExamples(examples, emitDeclarations())
   for (const diagnostic of diagnostics) console.log(`  TS${diagnostic.code}: ${diagnostic.message}`);
 }
 const groups = new Set(examples.map((example) => example.group));
-console.log(`${examples.length} example files in ${groups.size} groups (${[...groups].join(', ')}): ${failed === 0 ? 'all compile' : `${failed} do not compile`}`);
+console.log(
+  `${examples.length} example files in ${groups.size} groups (${[...groups].join(', ')}): ${failed === 0 ? 'all compile' : `${failed} do not compile`}`,
+);
 process.exitCode = failed === 0 ? 0 : 1;
