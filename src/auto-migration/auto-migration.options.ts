@@ -49,6 +49,7 @@ export type SafetyMode = 'off' | 'warn' | 'refuse';
 
 /** `safety` with its threshold. */
 export interface SafetyOptions {
+  /** `'off'`, `'warn'` (log every finding, then apply) or `'refuse'` (apply nothing while an error-level finding is not accepted). */
   mode: SafetyMode;
   /** `long-exclusive-lock` fires when the rehearsal held an ACCESS EXCLUSIVE lock longer than this (PostgreSQL). @default 1000 */
   longLockMs?: number;
@@ -154,9 +155,10 @@ export interface PostgresOptions {
    */
   connectionString?: string;
   /**
-   * Your application's own `pg.Pool`, instead of `connectionString`: injected as it is and used
-   * for status reads; the module never ends it. Its connection settings also open the lock and
-   * migration sessions unless `migrationConnectionString` is given.
+   * Your application's own `pg.Pool`, instead of `connectionString`: injected as it is
+   * (`@InjectMigrationDatabase()`); the module never queries through it and never ends it. Its
+   * connection settings (`pool.options`) open the module's own small pool for status reads, and
+   * the lock and migration sessions unless `migrationConnectionString` is given.
    */
   pool?: PgPoolLike;
   /**
@@ -185,7 +187,9 @@ export interface DdlOptions {
 
 /** What the module needs of a `pg.Pool` (`import { Pool } from 'pg'`). */
 export interface PgPoolLike {
+  /** Checked to exist, with `connect()`, to tell a pool from a wrong value; the module never calls it. */
   query(text: string, values?: unknown[]): Promise<unknown>;
+  /** Checked to exist, with `query()`, to tell a pool from a wrong value; the module never calls it. */
   connect(): Promise<unknown>;
   /** The pool's connection settings (`pg.Pool` keeps them here). */
   readonly options?: object;
@@ -240,8 +244,19 @@ export interface LockOptions {
 export interface SqlitePragmas {
   /** Milliseconds a statement waits for another connection's lock. Default of the SQLite client: 5000. */
   busy_timeout?: number;
+  /**
+   * Given: set on every connection, and an existing file is switched to it. Not given: a new file
+   * is created in `'wal'` (readers never wait for a migration's commit) and an existing file keeps
+   * its mode, with one warning at start-up when that is a rollback journal.
+   */
   journal_mode?: 'delete' | 'truncate' | 'persist' | 'memory' | 'wal' | 'off';
+  /** How hard SQLite syncs to disk on commit; `'normal'` is safe from corruption in WAL mode and faster. Default of the SQLite client: `'full'`. */
   synchronous?: 'off' | 'normal' | 'full' | 'extra';
+  /**
+   * Foreign-key enforcement on the module's connections, the one `@InjectMigrationDatabase()`
+   * gives you included. Default of the SQLite client: on. Whatever it says, a migration with
+   * `foreignKeys: 'check'` (the default) runs with enforcement off and its new violations refused.
+   */
   foreign_keys?: boolean;
   /** Pages when positive, KiB when negative, as in SQLite. */
   cache_size?: number;

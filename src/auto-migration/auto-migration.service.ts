@@ -24,7 +24,7 @@ import { SafetyAnalysisService } from './safety/safety-analysis.service';
 
 /**
  * The module's public service: status and readiness, and the operations behind the command-line
- * tool. The run at application bootstrap is `MigrationStartup`'s. One per instance: inject the
+ * tool. The run at application bootstrap is the module's own, not this service's. One per instance: inject the
  * default instance's as `AutoMigrationService`, a named one's with `@InjectAutoMigrationService(name)`.
  */
 @Injectable()
@@ -68,7 +68,27 @@ export class AutoMigrationService {
   /**
    * Resolves once this instance's migrations are applied; rejects with the error if the run
    * failed. Migrations run in `onApplicationBootstrap`, after every `onModuleInit`: call this
-   * from request handlers or bootstrap hooks, never await it inside `onModuleInit`.
+   * from request handlers or bootstrap hooks, never await it inside `onModuleInit` (it would wait
+   * forever; a warning says so after 10 s). In `mode: 'background'` it is what code touching the
+   * tables awaits first; in `mode: 'verify'` it waits until another instance or job has applied
+   * them. Under the command-line tool it resolves at once: the command decides what runs.
+   *
+   * @example
+   * ```ts
+   * @Controller('users')
+   * export class UsersController {
+   *   constructor(
+   *     @InjectMigrationDatabase() private readonly db: Database,
+   *     private readonly migrations: AutoMigrationService,
+   *   ) {}
+   *
+   *   @Get()
+   *   async list() {
+   *     await this.migrations.whenReady(); // the users table exists from here on
+   *     return this.db.prepare('SELECT id, email FROM users').all();
+   *   }
+   * }
+   * ```
    */
   whenReady(): Promise<void> {
     return this.state.whenReady();

@@ -16,14 +16,22 @@ export interface HistoryRecord {
   readonly sourceHash?: string | null;
 }
 
-/** A `transaction: false` migration that started and did not finish: it may be half-applied. */
+/**
+ * A `transaction: false` migration that started and did not finish: it may be half-applied.
+ * @inline Not exported by name: the API reference shows its fields where it is used.
+ */
 export interface AttemptRecord {
+  /** The migration's name. */
   readonly name: string;
+  /** Its version, as recorded when the attempt started. */
   readonly version: string;
+  /** When the attempt started (ISO-8601). */
   readonly startedAt: string;
   /** Set when it threw; null when its runner died (or is still running it). */
   readonly failedAt: string | null;
+  /** The message it threw with; null when its runner died. */
   readonly error: string | null;
+  /** The process that made the attempt; null when it was not recorded. */
   readonly owner: LockOwner | null;
 }
 

@@ -1,8 +1,13 @@
 import type { MaybePromise } from './maybe-promise';
 
-/** Who holds, or held, the migration lock. */
+/**
+ * Who holds, or held, the migration lock.
+ * @inline Not exported by name: the API reference shows its fields where it is used.
+ */
 export interface LockOwner {
+  /** The host name (`os.hostname()`). */
   readonly host: string;
+  /** The process id on that host. */
   readonly pid: number;
   /** Random per module instance: tells apart two apps in one process, or a reused pid. */
   readonly instanceId: string;

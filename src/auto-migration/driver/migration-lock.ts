@@ -10,9 +10,14 @@ export interface LockHolderNote {
   readonly session?: LockSession;
 }
 
-/** The session holding a database-side lock (PostgreSQL): its backend, and what it is doing (`idle in transaction`, `active (waiting on Lock/virtualxid)`). */
+/**
+ * The session holding a database-side lock (PostgreSQL): its backend, and what it is doing (`idle in transaction`, `active (waiting on Lock/virtualxid)`).
+ * @inline Not exported by name: the API reference shows its fields where it is used.
+ */
 export interface LockSession {
+  /** `pg_stat_activity.pid`: what `pg_terminate_backend()` takes. */
   readonly backendPid: number;
+  /** `pg_stat_activity.state`, with what it waits on; null when the server does not show it to this role. */
   readonly state: string | null;
 }
 

@@ -4,7 +4,10 @@ import { AutoMigrationError } from './auto-migration.error';
 export class BackupDisabledError extends AutoMigrationError {
   readonly code = 'BACKUP_DISABLED';
 
-  /** @param notFiles the database is not kept in files (PostgreSQL): the module cannot copy it. */
+  /**
+   * @internal Only the module raises it.
+   * @param notFiles the database is not kept in files (PostgreSQL): the module cannot copy it.
+   */
   constructor(notFiles = false) {
     super(
       notFiles

@@ -9,6 +9,7 @@ export class BackupFailedError extends AutoMigrationError {
   readonly code = 'BACKUP_FAILED';
 
   constructor(
+    /** Where the backup was being written; `'backup.run'` when your backup hook (PostgreSQL) threw. */
     readonly path: string,
     cause: unknown,
     before: BackupPurpose = 'run',

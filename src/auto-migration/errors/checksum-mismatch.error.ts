@@ -3,8 +3,11 @@ import { quoted } from './display-name';
 
 /** One applied migration whose code changed since it was applied. */
 export interface ChecksumMismatch {
+  /** The migration's name. */
   readonly migration: string;
+  /** The checksum its history row holds: the code it was applied with. */
   readonly stored: string;
+  /** The checksum of the code here. */
   readonly current: string;
 }
 
@@ -15,7 +18,10 @@ export interface ChecksumMismatch {
 export class ChecksumMismatchError extends AutoMigrationError {
   readonly code = 'CHECKSUM_MISMATCH';
 
-  constructor(readonly mismatches: readonly ChecksumMismatch[]) {
+  constructor(
+    /** Every applied migration whose code changed, not only the first. */
+    readonly mismatches: readonly ChecksumMismatch[],
+  ) {
     const lines = mismatches.map((m) => `  - ${quoted(m.migration)}: stored ${m.stored}, current ${m.current}`);
     super(
       `Applied migration${mismatches.length === 1 ? '' : 's'} changed since ${mismatches.length === 1 ? 'it was' : 'they were'} applied:\n${lines.join('\n')}\n` +

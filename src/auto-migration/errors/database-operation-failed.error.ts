@@ -9,6 +9,7 @@ export class DatabaseOperationFailedError extends AutoMigrationError {
   readonly code = 'DATABASE_OPERATION_FAILED';
 
   constructor(
+    /** What the module was doing, as the message words it (`read the migration history`). */
     readonly action: string,
     cause: unknown,
     migration?: string,

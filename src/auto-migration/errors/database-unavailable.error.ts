@@ -6,10 +6,12 @@ export class DatabaseUnavailableError extends AutoMigrationError {
   readonly code = 'DATABASE_UNAVAILABLE';
 
   /**
+   * @internal Only the module raises it.
    * @param context what the caller knows beyond the path (the backups, for a damaged file)
    * @param advice what to do, when the caller knows better than the cause's kind (a client that is not installed)
    */
   constructor(
+    /** The SQLite file (or its lock file), or the PostgreSQL target as logs name it (host, port, database; never a password). */
     readonly path: string,
     cause: unknown,
     context: CauseContext = {},

@@ -5,7 +5,10 @@ import { displayName, quoted } from './display-name';
 export class DuplicateMigrationError extends AutoMigrationError {
   readonly code = 'DUPLICATE_MIGRATION';
 
-  constructor(readonly duplicates: ReadonlyMap<string, readonly string[]>) {
+  constructor(
+    /** Each name declared more than once, with the classes (or `.sql` files) that declare it. */
+    readonly duplicates: ReadonlyMap<string, readonly string[]>,
+  ) {
     const lines = [...duplicates].map(([name, classes]) => `  - ${quoted(name)} is declared by ${classes.map(displayName).join(' and ')}`);
     super(
       `Duplicate migration name${duplicates.size === 1 ? '' : 's'}:\n${lines.join('\n')}\n` +

@@ -8,7 +8,9 @@ export class ForeignHistoryTableError extends AutoMigrationError {
   readonly code = 'FOREIGN_HISTORY_TABLE';
 
   constructor(
+    /** The table already in the database under a name the module needs. */
     readonly table: string,
+    /** The columns the module needs that this table lacks. */
     readonly missingColumns: readonly string[],
   ) {
     super(

@@ -10,6 +10,7 @@ export class ForeignKeyMismatchError extends AutoMigrationError {
 
   constructor(
     migrations: readonly string[],
+    /** The tables whose foreign keys point at a parent key that is missing or not unique. */
     readonly tables: readonly string[],
   ) {
     super(

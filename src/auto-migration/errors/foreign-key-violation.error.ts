@@ -10,6 +10,7 @@ export class ForeignKeyViolationError extends AutoMigrationError {
 
   constructor(
     migrations: readonly string[],
+    /** Per table, the rows the migrations left violating a foreign key (new ones only). */
     readonly violations: ReadonlyMap<string, number>,
   ) {
     const list = [...violations].map(([table, count]) => `${table} (${count} new row${count === 1 ? '' : 's'})`).join(', ');

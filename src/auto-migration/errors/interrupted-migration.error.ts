@@ -11,7 +11,10 @@ import { quoted } from './display-name';
 export class InterruptedMigrationError extends AutoMigrationError {
   readonly code = 'INTERRUPTED_MIGRATION';
 
-  constructor(readonly attempts: readonly AttemptRecord[]) {
+  constructor(
+    /** Each interrupted attempt: what to check in the database before `resolve()`. */
+    readonly attempts: readonly AttemptRecord[],
+  ) {
     const lines = attempts.map(
       (a) =>
         `  - ${quoted(a.name)} started ${a.startedAt}` +

@@ -9,7 +9,10 @@ import { shortenNames } from './display-name';
 export class InvalidMigrationError extends AutoMigrationError {
   readonly code = 'INVALID_MIGRATION';
 
-  constructor(readonly problems: readonly string[]) {
+  constructor(
+    /** One line per problem, naming the class or file: every problem at once, not only the first. */
+    readonly problems: readonly string[],
+  ) {
     super(
       `Invalid migration definition${problems.length === 1 ? '' : 's'}:\n` +
         problems.map((p) => `  - ${shortenNames(p)}`).join('\n') +

@@ -5,7 +5,10 @@ import { shortenNames } from './display-name';
 export class InvalidOptionsError extends AutoMigrationError {
   readonly code = 'INVALID_OPTIONS';
 
-  constructor(readonly problems: readonly string[]) {
+  constructor(
+    /** One line per invalid option, naming it and what it accepts. */
+    readonly problems: readonly string[],
+  ) {
     super(
       `Invalid AutoMigrationModule options (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n` +
         problems.map((p) => `  - ${shortenNames(p)}`).join('\n') +

@@ -8,7 +8,10 @@ import { AutoMigrationError } from './auto-migration.error';
 export class LockHeldError extends AutoMigrationError {
   readonly code = 'LOCK_HELD';
 
-  constructor(readonly holder: LockHolder | null) {
+  constructor(
+    /** The live process holding the lock, as far as it can be named; null when it cannot. */
+    readonly holder: LockHolder | null,
+  ) {
     super(
       `The migration lock is held by a live process: ${describeHolder(holder)}. Nothing was changed: unlock, resolve and repair ` +
         'never run while a live process holds the lock, since it may be applying or reverting migrations right now. ' +

@@ -6,7 +6,9 @@ export class LockTimeoutError extends AutoMigrationError {
   readonly code = 'LOCK_TIMEOUT';
 
   constructor(
+    /** How long this process waited, in milliseconds. */
     readonly waitedMs: number,
+    /** What the lease row says about the process that kept the lock; null when it could not be read. */
     readonly holder: LockHolder | null = null,
   ) {
     super(

@@ -11,6 +11,8 @@ import { type CauseContext, causeAdvice } from './cause-advice';
  *   it did before that may be committed; it is recorded as interrupted;
  * - `escaped-unrecorded`: as `escaped`, but it could not be recorded as interrupted (the file is
  *   damaged, or writing the record failed), so nothing stops the next start from running it again.
+ *
+ * @inline Not exported by name: the API reference shows the values where it is used.
  */
 export type FailureOutcome = 'migration' | 'batch' | 'none' | 'escaped' | 'escaped-unrecorded';
 
@@ -41,6 +43,13 @@ export class MigrationFailedError extends AutoMigrationError {
   constructor(
     migration: string,
     cause: unknown,
+    /**
+     * What became of the migration's changes, and so whether the database needs checking by hand:
+     * `'migration'` or `'batch'` (rolled back: nothing to check), `'none'` (it ran outside a
+     * transaction: what it completed stays), `'escaped'` (it ended the runner's transaction itself:
+     * recorded as interrupted), `'escaped-unrecorded'` (as `'escaped'`, but not recorded: the next
+     * start runs it again).
+     */
     readonly outcome: FailureOutcome,
     context: CauseContext = {},
     /** What the database knows it left behind (PostgreSQL: invalid indexes of a failed CREATE INDEX CONCURRENTLY), said after the outcome. */

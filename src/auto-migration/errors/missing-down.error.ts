@@ -5,7 +5,10 @@ import { quoted } from './display-name';
 export class MissingDownError extends AutoMigrationError {
   readonly code = 'MISSING_DOWN';
 
-  /** @param problems one entry per migration: its name and why it cannot be reverted */
+  /**
+   * @internal Only the module raises it.
+   * @param problems one entry per migration: its name and why it cannot be reverted
+   */
   constructor(problems: readonly { migration: string; reason: string }[]) {
     super(
       `Cannot revert: ${problems.map((p) => `${quoted(p.migration)} ${p.reason}`).join('; ')}. Nothing was reverted. ` +

@@ -8,7 +8,10 @@ import { displayName } from './display-name';
 export class MixedPrefixWidthError extends AutoMigrationError {
   readonly code = 'MIXED_PREFIX_WIDTH';
 
-  constructor(readonly byWidth: ReadonlyMap<number, readonly string[]>) {
+  constructor(
+    /** The migration names by the width of their numeric prefix, narrowest first. */
+    readonly byWidth: ReadonlyMap<number, readonly string[]>,
+  ) {
     const lines = [...byWidth].map(([width, names]) => `  - ${width} digit${width === 1 ? '' : 's'}: ${names.map(displayName).join(', ')}`);
     super(
       `Migration name prefixes have different widths, so they would apply in the wrong order:\n${lines.join('\n')}\n` +

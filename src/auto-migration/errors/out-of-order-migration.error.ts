@@ -10,7 +10,9 @@ export class OutOfOrderMigrationError extends AutoMigrationError {
   readonly code = 'OUT_OF_ORDER_MIGRATION';
 
   constructor(
+    /** The pending migrations that sort before `newestApplied`. */
     readonly outOfOrder: readonly string[],
+    /** The applied migration whose name sorts last. */
     readonly newestApplied: string,
   ) {
     super(

@@ -8,7 +8,10 @@ import { displayName } from './display-name';
 export class PendingMigrationsError extends AutoMigrationError {
   readonly code = 'PENDING_MIGRATIONS';
 
-  constructor(readonly pending: readonly string[]) {
+  constructor(
+    /** The migrations not applied yet, in the order they will apply. */
+    readonly pending: readonly string[],
+  ) {
     super(
       `${pending.length} migration${pending.length === 1 ? ' is' : 's are'} not applied: ${pending.map(displayName).join(', ')}. ` +
         "mode: 'verify' applies nothing at start-up: apply them first with `npx nest-auto-migration up` " +

@@ -5,7 +5,9 @@ export class ShuttingDownError extends AutoMigrationError {
   readonly code = 'SHUTTING_DOWN';
 
   constructor(
+    /** Migrations this run committed before it stopped; they stay applied. */
     readonly applied: number,
+    /** Migrations that were pending when the run began; the rest apply at the next start. */
     readonly pending: number,
   ) {
     super(

@@ -8,6 +8,7 @@ export class StartupStoppedError extends AutoMigrationError {
   readonly code = 'STARTUP_STOPPED';
 
   constructor(
+    /** This instance, as messages name it (`the default instance`, `instance "analytics"`). */
     readonly instance: string,
     stoppedBy: string,
   ) {

@@ -8,7 +8,10 @@ import type { Finding } from '../safety/finding';
 export class UnsafeMigrationError extends AutoMigrationError {
   readonly code = 'UNSAFE_MIGRATION';
 
-  constructor(readonly findings: readonly Finding[]) {
+  constructor(
+    /** Every finding of the analysis, accepted and warning-level ones included; the blocking ones are the unaccepted errors. */
+    readonly findings: readonly Finding[],
+  ) {
     const blocking = findings.filter((f) => f.level === 'error' && !f.accepted);
     const first = blocking[0];
     super(

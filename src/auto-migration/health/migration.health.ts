@@ -61,12 +61,22 @@ export class MigrationHealthIndicator {
   ) {}
 
   /**
-   * The readiness of an instance's schema under `key` (default `'migrations'`), as described
-   * above: `up` with `{ state, applied }` when every migration is applied; otherwise `down` (or
-   * `up` with the true state and a `reason`, once the instance has been ready) with
-   * `{ state, pending, error? }`. Terminus turns a `down` into a 503 from `HealthCheckService.check()`.
-   * @param options `database`: the instance to report on (default: the default instance); a name
-   *   the app does not import throws `InvalidArgumentError`.
+   * The readiness of an instance's schema, for `HealthCheckService.check()`. A schema that is not
+   * ready is not an exception here: the result says `down`, and Terminus then answers the whole
+   * health check with 503 Service Unavailable (body `{ status: 'error', error: { [key]: ... } }`),
+   * which takes the instance out of rotation. The details, as described above:
+   *
+   * - `up` with `{ state: 'up-to-date', applied }` (how many migrations are applied);
+   * - `down` with `{ state, pending, error? }` (`pending`: names not applied yet; `error`: the
+   *   status's `lastError`) until this instance has been ready, and whenever its own run failed;
+   * - `up` with `{ state, reason, pending, holder? }` once this instance has been ready and the
+   *   schema changed since (`holder`: `host/pid` of the lock holder, while one is known).
+   *
+   * @param key Where the result goes in the health check's response; give each instance its own
+   *   key when one check reports several. Default `'migrations'`.
+   * @param options `database`: the instance to report on (default: the default instance).
+   * @returns Terminus's result for `key`: `{ [key]: { status: 'up' | 'down', ...details } }`.
+   * @throws InvalidArgumentError (the promise rejects) when `options.database` names no imported instance.
    */
   async isHealthy<const Key extends string = 'migrations'>(
     key: Key = 'migrations' as Key,

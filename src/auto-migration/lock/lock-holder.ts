@@ -3,10 +3,13 @@ import type { LockSession } from '../driver/migration-lock';
 
 /** What the lease row says about the process holding the migration lock. */
 export interface LockHolder {
+  /** Who it is; null when it cannot be named yet (a holder of an earlier release that has not written the lease row). */
   readonly owner: LockOwner | null;
+  /** How long it has held the lock, in milliseconds; null when its start is not known. */
   readonly heldForMs: number | null;
-  /** When it took the lock, and its last heartbeat (ISO-8601). */
+  /** When it took the lock (ISO-8601). */
   readonly since: string | null;
+  /** Its last heartbeat (ISO-8601), from the lease row; null while that row cannot be read or was not written by this holder. */
   readonly heartbeatAt: string | null;
   /** The `transaction: false` migration it is running, if any. */
   readonly current: string | null;

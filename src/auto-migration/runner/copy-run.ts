@@ -9,12 +9,17 @@ const round = (ms: number) => Math.round(ms * 100) / 100;
 
 /** One migration as it ran on a copy. */
 export interface CopyRunMigration {
+  /** The migration's name. */
   readonly name: string;
+  /** Its `version`. */
   readonly version: string;
+  /** Its `description`; `''` when it has none. */
   readonly description: string;
+  /** Its `transaction` option: false when it ran outside a transaction. */
   readonly transaction: boolean;
   /** False for a `transaction: false` migration where the "copy" is a rolled-back transaction: listed, not run. */
   readonly rehearsed: boolean;
+  /** The whole migration on the copy, its transaction included, in whole milliseconds; 0 when not `rehearsed`. */
   readonly durationMs: number;
   /**
    * Every statement it issued, in order, as the database ran them (SQLite: parameters expanded, a bound number
@@ -32,7 +37,9 @@ export interface CopyRunMigration {
 
 /** A statement a migration issued on the copy. */
 export interface CopyRunStatement {
+  /** The statement as the database ran it. */
   readonly sql: string;
+  /** From its start to the next statement's start (or until `up()` returned), in milliseconds to two decimals. */
   readonly durationMs: number;
   /** Table locks held after it, when the run watched them (the safety analysis, on PostgreSQL). */
   readonly locks?: readonly RelationLock[];

@@ -17,7 +17,14 @@ export interface DryRunReport {
   /** The pending migrations that ran on the copy, in order, each with its statements and time. */
   migrations: CopyRunMigration[];
   /** The migration that failed on the copy (it is the last in `migrations`), or null. */
-  failed: { migration: string; code: string; message: string } | null;
+  failed: {
+    /** The migration's name. */
+    migration: string;
+    /** `MIGRATION_FAILED` for an error the migration threw, else the module error's code (e.g. `FOREIGN_KEY_VIOLATION`). */
+    code: string;
+    /** What it threw: the database's message, or the module's. */
+    message: string;
+  } | null;
   /** What the safety analysis found (see `lint`); empty when asked not to analyse. */
   findings: Finding[];
 }

@@ -19,7 +19,12 @@ import { MigrationLogger } from '../logging/migration-logger';
 /** What `revert()` undid. */
 export interface RevertResult {
   /** Reverted migrations, newest first, with how long each `down()` took. */
-  reverted: { name: string; durationMs: number }[];
+  reverted: {
+    /** The migration's name. */
+    name: string;
+    /** Its `down()` with its transaction (the history row's deletion, the foreign-key check), in whole milliseconds. */
+    durationMs: number;
+  }[];
   /** File name of the backup written before the first `down()`, or null (nothing to revert, backups off, in memory). */
   backup: string | null;
 }

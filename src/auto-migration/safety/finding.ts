@@ -7,6 +7,7 @@ import type { FindingLevel, RuleId } from './rules';
 export interface Finding {
   /** The rule's stable id (`drop-column`). */
   readonly rule: RuleId;
+  /** The rule's level: an `error` not `accepted` makes the report `blocking`. */
   readonly level: FindingLevel;
   /** The migration's name. */
   readonly migration: string;
@@ -36,9 +37,17 @@ export interface SafetyReport {
   readonly migrations: readonly string[];
   /** `transaction: false` migrations a rolled-back transaction cannot run: not analysed. */
   readonly notRehearsed: readonly string[];
+  /** Everything found, accepted ones included, in the order of the migrations. */
   readonly findings: readonly Finding[];
   /** The migration that failed on the rehearsal, or null; the ones after it were not analysed. */
-  readonly failed: { readonly migration: string; readonly code: string; readonly message: string } | null;
+  readonly failed: {
+    /** The migration's name. */
+    readonly migration: string;
+    /** `MIGRATION_FAILED` for an error the migration threw, else the module error's code (e.g. `FOREIGN_KEY_VIOLATION`). */
+    readonly code: string;
+    /** What it threw: the database's message, or the module's. */
+    readonly message: string;
+  } | null;
   /** True when an error-level finding is not accepted: `lint` exits 1, `safety: 'refuse'` refuses to apply. */
   readonly blocking: boolean;
 }

@@ -23,14 +23,18 @@ export const RULE_IDS = [
   'long-exclusive-lock',
 ] as const;
 
+/** A rule's id, one of `RULE_IDS`: what `allow` in `@Migration()` and `-- allow:` in a SQL file accept. */
 export type RuleId = (typeof RULE_IDS)[number];
 
 /** What a rule says about every finding of it: its level, why the change hurts, and the safe way to make it. */
 export interface RuleDescription {
+  /** The level of every finding of the rule. */
   readonly level: FindingLevel;
   /** `both`, or the one database whose catalog or locks the rule reads. */
   readonly databases: 'both' | 'postgres';
+  /** Why the change hurts: what is lost, or what the previous release's replicas or the live traffic suffer. */
   readonly why: string;
+  /** The safe way to make the change (expand and contract, a concurrent index, a validated constraint...). */
   readonly safePattern: string;
 }
 

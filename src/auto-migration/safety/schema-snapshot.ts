@@ -67,8 +67,12 @@ export interface CheckShape {
   readonly validated: boolean;
 }
 
-/** A lock the rehearsal session held on a table after a statement (PostgreSQL only). */
+/**
+ * A lock the rehearsal session held on a table after a statement (PostgreSQL only).
+ * @inline Not exported by name: the API reference shows its fields where it is used.
+ */
 export interface RelationLock {
+  /** The locked table. */
   readonly table: string;
   /** PostgreSQL's lock mode name, e.g. `AccessExclusiveLock`. */
   readonly mode: string;
