@@ -151,8 +151,9 @@ export class AutoMigrationModule extends ConfigurableAutoMigrationModule {
   /**
    * Registers the module with options from a factory (`useFactory`, `inject`, `imports`), for
    * configuration that comes from other providers. `name` and `statusController` go beside
-   * `useFactory`. The factory may not inject another instance's database: every instance waits
-   * for every other's options before it opens its own.
+   * `useFactory`. The other imports do not wait for a factory that injects providers (it may
+   * read another instance's database, e.g. settings kept in the main one): clashes with its
+   * options (one file, one schema) are refused when it resolves, before its own database opens.
    *
    * @example
    * ```ts

@@ -131,7 +131,7 @@ export interface CommonAutoMigrationOptions {
   /**
    * The `GET /migrations/status` endpoint: `false` to leave it out, or its path and guards.
    * With `forRootAsync()`, give it beside `useFactory` (routes are fixed before factories run).
-   * @default { path: 'migrations/status', guards: [] }
+   * @default { path: 'migrations/status', guards: [] } (a named instance: path 'migrations/status/<name>')
    */
   statusController?: false | StatusControllerOptions;
 }
@@ -264,7 +264,7 @@ export interface SqlitePragmas {
 
 /** Options of the status endpoint. */
 export interface StatusControllerOptions {
-  /** @default 'migrations/status' */
+  /** Where the endpoint is served. @default 'migrations/status' (a named instance: 'migrations/status/<name>') */
   path?: string;
   /** Guards (classes or instances) in front of the endpoint, e.g. your auth guard. @default [] */
   guards?: (Type<CanActivate> | CanActivate)[];

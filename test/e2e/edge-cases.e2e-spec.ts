@@ -31,6 +31,7 @@ describe('edge cases: foreign tables, locked files, migrations that misuse their
     expect(error).toBeInstanceOf(ForeignHistoryTableError);
     expect(error.message).toContain('table "migrations" that nestjs-auto-migration did not create');
     expect(error.message).toContain('version, description, checksum, applied_at, execution_time_ms');
+    expect(error.message).toContain('or use another database file; nothing was changed.');
     expect(readFileSync(t.db).equals(bytes)).toBe(true);
   });
 

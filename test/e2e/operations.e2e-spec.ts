@@ -123,7 +123,11 @@ describe('operations of AutoMigrationService (the CLI commands)', () => {
       try {
         await second.service.migrate();
         await second.service.revert();
-        await expect(second.service.revert()).rejects.toThrow(ForeignKeyViolationError);
+        const refused = second.service.revert();
+        await expect(refused).rejects.toThrow(ForeignKeyViolationError);
+        await expect(refused).rejects.toThrow(
+          'The down() of migration "001_parent" left rows that violate foreign keys: child (1 new row). The transaction was rolled back and the migration stays applied.',
+        );
         expect(historyNames(t.db)).toEqual(['001_parent']);
         expect(inspect(t.db, (d) => d.prepare('SELECT COUNT(*) FROM parent').pluck().get())).toBe(1);
       } finally {

@@ -107,6 +107,16 @@ describe('PostgreSQL: runs', () => {
     }
   });
 
+  it('refuses a migrations table another tool made in the schema, saying to give the module a schema of its own; changes nothing', async () => {
+    const schema = await freshSchema();
+    await pg.query(`CREATE TABLE ${schema}.migrations (id serial PRIMARY KEY, timestamp bigint, name text)`);
+    const { error } = await bootFailure(options(schema), { migrations: [pgMigration('001_a', 'CREATE TABLE a (id int)')] });
+    expect(error).toMatchObject({ code: 'FOREIGN_HISTORY_TABLE', table: 'migrations' });
+    expect(error.message).toContain('or give the module a schema of its own (postgres.schema); nothing was changed.');
+    expect(error.message).not.toContain('database file');
+    expect(await tables(schema)).toEqual(['migrations']);
+  });
+
   it("transactionMode 'all': a failure in the third of five leaves the schema as it was and no history row", async () => {
     const schema = await freshSchema();
     const migrations = ['001_a', '002_b', '003_c', '004_d', '005_e'].map((name, i) =>

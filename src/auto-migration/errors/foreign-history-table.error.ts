@@ -12,10 +12,12 @@ export class ForeignHistoryTableError extends AutoMigrationError {
     readonly table: string,
     /** The columns the module needs that this table lacks. */
     readonly missingColumns: readonly string[],
+    /** Where else the module's tables could live: another SQLite file, another PostgreSQL schema. */
+    elsewhere: string,
   ) {
     super(
       `The database already has a table "${table}" that nestjs-auto-migration did not create (it lacks ${missingColumns.join(', ')}). ` +
-        `Rename that table (ALTER TABLE ${table} RENAME TO ...) or use another database file; nothing was changed.`,
+        `Rename that table (ALTER TABLE ${table} RENAME TO ...) or ${elsewhere}; nothing was changed.`,
     );
   }
 }

@@ -2,8 +2,8 @@ import { AutoMigrationError } from './auto-migration.error';
 import { quoted } from './display-name';
 
 /**
- * Migrations left rows that break a foreign key (new violations only: ones the database already
- * had do not count). Their transaction was rolled back.
+ * Migrations (or a migration's `down()`) left rows that break a foreign key (new violations only:
+ * ones the database already had do not count). Their transaction was rolled back.
  */
 export class ForeignKeyViolationError extends AutoMigrationError {
   readonly code = 'FOREIGN_KEY_VIOLATION';
@@ -12,11 +12,14 @@ export class ForeignKeyViolationError extends AutoMigrationError {
     migrations: readonly string[],
     /** Per table, the rows the migrations left violating a foreign key (new ones only). */
     readonly violations: ReadonlyMap<string, number>,
+    direction: 'up' | 'down' = 'up',
   ) {
     const list = [...violations].map(([table, count]) => `${table} (${count} new row${count === 1 ? '' : 's'})`).join(', ');
+    const who = migrations.length === 1 ? `Migration ${quoted(migrations[0])}` : `Migrations ${migrations.map(quoted).join(', ')}`;
     super(
-      `${migrations.length === 1 ? `Migration ${quoted(migrations[0])}` : `Migrations ${migrations.map(quoted).join(', ')}`} ` +
-        `left rows that violate foreign keys: ${list}. The transaction was rolled back and no history row was written. ` +
+      `${direction === 'down' ? `The down() of ${who.charAt(0).toLowerCase()}${who.slice(1)}` : who} ` +
+        `left rows that violate foreign keys: ${list}. The transaction was rolled back ` +
+        `${direction === 'down' ? 'and the migration stays applied. ' : 'and no history row was written. '}` +
         "Fix the data the migration copies or deletes (PRAGMA foreign_key_check lists the rows), or use foreignKeys: 'enforce' if it relies on ON DELETE CASCADE.",
       { migration: migrations[0] },
     );

@@ -1,7 +1,7 @@
 import { AutoMigrationError } from './auto-migration.error';
 import { quoted } from './display-name';
 
-/** A command named a migration (`--to`, `resolve`) that is neither in the code nor in the history. */
+/** A `--to` (or `to:`) named a migration that is not in the code (`up`, `lint`, `baseline`), or not in the applied history (`down`). */
 export class UnknownMigrationError extends AutoMigrationError {
   readonly code = 'UNKNOWN_MIGRATION';
 

@@ -136,7 +136,7 @@ export class MigrationApplier {
           }
           await this.driver.history.removeApplied(migration.name);
           const added = await guard.added([migration.name]);
-          if (added.size > 0) throw new ForeignKeyViolationError([migration.name], added);
+          if (added.size > 0) throw new ForeignKeyViolationError([migration.name], added, 'down');
         });
       } else {
         await outside(session, async () => migration.instance().down!(session.connection));

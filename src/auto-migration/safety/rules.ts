@@ -40,7 +40,7 @@ export interface RuleDescription {
 
 const OLD_RELEASE = 'replicas of the previous release still serving traffic during a rolling deploy use the old name and fail';
 
-/** The catalogue, one entry per rule: the README's table is written from it. */
+/** The catalogue, one entry per rule: the rules table of docs/safety-analysis.md is written from it. */
 export const RULES: Readonly<Record<RuleId, RuleDescription>> = {
   'drop-table': {
     level: 'error',

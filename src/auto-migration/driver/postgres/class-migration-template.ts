@@ -1,4 +1,4 @@
-/** A new `@Migration()` class for a PostgreSQL database, with `up` and `down` on the migration session (a `pg` `PoolClient`), as in the README. */
+/** A new `@Migration()` class for a PostgreSQL database, with `up` and `down` on the migration session (a `pg` `PoolClient`), as in docs/writing-migrations.md. */
 export function classMigrationSource(input: { name: string; className: string; version: string }): string {
   return `import type { PoolClient } from 'pg';
 import { Migration, MigrationInterface } from 'nestjs-auto-migration';

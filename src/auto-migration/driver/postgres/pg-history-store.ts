@@ -38,7 +38,7 @@ export class PgHistoryStore implements HistoryStore, LeaseStore {
     for (const [table, required] of Object.entries(REQUIRED_COLUMNS)) {
       const present = new Set(rows.filter((r) => r.table === table).map((r) => r.column));
       const missing = required.filter((c) => !present.has(c));
-      if (present.size > 0 && missing.length > 0) throw new ForeignHistoryTableError(table, missing);
+      if (present.size > 0 && missing.length > 0) throw new ForeignHistoryTableError(table, missing, 'give the module a schema of its own (postgres.schema)');
     }
   }
 

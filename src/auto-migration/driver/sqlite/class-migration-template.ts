@@ -1,4 +1,4 @@
-/** A new `@Migration()` class for a SQLite database, with `up` and `down` on better-sqlite3's `Database`, as in the README. */
+/** A new `@Migration()` class for a SQLite database, with `up` and `down` on better-sqlite3's `Database`, as in docs/writing-migrations.md. */
 export function classMigrationSource(input: { name: string; className: string; version: string }): string {
   return `import type { Database } from 'better-sqlite3';
 import { Migration, MigrationInterface } from 'nestjs-auto-migration';

@@ -101,7 +101,7 @@ export function assertTablesAreOurs(db: SchemaConnection): void {
   for (const [table, required] of Object.entries(REQUIRED_COLUMNS)) {
     const present = columnsOf(db, table);
     const missing = required.filter((c) => !present.has(c));
-    if (present.size > 0 && missing.length > 0) throw new ForeignHistoryTableError(table, missing);
+    if (present.size > 0 && missing.length > 0) throw new ForeignHistoryTableError(table, missing, 'use another database file');
   }
 }
 
