@@ -36,7 +36,20 @@ export type { UnlockResult } from './lock/unlock.service';
 export type { ArchiveResult } from './history/history-archive.service';
 export * from './errors';
 export type { LockHolder } from './lock/lock-holder';
-export type { MigrationEvent, MigrationEventType } from './events/migration-event';
+export type {
+  BackupWrittenEvent,
+  LockAcquiredEvent,
+  LockReleasedEvent,
+  LockWaitingEvent,
+  MigrationAppliedEvent,
+  MigrationEvent,
+  MigrationEventBase,
+  MigrationEventType,
+  MigrationFailedEvent,
+  MigrationStartedEvent,
+  RunFinishedEvent,
+  RunStartedEvent,
+} from './events/migration-event';
 export { MigrationHealthIndicator } from './health/migration.health';
 export { Migration } from './migration.decorator';
 export type { MigrationInterface, MigrationOptions } from './migration.interface';
