@@ -233,8 +233,9 @@ export interface LockOptions {
   /** How long to wait for another process's run to finish before failing with `LockTimeoutError`. @default 60000 */
   timeoutMs?: number;
   /**
-   * Heartbeat age after which status calls the lock holder suspect (it may be inside a long
-   * synchronous statement). Never frees the lock. The heartbeat is written every third of it.
+   * Heartbeat age after which status calls the lock holder suspect: inside a long statement, or a
+   * transactional migration longer than this (no heartbeat is written inside a migration's
+   * transaction). Never frees the lock. The heartbeat is written every third of it, between migrations.
    * @default 15000
    */
   staleAfterMs?: number;
