@@ -1,3 +1,20 @@
+/**
+ * The API reference of nestjs-auto-migration, generated from the code's documentation comments.
+ * The guides are in the package's `docs/` folder (start with its README); this lists every export.
+ *
+ * Start here:
+ * - {@link AutoMigrationModule}: `forRoot()` / `forRootAsync()` and their options
+ *   ({@link AutoMigrationModuleOptions} for SQLite, {@link PostgresAutoMigrationModuleOptions}).
+ * - {@link Migration} and {@link MigrationInterface}: writing a migration class.
+ * - {@link AutoMigrationService}: status, `whenReady()`, `events$`, dry runs, lint, revert, restore.
+ * - {@link MigrationHealthIndicator}: the Terminus readiness check.
+ * - {@link MigrationStatus}: the document `GET /migrations/status` serves.
+ * - {@link MigrationEvent}: what `events$` emits.
+ * - {@link AutoMigrationError}: the base of every error the module throws, with its stable
+ *   {@link AutoMigrationErrorCode | code}; one class per code below.
+ *
+ * @packageDocumentation
+ */
 export { AutoMigrationModule } from './auto-migration.module';
 export type {
   AnyAutoMigrationModuleOptions,
