@@ -57,6 +57,25 @@ export function examplesIn(markdown: string, file: string): DocExample[] {
   return examples;
 }
 
+/**
+ * The unmarked ```ts blocks of a markdown text that read as whole files (their first line of code
+ * is an `import`): a complete example the test would not compile. Returns where each starts.
+ */
+export function unmarkedFilesIn(markdown: string, file: string): string[] {
+  const lines = markdown.split('\n');
+  const found: string[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    if (!/^```/.test(lines[i])) continue;
+    const end = lines.findIndex((line, j) => j > i && /^```\s*$/.test(line));
+    if (end === -1) break;
+    const code = lines.slice(i + 1, end).filter((line) => line.trim() !== '' && !/^\s*(\/\/|\/\*|\*)/.test(line));
+    const marked = /^<!--\s*example\b/.test(lines[i - 1] ?? '');
+    if (/^```(ts|typescript)\s*$/.test(lines[i]) && !marked && /^import\b/.test(code[0] ?? '')) found.push(`${file}:${i + 1}`);
+    i = end;
+  }
+  return found;
+}
+
 /** Every marked example of README.md and docs/, each file of a group given once. */
 export function documentationExamples(): DocExample[] {
   const examples = documentationFiles().flatMap((path) => examplesIn(readFileSync(path, 'utf8'), relative(REPO_ROOT, path)));
