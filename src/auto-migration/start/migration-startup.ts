@@ -216,7 +216,7 @@ export class MigrationStartup implements OnApplicationBootstrap, OnModuleDestroy
         throw error;
       }
       this.logger.warn(
-        `Could not check the migration history: ${describeCause(error)}. Health stays down; re-checking every ${this.options.verifyIntervalMs} ms`,
+        `Could not check the migration history: ${withoutFinalStop(describeCause(error))}. Health stays down; re-checking every ${this.options.verifyIntervalMs} ms`,
       );
       this.lastCheckFailure = describeCause(error);
       this.state.awaitingOtherInstance();
@@ -288,10 +288,15 @@ export class MigrationStartup implements OnApplicationBootstrap, OnModuleDestroy
         return;
       }
       if (message !== this.lastCheckFailure)
-        this.logger.warn(`Could not re-check the migration history: ${message}. Trying again in ${this.options.verifyIntervalMs} ms`);
+        this.logger.warn(`Could not re-check the migration history: ${withoutFinalStop(message)}. Trying again in ${this.options.verifyIntervalMs} ms`);
       this.lastCheckFailure = message;
     } finally {
       this.checking = false;
     }
   }
+}
+
+/** A cause's message inside a sentence of ours: its own full stop would double ours. */
+function withoutFinalStop(message: string): string {
+  return message.replace(/\.$/, '');
 }
