@@ -256,6 +256,12 @@ describe('nest-auto-migration', () => {
       const repaired = await cli(['repair']);
       expectExit(repaired, 0);
       expect(repaired.stdout).toContain('Accepted the current checksums of: 001_create_users');
+      expect(repaired.stdout).toMatch(/Repair recorded at \d{4}-/);
+      const again = await cli(['repair']);
+      expectExit(again, 0);
+      expect(again.stdout).toContain('No checksum differed.');
+      expect(again.stdout).toContain('Nothing to repair: nothing was written.');
+      expect(again.stdout).not.toContain('Repair recorded');
       expect(repaired.stdout).toContain('State: pending');
       expect(repaired.stdout).toContain('run `nest-auto-migration up` to apply pending migrations.');
       expect(historyNames(t.db)).toEqual(ALL.slice(0, 2));

@@ -47,8 +47,19 @@ describe('the lock on a fake driver', () => {
     expect(ran).toBe(false);
     expect(database.committed.tables.size).toBe(0);
     expect(typesOf(app)).toEqual(['lock-waiting', 'run-finished']);
-    expect(app.events[0]).toMatchObject({ type: 'lock-waiting', holder: { owner: OTHER } });
+    expect(app.events[0]).toMatchObject({ type: 'lock-waiting', holder: { owner: OTHER }, timeoutMs: 150 });
     expect(database.lockNote?.owner).toEqual(OTHER);
+  });
+
+  it('unlock waits only a moment for a held lock, and its wait event and log line say so (not lock.timeoutMs)', async () => {
+    const database = new FakeDatabase();
+    await otherProcessHolds(database, '007_long');
+    const app = await fakeApp(database, [fakeMigration('001_users')], { lock: { timeoutMs: 60_000 } });
+
+    await expect(app.service.unlock()).rejects.toMatchObject({ code: 'LOCK_HELD' });
+
+    expect(app.events.find((e) => e.type === 'lock-waiting')).toMatchObject({ timeoutMs: 1_000 });
+    expect(app.logger.lines.filter((line) => line.includes('waiting up to'))).toEqual([expect.stringContaining('waiting up to 1000 ms.')]);
   });
 
   it('a run waiting for the lock ends without it once the holder has applied everything (stillNeeded)', async () => {

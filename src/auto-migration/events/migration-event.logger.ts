@@ -23,7 +23,7 @@ export class MigrationEventLogger {
         const suspect = event.holder?.suspect
           ? ` Its heartbeat is older than lock.staleAfterMs (${this.options.lock.staleAfterMs} ms): it is alive (it holds the lock) but may be in a long statement.`
           : '';
-        return this.logger.log(`Migration lock held by ${describeHolder(event.holder)}; waiting up to ${this.options.lock.timeoutMs} ms.${suspect}`);
+        return this.logger.log(`Migration lock held by ${describeHolder(event.holder)}; waiting up to ${event.timeoutMs} ms.${suspect}`);
       }
       case 'lock-acquired':
         if (event.waitedMs > 0) this.logger.log(`Took the migration lock after waiting ${event.waitedMs} ms`);

@@ -12,6 +12,8 @@ export interface LockWaitingEvent extends MigrationEventBase {
   type: 'lock-waiting';
   /** What the lease row says about the holder (`owner` null while the row does not name it yet). */
   holder: LockHolder | null;
+  /** How long this process waits at most, in milliseconds: `lock.timeoutMs` for a run, less for some commands (`unlock`, `resolve`, `repair`). */
+  timeoutMs: number;
 }
 
 /** `lock-acquired`: this process took the migration lock. */

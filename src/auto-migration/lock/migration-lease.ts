@@ -92,7 +92,7 @@ export class MigrationLease implements OnModuleDestroy {
         owner: this.owner,
         onWait: () => {
           waited = true;
-          void this.holderFromLeaseRow().then((holder) => this.events.emit({ type: 'lock-waiting', holder }));
+          void this.holderFromLeaseRow().then((holder) => this.events.emit({ type: 'lock-waiting', holder, timeoutMs }));
         },
         stillNeeded,
       });

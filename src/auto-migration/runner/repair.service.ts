@@ -14,7 +14,7 @@ export interface RepairResult {
   checksumsAccepted: string[];
   /** Interrupted `transaction: false` migrations whose attempt rows were cleared. */
   attemptsCleared: string[];
-  /** When the repair was recorded (ISO-8601). */
+  /** When the repair was recorded (ISO-8601); when there was nothing to repair, nothing is recorded and this is when it looked. */
   repairedAt: string;
 }
 

@@ -20,7 +20,8 @@ export const repairCommand: AppCommand = {
     const result = await service.repair({ apply: false });
     output.line(result.checksumsAccepted.length > 0 ? `Accepted the current checksums of: ${result.checksumsAccepted.join(', ')}` : 'No checksum differed.');
     output.line(result.attemptsCleared.length > 0 ? `Cleared interrupted attempts of: ${result.attemptsCleared.join(', ')}` : 'No interrupted attempt.');
-    output.line(`Repair recorded at ${result.repairedAt}.`);
+    const changed = result.checksumsAccepted.length > 0 || result.attemptsCleared.length > 0;
+    output.line(changed ? `Repair recorded at ${result.repairedAt}.` : 'Nothing to repair: nothing was written.');
     reportStateAfterFix(await service.check(), output);
     return ExitCode.Ok;
   },

@@ -51,7 +51,7 @@ export const postgresCauses: CauseClassifier = {
       case '40P01':
         return 'PostgreSQL ended this transaction to break a deadlock with another session (40P01): restart; it applies what is still pending.';
       case '53300':
-        return `${capitalise(server)} has no connection left (53300): the module needs two for a run and two for status reads; raise max_connections or lower other pools.`;
+        return `${capitalise(server)} has no connection left (53300): the module needs two for a run (three with safety on) and two for status reads; raise max_connections or lower other pools.`;
     }
     switch (kind) {
       case 'cannot-open':
