@@ -76,6 +76,8 @@ describe('advice that follows the cause', () => {
     expect(error.message).toContain(`"${t.db}" is damaged (SQLITE_NOTADB): do not let anything write to it.`);
     // Nothing can open it, restore included: the advice puts a backup in its place by hand.
     expect(error.message).toContain('put a backup in its place by hand');
+    // The same header check refuses a wrong path to some other file: the advice says that first.
+    expect(error.message).toContain('If that path is not your database at all (a wrong `database` option naming another file), correct the option');
     expect(error.message).not.toContain('nest-auto-migration restore <file> --force');
     expect(readFileSync(t.db).equals(bytes)).toBe(true);
     expect(walBytes()).toEqual(wal);

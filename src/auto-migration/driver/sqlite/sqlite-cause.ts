@@ -86,7 +86,8 @@ export const sqliteCauses: CauseClassifier = {
  */
 function replaceByHandAdvice({ database, backups }: CauseContext): string {
   const why =
-    'It is not a SQLite database at all (its header is garbled), so nothing can open it, `nest-auto-migration restore` and `status` included: put a backup in its place by hand.';
+    'If that path is not your database at all (a wrong `database` option naming another file), correct the option: nothing was written to it. ' +
+    'Otherwise it is not a SQLite database any more (its header is garbled), so nothing can open it, `nest-auto-migration restore` and `status` included: put a backup in its place by hand.';
   if (!database)
     return `${why} With the application stopped, move the damaged file (and its -wal, -shm or -journal file) aside, then copy the newest backup from the backup folder to the database's path.`;
   if (backups && !backups.newest) {
