@@ -15,9 +15,11 @@ export class ForeignKeyViolationError extends AutoMigrationError {
     direction: 'up' | 'down' = 'up',
   ) {
     const list = [...violations].map(([table, count]) => `${table} (${count} new row${count === 1 ? '' : 's'})`).join(', ');
-    const who = migrations.length === 1 ? `Migration ${quoted(migrations[0])}` : `Migrations ${migrations.map(quoted).join(', ')}`;
+    const names = migrations.map(quoted).join(', ');
+    // A down() reverts one migration; a batch of transactionMode 'all' names all of its migrations.
+    const subject = direction === 'down' ? `The down() of migration ${names}` : `${migrations.length === 1 ? 'Migration' : 'Migrations'} ${names}`;
     super(
-      `${direction === 'down' ? `The down() of ${who.charAt(0).toLowerCase()}${who.slice(1)}` : who} ` +
+      `${subject} ` +
         `left rows that violate foreign keys: ${list}. The transaction was rolled back ` +
         `${direction === 'down' ? 'and the migration stays applied. ' : 'and no history row was written. '}` +
         "Fix the data the migration copies or deletes (PRAGMA foreign_key_check lists the rows), or use foreignKeys: 'enforce' if it relies on ON DELETE CASCADE.",
