@@ -8,7 +8,15 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { dirname, join, relative } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { freePort, killStrayChildren, REPO_ROOT, type RunningChild, spawnProcess, spawnTs, waitForHttp } from '../helpers/child-process';
-import { checkExamples, type DocExample, documentationExamples, documentationFiles, examplesIn, unmarkedFilesIn } from '../helpers/doc-examples';
+import {
+  checkExamples,
+  describeFailures,
+  type DocExample,
+  documentationExamples,
+  documentationFiles,
+  examplesIn,
+  unmarkedFilesIn,
+} from '../helpers/doc-examples';
 import { emitDeclarations } from '../helpers/type-check';
 
 jest.setTimeout(180_000);
@@ -29,11 +37,7 @@ describe('documentation examples', () => {
   });
 
   it('every marked example compiles with its group', () => {
-    const failures = [...checkExamples(examples, declarations)]
-      .filter(([, diagnostics]) => diagnostics.length > 0)
-      .map(
-        ([example, diagnostics]) => `${example.where} ${example.group}/${example.path}\n${diagnostics.map((d) => `  TS${d.code}: ${d.message}`).join('\n')}`,
-      );
+    const failures = describeFailures(checkExamples(examples, declarations));
     expect(failures).toEqual([]);
   });
 

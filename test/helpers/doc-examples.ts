@@ -33,7 +33,28 @@ export function documentationFiles(): string[] {
 }
 
 const MARKER = /^<!--\s*example:\s*(.*?)\s*-->\s*$/;
+const MARKER_START = /^<!--\s*example\b/;
 const GROUP_PATH = /^[a-z0-9][a-z0-9-]*\/(?:[A-Za-z0-9_.-]+\/)*[A-Za-z0-9_.-]+\.ts$/;
+const TS_FENCE = /^```(ts|typescript)\s*$/;
+
+/** A fenced code block: the line indexes of its opening and closing fences. */
+interface CodeBlock {
+  open: number;
+  close: number;
+}
+
+/** The fenced blocks of a markdown text, in order; an unclosed fence is an error naming its line. */
+function codeBlocks(lines: readonly string[], file: string): CodeBlock[] {
+  const blocks: CodeBlock[] = [];
+  for (let open = 0; open < lines.length; open++) {
+    if (!/^```/.test(lines[open])) continue;
+    const close = lines.findIndex((line, j) => j > open && /^```\s*$/.test(line));
+    if (close === -1) throw new Error(`${file}:${open + 1}: a code block is never closed`);
+    blocks.push({ open, close });
+    open = close;
+  }
+  return blocks;
+}
 
 /**
  * The marked examples of one markdown text. A marker that is malformed or not followed by a
@@ -41,20 +62,17 @@ const GROUP_PATH = /^[a-z0-9][a-z0-9-]*\/(?:[A-Za-z0-9_.-]+\/)*[A-Za-z0-9_.-]+\.
  */
 export function examplesIn(markdown: string, file: string): DocExample[] {
   const lines = markdown.split('\n');
-  const examples: DocExample[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    if (!/^<!--\s*example\b/.test(lines[i])) continue;
+  const blocks = codeBlocks(lines, file);
+  return lines.flatMap((line, i) => {
+    if (!MARKER_START.test(line) || blocks.some((block) => block.open < i && i < block.close)) return [];
     const where = `${file}:${i + 1}`;
-    const target = MARKER.exec(lines[i])?.[1] ?? '';
-    if (!GROUP_PATH.test(target)) throw new Error(`${where}: "${lines[i]}" must read <!-- example: group/path/file.ts -->`);
-    if (!/^```(ts|typescript)\s*$/.test(lines[i + 1] ?? '')) throw new Error(`${where}: the line after the example marker must open a \`\`\`ts block`);
-    const end = lines.findIndex((line, j) => j > i + 1 && /^```\s*$/.test(line));
-    if (end === -1) throw new Error(`${where}: the example's block is never closed`);
+    const target = MARKER.exec(line)?.[1] ?? '';
+    if (!GROUP_PATH.test(target)) throw new Error(`${where}: "${line}" must read <!-- example: group/path/file.ts -->`);
+    const block = blocks.find((candidate) => candidate.open === i + 1);
+    if (block === undefined || !TS_FENCE.test(lines[block.open])) throw new Error(`${where}: the line after the example marker must open a \`\`\`ts block`);
     const slash = target.indexOf('/');
-    examples.push({ group: target.slice(0, slash), path: target.slice(slash + 1), where, source: `${lines.slice(i + 2, end).join('\n')}\n` });
-    i = end;
-  }
-  return examples;
+    return [{ group: target.slice(0, slash), path: target.slice(slash + 1), where, source: `${lines.slice(block.open + 1, block.close).join('\n')}\n` }];
+  });
 }
 
 /**
@@ -63,17 +81,12 @@ export function examplesIn(markdown: string, file: string): DocExample[] {
  */
 export function unmarkedFilesIn(markdown: string, file: string): string[] {
   const lines = markdown.split('\n');
-  const found: string[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    if (!/^```/.test(lines[i])) continue;
-    const end = lines.findIndex((line, j) => j > i && /^```\s*$/.test(line));
-    if (end === -1) break;
-    const code = lines.slice(i + 1, end).filter((line) => line.trim() !== '' && !/^\s*(\/\/|\/\*|\*)/.test(line));
-    const marked = /^<!--\s*example\b/.test(lines[i - 1] ?? '');
-    if (/^```(ts|typescript)\s*$/.test(lines[i]) && !marked && /^import\b/.test(code[0] ?? '')) found.push(`${file}:${i + 1}`);
-    i = end;
-  }
-  return found;
+  return codeBlocks(lines, file)
+    .filter(({ open, close }) => {
+      const code = lines.slice(open + 1, close).filter((line) => line.trim() !== '' && !/^\s*(\/\/|\/\*|\*)/.test(line));
+      return TS_FENCE.test(lines[open]) && !MARKER_START.test(lines[open - 1] ?? '') && /^import\b/.test(code[0] ?? '');
+    })
+    .map(({ open }) => `${file}:${open + 1}`);
 }
 
 /** Every marked example of README.md and docs/, each file of a group given once. */
@@ -105,4 +118,11 @@ export function checkExamples(examples: readonly DocExample[], declarations: Map
   const files = Object.fromEntries(examples.map((example) => [exampleFileName(example), example.source]));
   const diagnostics = typeCheck(files, declarations, EXAMPLE_COMPILER_OPTIONS);
   return new Map(examples.map((example) => [example, diagnostics[exampleFileName(example)]]));
+}
+
+/** The examples that do not compile, each with the compiler's messages, as a writer reads them. */
+export function describeFailures(results: Map<DocExample, TypeDiagnostic[]>): string[] {
+  return [...results]
+    .filter(([, diagnostics]) => diagnostics.length > 0)
+    .map(([example, diagnostics]) => `${example.where} ${example.group}/${example.path}\n${diagnostics.map((d) => `  TS${d.code}: ${d.message}`).join('\n')}`);
 }
